@@ -1,0 +1,421 @@
+//! The lexicon: terms with their category, CREST letter, synonyms and abbreviations,
+//! loaded from `lexicon.toml` and validated so that every surface form names one term.
+
+use std::collections::HashMap;
+use std::fmt;
+
+use serde::Deserialize;
+use toml::Spanned;
+
+use crate::error::{Error, Result};
+
+/// Index of a term in its [`Lexicon`].
+pub type TermId = usize;
+
+/// What kind of thing a term names; drives ranking and display.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Category {
+    /// A disease (ranked first in completion).
+    Disease,
+    /// One of the five CREST features.
+    CrestFeature,
+    /// A clinical feature associated with calcinosis.
+    ClinicalFeature,
+    /// An autoantibody.
+    Antibody,
+    /// An anatomical site.
+    Site,
+    /// A complication.
+    Complication,
+    /// A pathophysiological mechanism.
+    Mechanism,
+    /// A treatment.
+    Treatment,
+    /// A target phrase given for one run (`check --term`), not from a lexicon file.
+    AdHoc,
+}
+
+impl Category {
+    /// Categories a lexicon file may use, with their names.
+    pub const IN_FILES: [(&'static str, Category); 8] = [
+        ("disease", Category::Disease),
+        ("crest-feature", Category::CrestFeature),
+        ("clinical-feature", Category::ClinicalFeature),
+        ("antibody", Category::Antibody),
+        ("site", Category::Site),
+        ("complication", Category::Complication),
+        ("mechanism", Category::Mechanism),
+        ("treatment", Category::Treatment),
+    ];
+
+    /// The name used in files and JSON output.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Category::Disease => "disease",
+            Category::CrestFeature => "crest-feature",
+            Category::ClinicalFeature => "clinical-feature",
+            Category::Antibody => "antibody",
+            Category::Site => "site",
+            Category::Complication => "complication",
+            Category::Mechanism => "mechanism",
+            Category::Treatment => "treatment",
+            Category::AdHoc => "ad-hoc",
+        }
+    }
+
+    /// A human label: `CREST feature`, `antibody`.
+    pub fn label(self) -> &'static str {
+        match self {
+            Category::CrestFeature => "CREST feature",
+            Category::ClinicalFeature => "associated clinical feature",
+            Category::AdHoc => "ad-hoc term",
+            other => other.as_str(),
+        }
+    }
+}
+
+impl fmt::Display for Category {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// A CREST feature letter.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize)]
+pub enum Crest {
+    /// Calcinosis.
+    C,
+    /// Raynaud's phenomenon.
+    R,
+    /// Esophageal dysfunction.
+    E,
+    /// Sclerodactyly.
+    S,
+    /// Telangiectasia.
+    T,
+}
+
+impl Crest {
+    /// All five, in CREST order.
+    pub const ALL: [Crest; 5] = [Crest::C, Crest::R, Crest::E, Crest::S, Crest::T];
+
+    /// The letter as a one-character string.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Crest::C => "C",
+            Crest::R => "R",
+            Crest::E => "E",
+            Crest::S => "S",
+            Crest::T => "T",
+        }
+    }
+
+    fn parse(s: &str) -> Option<Crest> {
+        Crest::ALL.into_iter().find(|c| c.as_str() == s)
+    }
+}
+
+impl fmt::Display for Crest {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// One lexicon term.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct Term {
+    /// Canonical name, as it should be written in a note.
+    pub name: String,
+    /// What kind of thing it is.
+    pub category: Category,
+    /// Its CREST letter, for the five CREST features.
+    pub crest: Option<Crest>,
+    /// Other names, matched case-insensitively.
+    pub synonyms: Vec<String>,
+    /// Abbreviations, matched case-sensitively.
+    pub abbreviations: Vec<String>,
+    /// One line saying what the term is.
+    pub description: String,
+    /// Words that find this term's statements when its names alone would not.
+    pub query: Option<String>,
+    /// Where the term is defined (file, 1-based line).
+    pub file: String,
+    /// 1-based line of the term's `name`.
+    pub line: usize,
+}
+
+/// How a surface form relates to its term.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum FormKind {
+    /// The canonical name.
+    Name,
+    /// A synonym or spelling variant.
+    Synonym,
+    /// An abbreviation (case-sensitive).
+    Abbreviation,
+}
+
+/// A way of writing a term, as listed in the lexicon (generated variants are the matcher's job).
+#[derive(Debug, Clone)]
+pub struct Form<'a> {
+    /// The text as written in the lexicon.
+    pub text: &'a str,
+    /// The term it names.
+    pub term: TermId,
+    /// Name, synonym or abbreviation.
+    pub kind: FormKind,
+}
+
+impl Term {
+    /// The canonical name with its first abbreviation: `limited cutaneous systemic sclerosis (lcSSc)`.
+    pub fn name_with_abbreviation(&self) -> String {
+        match self.abbreviations.first() {
+            Some(a) if !self.name.contains(a.as_str()) => format!("{} ({a})", self.name),
+            _ => self.name.clone(),
+        }
+    }
+}
+
+/// The validated set of terms.
+#[derive(Debug, Clone, Default)]
+pub struct Lexicon {
+    terms: Vec<Term>,
+    /// Words never reported as misspellings (lower case).
+    fuzzy_ignore: Vec<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FileDef {
+    #[serde(default)]
+    fuzzy: FuzzyDef,
+    #[serde(default)]
+    term: Vec<TermDef>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct FuzzyDef {
+    #[serde(default)]
+    ignore: Vec<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct TermDef {
+    name: Spanned<String>,
+    category: Spanned<String>,
+    crest: Option<Spanned<String>>,
+    #[serde(default)]
+    synonyms: Vec<Spanned<String>>,
+    #[serde(default)]
+    abbreviations: Vec<Spanned<String>>,
+    #[serde(default)]
+    description: String,
+    query: Option<String>,
+}
+
+/// The key two forms collide on: lower case, hyphens as spaces, curly apostrophes straight.
+pub fn form_key(form: &str) -> String {
+    form.chars()
+        .map(|c| match c {
+            '-' => ' ',
+            '\u{2019}' => '\'',
+            c => c.to_ascii_lowercase(),
+        })
+        .collect::<String>()
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+fn line_of(source: &str, byte: usize) -> usize {
+    source[..byte.min(source.len())].matches('\n').count() + 1
+}
+
+impl Lexicon {
+    /// Parses and validates one lexicon file.
+    pub fn parse(file: &str, source: &str) -> Result<Lexicon> {
+        let mut lex = Lexicon::default();
+        lex.extend(file, source)?;
+        Ok(lex)
+    }
+
+    /// Adds the terms of another lexicon file, validating them against those already loaded.
+    pub fn extend(&mut self, file: &str, source: &str) -> Result<()> {
+        let def: FileDef = toml::from_str(source).map_err(|e| {
+            let line = e.span().map(|s| line_of(source, s.start)).unwrap_or(1);
+            Error::syntax(file, line, e.message().trim().to_string())
+        })?;
+        let mut seen: HashMap<String, TermId> = self
+            .forms()
+            .map(|f| (form_key(f.text), f.term))
+            .collect();
+        for t in def.term {
+            let line = line_of(source, t.name.span().start);
+            let at = |span: std::ops::Range<usize>, msg: String| {
+                Error::syntax(file, line_of(source, span.start), msg)
+            };
+            let name = t.name.get_ref().trim().to_string();
+            if name.is_empty() {
+                return Err(at(t.name.span(), "term with an empty name".into()));
+            }
+            let category = Category::IN_FILES
+                .iter()
+                .find(|(n, _)| *n == t.category.get_ref().as_str())
+                .map(|(_, c)| *c)
+                .ok_or_else(|| {
+                    let names: Vec<&str> = Category::IN_FILES.iter().map(|(n, _)| *n).collect();
+                    at(
+                        t.category.span(),
+                        format!(
+                            "unknown category '{}' for '{name}': use one of {}",
+                            t.category.get_ref(),
+                            names.join(", ")
+                        ),
+                    )
+                })?;
+            let crest = match &t.crest {
+                None => None,
+                Some(c) => Some(Crest::parse(c.get_ref()).ok_or_else(|| {
+                    at(
+                        c.span(),
+                        format!("crest letter '{}' must be one of C, R, E, S, T", c.get_ref()),
+                    )
+                })?),
+            };
+            if crest.is_some() != (category == Category::CrestFeature) {
+                return Err(at(
+                    t.category.span(),
+                    format!("'{name}': a term has a crest letter exactly when its category is crest-feature"),
+                ));
+            }
+            let id = self.terms.len();
+            let all = std::iter::once(&t.name)
+                .chain(&t.synonyms)
+                .chain(&t.abbreviations);
+            for form in all {
+                let text = form.get_ref().trim();
+                if text.is_empty() {
+                    return Err(at(form.span(), format!("'{name}' has an empty synonym or abbreviation")));
+                }
+                if let Some(&other) = seen.get(&form_key(text)) {
+                    if other != id {
+                        return Err(at(
+                            form.span(),
+                            format!(
+                                "'{text}' already names '{}' ({}:{}): a form may name only one term",
+                                self.terms[other].name, self.terms[other].file, self.terms[other].line
+                            ),
+                        ));
+                    }
+                }
+                seen.insert(form_key(text), id);
+            }
+            self.terms.push(Term {
+                name,
+                category,
+                crest,
+                synonyms: t.synonyms.iter().map(|s| s.get_ref().trim().to_string()).collect(),
+                abbreviations: t.abbreviations.iter().map(|s| s.get_ref().trim().to_string()).collect(),
+                description: t.description.trim().to_string(),
+                query: t.query,
+                file: file.to_string(),
+                line,
+            });
+        }
+        self.fuzzy_ignore
+            .extend(def.fuzzy.ignore.iter().map(|w| w.to_lowercase()));
+        Ok(())
+    }
+
+    /// Adds an ad-hoc target phrase (not from a file); returns its id.
+    pub fn add_ad_hoc(&mut self, phrase: &str) -> TermId {
+        self.terms.push(Term {
+            name: phrase.trim().to_string(),
+            category: Category::AdHoc,
+            crest: None,
+            synonyms: Vec::new(),
+            abbreviations: Vec::new(),
+            description: "Target phrase given on the command line.".into(),
+            query: None,
+            file: "<command line>".into(),
+            line: 0,
+        });
+        self.terms.len() - 1
+    }
+
+    /// All terms, indexable by [`TermId`].
+    pub fn terms(&self) -> &[Term] {
+        &self.terms
+    }
+
+    /// The term with this id.
+    pub fn term(&self, id: TermId) -> &Term {
+        &self.terms[id]
+    }
+
+    /// Finds a term by any of its forms (case-insensitive, hyphens and spaces alike).
+    pub fn find(&self, text: &str) -> Option<TermId> {
+        let key = form_key(text);
+        self.forms().find(|f| form_key(f.text) == key).map(|f| f.term)
+    }
+
+    /// Every listed form of every term.
+    pub fn forms(&self) -> impl Iterator<Item = Form<'_>> {
+        self.terms.iter().enumerate().flat_map(|(id, t)| {
+            std::iter::once(Form { text: t.name.as_str(), term: id, kind: FormKind::Name })
+                .chain(t.synonyms.iter().map(move |s| Form { text: s, term: id, kind: FormKind::Synonym }))
+                .chain(t.abbreviations.iter().map(move |s| Form { text: s, term: id, kind: FormKind::Abbreviation }))
+        })
+    }
+
+    /// Words (lower case) listed as never being misspellings.
+    pub fn fuzzy_ignored(&self) -> &[String] {
+        &self.fuzzy_ignore
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn err(src: &str) -> String {
+        Lexicon::parse("lex.toml", src).unwrap_err().to_string()
+    }
+
+    #[test]
+    fn validation_errors_name_file_and_line() {
+        let dup = "[[term]]\nname = \"a b\"\ncategory = \"disease\"\n\n[[term]]\nname = \"c\"\ncategory = \"site\"\nsynonyms = [\"A-b\"]\n";
+        assert_eq!(
+            err(dup),
+            "lex.toml:8: 'A-b' already names 'a b' (lex.toml:2): a form may name only one term"
+        );
+        let empty = "[[term]]\nname = \" \"\ncategory = \"disease\"\n";
+        assert_eq!(err(empty), "lex.toml:2: term with an empty name");
+        let cat = "[[term]]\nname = \"x\"\ncategory = \"organ\"\n";
+        assert!(err(cat).starts_with("lex.toml:3: unknown category 'organ' for 'x': use one of disease,"));
+        let crest = "[[term]]\nname = \"x\"\ncategory = \"crest-feature\"\ncrest = \"Q\"\n";
+        assert!(err(crest).starts_with("lex.toml:4: crest letter 'Q'"));
+        let missing = "[[term]]\nname = \"x\"\ncategory = \"crest-feature\"\n";
+        assert!(err(missing).contains("crest letter exactly when"));
+        let syntax = "[[term]]\nname = \"x\"\ncategory = \n";
+        assert!(err(syntax).starts_with("lex.toml:3: "), "{}", err(syntax));
+        let unknown = "[[term]]\nname = \"x\"\ncategory = \"site\"\nsynonym = []\n";
+        assert!(err(unknown).contains("unknown field"), "{}", err(unknown));
+    }
+
+    #[test]
+    fn find_by_any_form() {
+        let lex = Lexicon::parse(
+            "l",
+            "[[term]]\nname = \"acro-osteolysis\"\ncategory = \"clinical-feature\"\nabbreviations = [\"AO\"]\n",
+        )
+        .unwrap();
+        assert_eq!(lex.find("Acro osteolysis"), Some(0));
+        assert_eq!(lex.find("ao"), Some(0));
+        assert_eq!(lex.find("zzz"), None);
+    }
+}

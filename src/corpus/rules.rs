@@ -1,0 +1,308 @@
+//! Assertion trigger rules (`context.toml`) and note structure (`note-structure.toml`):
+//! the data the note analyser runs on, kept out of code so clinicians can extend it.
+
+use serde::Deserialize;
+
+use crate::error::{Error, Result};
+
+/// What a trigger phrase does to the term mentions in its scope.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum TriggerKind {
+    /// Denies the finding ("denies", "no", "absent").
+    Negated,
+    /// Makes it uncertain ("possible", "rule out", "?").
+    Possible,
+    /// Places it in the past ("history of", "s/p").
+    Historical,
+    /// Makes it conditional or future ("if", "return if", "risk of").
+    Hypothetical,
+    /// Gives it to a relative ("mother", "family history").
+    Family,
+    /// Affirms it explicitly ("present", "positive").
+    Present,
+    /// Looks like a trigger but is not ("no increase in", "gram negative").
+    Pseudo,
+    /// Ends every scope ("but", "however", ";").
+    Terminate,
+    /// Ends negation, possibility and history scopes: a new affirmative verb ("reports").
+    TerminateExistence,
+    /// Ends a family scope: the patient is the subject again ("patient", "she").
+    TerminateExperiencer,
+}
+
+/// Which way from the trigger its scope runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Direction {
+    /// Mentions after the trigger.
+    Forward,
+    /// Mentions before the trigger.
+    Backward,
+    /// Both.
+    Both,
+    /// No scope of its own (pseudo triggers and terminations).
+    None,
+}
+
+/// One trigger phrase.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Trigger {
+    /// The phrase, lower case.
+    pub phrase: String,
+    /// What it does.
+    pub kind: TriggerKind,
+    /// Which way its scope runs.
+    pub direction: Direction,
+}
+
+/// A value after "Term:" in a label line, and the assertion it gives.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LabelValue {
+    /// The value, lower case ("none", "yes", "+").
+    pub value: String,
+    /// `Negated`, `Present` or `Possible`.
+    pub kind: TriggerKind,
+}
+
+/// All assertion rules.
+#[derive(Debug, Clone, Default)]
+pub struct ContextRules {
+    /// Trigger phrases.
+    pub triggers: Vec<Trigger>,
+    /// Label values.
+    pub labels: Vec<LabelValue>,
+    /// How many words a scope reaches at most.
+    pub max_scope_words: usize,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct Directed {
+    #[serde(default)]
+    forward: Vec<String>,
+    #[serde(default)]
+    backward: Vec<String>,
+    #[serde(default)]
+    both: Vec<String>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct Terminations {
+    #[serde(default)]
+    all: Vec<String>,
+    #[serde(default)]
+    existence: Vec<String>,
+    #[serde(default)]
+    experiencer: Vec<String>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct Labels {
+    #[serde(default)]
+    negated: Vec<String>,
+    #[serde(default)]
+    present: Vec<String>,
+    #[serde(default)]
+    possible: Vec<String>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct Pseudo {
+    #[serde(default)]
+    phrases: Vec<String>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct Scope {
+    max_words: Option<usize>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ContextFile {
+    #[serde(default)]
+    scope: Scope,
+    #[serde(default)]
+    negated: Directed,
+    #[serde(default)]
+    possible: Directed,
+    #[serde(default)]
+    historical: Directed,
+    #[serde(default)]
+    hypothetical: Directed,
+    #[serde(default)]
+    family: Directed,
+    #[serde(default)]
+    present: Directed,
+    #[serde(default)]
+    pseudo: Pseudo,
+    #[serde(default)]
+    terminate: Terminations,
+    #[serde(default)]
+    label: Labels,
+}
+
+fn toml_error(file: &str, source: &str, e: toml::de::Error) -> Error {
+    let line = e
+        .span()
+        .map(|s| source[..s.start.min(source.len())].matches('\n').count() + 1)
+        .unwrap_or(1);
+    Error::syntax(file, line, e.message().trim().to_string())
+}
+
+fn clean(phrases: Vec<String>) -> impl Iterator<Item = String> {
+    phrases
+        .into_iter()
+        .map(|p| p.trim().to_lowercase())
+        .filter(|p| !p.is_empty())
+}
+
+impl ContextRules {
+    /// Default scope limit in words, when no file sets one.
+    pub const DEFAULT_MAX_SCOPE_WORDS: usize = 12;
+
+    /// Adds the rules of one `context.toml`.
+    pub fn extend(&mut self, file: &str, source: &str) -> Result<()> {
+        let def: ContextFile = toml::from_str(source).map_err(|e| toml_error(file, source, e))?;
+        if let Some(n) = def.scope.max_words {
+            if n == 0 {
+                return Err(Error::syntax(file, 1, "scope.max_words must be at least 1"));
+            }
+            self.max_scope_words = n;
+        } else if self.max_scope_words == 0 {
+            self.max_scope_words = Self::DEFAULT_MAX_SCOPE_WORDS;
+        }
+        let directed = [
+            (def.negated, TriggerKind::Negated),
+            (def.possible, TriggerKind::Possible),
+            (def.historical, TriggerKind::Historical),
+            (def.hypothetical, TriggerKind::Hypothetical),
+            (def.family, TriggerKind::Family),
+            (def.present, TriggerKind::Present),
+        ];
+        for (d, kind) in directed {
+            for (list, direction) in [
+                (d.forward, Direction::Forward),
+                (d.backward, Direction::Backward),
+                (d.both, Direction::Both),
+            ] {
+                self.push(clean(list), kind, direction);
+            }
+        }
+        self.push(clean(def.pseudo.phrases), TriggerKind::Pseudo, Direction::None);
+        self.push(clean(def.terminate.all), TriggerKind::Terminate, Direction::None);
+        self.push(clean(def.terminate.existence), TriggerKind::TerminateExistence, Direction::None);
+        self.push(clean(def.terminate.experiencer), TriggerKind::TerminateExperiencer, Direction::None);
+        for (list, kind) in [
+            (def.label.negated, TriggerKind::Negated),
+            (def.label.present, TriggerKind::Present),
+            (def.label.possible, TriggerKind::Possible),
+        ] {
+            self.labels
+                .extend(clean(list).map(|value| LabelValue { value, kind }));
+        }
+        Ok(())
+    }
+
+    fn push(&mut self, phrases: impl Iterator<Item = String>, kind: TriggerKind, direction: Direction) {
+        for phrase in phrases {
+            let t = Trigger { phrase, kind, direction };
+            if !self.triggers.contains(&t) {
+                self.triggers.push(t);
+            }
+        }
+    }
+}
+
+/// What a note section says about the mentions in it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SectionEffect {
+    /// Nothing: mentions are judged by their sentence alone.
+    None,
+    /// Mentions belong to relatives (Family History).
+    Family,
+    /// Mentions are the patient's history (Past Medical History).
+    Historical,
+}
+
+/// A kind of note section and the headers that open it.
+#[derive(Debug, Clone)]
+pub struct SectionKind {
+    /// Name, e.g. `family-history`.
+    pub name: String,
+    /// What it does to mentions in it.
+    pub effect: SectionEffect,
+    /// Header texts, lower case, without the trailing colon.
+    pub headers: Vec<String>,
+}
+
+/// Section headers and sentence-splitting rules for notes.
+#[derive(Debug, Clone, Default)]
+pub struct NoteStructure {
+    /// Section kinds, in file order.
+    pub sections: Vec<SectionKind>,
+    /// Words (lower case, without the period) after which a period does not end a sentence.
+    pub abbreviations: Vec<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct StructureFile {
+    #[serde(default)]
+    sentences: SentenceDef,
+    #[serde(default)]
+    section: Vec<SectionDef>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct SentenceDef {
+    #[serde(default)]
+    abbreviations: Vec<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct SectionDef {
+    name: String,
+    #[serde(default)]
+    effect: Option<String>,
+    headers: Vec<String>,
+}
+
+impl NoteStructure {
+    /// Adds the rules of one `note-structure.toml`.
+    pub fn extend(&mut self, file: &str, source: &str) -> Result<()> {
+        let def: StructureFile = toml::from_str(source).map_err(|e| toml_error(file, source, e))?;
+        self.abbreviations.extend(
+            clean(def.sentences.abbreviations).map(|a| a.trim_end_matches('.').to_string()),
+        );
+        for s in def.section {
+            let effect = match s.effect.as_deref() {
+                None | Some("none") => SectionEffect::None,
+                Some("family") => SectionEffect::Family,
+                Some("historical") => SectionEffect::Historical,
+                Some(other) => {
+                    let line = source
+                        .find(&format!("\"{other}\""))
+                        .map(|b| source[..b].matches('\n').count() + 1)
+                        .unwrap_or(1);
+                    return Err(Error::syntax(
+                        file,
+                        line,
+                        format!("unknown section effect '{other}': use none, family or historical"),
+                    ));
+                }
+            };
+            self.sections.push(SectionKind {
+                name: s.name,
+                effect,
+                headers: clean(s.headers).map(|h| h.trim_end_matches(':').trim().to_string()).collect(),
+            });
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,249 @@
+//! Parser for statement files: Markdown headings, one statement per line or bullet, trailing
+//! `[1, 4]` citations. The format is documented in `corpus/README.md`.
+
+use crate::error::{Error, Result};
+
+/// One source statement, as written in a corpus file.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct Statement {
+    /// Stable id: the slug of its innermost heading and its ordinal there (`systemic-sclerosis/3`).
+    pub id: String,
+    /// Heading path from the top, e.g. `["Primary Connective Tissue Disease Associations", "Systemic Sclerosis"]`.
+    pub section: Vec<String>,
+    /// The line that introduces the list this statement belongs to ("Associated clinical features:").
+    pub lead_in: Option<String>,
+    /// The statement's words, without bullet and citations.
+    pub text: String,
+    /// Citation numbers, in the order written.
+    pub citations: Vec<u32>,
+    /// The file it came from (display name: a path, or `corpus/…` for the embedded corpus).
+    pub file: String,
+    /// 1-based line in that file.
+    pub line: usize,
+}
+
+impl Statement {
+    /// The section path joined for display: `A › B`.
+    pub fn section_path(&self) -> String {
+        self.section.join(" › ")
+    }
+
+    /// The citations for display: `[1, 4]`, or an empty string.
+    pub fn citation_label(&self) -> String {
+        if self.citations.is_empty() {
+            String::new()
+        } else {
+            let nums: Vec<String> = self.citations.iter().map(u32::to_string).collect();
+            format!("[{}]", nums.join(", "))
+        }
+    }
+}
+
+/// A heading of a statement file; kept even when no statement sits under it.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct Heading {
+    /// The heading path, this heading last.
+    pub path: Vec<String>,
+    /// The file it came from.
+    pub file: String,
+    /// 1-based line.
+    pub line: usize,
+}
+
+/// What one statement file holds.
+#[derive(Debug, Default, Clone)]
+pub struct ParsedFile {
+    /// Statements in file order; ids are assigned later, across all files.
+    pub statements: Vec<Statement>,
+    /// Headings in file order.
+    pub headings: Vec<Heading>,
+}
+
+/// Parses one statement file. `file` is the name used in errors and in each statement.
+pub fn parse(file: &str, source: &str) -> Result<ParsedFile> {
+    let mut out = ParsedFile::default();
+    let mut section: Vec<String> = Vec::new();
+    // Lead-ins by list depth: index 0 is a paragraph lead-in for top-level bullets.
+    let mut lead_ins: Vec<Option<String>> = Vec::new();
+    let mut in_comment = false;
+
+    for (idx, raw) in source.lines().enumerate() {
+        let line_no = idx + 1;
+        let err = |msg: &str| Error::syntax(file, line_no, msg);
+        let line = raw.trim_end();
+        if in_comment {
+            in_comment = !line.contains("-->");
+            continue;
+        }
+        if line.trim_start().starts_with("<!--") {
+            in_comment = !line.contains("-->");
+            continue;
+        }
+        if line.trim().is_empty() {
+            continue;
+        }
+
+        if let Some(rest) = line.strip_prefix('#') {
+            let level = 1 + rest.chars().take_while(|&c| c == '#').count();
+            let title = rest.trim_start_matches('#');
+            if !title.starts_with(' ') {
+                return Err(err("a heading needs a space after its '#' marks"));
+            }
+            let title = title.trim();
+            if title.is_empty() {
+                return Err(err("empty heading: give it a title or remove the line"));
+            }
+            if level > section.len() + 1 {
+                return Err(err(&format!(
+                    "heading level {level} skips a level: the heading above is level {}",
+                    section.len()
+                )));
+            }
+            section.truncate(level - 1);
+            section.push(title.to_string());
+            lead_ins.clear();
+            out.headings.push(Heading {
+                path: section.clone(),
+                file: file.to_string(),
+                line: line_no,
+            });
+            continue;
+        }
+
+        let indent = line.len() - line.trim_start().len();
+        let trimmed = line.trim_start();
+        let (depth, body) = if let Some(body) = trimmed.strip_prefix("- ") {
+            if indent % 2 != 0 {
+                return Err(err("bullets are indented by multiples of two spaces"));
+            }
+            let depth = indent / 2 + 1;
+            if depth > 1 && depth > lead_ins.len() {
+                return Err(err(
+                    "this bullet is indented deeper than the list it belongs to",
+                ));
+            }
+            (depth, body)
+        } else if trimmed == "-" {
+            return Err(err("empty bullet: write the statement after '- '"));
+        } else {
+            if indent != 0 {
+                return Err(err(
+                    "indented text that is not a bullet: start it with '- ' or remove the indent",
+                ));
+            }
+            (0, trimmed)
+        };
+        if section.is_empty() {
+            return Err(err(
+                "statement before the first heading: add a '# Heading' above it",
+            ));
+        }
+
+        let (text, citations) = split_citations(body).map_err(|m| err(&m))?;
+        if text.is_empty() {
+            return Err(err("a statement needs words before its citations"));
+        }
+        // A paragraph ends every open list; a bullet keeps the lead-ins above its depth.
+        lead_ins.truncate(depth);
+        let lead_in = lead_ins.iter().rev().flatten().next().cloned();
+        out.statements.push(Statement {
+            id: String::new(),
+            section: section.clone(),
+            lead_in,
+            text: text.to_string(),
+            citations,
+            file: file.to_string(),
+            line: line_no,
+        });
+        let is_lead_in = text.ends_with(':') && out.statements.last().is_some_and(|s| s.citations.is_empty());
+        lead_ins.resize(depth, None);
+        lead_ins.push(is_lead_in.then(|| text.to_string()));
+    }
+    Ok(out)
+}
+
+/// Splits `text [1, 4]` into the text and its citation numbers.
+fn split_citations(body: &str) -> std::result::Result<(&str, Vec<u32>), String> {
+    let body = body.trim();
+    let Some(open) = body.strip_suffix(']').and_then(|b| b.rfind('[')) else {
+        return Ok((body, Vec::new()));
+    };
+    let inner = &body[open + 1..body.len() - 1];
+    let mut citations = Vec::new();
+    for part in inner.split(',') {
+        let part = part.trim();
+        match part.parse::<u32>() {
+            Ok(n) => citations.push(n),
+            Err(_) => {
+                return Err(format!(
+                    "citation list '[{inner}]' must be numbers separated by commas, like [1, 4]"
+                ))
+            }
+        }
+    }
+    Ok((body[..open].trim_end(), citations))
+}
+
+/// Lower-case, ASCII-only slug of a heading: `Systemic Sclerosis` → `systemic-sclerosis`.
+pub fn slug(title: &str) -> String {
+    let mut out = String::new();
+    for c in title.chars() {
+        if c.is_ascii_alphanumeric() {
+            out.push(c.to_ascii_lowercase());
+        } else if !out.is_empty() && !out.ends_with('-') {
+            out.push('-');
+        }
+    }
+    while out.ends_with('-') {
+        out.pop();
+    }
+    if out.is_empty() {
+        out.push_str("section");
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_sections_lead_ins_and_citations() {
+        let src = "# A\n\nIntro:\n\n- one [1, 4]\n- group:\n  - sub\n  - last [2]\n- after [3]\n\n## B\n- x\n";
+        let f = parse("t.md", src).unwrap();
+        let s = &f.statements;
+        assert_eq!(s[0].text, "Intro:");
+        assert_eq!(s[1].citations, vec![1, 4]);
+        assert_eq!(s[1].lead_in.as_deref(), Some("Intro:"));
+        assert_eq!(s[3].lead_in.as_deref(), Some("group:"));
+        assert_eq!(s[4].citations, vec![2]);
+        assert_eq!(s[5].lead_in.as_deref(), Some("Intro:"));
+        assert_eq!(s[6].section, vec!["A", "B"]);
+        assert_eq!(s[6].lead_in, None);
+        assert_eq!(f.headings.len(), 2);
+    }
+
+    #[test]
+    fn errors_name_the_line() {
+        let e = parse("c.md", "# A\n- fine [1]\n- bad [1, x]\n").unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "c.md:3: citation list '[1, x]' must be numbers separated by commas, like [1, 4]"
+        );
+        let e = parse("c.md", "text first\n").unwrap_err();
+        assert!(e.to_string().starts_with("c.md:1: statement before the first heading"));
+        let e = parse("c.md", "# A\n### C\n").unwrap_err();
+        assert!(e.to_string().starts_with("c.md:2: heading level 3 skips"));
+        let e = parse("c.md", "# A\n   - odd\n").unwrap_err();
+        assert!(e.to_string().starts_with("c.md:2: bullets are indented"));
+        let e = parse("c.md", "# A\n- [2]\n").unwrap_err();
+        assert!(e.to_string().starts_with("c.md:2: a statement needs words"));
+    }
+
+    #[test]
+    fn slugs() {
+        assert_eq!(slug("Systemic Sclerosis"), "systemic-sclerosis");
+        assert_eq!(slug("Clinical Pitfalls and Caveats"), "clinical-pitfalls-and-caveats");
+        assert_eq!(slug("§"), "section");
+    }
+}

@@ -1,0 +1,337 @@
+//! The term matcher: one Aho-Corasick automaton over every surface form of every lexicon
+//! term (with generated possessive, plural and hyphen variants), plus a bounded fuzzy pass
+//! that reports likely misspellings of long words.
+//!
+//! Invariants: matches are whole words; overlapping matches resolve to the longest;
+//! abbreviations match only in their written case (or all upper case when 4+ letters);
+//! a misspelling is only ever reported for a word that is not itself a listed form.
+
+use std::collections::HashMap;
+use std::ops::Range;
+
+use aho_corasick::{AhoCorasick, MatchKind};
+
+use crate::corpus::lexicon::{form_key, Category, FormKind, Lexicon, TermId};
+use crate::text::{is_whole_word, Normalized};
+
+/// A term found in a piece of text.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Mention {
+    /// Byte range in the text given to the matcher.
+    pub range: Range<usize>,
+    /// The term.
+    pub term: TermId,
+    /// Whether it matched a name, synonym or abbreviation.
+    pub form: FormKind,
+    /// Whether it is a likely misspelling of the term rather than a listed form.
+    pub misspelling: bool,
+}
+
+#[derive(Debug, Clone)]
+struct Pattern {
+    term: TermId,
+    kind: FormKind,
+    /// For case-sensitive forms: the bytes that must match exactly (the abbreviation
+    /// without its generated suffix).
+    exact_prefix: Option<String>,
+}
+
+#[derive(Debug, Clone)]
+struct FuzzyCandidate {
+    first: String,
+    rest: Vec<String>,
+    term: TermId,
+    kind: FormKind,
+}
+
+/// Finds lexicon terms in text. Build once per lexicon; matching is read-only and `Sync`.
+#[derive(Debug, Clone)]
+pub struct TermMatcher {
+    automaton: AhoCorasick,
+    patterns: Vec<Pattern>,
+    fuzzy: HashMap<char, Vec<FuzzyCandidate>>,
+    exact_words: std::collections::HashSet<String>,
+    fuzzy_ignore: std::collections::HashSet<String>,
+}
+
+/// Shortest word (in letters) checked for misspellings: shorter words have too many
+/// legitimate neighbours.
+pub const MIN_FUZZY_LEN: usize = 7;
+
+fn fuzzy_eligible(c: Category) -> bool {
+    matches!(
+        c,
+        Category::Disease | Category::CrestFeature | Category::ClinicalFeature | Category::Antibody
+    )
+}
+
+/// The word without a trailing possessive or plural apostrophe: `raynaud's` → `raynaud`.
+fn strip_possessive(word: &str) -> &str {
+    word.strip_suffix("'s")
+        .or_else(|| word.strip_suffix("s'"))
+        .or_else(|| word.strip_suffix('\''))
+        .unwrap_or(word)
+}
+
+/// Spelling variants of one listed form: hyphens as spaces or joined, plus suffixes.
+fn variants(form: &str, abbreviation: bool) -> Vec<(String, usize)> {
+    let mut bases = vec![form.to_string()];
+    if form.contains('-') {
+        bases.push(form.replace('-', " "));
+        bases.push(form.replace('-', ""));
+    }
+    let mut out = Vec::new();
+    for b in bases {
+        let len = b.len();
+        let ends_in_letter = b.chars().next_back().is_some_and(|c| c.is_alphabetic());
+        let possessive = b.ends_with("'s");
+        out.push((b.clone(), len));
+        if ends_in_letter && !possessive {
+            for suffix in ["s", "'s", "s'", "es"] {
+                if abbreviation && suffix == "es" {
+                    continue;
+                }
+                out.push((format!("{b}{suffix}"), len));
+            }
+        }
+    }
+    out
+}
+
+impl TermMatcher {
+    /// Builds the automaton and fuzzy tables for `lexicon`.
+    pub fn new(lexicon: &Lexicon) -> TermMatcher {
+        let mut texts: Vec<String> = Vec::new();
+        let mut patterns: Vec<Pattern> = Vec::new();
+        let mut seen: HashMap<String, usize> = HashMap::new();
+        let mut exact_words = std::collections::HashSet::new();
+        let mut fuzzy: HashMap<char, Vec<FuzzyCandidate>> = HashMap::new();
+        for form in lexicon.forms() {
+            let abbreviation = form.kind == FormKind::Abbreviation;
+            let text = form.text.replace('\u{2019}', "'");
+            for (variant, base_len) in variants(&text, abbreviation) {
+                let key = variant.to_ascii_lowercase();
+                for w in key.split(|c: char| !c.is_alphanumeric() && c != '\'') {
+                    exact_words.insert(strip_possessive(w).to_string());
+                }
+                if seen.contains_key(&key) {
+                    continue;
+                }
+                seen.insert(key, patterns.len());
+                patterns.push(Pattern {
+                    term: form.term,
+                    kind: form.kind,
+                    exact_prefix: abbreviation.then(|| variant[..base_len].to_string()),
+                });
+                texts.push(variant);
+            }
+            let term = lexicon.term(form.term);
+            if !abbreviation && fuzzy_eligible(term.category) {
+                let key = form_key(&text);
+                let mut words = key.split(' ').map(|w| strip_possessive(w).to_string());
+                if let Some(first) = words.next() {
+                    if first.chars().count() >= MIN_FUZZY_LEN && first.chars().all(char::is_alphabetic) {
+                        let c = first.chars().next().unwrap_or(' ');
+                        fuzzy.entry(c).or_default().push(FuzzyCandidate {
+                            first,
+                            rest: words.collect(),
+                            term: form.term,
+                            kind: form.kind,
+                        });
+                    }
+                }
+            }
+        }
+        let automaton = AhoCorasick::builder()
+            .ascii_case_insensitive(true)
+            .match_kind(MatchKind::LeftmostLongest)
+            .build(&texts)
+            .expect("lexicon patterns are plain strings and always build");
+        TermMatcher { automaton, patterns, fuzzy, exact_words, fuzzy_ignore: collect_ignored(lexicon) }
+    }
+
+    /// Finds every term in `text` (any text: a note sentence, a question).
+    pub fn find(&self, text: &str) -> Vec<Mention> {
+        let norm = Normalized::new(text);
+        let mut out = Vec::new();
+        self.find_normalized(&norm.text, &mut out);
+        for m in &mut out {
+            m.range = norm.to_original(m.range.start)..norm.to_original(m.range.end);
+        }
+        out
+    }
+
+    /// Finds every term in already-normalised text, appending to `out` in text order.
+    pub fn find_normalized(&self, text: &str, out: &mut Vec<Mention>) {
+        let first = out.len();
+        for m in self.automaton.find_iter(text) {
+            let (s, e) = (m.start(), m.end());
+            if !is_whole_word(text, s, e) {
+                continue;
+            }
+            let p = &self.patterns[m.pattern().as_usize()];
+            if let Some(exact) = &p.exact_prefix {
+                let got = &text[s..s + exact.len()];
+                let upper_ok = exact.len() >= 4 && got == exact.to_uppercase();
+                if got != exact && !upper_ok {
+                    continue;
+                }
+            }
+            out.push(Mention { range: s..e, term: p.term, form: p.kind, misspelling: false });
+        }
+        if !self.fuzzy.is_empty() {
+            self.find_misspellings(text, first, out);
+        }
+    }
+
+    /// Adds misspelled mentions for words not covered by exact matches.
+    fn find_misspellings(&self, text: &str, first: usize, out: &mut Vec<Mention>) {
+        let exact: Vec<Range<usize>> = out[first..].iter().map(|m| m.range.clone()).collect();
+        let words = word_spans(text);
+        let mut found = Vec::new();
+        let mut i = 0;
+        while i < words.len() {
+            let w = words[i].clone();
+            i += 1;
+            if exact.iter().any(|r| r.start < w.end && w.start < r.end) {
+                continue;
+            }
+            let raw = &text[w.clone()];
+            if raw.len() < MIN_FUZZY_LEN || !raw.is_ascii() {
+                continue;
+            }
+            let lower = raw.to_ascii_lowercase();
+            let word = strip_possessive(&lower);
+            if word.len() < MIN_FUZZY_LEN
+                || !word.bytes().all(|b| b.is_ascii_alphabetic())
+                || self.exact_words.contains(word)
+                || self.fuzzy_ignore.contains(word)
+            {
+                continue;
+            }
+            let Some(cands) = word.chars().next().and_then(|c| self.fuzzy.get(&c)) else {
+                continue;
+            };
+            let max = if word.len() >= 10 { 2 } else { 1 };
+            let mut best: Option<(usize, usize, &FuzzyCandidate)> = None; // (distance, words, cand)
+            for c in cands {
+                if c.first.len().abs_diff(word.len()) > max {
+                    continue;
+                }
+                let d = strsim::damerau_levenshtein(word, &c.first);
+                if d == 0 || d > max {
+                    continue;
+                }
+                // Multi-word forms must continue with their exact words.
+                let follows = c.rest.iter().enumerate().all(|(k, rw)| {
+                    words.get(i + k).is_some_and(|r| {
+                        strip_possessive(&text[r.clone()].to_ascii_lowercase()) == rw
+                    })
+                });
+                if !follows {
+                    continue;
+                }
+                let better = match best {
+                    None => true,
+                    Some((bd, bw, _)) => c.rest.len() > bw || (c.rest.len() == bw && d < bd),
+                };
+                if better {
+                    best = Some((d, c.rest.len(), c));
+                }
+            }
+            if let Some((_, extra, c)) = best {
+                let end = if extra > 0 { words[i + extra - 1].end } else { w.end };
+                found.push(Mention { range: w.start..end, term: c.term, form: c.kind, misspelling: true });
+                i += extra;
+            }
+        }
+        if !found.is_empty() {
+            out.extend(found);
+            out[first..].sort_by_key(|m| m.range.start);
+        }
+    }
+}
+
+fn collect_ignored(lexicon: &Lexicon) -> std::collections::HashSet<String> {
+    // The lexicon answers one word at a time; collect the list once for O(1) lookups.
+    lexicon
+        .fuzzy_ignored()
+        .iter()
+        .map(|w| w.to_ascii_lowercase())
+        .collect()
+}
+
+/// Byte ranges of the words of `text`: letters and digits, with inner apostrophes and
+/// hyphens kept ("Raynaud's", "acro-osteolysis").
+pub fn word_spans(text: &str) -> Vec<Range<usize>> {
+    let mut out = Vec::new();
+    let mut start: Option<usize> = None;
+    let mut chars = text.char_indices().peekable();
+    while let Some((i, c)) = chars.next() {
+        let joins = (c == '\'' || c == '-')
+            && start.is_some()
+            && chars.peek().is_some_and(|(_, n)| n.is_alphanumeric());
+        if c.is_alphanumeric() || joins {
+            start.get_or_insert(i);
+        } else if let Some(s) = start.take() {
+            out.push(s..i);
+        }
+    }
+    if let Some(s) = start {
+        out.push(s..text.len());
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::corpus::Corpus;
+
+    fn matcher() -> (TermMatcher, Lexicon) {
+        let c = Corpus::embedded().unwrap();
+        (TermMatcher::new(&c.lexicon), c.lexicon)
+    }
+
+    fn names(text: &str) -> Vec<(String, String, bool)> {
+        let (m, lex) = matcher();
+        m.find(text)
+            .into_iter()
+            .map(|x| (text[x.range].to_string(), lex.term(x.term).name.clone(), x.misspelling))
+            .collect()
+    }
+
+    #[test]
+    fn variants_possessives_plurals_and_longest_match() {
+        let got = names("Raynauds, Raynaud’s\nphenomenon and telangiectases; limited cutaneous systemic sclerosis.");
+        assert_eq!(got[0].1, "Raynaud's phenomenon");
+        assert_eq!(got[1].0, "Raynaud’s\nphenomenon");
+        assert_eq!(got[2].1, "telangiectasia");
+        assert_eq!(got[3].1, "limited cutaneous systemic sclerosis");
+        assert_eq!(got.len(), 4);
+        assert_eq!(names("acro osteolysis and acroosteolysis")[1].1, "acro-osteolysis");
+    }
+
+    #[test]
+    fn false_friends_and_case_sensitive_abbreviations() {
+        assert!(names("tender over the crest of the ilium; calcium 9.8; RPR negative").is_empty());
+        assert!(names("rp and jdm and ssc in lower case").is_empty());
+        let got = names("RP, JDM, lcSSc, LCSSC, CREST");
+        let terms: Vec<&str> = got.iter().map(|g| g.1.as_str()).collect();
+        assert_eq!(
+            terms,
+            ["Raynaud's phenomenon", "juvenile dermatomyositis", "limited cutaneous systemic sclerosis", "limited cutaneous systemic sclerosis", "CREST syndrome"]
+        );
+    }
+
+    #[test]
+    fn misspellings_are_flagged() {
+        let got = names("Reynaud's phenomenon, telangectasia, sclerodactily, dermatomyosits");
+        assert_eq!(got[0], ("Reynaud's phenomenon".into(), "Raynaud's phenomenon".into(), true));
+        assert_eq!(got[1].1, "telangiectasia");
+        assert_eq!(got[2].1, "sclerodactyly");
+        assert_eq!(got[3].1, "dermatomyositis");
+        assert!(got.iter().all(|g| g.2));
+        assert!(names("sclerodermal changes").is_empty());
+    }
+}

@@ -1,0 +1,109 @@
+//! Text normalisation shared by every matcher: one space for any run of white space, straight
+//! apostrophes for curly ones, with a map back to the original byte offsets.
+//!
+//! Matching runs on the normalised text so that "Raynaud’s\n  phenomenon" is found like
+//! "Raynaud's phenomenon"; results are mapped back so that ranges always point into the
+//! note as the user wrote it.
+
+/// A normalised copy of a piece of text.
+#[derive(Debug, Default)]
+pub struct Normalized {
+    /// The normalised text.
+    pub text: String,
+    /// `(normalised offset, original offset)` at every point where the two drift apart.
+    breaks: Vec<(usize, usize)>,
+}
+
+impl Normalized {
+    /// Normalises `src` into this buffer, reusing its allocations.
+    pub fn fill(&mut self, src: &str) {
+        self.text.clear();
+        self.breaks.clear();
+        let mut in_space = false;
+        for (i, c) in src.char_indices() {
+            if c.is_whitespace() {
+                if !in_space {
+                    self.sync(i);
+                    self.text.push(' ');
+                    in_space = true;
+                }
+                continue;
+            }
+            in_space = false;
+            self.sync(i);
+            if c == '\u{2019}' || c == '\u{2018}' {
+                self.text.push('\'');
+            } else {
+                self.text.push(c);
+            }
+        }
+        self.sync(src.len());
+    }
+
+    /// Records a break if the normalised end no longer maps to `original`.
+    fn sync(&mut self, original: usize) {
+        let here = self.text.len();
+        if self.to_original(here) != original {
+            self.breaks.push((here, original));
+        }
+    }
+
+    /// Normalises `src` into a new buffer.
+    pub fn new(src: &str) -> Normalized {
+        let mut n = Normalized::default();
+        n.fill(src);
+        n
+    }
+
+    /// Maps an offset in the normalised text back to the original. A collapsed space run
+    /// maps to its first character.
+    pub fn to_original(&self, offset: usize) -> usize {
+        let i = self.breaks.partition_point(|b| b.0 <= offset);
+        match i {
+            0 => offset,
+            _ => {
+                let (n, o) = self.breaks[i - 1];
+                o + (offset - n)
+            }
+        }
+    }
+}
+
+/// Whether a match at `start..end` of `text` stands as whole words.
+pub fn is_whole_word(text: &str, start: usize, end: usize) -> bool {
+    let before = text[..start].chars().next_back();
+    let after = text[end..].chars().next();
+    let first = text[start..end].chars().next();
+    let last = text[start..end].chars().next_back();
+    let word = |c: Option<char>| c.is_some_and(|c| c.is_alphanumeric());
+    // Only a word character next to a word character fuses two words.
+    !(word(before) && word(first)) && !(word(after) && word(last))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn collapses_space_and_maps_back() {
+        let src = "Raynaud’s\r\n   phenomenon é x";
+        let n = Normalized::new(src);
+        assert_eq!(n.text, "Raynaud's phenomenon é x");
+        let p = n.text.find("phenomenon").unwrap();
+        assert_eq!(&src[n.to_original(p)..n.to_original(p + 10)], "phenomenon");
+        let e = n.text.find('x').unwrap();
+        assert_eq!(&src[n.to_original(e)..], "x");
+        assert_eq!(n.to_original(0), 0);
+        assert_eq!(n.to_original(n.text.find('\'').unwrap()), 7);
+    }
+
+    #[test]
+    fn whole_words() {
+        assert!(is_whole_word("no RP.", 3, 5));
+        assert!(!is_whole_word("RPR", 0, 2));
+        assert!(!is_whole_word("xcalcinosis", 1, 11));
+        assert!(is_whole_word("(calcinosis)", 1, 11));
+        assert!(is_whole_word("a ? b", 2, 3));
+        assert!(is_whole_word("x?", 1, 2));
+    }
+}
