@@ -12,7 +12,7 @@ use std::ops::Range;
 use aho_corasick::{AhoCorasick, MatchKind};
 
 use crate::corpus::lexicon::{form_key, Category, FormKind, Lexicon, TermId};
-use crate::text::{is_whole_word, Normalized};
+use crate::text::{whole_word_matches, Normalized};
 
 /// A term found in a piece of text.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -59,10 +59,7 @@ pub struct TermMatcher {
 pub const MIN_FUZZY_LEN: usize = 7;
 
 fn fuzzy_eligible(c: Category) -> bool {
-    matches!(
-        c,
-        Category::Disease | Category::CrestFeature | Category::ClinicalFeature | Category::Antibody
-    )
+    c != Category::AdHoc
 }
 
 /// The word without a trailing possessive or plural apostrophe: `raynaud's` → `raynaud`.
@@ -164,11 +161,8 @@ impl TermMatcher {
     /// Finds every term in already-normalised text, appending to `out` in text order.
     pub fn find_normalized(&self, text: &str, out: &mut Vec<Mention>) {
         let first = out.len();
-        for m in self.automaton.find_iter(text) {
+        for m in whole_word_matches(&self.automaton, text) {
             let (s, e) = (m.start(), m.end());
-            if !is_whole_word(text, s, e) {
-                continue;
-            }
             let p = &self.patterns[m.pattern().as_usize()];
             if let Some(exact) = &p.exact_prefix {
                 let got = &text[s..s + exact.len()];

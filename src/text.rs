@@ -107,3 +107,26 @@ mod tests {
         assert!(is_whole_word("x?", 1, 2));
     }
 }
+
+/// Leftmost-longest matches of `automaton` in `text` that stand as whole words.
+///
+/// A match that fails the word test does not hide the matches starting inside it: the
+/// search resumes one character later ("calcinos|is absent|" must still find "absent").
+pub fn whole_word_matches<'a>(
+    automaton: &'a aho_corasick::AhoCorasick,
+    text: &'a str,
+) -> impl Iterator<Item = aho_corasick::Match> + 'a {
+    let mut pos = 0;
+    std::iter::from_fn(move || {
+        while pos <= text.len() {
+            let input = aho_corasick::Input::new(text).range(pos..);
+            let m = automaton.find(input)?;
+            if is_whole_word(text, m.start(), m.end()) {
+                pos = m.end().max(m.start() + 1);
+                return Some(m);
+            }
+            pos = m.start() + text[m.start()..].chars().next().map_or(1, char::len_utf8);
+        }
+        None
+    })
+}

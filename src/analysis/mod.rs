@@ -1,1 +1,200 @@
-//! placeholder
+//! Note analysis: note text → sections and sentences → term mentions → assertion context →
+//! findings and a CREST summary. Pure library code: no I/O, no logging, no LSP types, and it
+//! never fails — any UTF-8 text is a valid note.
+
+pub mod context;
+pub mod sections;
+pub mod sentences;
+
+use std::collections::BTreeSet;
+use std::ops::Range;
+
+pub use context::{Assertion, CauseKind};
+
+use crate::corpus::lexicon::{Category, Crest, FormKind, Lexicon, TermId};
+use crate::corpus::rules::SectionEffect;
+use crate::corpus::Corpus;
+use crate::matcher::{Mention, TermMatcher};
+use crate::text::Normalized;
+use context::{ContextEngine, SectionDefault};
+use sections::Sectioner;
+use sentences::SentenceSplitter;
+
+/// What decided a finding's assertion, located in the note.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Trigger {
+    /// Byte range in the note.
+    pub range: Range<usize>,
+    /// A trigger phrase, a label value or a section header.
+    pub kind: CauseKind,
+}
+
+/// One term mention with its assertion.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Finding {
+    /// Byte range in the note.
+    pub range: Range<usize>,
+    /// The term.
+    pub term: TermId,
+    /// Which kind of form matched.
+    pub form: FormKind,
+    /// What the note asserts about it.
+    pub assertion: Assertion,
+    /// The cue that decided the assertion, if any.
+    pub trigger: Option<Trigger>,
+    /// Whether the mention is a likely misspelling of the term.
+    pub misspelling: bool,
+}
+
+/// Which CREST features a note documents.
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
+pub struct CrestSummary {
+    /// Documented for the patient (present or historical).
+    pub present: BTreeSet<Crest>,
+    /// Only possible.
+    pub possible: BTreeSet<Crest>,
+    /// Only negated.
+    pub negated: BTreeSet<Crest>,
+}
+
+impl CrestSummary {
+    /// Builds the summary from findings: present beats possible beats negated.
+    pub fn of(findings: &[Finding], lexicon: &Lexicon) -> CrestSummary {
+        let mut s = CrestSummary::default();
+        for f in findings {
+            let Some(c) = lexicon.term(f.term).crest else { continue };
+            match f.assertion {
+                a if a.is_documented() => {
+                    s.present.insert(c);
+                }
+                Assertion::Possible => {
+                    s.possible.insert(c);
+                }
+                Assertion::Negated => {
+                    s.negated.insert(c);
+                }
+                _ => {}
+            }
+        }
+        let present = s.present.clone();
+        s.possible.retain(|c| !present.contains(c));
+        let possible = s.possible.clone();
+        s.negated.retain(|c| !present.contains(c) && !possible.contains(c));
+        s
+    }
+}
+
+/// A note's findings and CREST summary.
+#[derive(Debug, Clone, Default)]
+pub struct Analysis {
+    /// Findings in note order.
+    pub findings: Vec<Finding>,
+    /// The CREST summary.
+    pub crest: CrestSummary,
+}
+
+/// The note analyser. Build once per corpus; `analyze` is read-only and thread-safe.
+#[derive(Debug, Clone)]
+pub struct Analyzer {
+    lexicon: Lexicon,
+    matcher: TermMatcher,
+    context: ContextEngine,
+    sectioner: Sectioner,
+    splitter: SentenceSplitter,
+}
+
+impl Analyzer {
+    /// An analyser for the corpus's lexicon and rules.
+    pub fn new(corpus: &Corpus) -> Analyzer {
+        Self::with_ad_hoc_terms(corpus, &[])
+    }
+
+    /// An analyser that also finds `phrases` (ad-hoc targets, matched case-insensitively).
+    pub fn with_ad_hoc_terms(corpus: &Corpus, phrases: &[String]) -> Analyzer {
+        let mut lexicon = corpus.lexicon.clone();
+        for p in phrases {
+            if !p.trim().is_empty() && lexicon.find(p).is_none() {
+                lexicon.add_ad_hoc(p);
+            }
+        }
+        Analyzer {
+            matcher: TermMatcher::new(&lexicon),
+            context: ContextEngine::new(&corpus.context),
+            sectioner: Sectioner::new(&corpus.structure),
+            splitter: SentenceSplitter::new(&corpus.structure.abbreviations),
+            lexicon,
+        }
+    }
+
+    /// The lexicon used (including ad-hoc terms).
+    pub fn lexicon(&self) -> &Lexicon {
+        &self.lexicon
+    }
+
+    /// Analyses a whole note.
+    pub fn analyze(&self, text: &str) -> Analysis {
+        let sections = self.sectioner.sections(text);
+        let breaks: Vec<usize> = sections.iter().map(|s| s.body_start).collect();
+        let mut sentences = Vec::new();
+        self.splitter.split(text, &breaks, &mut sentences);
+        // Header labels are not part of any sentence: "History of Present Illness:" must
+        // not make what follows historical.
+        let mut findings = Vec::new();
+        let mut norm = Normalized::default();
+        let mut mentions: Vec<Mention> = Vec::new();
+        let mut si = 0;
+        for sentence in sentences {
+            while si + 1 < sections.len() && sections[si + 1].range.start <= sentence.start {
+                si += 1;
+            }
+            let section = sections.get(si).filter(|s| s.range.start <= sentence.start);
+            let mut start = sentence.start;
+            if let Some(s) = section {
+                if sentence.start < s.body_start && s.body_start <= sentence.end {
+                    start = s.body_start;
+                } else if sentence.start < s.body_start {
+                    continue; // the header line itself
+                }
+            }
+            let slice = &text[start..sentence.end];
+            norm.fill(slice);
+            mentions.clear();
+            self.matcher.find_normalized(&norm.text, &mut mentions);
+            if mentions.is_empty() {
+                continue;
+            }
+            let defaults = SectionDefault {
+                family: section
+                    .filter(|s| s.effect == SectionEffect::Family)
+                    .map(|s| s.header.clone()),
+                historical: section
+                    .filter(|s| s.effect == SectionEffect::Historical)
+                    .map(|s| s.header.clone()),
+            };
+            let ranges: Vec<Range<usize>> = mentions.iter().map(|m| m.range.clone()).collect();
+            let decided = self.context.assert(&norm.text, &ranges, &defaults);
+            let to_note = |r: &Range<usize>| start + norm.to_original(r.start)..start + norm.to_original(r.end);
+            for (m, (assertion, cause)) in mentions.iter().zip(decided) {
+                findings.push(Finding {
+                    range: to_note(&m.range),
+                    term: m.term,
+                    form: m.form,
+                    assertion,
+                    trigger: cause.map(|c| Trigger {
+                        // Section causes are already note offsets.
+                        range: if c.kind == CauseKind::Section { c.range } else { to_note(&c.range) },
+                        kind: c.kind,
+                    }),
+                    misspelling: m.misspelling,
+                });
+            }
+        }
+        let crest = CrestSummary::of(&findings, &self.lexicon);
+        Analysis { findings, crest }
+    }
+
+    /// Whether a finding is about a CREST feature.
+    pub fn is_crest(&self, f: &Finding) -> bool {
+        self.lexicon.term(f.term).category == Category::CrestFeature
+    }
+}

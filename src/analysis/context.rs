@@ -1,0 +1,334 @@
+//! Assertion context (ConText): decides, for each mention in a sentence, whether the note
+//! asserts it for the patient, and which trigger decided.
+//!
+//! Three independent axes, each settled by the closest trigger in scope: existence
+//! (negated / possible / explicitly present), time (historical / hypothetical) and
+//! experiencer (family). Scopes run forward or backward from a trigger within the sentence,
+//! for at most `max_scope_words` words, and stop at terminations. The axes combine with the
+//! priority hypothetical > family > negated > possible > historical > present.
+
+use std::ops::Range;
+
+use aho_corasick::{AhoCorasick, MatchKind};
+
+use crate::corpus::rules::{ContextRules, Direction, LabelValue, TriggerKind};
+use crate::text::whole_word_matches;
+
+/// What a note asserts about one mention.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Assertion {
+    /// Asserted for the patient.
+    Present,
+    /// Denied.
+    Negated,
+    /// Uncertain.
+    Possible,
+    /// In the patient's past.
+    Historical,
+    /// Conditional or future.
+    Hypothetical,
+    /// A relative's.
+    Family,
+}
+
+impl Assertion {
+    /// All classes, in report order.
+    pub const ALL: [Assertion; 6] = [
+        Assertion::Present,
+        Assertion::Negated,
+        Assertion::Possible,
+        Assertion::Historical,
+        Assertion::Hypothetical,
+        Assertion::Family,
+    ];
+
+    /// The lower-case name used in output.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Assertion::Present => "present",
+            Assertion::Negated => "negated",
+            Assertion::Possible => "possible",
+            Assertion::Historical => "historical",
+            Assertion::Hypothetical => "hypothetical",
+            Assertion::Family => "family",
+        }
+    }
+
+    /// Parses a lower-case name.
+    pub fn parse(s: &str) -> Option<Assertion> {
+        Assertion::ALL.into_iter().find(|a| a.as_str() == s)
+    }
+
+    /// Whether it documents the finding for the patient (present now or in the past).
+    pub fn is_documented(self) -> bool {
+        matches!(self, Assertion::Present | Assertion::Historical)
+    }
+}
+
+impl std::fmt::Display for Assertion {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// A trigger occurrence in a sentence (normalised offsets).
+#[derive(Debug, Clone)]
+pub struct Hit {
+    /// Where it is.
+    pub range: Range<usize>,
+    /// Index into the engine's phrase table.
+    phrase: usize,
+}
+
+/// What decided an assertion: a trigger phrase, a label value or a section header.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Cause {
+    /// Range in the analysed text (normalised sentence offsets until mapped back).
+    pub range: Range<usize>,
+    /// What kind of cue it was.
+    pub kind: CauseKind,
+}
+
+/// Kinds of [`Cause`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum CauseKind {
+    /// A trigger phrase in the sentence.
+    Trigger,
+    /// A value after "Term:".
+    Label,
+    /// The section the mention is in.
+    Section,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Axis {
+    Existence,
+    Time,
+    Experiencer,
+}
+
+fn axis(kind: TriggerKind) -> Option<Axis> {
+    match kind {
+        TriggerKind::Negated | TriggerKind::Possible | TriggerKind::Present => Some(Axis::Existence),
+        TriggerKind::Historical | TriggerKind::Hypothetical => Some(Axis::Time),
+        TriggerKind::Family => Some(Axis::Experiencer),
+        _ => None,
+    }
+}
+
+/// Whether a termination of `kind` ends a scope on axis `a`. An affirmative verb ends only
+/// forward scopes: "Denies dysphagia, has RP" but "Scleroderma has been ruled out".
+fn blocks(kind: TriggerKind, a: Axis, forward: bool) -> bool {
+    match kind {
+        TriggerKind::Terminate => true,
+        TriggerKind::TerminateExistence => forward && a != Axis::Experiencer,
+        TriggerKind::TerminateExperiencer => a == Axis::Experiencer,
+        _ => false,
+    }
+}
+
+/// The compiled trigger rules.
+#[derive(Debug, Clone)]
+pub struct ContextEngine {
+    automaton: AhoCorasick,
+    /// Per automaton pattern: every (kind, direction) the phrase has.
+    rules: Vec<Vec<(TriggerKind, Direction)>>,
+    labels: Vec<LabelValue>,
+    max_words: usize,
+}
+
+/// Section defaults handed in by the caller for one sentence.
+#[derive(Debug, Clone, Default)]
+pub struct SectionDefault {
+    /// The sentence is in a Family History section (cause: the header).
+    pub family: Option<Range<usize>>,
+    /// The sentence is in a past-history section.
+    pub historical: Option<Range<usize>>,
+}
+
+impl ContextEngine {
+    /// Compiles the rules.
+    pub fn new(rules: &ContextRules) -> ContextEngine {
+        let mut phrases: Vec<String> = Vec::new();
+        let mut table: Vec<Vec<(TriggerKind, Direction)>> = Vec::new();
+        for t in &rules.triggers {
+            match phrases.iter().position(|p| *p == t.phrase) {
+                Some(i) => table[i].push((t.kind, t.direction)),
+                None => {
+                    phrases.push(t.phrase.clone());
+                    table.push(vec![(t.kind, t.direction)]);
+                }
+            }
+        }
+        let automaton = AhoCorasick::builder()
+            .ascii_case_insensitive(true)
+            .match_kind(MatchKind::LeftmostLongest)
+            .build(&phrases)
+            .expect("trigger phrases are plain strings and always build");
+        ContextEngine {
+            automaton,
+            rules: table,
+            labels: rules.labels.clone(),
+            max_words: rules.max_scope_words.max(1),
+        }
+    }
+
+    /// Finds trigger phrases in a normalised sentence.
+    pub fn triggers(&self, sentence: &str) -> Vec<Hit> {
+        whole_word_matches(&self.automaton, sentence)
+            .map(|m| Hit { range: m.range(), phrase: m.pattern().as_usize() })
+            .collect()
+    }
+
+    /// Decides the assertion of each mention (`mentions`: normalised sentence ranges) and
+    /// returns `(assertion, cause)` for each, in order.
+    pub fn assert(
+        &self,
+        sentence: &str,
+        mentions: &[Range<usize>],
+        section: &SectionDefault,
+    ) -> Vec<(Assertion, Option<Cause>)> {
+        let mut hits = self.triggers(sentence);
+        // Triggers inside a mention are part of a term's name, not cues.
+        hits.retain(|h| !mentions.iter().any(|m| h.range.start < m.end && m.start < h.range.end));
+        let word_starts = word_starts(sentence);
+        let words_between = |a: usize, b: usize| {
+            word_starts.partition_point(|&w| w < b) - word_starts.partition_point(|&w| w < a)
+        };
+        let mut out = Vec::with_capacity(mentions.len());
+        for (mi, m) in mentions.iter().enumerate() {
+            let next_mention = mentions.get(mi + 1).map_or(sentence.len(), |n| n.start);
+            let label = self.label(sentence, m.end, next_mention);
+            let mut best: [Option<(usize, TriggerKind, Range<usize>, CauseKind)>; 3] = [None, None, None];
+            if let Some((kind, range)) = &label {
+                best[0] = Some((0, *kind, range.clone(), CauseKind::Label));
+            }
+            for h in &hits {
+                if label.as_ref().is_some_and(|(_, r)| r.start <= h.range.start && h.range.end <= r.end) {
+                    continue;
+                }
+                for &(kind, dir) in &self.rules[h.phrase] {
+                    let Some(ax) = axis(kind) else { continue };
+                    if ax == Axis::Existence && label.is_some() {
+                        continue;
+                    }
+                    let (gap, forward) = if h.range.end <= m.start {
+                        (h.range.end..m.start, true)
+                    } else if h.range.start >= m.end {
+                        (m.end..h.range.start, false)
+                    } else {
+                        continue;
+                    };
+                    let allowed = match dir {
+                        Direction::Forward => forward,
+                        Direction::Backward => !forward,
+                        Direction::Both => true,
+                        Direction::None => false,
+                    };
+                    if !allowed {
+                        continue;
+                    }
+                    let distance = words_between(gap.start, gap.end);
+                    if distance > self.max_words {
+                        continue;
+                    }
+                    let blocked = hits.iter().any(|t| {
+                        gap.start <= t.range.start
+                            && t.range.end <= gap.end
+                            && self.rules[t.phrase].iter().any(|&(k, _)| blocks(k, ax, forward))
+                    });
+                    if blocked {
+                        continue;
+                    }
+                    let slot = &mut best[ax as usize];
+                    if slot.as_ref().is_none_or(|(d, ..)| distance < *d) {
+                        *slot = Some((distance, kind, h.range.clone(), CauseKind::Trigger));
+                    }
+                }
+            }
+            // Section defaults, unless the sentence says otherwise.
+            let patient_named = hits.iter().any(|t| {
+                t.range.end <= m.start
+                    && self.rules[t.phrase].iter().any(|&(k, _)| k == TriggerKind::TerminateExperiencer)
+            });
+            if best[2].is_none() && !patient_named {
+                if let Some(r) = &section.family {
+                    best[2] = Some((usize::MAX, TriggerKind::Family, r.clone(), CauseKind::Section));
+                }
+            }
+            if best[1].is_none() {
+                if let Some(r) = &section.historical {
+                    best[1] = Some((usize::MAX, TriggerKind::Historical, r.clone(), CauseKind::Section));
+                }
+            }
+            out.push(decide(&best));
+        }
+        out
+    }
+
+    /// A label value right after a mention: "Sclerodactyly: none", "Raynaud's - yes".
+    fn label(&self, sentence: &str, end: usize, limit: usize) -> Option<(TriggerKind, Range<usize>)> {
+        let rest = &sentence[end..limit.max(end)];
+        let trimmed = rest.trim_start();
+        let sep = trimmed.chars().next()?;
+        if !matches!(sep, ':' | '-' | '–' | '=') {
+            return None;
+        }
+        let after_sep = &trimmed[sep.len_utf8()..];
+        let value_text = after_sep.trim_start();
+        let value_start = end + (rest.len() - value_text.len());
+        let value_end = value_text
+            .find([',', ';', '.', '(', '\n'])
+            .unwrap_or(value_text.len());
+        let value = value_text[..value_end].trim_end();
+        if value.is_empty() {
+            return None;
+        }
+        let lower = value.to_lowercase();
+        let first_word_len = lower.find(' ').unwrap_or(lower.len());
+        for candidate in [&lower[..], &lower[..first_word_len]] {
+            if let Some(l) = self.labels.iter().find(|l| l.value == candidate) {
+                return Some((l.kind, value_start..value_start + candidate.len()));
+            }
+        }
+        None
+    }
+}
+
+type Slot = Option<(usize, TriggerKind, Range<usize>, CauseKind)>;
+
+fn decide(best: &[Slot; 3]) -> (Assertion, Option<Cause>) {
+    let cause = |s: &Slot| s.as_ref().map(|(_, _, r, k)| Cause { range: r.clone(), kind: *k });
+    let kind = |s: &Slot| s.as_ref().map(|(_, k, ..)| *k);
+    let [existence, time, experiencer] = best;
+    if kind(time) == Some(TriggerKind::Hypothetical) {
+        return (Assertion::Hypothetical, cause(time));
+    }
+    if kind(experiencer) == Some(TriggerKind::Family) {
+        return (Assertion::Family, cause(experiencer));
+    }
+    match kind(existence) {
+        Some(TriggerKind::Negated) => return (Assertion::Negated, cause(existence)),
+        Some(TriggerKind::Possible) => return (Assertion::Possible, cause(existence)),
+        _ => {}
+    }
+    if kind(time) == Some(TriggerKind::Historical) {
+        return (Assertion::Historical, cause(time));
+    }
+    (Assertion::Present, cause(existence))
+}
+
+fn word_starts(s: &str) -> Vec<usize> {
+    let mut out = Vec::new();
+    let mut in_word = false;
+    for (i, c) in s.char_indices() {
+        let w = c.is_alphanumeric();
+        if w && !in_word {
+            out.push(i);
+        }
+        in_word = w || (in_word && (c == '\'' || c == '-'));
+    }
+    out
+}

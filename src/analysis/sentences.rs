@@ -1,0 +1,148 @@
+//! Sentence segmentation for clinical notes: sentence punctuation (not after "Dr." or
+//! "p.o."), blank lines, bullets and numbered items, headings and header labels each end a
+//! sentence; a wrapped line that continues in lower case does not.
+
+use std::collections::HashSet;
+use std::ops::Range;
+
+/// Splits notes into sentences.
+#[derive(Debug, Clone)]
+pub struct SentenceSplitter {
+    abbreviations: HashSet<String>,
+}
+
+/// Whether a line starts a new unit: a bullet, a numbered item, a heading or a table row.
+fn starts_item(line: &str) -> bool {
+    let t = line.trim_start();
+    if t.starts_with(['-', '*', '•', '+', '#', '|', '>', '·', '–']) {
+        return true;
+    }
+    let digits = t.chars().take_while(char::is_ascii_digit).count();
+    digits > 0 && t[digits..].starts_with(['.', ')'])
+}
+
+impl SentenceSplitter {
+    /// `abbreviations`: words (lower case, no final period) after which a period goes on.
+    pub fn new(abbreviations: &[String]) -> SentenceSplitter {
+        SentenceSplitter { abbreviations: abbreviations.iter().cloned().collect() }
+    }
+
+    /// Sentences of `text[range]`, as byte ranges of `text`, trimmed, never empty.
+    /// `breaks` are offsets (sorted) where a sentence must end, such as header bodies.
+    pub fn split(&self, text: &str, breaks: &[usize], out: &mut Vec<Range<usize>>) {
+        let mut start = 0;
+        let mut next_break = breaks.iter().copied().peekable();
+        let mut prev_line_end_char: Option<char> = None;
+        let mut line_start = 0;
+        for line in text.split_inclusive('\n') {
+            let content = line.trim_end_matches(['\n', '\r']);
+            let blank = content.trim().is_empty();
+            let mut forced = false;
+            while next_break.peek().is_some_and(|&b| b <= line_start) {
+                next_break.next();
+                forced = true;
+            }
+            // Decide whether this line continues the previous sentence.
+            let first = content.trim_start().chars().next();
+            let continues = !forced
+                && !blank
+                && !starts_item(content)
+                && first.is_some_and(char::is_lowercase)
+                && !matches!(prev_line_end_char, Some('.' | '!' | '?' | ':'));
+            if !continues {
+                push(text, start..line_start, out);
+                start = line_start;
+            }
+            // A header break inside this line (after "Family History:").
+            while let Some(&b) = next_break.peek() {
+                if b > line_start + content.len() {
+                    break;
+                }
+                next_break.next();
+                push(text, start..b, out);
+                start = b;
+            }
+            self.split_line(text, line_start + (start.max(line_start) - line_start), line_start + content.len(), &mut start, out);
+            prev_line_end_char = content.trim_end().chars().next_back();
+            line_start += line.len();
+        }
+        push(text, start..text.len(), out);
+    }
+
+    /// Ends sentences at `.`, `!`, `?` inside `text[from..to]`, moving `start` along.
+    fn split_line(&self, text: &str, from: usize, to: usize, start: &mut usize, out: &mut Vec<Range<usize>>) {
+        let bytes = text.as_bytes();
+        let mut i = from;
+        while i < to {
+            let b = bytes[i];
+            if matches!(b, b'.' | b'!' | b'?') {
+                // Runs like "?!" or "..." end together.
+                let mut end = i + 1;
+                while end < to && matches!(bytes[end], b'.' | b'!' | b'?') {
+                    end += 1;
+                }
+                let followed_by_space = end >= to || bytes[end].is_ascii_whitespace();
+                if followed_by_space && (b != b'.' || !self.is_abbreviation(text, *start, i)) {
+                    // The next word must look like a new sentence: not lower case.
+                    let rest = text[end..to].trim_start();
+                    let next = rest.chars().next();
+                    if next.is_none_or(|c| !c.is_lowercase()) {
+                        push(text, *start..end, out);
+                        *start = end;
+                    }
+                }
+                i = end;
+            } else {
+                i += 1;
+            }
+        }
+    }
+
+    /// Whether the word before the period at `dot` is an abbreviation or an initial.
+    fn is_abbreviation(&self, text: &str, start: usize, dot: usize) -> bool {
+        let before = &text[start..dot];
+        let word_start = before
+            .rfind(|c: char| c.is_whitespace() || c == '(' || c == '[')
+            .map_or(0, |p| p + 1);
+        let word = &before[word_start..];
+        if word.chars().count() == 1 && word.chars().all(|c| c.is_alphabetic()) {
+            return true; // "J. Smith", "p. 4"
+        }
+        let lower = word.to_lowercase();
+        self.abbreviations.contains(lower.as_str())
+    }
+}
+
+fn push(text: &str, r: Range<usize>, out: &mut Vec<Range<usize>>) {
+    let s = &text[r.clone()];
+    let lead = s.len() - s.trim_start().len();
+    let trimmed = s.trim();
+    if !trimmed.is_empty() {
+        out.push(r.start + lead..r.start + lead + trimmed.len());
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn split(text: &str) -> Vec<&str> {
+        let s = SentenceSplitter::new(&["dr".into(), "p.o".into(), "h/o".into()]);
+        let mut out = Vec::new();
+        s.split(text, &[], &mut out);
+        out.into_iter().map(|r| &text[r]).collect()
+    }
+
+    #[test]
+    fn splits_clinical_text() {
+        assert_eq!(
+            split("Seen by Dr. Smith. Denies RP. Takes nifedipine p.o. daily."),
+            ["Seen by Dr. Smith.", "Denies RP.", "Takes nifedipine p.o. daily."]
+        );
+        assert_eq!(split("- no RP\n- sclerodactyly\n\nNext para"), ["- no RP", "- sclerodactyly", "Next para"]);
+        assert_eq!(split("Denies Raynaud's and\ndysphagia. OK"), ["Denies Raynaud's and\ndysphagia.", "OK"]);
+        assert_eq!(split("PATIENT DENIES RP. SCLERODACTYLY PRESENT."), ["PATIENT DENIES RP.", "SCLERODACTYLY PRESENT."]);
+        assert_eq!(split("Raynaud's? Will check.\n1. Plan"), ["Raynaud's?", "Will check.", "1. Plan"]);
+        assert_eq!(split("Calcium 9.8 today"), ["Calcium 9.8 today"]);
+    }
+}
