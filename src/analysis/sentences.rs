@@ -62,7 +62,7 @@ impl SentenceSplitter {
                 push(text, start..b, out);
                 start = b;
             }
-            self.split_line(text, line_start + (start.max(line_start) - line_start), line_start + content.len(), &mut start, out);
+            self.split_line(text, start.max(line_start), line_start + content.len(), &mut start, out);
             prev_line_end_char = content.trim_end().chars().next_back();
             line_start += line.len();
         }
@@ -107,6 +107,10 @@ impl SentenceSplitter {
         let word = &before[word_start..];
         if word.chars().count() == 1 && word.chars().all(|c| c.is_alphabetic()) {
             return true; // "J. Smith", "p. 4"
+        }
+        let numbered_item = before[..word_start].trim().is_empty() && word.chars().all(|c| c.is_ascii_digit());
+        if numbered_item {
+            return true; // "1. Plan"
         }
         let lower = word.to_lowercase();
         self.abbreviations.contains(lower.as_str())
