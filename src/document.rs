@@ -1,1 +1,204 @@
-//! placeholder
+//! Editable text documents and position conversion between byte offsets and
+//! `(line, character)` positions in UTF-8, UTF-16 or UTF-32 code units.
+//!
+//! Invariants: the text is always valid UTF-8; `line_starts` always matches it; every
+//! position maps to a char boundary (a position inside a character or past the end of a
+//! line is clamped, as the LSP specification asks), so no edit or query can panic.
+
+use std::ops::Range;
+
+/// The unit in which `character` counts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Encoding {
+    /// Bytes of UTF-8.
+    Utf8,
+    /// UTF-16 code units (the LSP default).
+    #[default]
+    Utf16,
+    /// Unicode scalar values.
+    Utf32,
+}
+
+/// A zero-based line and character position.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Default)]
+pub struct Position {
+    /// Line, zero-based.
+    pub line: u32,
+    /// Character in the line, in the document's encoding units.
+    pub character: u32,
+}
+
+impl Position {
+    /// A position.
+    pub fn new(line: u32, character: u32) -> Position {
+        Position { line, character }
+    }
+}
+
+/// Why an edit was refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum EditError {
+    /// The range's start is after its end.
+    #[error("edit range starts at {start:?}, after its end {end:?}")]
+    Reversed {
+        /// Start position.
+        start: Position,
+        /// End position.
+        end: Position,
+    },
+}
+
+/// A text document.
+#[derive(Debug, Clone, Default)]
+pub struct Document {
+    text: String,
+    line_starts: Vec<usize>,
+}
+
+fn line_starts(text: &str) -> Vec<usize> {
+    let mut out = vec![0];
+    let b = text.as_bytes();
+    let mut i = 0;
+    while i < b.len() {
+        match b[i] {
+            b'\n' => out.push(i + 1),
+            b'\r' if b.get(i + 1) != Some(&b'\n') => out.push(i + 1),
+            _ => {}
+        }
+        i += 1;
+    }
+    out
+}
+
+fn units(c: char, enc: Encoding) -> usize {
+    match enc {
+        Encoding::Utf8 => c.len_utf8(),
+        Encoding::Utf16 => c.len_utf16(),
+        Encoding::Utf32 => 1,
+    }
+}
+
+impl Document {
+    /// A document holding `text`.
+    pub fn new(text: String) -> Document {
+        let line_starts = line_starts(&text);
+        Document { text, line_starts }
+    }
+
+    /// The full text.
+    pub fn text(&self) -> &str {
+        &self.text
+    }
+
+    /// Number of lines (a trailing newline starts an empty last line).
+    pub fn line_count(&self) -> usize {
+        self.line_starts.len()
+    }
+
+    /// Byte range of line `line` without its line ending.
+    pub fn line_range(&self, line: usize) -> Option<Range<usize>> {
+        let start = *self.line_starts.get(line)?;
+        let mut end = self.line_starts.get(line + 1).copied().unwrap_or(self.text.len());
+        let bytes = self.text.as_bytes();
+        while end > start && matches!(bytes[end - 1], b'\n' | b'\r') {
+            end -= 1;
+        }
+        Some(start..end)
+    }
+
+    /// The byte offset of `pos`, or `None` if its line is past the end of the document.
+    /// A character past the end of its line is clamped to the line end; one inside a
+    /// multi-unit character is moved to that character's start.
+    pub fn offset(&self, pos: Position, enc: Encoding) -> Option<usize> {
+        let range = self.line_range(pos.line as usize)?;
+        let line = &self.text[range.clone()];
+        let want = pos.character as usize;
+        let mut seen = 0;
+        for (i, c) in line.char_indices() {
+            let next = seen + units(c, enc);
+            if next > want {
+                return Some(range.start + i);
+            }
+            seen = next;
+        }
+        Some(range.end)
+    }
+
+    /// Like [`Document::offset`], but a line past the end maps to the end of the document.
+    pub fn offset_clamped(&self, pos: Position, enc: Encoding) -> usize {
+        self.offset(pos, enc).unwrap_or(self.text.len())
+    }
+
+    /// The position of byte `offset` (clamped to the text and moved back to a char boundary).
+    pub fn position(&self, offset: usize, enc: Encoding) -> Position {
+        let mut offset = offset.min(self.text.len());
+        while !self.text.is_char_boundary(offset) {
+            offset -= 1;
+        }
+        let line = self.line_starts.partition_point(|&s| s <= offset) - 1;
+        let start = self.line_starts[line];
+        let character: usize = match enc {
+            Encoding::Utf8 => offset - start,
+            _ => self.text[start..offset].chars().map(|c| units(c, enc)).sum(),
+        };
+        Position::new(line as u32, character as u32)
+    }
+
+    /// Applies an edit: replaces `range` (whole document when `None`) with `new_text`.
+    /// Returns the byte range replaced, in the text before the edit.
+    pub fn apply(
+        &mut self,
+        range: Option<(Position, Position)>,
+        new_text: &str,
+        enc: Encoding,
+    ) -> Result<Range<usize>, EditError> {
+        let replaced = match range {
+            None => 0..self.text.len(),
+            Some((start, end)) => {
+                if start > end {
+                    return Err(EditError::Reversed { start, end });
+                }
+                self.offset_clamped(start, enc)..self.offset_clamped(end, enc)
+            }
+        };
+        self.text.replace_range(replaced.clone(), new_text);
+        self.line_starts = line_starts(&self.text);
+        Ok(replaced)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn utf16_utf8_utf32_positions() {
+        let d = Document::new("é😀中 RP\r\nx".into());
+        let rp = d.text().find("RP").unwrap();
+        assert_eq!(d.position(rp, Encoding::Utf16), Position::new(0, 5));
+        assert_eq!(d.position(rp, Encoding::Utf8), Position::new(0, 10));
+        assert_eq!(d.position(rp, Encoding::Utf32), Position::new(0, 4));
+        assert_eq!(d.offset(Position::new(0, 5), Encoding::Utf16), Some(rp));
+        assert_eq!(d.offset(Position::new(0, 10), Encoding::Utf8), Some(rp));
+        // Inside the emoji's surrogate pair: moved to its start.
+        assert_eq!(d.offset(Position::new(0, 2), Encoding::Utf16), Some(2));
+        // Past the line end: clamped before the CRLF.
+        assert_eq!(d.offset(Position::new(0, 99), Encoding::Utf16), Some(rp + 2));
+        assert_eq!(d.offset(Position::new(1, 0), Encoding::Utf16), Some(d.text().len() - 1));
+        assert_eq!(d.offset(Position::new(5, 0), Encoding::Utf16), None);
+    }
+
+    #[test]
+    fn edits_replay_like_full_text() {
+        let mut d = Document::new("No RP.\nDenies dysphagia.".into());
+        d.apply(Some((Position::new(0, 3), Position::new(0, 5))), "Raynaud’s 😀", Encoding::Utf16).unwrap();
+        assert_eq!(d.text(), "No Raynaud’s 😀.\nDenies dysphagia.");
+        d.apply(Some((Position::new(0, 15), Position::new(1, 6))), "!\nReports", Encoding::Utf16).unwrap();
+        assert_eq!(d.text(), "No Raynaud’s 😀!\nReports dysphagia.");
+        assert!(d.apply(Some((Position::new(1, 2), Position::new(0, 0))), "", Encoding::Utf16).is_err());
+        d.apply(None, "new", Encoding::Utf16).unwrap();
+        assert_eq!((d.text(), d.line_count()), ("new", 1));
+        d.apply(Some((Position::new(9, 9), Position::new(9, 9))), "!", Encoding::Utf16).unwrap();
+        assert_eq!(d.text(), "new!");
+    }
+}
