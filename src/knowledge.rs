@@ -21,6 +21,42 @@ pub struct Hit<'a> {
     pub score: f32,
 }
 
+/// The stable JSON form of a hit, as `ask --format json` and the server's `calcinosis.ask`
+/// command return it.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct Answer<'a> {
+    /// Statement id.
+    pub id: &'a str,
+    /// Section path, `A › B`.
+    pub section: String,
+    /// Statement text.
+    pub text: &'a str,
+    /// Citation numbers.
+    pub citations: &'a [u32],
+    /// Source file.
+    pub file: &'a str,
+    /// 1-based line in the source file.
+    pub line: usize,
+    /// Relevance score.
+    pub score: f32,
+}
+
+impl<'a> Hit<'a> {
+    /// The hit as an [`Answer`].
+    pub fn answer(&self) -> Answer<'a> {
+        let s = self.statement;
+        Answer {
+            id: &s.id,
+            section: s.section_path(),
+            text: &s.text,
+            citations: &s.citations,
+            file: &s.file,
+            line: s.line,
+            score: self.score,
+        }
+    }
+}
+
 /// How well a completion matched what was typed; lower is better.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, serde::Serialize)]
 #[serde(rename_all = "kebab-case")]

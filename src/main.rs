@@ -1,1 +1,20 @@
-fn main() {}
+//! The `calcinosis-ls` binary: a thin layer over the library. `serve` (the default) speaks
+//! the Language Server Protocol over stdio; `ask`, `check` and `index` are the command line.
+
+mod cli;
+mod server;
+
+use std::process::ExitCode;
+
+use clap::Parser;
+
+fn main() -> ExitCode {
+    let args = cli::Cli::parse();
+    match cli::run(args) {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("calcinosis-ls: {e:#}");
+            ExitCode::from(2)
+        }
+    }
+}

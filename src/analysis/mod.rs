@@ -147,7 +147,7 @@ impl Analyzer {
             while si + 1 < sections.len() && sections[si + 1].range.start <= sentence.start {
                 si += 1;
             }
-            let section = sections.get(si).filter(|s| s.range.start <= sentence.start);
+            let section = sections.get(si).filter(|s| s.range.contains(&sentence.start));
             let mut start = sentence.start;
             if let Some(s) = section {
                 if sentence.start < s.body_start && s.body_start <= sentence.end {

@@ -61,6 +61,18 @@ impl Sectioner {
             }
             line_start += line.len();
         }
+        // A "Label:" section ends at the first blank line after its content; a Markdown
+        // heading's section runs to the next heading (blank lines follow headings).
+        for sec in &mut out {
+            if text[sec.header.start.saturating_sub(1)..sec.header.end].contains('#') {
+                continue;
+            }
+            let body = &text[sec.body_start..sec.range.end];
+            let content = body.len() - body.trim_start().len();
+            if let Some(blank) = find_blank_line(&body[content..]) {
+                sec.range.end = sec.body_start + content + blank;
+            }
+        }
         out
     }
 
@@ -111,6 +123,18 @@ impl Sectioner {
     }
 }
 
+/// Offset of the first blank line (a line of only white space) in `s`, if any.
+fn find_blank_line(s: &str) -> Option<usize> {
+    let mut offset = 0;
+    for line in s.split_inclusive('\n') {
+        if offset > 0 && line.trim().is_empty() {
+            return Some(offset);
+        }
+        offset += line.len();
+    }
+    None
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -120,7 +144,7 @@ mod tests {
     fn finds_colon_markdown_and_caps_headers() {
         let c = Corpus::embedded().unwrap();
         let s = Sectioner::new(&c.structure);
-        let text = "HPI: pain.\nFamily History: mother with SSc\n## Plan\nfollow up\nFAMILY HISTORY\nnone\nSkin: fine\n";
+        let text = "HPI: pain.\nFamily History: mother with SSc\n## Plan\nfollow up\nFAMILY HISTORY\nnone\nSkin: fine\n\nafter\n";
         let secs = s.sections(text);
         assert_eq!(secs.len(), 4);
         assert_eq!(&text[secs[1].header.clone()], "Family History");
@@ -128,6 +152,6 @@ mod tests {
         assert_eq!(&text[secs[1].body_start..secs[1].range.end], " mother with SSc\n");
         assert_eq!(&text[secs[2].header.clone()], "Plan");
         assert_eq!(secs[3].effect, SectionEffect::Family);
-        assert_eq!(secs[3].range.end, text.len());
+        assert_eq!(&text[secs[3].range.clone()], "FAMILY HISTORY\nnone\nSkin: fine\n");
     }
 }

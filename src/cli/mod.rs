@@ -1,0 +1,115 @@
+//! Command-line interface: argument parsing and the `ask`, `check` and `index` commands.
+
+mod ask;
+mod check;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Instant;
+
+use anyhow::Context;
+use clap::{Args, Parser, Subcommand};
+
+use calcinosis_ls::corpus::Corpus;
+use calcinosis_ls::index::{KnowledgeIndex, Provenance};
+use calcinosis_ls::knowledge::Knowledge;
+
+/// calcinosis-ls: calcinosis knowledge in your editor and on the command line.
+///
+/// With no command (or `serve`, or `--stdio`) it runs the language server over stdio.
+#[derive(Debug, Parser)]
+#[command(name = "calcinosis-ls", version, about, long_about = None)]
+pub struct Cli {
+    #[command(subcommand)]
+    command: Option<Command>,
+    /// Run the language server over stdio (same as `serve`).
+    #[arg(long, global = true)]
+    stdio: bool,
+    #[command(flatten)]
+    knowledge: KnowledgeArgs,
+}
+
+/// Where the knowledge comes from; shared by every command.
+#[derive(Debug, Args, Clone, Default)]
+pub struct KnowledgeArgs {
+    /// A corpus directory extending the built-in corpus (repeatable).
+    #[arg(long, global = true, value_name = "DIR")]
+    pub corpus: Vec<PathBuf>,
+    /// Use only the --corpus directories, not the built-in corpus.
+    #[arg(long, global = true)]
+    pub replace_corpus: bool,
+    /// Use (and keep up to date) the on-disk index in DIR instead of an in-memory one.
+    #[arg(long, global = true, value_name = "DIR")]
+    pub index: Option<PathBuf>,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Run the language server over stdio (the default).
+    Serve,
+    /// Answer a question from the source statements (reads questions from stdin if none).
+    Ask(ask::AskArgs),
+    /// Find terms in notes and say what each note asserts about them.
+    Check(check::CheckArgs),
+    /// Build the on-disk index.
+    Index {
+        /// Where to write the index.
+        #[arg(long, value_name = "DIR", default_value = "index")]
+        out: PathBuf,
+    },
+}
+
+impl KnowledgeArgs {
+    /// Loads the corpus these arguments name.
+    pub fn corpus(&self) -> anyhow::Result<Corpus> {
+        let corpus = if self.corpus.is_empty() && !self.replace_corpus {
+            Corpus::embedded()
+        } else {
+            Corpus::load(&self.corpus, self.replace_corpus)
+        };
+        corpus.context("cannot load the corpus")
+    }
+
+    /// Loads the corpus and its index; says on stderr when an on-disk index was rebuilt.
+    pub fn knowledge(&self) -> anyhow::Result<Knowledge> {
+        let corpus = self.corpus()?;
+        let kb = match &self.index {
+            None => Knowledge::in_memory(corpus),
+            Some(dir) => Knowledge::on_disk(corpus, dir),
+        }
+        .context("cannot build the index")?;
+        if let Provenance::Rebuilt(why) = kb.index().provenance() {
+            eprintln!("calcinosis-ls: rebuilt the index: {why}");
+        }
+        Ok(kb)
+    }
+}
+
+/// Runs the parsed command line.
+pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
+    match cli.command {
+        None | Some(Command::Serve) => {
+            crate::server::run(cli.knowledge)?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Some(_) if cli.stdio => {
+            anyhow::bail!("--stdio runs the language server and takes no other command")
+        }
+        Some(Command::Ask(args)) => ask::run(&cli.knowledge, &args),
+        Some(Command::Check(args)) => check::run(&cli.knowledge, &args),
+        Some(Command::Index { out }) => {
+            let start = Instant::now();
+            let corpus = cli.knowledge.corpus()?;
+            KnowledgeIndex::build_in_dir(&corpus, &out)
+                .with_context(|| format!("cannot build the index in {}", out.display()))?;
+            println!(
+                "indexed {} statements and {} terms into {} in {:.1} ms",
+                corpus.statements.len(),
+                corpus.lexicon.terms().len(),
+                out.display(),
+                start.elapsed().as_secs_f64() * 1000.0
+            );
+            Ok(ExitCode::SUCCESS)
+        }
+    }
+}
