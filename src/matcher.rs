@@ -25,6 +25,8 @@ pub struct Mention {
     pub form: FormKind,
     /// Whether it is a likely misspelling of the term rather than a listed form.
     pub misspelling: bool,
+    /// For a misspelling: the listed form it most likely meant ("Raynaud's").
+    pub suggestion: Option<String>,
 }
 
 #[derive(Debug, Clone)]
@@ -38,6 +40,8 @@ struct Pattern {
 
 #[derive(Debug, Clone)]
 struct FuzzyCandidate {
+    /// The form as listed, the correction offered.
+    form: String,
     first: String,
     rest: Vec<String>,
     term: TermId,
@@ -130,6 +134,7 @@ impl TermMatcher {
                     if first.chars().count() >= MIN_FUZZY_LEN && first.chars().all(char::is_alphabetic) {
                         let c = first.chars().next().unwrap_or(' ');
                         fuzzy.entry(c).or_default().push(FuzzyCandidate {
+                            form: text.clone(),
                             first,
                             rest: words.collect(),
                             term: form.term,
@@ -171,11 +176,50 @@ impl TermMatcher {
                     continue;
                 }
             }
-            out.push(Mention { range: s..e, term: p.term, form: p.kind, misspelling: false });
+            out.push(Mention { range: s..e, term: p.term, form: p.kind, misspelling: false, suggestion: None });
         }
         if !self.fuzzy.is_empty() {
             self.find_misspellings(text, first, out);
         }
+    }
+
+    /// The closest fuzzy candidate for `word` whose further words (multi-word forms) follow
+    /// at `words[next..]`: `(distance, extra words, candidate)`.
+    fn closest<'a>(
+        &'a self,
+        word: &str,
+        words: &[Range<usize>],
+        next: usize,
+        text: &str,
+    ) -> Option<(usize, usize, &'a FuzzyCandidate)> {
+        let cands = self.fuzzy.get(&word.chars().next()?)?;
+        let max = if word.len() >= 10 { 2 } else { 1 };
+        let mut best: Option<(usize, usize, &FuzzyCandidate)> = None;
+        for c in cands {
+            if c.first.len().abs_diff(word.len()) > max {
+                continue;
+            }
+            let d = strsim::damerau_levenshtein(word, &c.first);
+            if d == 0 || d > max {
+                continue;
+            }
+            let follows = c.rest.iter().enumerate().all(|(k, rw)| {
+                words
+                    .get(next + k)
+                    .is_some_and(|r| strip_possessive(&text[r.clone()].to_ascii_lowercase()) == rw)
+            });
+            if !follows {
+                continue;
+            }
+            let better = match best {
+                None => true,
+                Some((bd, bw, _)) => c.rest.len() > bw || (c.rest.len() == bw && d < bd),
+            };
+            if better {
+                best = Some((d, c.rest.len(), c));
+            }
+        }
+        best
     }
 
     /// Adds misspelled mentions for words not covered by exact matches.
@@ -203,39 +247,30 @@ impl TermMatcher {
             {
                 continue;
             }
-            let Some(cands) = word.chars().next().and_then(|c| self.fuzzy.get(&c)) else {
-                continue;
-            };
-            let max = if word.len() >= 10 { 2 } else { 1 };
-            let mut best: Option<(usize, usize, &FuzzyCandidate)> = None; // (distance, words, cand)
-            for c in cands {
-                if c.first.len().abs_diff(word.len()) > max {
-                    continue;
-                }
-                let d = strsim::damerau_levenshtein(word, &c.first);
-                if d == 0 || d > max {
-                    continue;
-                }
-                // Multi-word forms must continue with their exact words.
-                let follows = c.rest.iter().enumerate().all(|(k, rw)| {
-                    words.get(i + k).is_some_and(|r| {
-                        strip_possessive(&text[r.clone()].to_ascii_lowercase()) == rw
-                    })
+            // Try the word, then its singular: "Reynauds" → "Reynaud" + "s".
+            let plural_stem = word.strip_suffix('s').filter(|w| w.len() >= MIN_FUZZY_LEN);
+            let best = self
+                .closest(word, &words, i, text)
+                .map(|b| (b, word.len()))
+                .or_else(|| {
+                    let stem = plural_stem?;
+                    self.closest(stem, &words, i, text).map(|b| (b, stem.len()))
                 });
-                if !follows {
-                    continue;
-                }
-                let better = match best {
-                    None => true,
-                    Some((bd, bw, _)) => c.rest.len() > bw || (c.rest.len() == bw && d < bd),
-                };
-                if better {
-                    best = Some((d, c.rest.len(), c));
-                }
-            }
-            if let Some((_, extra, c)) = best {
+            if let Some(((_, extra, c), stem_len)) = best {
                 let end = if extra > 0 { words[i + extra - 1].end } else { w.end };
-                found.push(Mention { range: w.start..end, term: c.term, form: c.kind, misspelling: true });
+                // Keep the writer's ending on a one-word correction: "Reynaud's" → "Raynaud's".
+                let suggestion = if extra > 0 {
+                    c.form.clone()
+                } else {
+                    format!("{}{}", strip_possessive(&c.form), &raw[stem_len..])
+                };
+                found.push(Mention {
+                    range: w.start..end,
+                    term: c.term,
+                    form: c.kind,
+                    misspelling: true,
+                    suggestion: Some(suggestion),
+                });
                 i += extra;
             }
         }
@@ -322,6 +357,12 @@ mod tests {
     fn misspellings_are_flagged() {
         let got = names("Reynaud's phenomenon, telangectasia, sclerodactily, dermatomyosits");
         assert_eq!(got[0], ("Reynaud's phenomenon".into(), "Raynaud's phenomenon".into(), true));
+        let (m, _) = matcher();
+        let s = |t: &str| m.find(t)[0].suggestion.clone().unwrap();
+        assert_eq!(s("Reynaud's phenomenon"), "Raynaud's phenomenon");
+        assert_eq!(s("Reynaud's"), "Raynaud's");
+        assert_eq!(s("Reynauds"), "Raynauds");
+        assert_eq!(s("telangectasias"), "telangiectasias");
         assert_eq!(got[1].1, "telangiectasia");
         assert_eq!(got[2].1, "sclerodactyly");
         assert_eq!(got[3].1, "dermatomyositis");

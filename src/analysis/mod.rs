@@ -44,6 +44,8 @@ pub struct Finding {
     pub trigger: Option<Trigger>,
     /// Whether the mention is a likely misspelling of the term.
     pub misspelling: bool,
+    /// For a misspelling: the spelling to offer instead.
+    pub suggestion: Option<String>,
 }
 
 /// Which CREST features a note documents.
@@ -186,6 +188,7 @@ impl Analyzer {
                         kind: c.kind,
                     }),
                     misspelling: m.misspelling,
+                    suggestion: m.suggestion.clone(),
                 });
             }
         }
