@@ -1,6 +1,6 @@
 //! Command-line interface: argument parsing and the `ask`, `check` and `index` commands.
 
-mod ask;
+pub mod ask;
 mod check;
 
 use std::path::PathBuf;

@@ -1,6 +1,42 @@
-//! The language server (placeholder until the LSP layer lands).
+//! The language server: a thin adapter from LSP to the engine. It converts positions and
+//! protocol types, keeps open documents, schedules analyses off the request path, and
+//! forwards logs (never note text) to stderr and `window/logMessage`.
+
+mod actions;
+mod backend;
+mod completion;
+mod config;
+mod convert;
+mod diagnostics;
+mod engine;
+mod hover;
+mod logging;
+mod navigation;
+
+use anyhow::Context;
+use tower_lsp::{LspService, Server};
+
 use crate::cli::KnowledgeArgs;
 
-pub fn run(_k: KnowledgeArgs) -> anyhow::Result<()> {
-    anyhow::bail!("the language server is not built yet")
+/// Runs the server on stdin/stdout until the client exits.
+pub fn run(args: KnowledgeArgs) -> anyhow::Result<()> {
+    let forward = logging::init();
+    let corpus = args.corpus()?;
+    let engine = engine::Engine::build(corpus, args.index.as_deref()).context("cannot build the index")?;
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .context("cannot start the async runtime")?;
+    runtime.block_on(async move {
+        let (service, socket) = LspService::build(|client| {
+            logging::forward_to(client.clone(), forward);
+            backend::Backend::new(client, engine, args)
+        })
+        .finish();
+        Server::new(tokio::io::stdin(), tokio::io::stdout(), socket).serve(service).await;
+    });
+    // Background analyses may still be running; they hold no state worth waiting for.
+    runtime.shutdown_timeout(std::time::Duration::from_millis(100));
+    Ok(())
 }

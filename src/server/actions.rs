@@ -1,0 +1,79 @@
+//! Code actions: fix a misspelling, expand an abbreviation, show a term's source statements.
+
+use std::collections::HashMap;
+
+use serde_json::json;
+use tower_lsp::lsp_types::{
+    CodeAction, CodeActionKind, CodeActionOrCommand, Command, TextEdit, Url, WorkspaceEdit,
+};
+
+use calcinosis_ls::analysis::Analysis;
+use calcinosis_ls::corpus::lexicon::FormKind;
+use calcinosis_ls::document::{Document, Encoding};
+
+use super::convert;
+use super::engine::Engine;
+
+/// Command that shows a term's source statements.
+pub const SHOW_STATEMENTS: &str = "calcinosis.showStatements";
+/// Command that answers a question.
+pub const ASK: &str = "calcinosis.ask";
+
+fn edit(uri: &Url, range: tower_lsp::lsp_types::Range, text: String) -> WorkspaceEdit {
+    WorkspaceEdit {
+        changes: Some(HashMap::from([(uri.clone(), vec![TextEdit::new(range, text)])])),
+        ..WorkspaceEdit::default()
+    }
+}
+
+/// Actions for the findings overlapping `range` (byte offsets).
+pub fn actions(
+    engine: &Engine,
+    uri: &Url,
+    doc: &Document,
+    analysis: &Analysis,
+    range: std::ops::Range<usize>,
+    enc: Encoding,
+) -> Vec<CodeActionOrCommand> {
+    let lexicon = engine.analyzer.lexicon();
+    let mut out = Vec::new();
+    for f in analysis
+        .findings
+        .iter()
+        .filter(|f| f.range.start <= range.end && range.start <= f.range.end)
+    {
+        let t = lexicon.term(f.term);
+        let written = &doc.text()[f.range.clone()];
+        let lsp_range = convert::range(doc, &f.range, enc);
+        if f.misspelling {
+            let fix = f.suggestion.clone().unwrap_or_else(|| t.name.clone());
+            out.push(CodeActionOrCommand::CodeAction(CodeAction {
+                title: format!("Replace “{written}” with “{fix}”"),
+                kind: Some(CodeActionKind::QUICKFIX),
+                is_preferred: Some(true),
+                edit: Some(edit(uri, lsp_range, fix)),
+                ..CodeAction::default()
+            }));
+        }
+        if f.form == FormKind::Abbreviation && !written.contains(' ') {
+            let expanded = format!("{} ({written})", t.name);
+            out.push(CodeActionOrCommand::CodeAction(CodeAction {
+                title: format!("Expand “{written}” to “{expanded}”"),
+                kind: Some(CodeActionKind::REFACTOR_REWRITE),
+                edit: Some(edit(uri, lsp_range, expanded)),
+                ..CodeAction::default()
+            }));
+        }
+        out.push(CodeActionOrCommand::CodeAction(CodeAction {
+            title: format!("Show source statements for {}", t.name),
+            kind: Some(CodeActionKind::EMPTY),
+            command: Some(Command {
+                title: format!("Show source statements for {}", t.name),
+                command: SHOW_STATEMENTS.into(),
+                arguments: Some(vec![json!(t.name)]),
+            }),
+            ..CodeAction::default()
+        }));
+    }
+    out
+}

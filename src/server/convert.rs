@@ -1,0 +1,45 @@
+//! Conversions between protocol types and the engine's: positions in the negotiated
+//! encoding, ranges, file URIs.
+
+use std::ops::Range;
+
+use tower_lsp::lsp_types::{self as lsp, PositionEncodingKind};
+
+use calcinosis_ls::document::{Document, Encoding, Position};
+
+/// Picks the position encoding: UTF-8 when the client offers it (no conversion cost),
+/// else UTF-16, the protocol default.
+pub fn negotiate(offered: Option<&[PositionEncodingKind]>) -> Encoding {
+    match offered {
+        Some(kinds) if kinds.contains(&PositionEncodingKind::UTF8) => Encoding::Utf8,
+        _ => Encoding::Utf16,
+    }
+}
+
+/// The protocol name of an encoding.
+pub fn encoding_kind(enc: Encoding) -> PositionEncodingKind {
+    match enc {
+        Encoding::Utf8 => PositionEncodingKind::UTF8,
+        Encoding::Utf16 => PositionEncodingKind::UTF16,
+        Encoding::Utf32 => PositionEncodingKind::UTF32,
+    }
+}
+
+/// A protocol position as an engine position.
+pub fn position(p: lsp::Position) -> Position {
+    Position::new(p.line, p.character)
+}
+
+/// A byte range as a protocol range.
+pub fn range(doc: &Document, r: &Range<usize>, enc: Encoding) -> lsp::Range {
+    let s = doc.position(r.start, enc);
+    let e = doc.position(r.end, enc);
+    lsp::Range::new(lsp::Position::new(s.line, s.character), lsp::Position::new(e.line, e.character))
+}
+
+/// A protocol range as a byte range, `None` if it starts past the end of the document.
+pub fn byte_range(doc: &Document, r: lsp::Range, enc: Encoding) -> Option<Range<usize>> {
+    let s = doc.offset(position(r.start), enc)?;
+    let e = doc.offset_clamped(position(r.end), enc).max(s);
+    Some(s..e)
+}

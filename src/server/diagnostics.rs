@@ -1,0 +1,91 @@
+//! Diagnostics: one hint per CREST-feature mention (negated ones faded), a document-level
+//! CREST summary, and misspellings.
+
+use serde_json::json;
+use tower_lsp::lsp_types::{
+    Diagnostic, DiagnosticRelatedInformation, DiagnosticSeverity, DiagnosticTag, NumberOrString,
+    Position, Range,
+};
+
+use calcinosis_ls::analysis::{Analysis, Assertion};
+use calcinosis_ls::document::{Document, Encoding};
+
+use super::config::Config;
+use super::convert;
+use super::engine::Engine;
+
+/// The `source` of every diagnostic.
+pub const SOURCE: &str = "calcinosis-ls";
+
+/// All diagnostics for a document.
+pub fn diagnostics(engine: &Engine, doc: &Document, analysis: &Analysis, config: &Config, enc: Encoding) -> Vec<Diagnostic> {
+    if !config.diagnostics {
+        return Vec::new();
+    }
+    let lexicon = engine.analyzer.lexicon();
+    let text = doc.text();
+    let mut out = Vec::new();
+    // One index query per term, not per mention: a long note repeats its terms.
+    let mut related_of: std::collections::HashMap<_, Option<Vec<DiagnosticRelatedInformation>>> =
+        std::collections::HashMap::new();
+    for f in &analysis.findings {
+        let t = lexicon.term(f.term);
+        let range = convert::range(doc, &f.range, enc);
+        if f.misspelling && config.misspellings {
+            let fix = f.suggestion.clone().unwrap_or_else(|| t.name.clone());
+            out.push(Diagnostic {
+                range,
+                severity: Some(DiagnosticSeverity::HINT),
+                code: Some(NumberOrString::String("misspelling".into())),
+                source: Some(SOURCE.into()),
+                message: format!("Did you mean “{fix}”? ({})", t.name),
+                data: Some(json!({ "term": t.name, "replacement": fix })),
+                ..Diagnostic::default()
+            });
+        }
+        let Some(letter) = t.crest else { continue };
+        let why = f.trigger.as_ref().map(|tr| text[tr.range.clone()].trim());
+        let state = match (f.assertion, why) {
+            (Assertion::Negated, Some(w)) => format!("negated by “{w}”"),
+            (Assertion::Possible, Some(w)) => format!("possible: “{w}”"),
+            (Assertion::Family, Some(w)) => format!("family history: “{w}”"),
+            (Assertion::Hypothetical, Some(w)) => format!("hypothetical: “{w}”"),
+            (Assertion::Historical, Some(w)) => format!("historical: “{w}”"),
+            (a, _) => a.to_string(),
+        };
+        let related = related_of
+            .entry(f.term)
+            .or_insert_with(|| {
+                let hits = engine.kb.lookup(f.term, 1).ok()?;
+                let h = hits.first()?;
+                let location = engine.locate(h.statement)?;
+                Some(vec![DiagnosticRelatedInformation { location, message: h.statement.text.clone() }])
+            })
+            .clone();
+        out.push(Diagnostic {
+            range,
+            severity: Some(config.severity),
+            code: Some(NumberOrString::String("crest-feature".into())),
+            source: Some(SOURCE.into()),
+            message: format!("CREST feature {letter} — {} ({state})", t.name),
+            related_information: related,
+            tags: (f.assertion == Assertion::Negated).then(|| vec![DiagnosticTag::UNNECESSARY]),
+            data: Some(json!({ "crest": letter.as_str(), "term": t.name, "assertion": f.assertion.as_str() })),
+            ..Diagnostic::default()
+        });
+    }
+    let present = &analysis.crest.present;
+    if present.len() >= config.summary_threshold {
+        let letters: Vec<&str> = present.iter().map(|c| c.as_str()).collect();
+        out.push(Diagnostic {
+            range: Range::new(Position::new(0, 0), Position::new(0, 0)),
+            severity: Some(config.severity),
+            code: Some(NumberOrString::String("crest-summary".into())),
+            source: Some(SOURCE.into()),
+            message: format!("{}/5 CREST features documented: {}", present.len(), letters.join(", ")),
+            data: Some(json!({ "present": letters })),
+            ..Diagnostic::default()
+        });
+    }
+    out
+}

@@ -1,0 +1,76 @@
+//! What the server knows: the knowledge base and the note analyser built from one corpus,
+//! and where that corpus's files are on disk (for go-to-definition).
+
+use std::path::{Path, PathBuf};
+use std::sync::OnceLock;
+
+use tower_lsp::lsp_types::{Location, Position, Range, Url};
+
+use calcinosis_ls::analysis::Analyzer;
+use calcinosis_ls::corpus::{Corpus, Statement, EMBEDDED};
+use calcinosis_ls::knowledge::Knowledge;
+
+/// Knowledge and analyser for one corpus. Swapped whole when the corpus changes.
+pub struct Engine {
+    /// The knowledge base.
+    pub kb: Knowledge,
+    /// The note analyser.
+    pub analyzer: Analyzer,
+    embedded_dir: OnceLock<Option<PathBuf>>,
+}
+
+impl Engine {
+    /// Builds an engine over `corpus`, with an on-disk index when `index_dir` is given.
+    pub fn build(corpus: Corpus, index_dir: Option<&Path>) -> calcinosis_ls::Result<Engine> {
+        let analyzer = Analyzer::new(&corpus);
+        let kb = match index_dir {
+            Some(dir) => Knowledge::on_disk(corpus, dir)?,
+            None => Knowledge::in_memory(corpus)?,
+        };
+        Ok(Engine { kb, analyzer, embedded_dir: OnceLock::new() })
+    }
+
+    /// The location of a statement's line in its corpus file on disk. Statements of the
+    /// embedded corpus point at `corpus/` when the server runs from the repository, and
+    /// otherwise at a copy written once to the user's cache directory.
+    pub fn locate(&self, s: &Statement) -> Option<Location> {
+        let path = if EMBEDDED.iter().any(|(name, _)| *name == s.file) {
+            let local = Path::new(&s.file);
+            if local.is_file() {
+                local.canonicalize().ok()?
+            } else {
+                let dir = self.embedded_dir.get_or_init(|| self.write_embedded()).as_ref()?;
+                dir.join(local.file_name()?)
+            }
+        } else {
+            Path::new(&s.file).canonicalize().ok()?
+        };
+        let uri = Url::from_file_path(path).ok()?;
+        let line = s.line.saturating_sub(1) as u32;
+        Some(Location::new(uri, Range::new(Position::new(line, 0), Position::new(line, 0))))
+    }
+
+    /// Writes the embedded corpus to `<cache>/calcinosis-ls/corpus-<fingerprint>/` once.
+    fn write_embedded(&self) -> Option<PathBuf> {
+        let base = dirs::cache_dir().unwrap_or_else(std::env::temp_dir);
+        let fp = &self.kb.corpus().fingerprint()[..12];
+        let dir = base.join("calcinosis-ls").join(format!("corpus-{fp}"));
+        std::fs::create_dir_all(&dir).ok()?;
+        for (name, text) in EMBEDDED {
+            let path = dir.join(Path::new(name).file_name()?);
+            if !path.is_file() {
+                std::fs::write(&path, text).ok()?;
+            }
+        }
+        Some(dir)
+    }
+}
+
+/// Loads a corpus for the server: the built-in one extended by `dir`.
+pub fn load_corpus(dirs: &[PathBuf], replace: bool) -> calcinosis_ls::Result<Corpus> {
+    if dirs.is_empty() && !replace {
+        Corpus::embedded()
+    } else {
+        Corpus::load(dirs, replace)
+    }
+}

@@ -1,0 +1,80 @@
+//! Hover: what a term is, the note's assertion about it, and its best source statements.
+
+use tower_lsp::lsp_types::{Hover, HoverContents, MarkupContent, MarkupKind};
+
+use calcinosis_ls::analysis::{Analysis, Finding};
+use calcinosis_ls::corpus::lexicon::FormKind;
+use calcinosis_ls::corpus::TermId;
+use calcinosis_ls::document::{Document, Encoding};
+
+use super::convert;
+use super::engine::Engine;
+
+/// How many statements a hover shows.
+const STATEMENTS: usize = 3;
+
+/// The finding under byte `offset`, if any (the end of a word counts, for cursors there).
+pub fn finding_at(analysis: &Analysis, offset: usize) -> Option<&Finding> {
+    let i = analysis.findings.partition_point(|f| f.range.end < offset);
+    analysis.findings[i..]
+        .iter()
+        .take_while(|f| f.range.start <= offset)
+        .find(|f| f.range.start <= offset && offset <= f.range.end)
+}
+
+/// Markdown describing a term: name, category, CREST letter, abbreviations, description
+/// and its best `limit` statements with citations.
+pub fn term_markdown(engine: &Engine, term: TermId, limit: usize) -> String {
+    let t = engine.analyzer.lexicon().term(term);
+    let mut md = format!("**{}**", t.name);
+    if !t.abbreviations.is_empty() {
+        md.push_str(&format!(" ({})", t.abbreviations.join(", ")));
+    }
+    md.push_str(&format!(" — {}", t.category.label()));
+    if let Some(c) = t.crest {
+        md.push_str(&format!(", CREST **{c}**"));
+    }
+    md.push_str("\n\n");
+    if !t.description.is_empty() {
+        md.push_str(&t.description);
+        md.push_str("\n\n");
+    }
+    let hits = engine.kb.lookup(term, limit).unwrap_or_default();
+    if !hits.is_empty() {
+        md.push_str("**Source statements**\n\n");
+        for (i, h) in hits.iter().enumerate() {
+            let s = h.statement;
+            let lead = s.lead_in.as_deref().map(|l| format!("{l} ")).unwrap_or_default();
+            let cites = match s.citation_label() {
+                c if c.is_empty() => "(no citation in source)".to_string(),
+                c => c,
+            };
+            md.push_str(&format!("{}. {lead}{} {cites}  \n   _{}_\n", i + 1, s.text, s.section_path()));
+        }
+    }
+    md
+}
+
+/// The hover for byte `offset` of `doc`, or `None` on a plain word.
+pub fn hover(engine: &Engine, doc: &Document, analysis: &Analysis, offset: usize, enc: Encoding) -> Option<Hover> {
+    let f = finding_at(analysis, offset)?;
+    let t = engine.analyzer.lexicon().term(f.term);
+    let written = &doc.text()[f.range.clone()];
+    let mut md = term_markdown(engine, f.term, STATEMENTS);
+    let mut note = format!("**In this note:** {}", f.assertion);
+    if let Some(tr) = &f.trigger {
+        note.push_str(&format!(" — decided by “{}”", doc.text()[tr.range.clone()].trim()));
+    }
+    if f.form == FormKind::Abbreviation {
+        note.push_str(&format!(" · “{written}” = {}", t.name));
+    }
+    if f.misspelling {
+        let fix = f.suggestion.as_deref().unwrap_or(&t.name);
+        note.push_str(&format!(" · “{written}” looks like a misspelling of “{fix}”"));
+    }
+    md = format!("{note}\n\n---\n\n{md}");
+    Some(Hover {
+        contents: HoverContents::Markup(MarkupContent { kind: MarkupKind::Markdown, value: md }),
+        range: Some(convert::range(doc, &f.range, enc)),
+    })
+}
