@@ -1,0 +1,242 @@
+//! A minimal LSP client for end-to-end tests: starts the real binary and speaks JSON-RPC
+//! over its stdin/stdout with Content-Length framing, exactly as an editor does.
+
+#![allow(dead_code)]
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::process::{Child, ChildStdin, Command, Stdio};
+use std::sync::mpsc::{channel, Receiver, RecvTimeoutError};
+use std::time::{Duration, Instant};
+
+use serde_json::{json, Value};
+
+/// How long any single wait may take before the test fails (generous for slow CI).
+pub const TIMEOUT: Duration = Duration::from_secs(20);
+
+pub struct Client {
+    child: Child,
+    stdin: Option<ChildStdin>,
+    rx: Receiver<Value>,
+    /// Every message from the server not yet consumed by `request`.
+    pub inbox: Vec<Value>,
+    next_id: i64,
+    pub stderr_path: std::path::PathBuf,
+}
+
+/// Reads one framed message; `None` at end of stream.
+pub fn read_message(r: &mut impl BufRead) -> Option<Value> {
+    let mut len = None;
+    loop {
+        let mut line = String::new();
+        if r.read_line(&mut line).ok()? == 0 {
+            return None;
+        }
+        let line = line.trim_end();
+        if line.is_empty() {
+            break;
+        }
+        if let Some(v) = line.strip_prefix("Content-Length:") {
+            len = v.trim().parse::<usize>().ok();
+        }
+    }
+    let mut buf = vec![0; len?];
+    r.read_exact(&mut buf).ok()?;
+    serde_json::from_slice(&buf).ok()
+}
+
+pub fn frame(body: &[u8]) -> Vec<u8> {
+    let mut out = format!("Content-Length: {}\r\n\r\n", body.len()).into_bytes();
+    out.extend_from_slice(body);
+    out
+}
+
+impl Client {
+    /// Starts the server with extra arguments and environment.
+    pub fn start_with(args: &[&str], env: &[(&str, &str)]) -> Client {
+        let dir = tempfile::tempdir().expect("tempdir").keep();
+        let stderr_path = dir.join("stderr.log");
+        let stderr = std::fs::File::create(&stderr_path).expect("stderr file");
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_calcinosis-ls"));
+        cmd.args(args).stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(stderr);
+        // A private cache dir: go-to-definition may write the embedded corpus there.
+        cmd.env("XDG_CACHE_HOME", dir.join("cache"));
+        for (k, v) in env {
+            cmd.env(k, v);
+        }
+        let mut child = cmd.spawn().expect("start calcinosis-ls");
+        let stdout = child.stdout.take().expect("stdout");
+        let (tx, rx) = channel();
+        std::thread::spawn(move || {
+            let mut r = BufReader::new(stdout);
+            while let Some(msg) = read_message(&mut r) {
+                if tx.send(msg).is_err() {
+                    break;
+                }
+            }
+        });
+        let stdin = child.stdin.take();
+        Client { child, stdin, rx, inbox: Vec::new(), next_id: 1, stderr_path }
+    }
+
+    pub fn start() -> Client {
+        Client::start_with(&["serve"], &[])
+    }
+
+    pub fn send_raw(&mut self, bytes: &[u8]) {
+        let stdin = self.stdin.as_mut().expect("stdin open");
+        stdin.write_all(bytes).expect("write to server");
+        stdin.flush().expect("flush");
+    }
+
+    pub fn send(&mut self, msg: &Value) {
+        let body = serde_json::to_vec(msg).expect("json");
+        self.send_raw(&frame(&body));
+    }
+
+    /// Sends a notification; `Value::Null` params are omitted, as JSON-RPC 2.0 asks.
+    pub fn notify(&mut self, method: &str, params: Value) {
+        let mut msg = json!({"jsonrpc": "2.0", "method": method});
+        if !params.is_null() {
+            msg["params"] = params;
+        }
+        self.send(&msg);
+    }
+
+    /// Sends a request without waiting; returns its id.
+    pub fn request_async(&mut self, method: &str, params: Value) -> i64 {
+        let id = self.next_id;
+        self.next_id += 1;
+        let mut msg = json!({"jsonrpc": "2.0", "id": id, "method": method});
+        if !params.is_null() {
+            msg["params"] = params;
+        }
+        self.send(&msg);
+        id
+    }
+
+    /// Waits for the response with `id`, answering server requests meanwhile.
+    pub fn response(&mut self, id: i64) -> Value {
+        if let Some(i) = self.inbox.iter().position(|m| m.get("id") == Some(&json!(id)) && m.get("method").is_none()) {
+            return self.inbox.remove(i);
+        }
+        let deadline = Instant::now() + TIMEOUT;
+        loop {
+            let msg = self.recv(deadline).unwrap_or_else(|| panic!("no response to request {id}"));
+            if msg.get("id") == Some(&json!(id)) && msg.get("method").is_none() {
+                return msg;
+            }
+            self.inbox.push(msg);
+        }
+    }
+
+    /// Sends a request and returns the whole response message.
+    pub fn request(&mut self, method: &str, params: Value) -> Value {
+        let id = self.request_async(method, params);
+        self.response(id)
+    }
+
+    /// Sends a request and returns its result, failing on an error response.
+    pub fn call(&mut self, method: &str, params: Value) -> Value {
+        let r = self.request(method, params);
+        assert!(r.get("error").is_none(), "{method} failed: {r}");
+        r["result"].clone()
+    }
+
+    fn recv(&mut self, deadline: Instant) -> Option<Value> {
+        loop {
+            let left = deadline.checked_duration_since(Instant::now())?;
+            match self.rx.recv_timeout(left) {
+                Ok(msg) => {
+                    // Answer server-to-client requests like an editor would.
+                    if msg.get("method").is_some() && msg.get("id").is_some() {
+                        let id = msg["id"].clone();
+                        self.send(&json!({"jsonrpc": "2.0", "id": id, "result": null}));
+                    }
+                    return Some(msg);
+                }
+                Err(RecvTimeoutError::Timeout) => return None,
+                Err(RecvTimeoutError::Disconnected) => return None,
+            }
+        }
+    }
+
+    /// Waits for a notification matching `pred` (checking the inbox first) and removes it.
+    pub fn wait_for(&mut self, what: &str, pred: impl Fn(&Value) -> bool) -> Value {
+        if let Some(i) = self.inbox.iter().position(&pred) {
+            return self.inbox.remove(i);
+        }
+        let deadline = Instant::now() + TIMEOUT;
+        loop {
+            let msg = self.recv(deadline).unwrap_or_else(|| panic!("timed out waiting for {what}"));
+            if pred(&msg) {
+                return msg;
+            }
+            self.inbox.push(msg);
+        }
+    }
+
+    /// Waits for `publishDiagnostics` for `uri` at `version`.
+    pub fn diagnostics(&mut self, uri: &str, version: i64) -> Vec<Value> {
+        let msg = self.wait_for(&format!("diagnostics for {uri} v{version}"), |m| {
+            m["method"] == "textDocument/publishDiagnostics"
+                && m["params"]["uri"] == uri
+                && m["params"]["version"] == version
+        });
+        msg["params"]["diagnostics"].as_array().cloned().unwrap_or_default()
+    }
+
+    /// Initializes with the given position encodings offered (none: UTF-16 default).
+    pub fn initialize(&mut self, encodings: &[&str], options: Value) -> Value {
+        let mut caps = json!({"textDocument": {"hover": {"contentFormat": ["markdown"]}}});
+        if !encodings.is_empty() {
+            caps["general"] = json!({"positionEncodings": encodings});
+        }
+        let r = self.call("initialize", json!({"processId": null, "rootUri": null, "capabilities": caps, "initializationOptions": options}));
+        self.notify("initialized", json!({}));
+        r
+    }
+
+    pub fn open(&mut self, uri: &str, language: &str, text: &str) {
+        self.notify("textDocument/didOpen", json!({"textDocument": {"uri": uri, "languageId": language, "version": 1, "text": text}}));
+    }
+
+    /// Shuts down cleanly and returns the exit status code.
+    pub fn shutdown(mut self) -> Option<i32> {
+        let r = self.request("shutdown", Value::Null);
+        assert!(r.get("error").is_none(), "shutdown failed: {r}");
+        self.notify("exit", Value::Null);
+        drop(self.stdin.take());
+        let deadline = Instant::now() + TIMEOUT;
+        loop {
+            if let Some(status) = self.child.try_wait().expect("wait") {
+                return status.code();
+            }
+            assert!(Instant::now() < deadline, "server did not exit after shutdown/exit");
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    pub fn stderr(&self) -> String {
+        std::fs::read_to_string(&self.stderr_path).unwrap_or_default()
+    }
+
+    pub fn is_running(&mut self) -> bool {
+        self.child.try_wait().ok().flatten().is_none()
+    }
+}
+
+impl Drop for Client {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Position of the first occurrence of `needle` in `text`, in UTF-16 units (or UTF-8 bytes).
+pub fn pos_of(text: &str, needle: &str, utf8: bool) -> Value {
+    let at = text.find(needle).unwrap_or_else(|| panic!("{needle:?} not in text"));
+    let line = text[..at].matches('\n').count();
+    let line_start = text[..at].rfind('\n').map_or(0, |p| p + 1);
+    let col = if utf8 { at - line_start } else { text[line_start..at].encode_utf16().count() };
+    json!({"line": line, "character": col})
+}
