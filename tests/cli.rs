@@ -1,0 +1,121 @@
+//! The command line: `ask`, `check` and `index` run as a user runs them.
+
+use std::io::Write;
+use std::process::{Command, Output, Stdio};
+
+use serde_json::Value;
+
+fn run(args: &[&str], stdin: Option<&[u8]>) -> Output {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_calcinosis-ls"))
+        .args(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("start calcinosis-ls");
+    if let Some(input) = stdin {
+        child.stdin.as_mut().unwrap().write_all(input).unwrap();
+    }
+    drop(child.stdin.take());
+    child.wait_with_output().unwrap()
+}
+
+fn stdout(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+#[test]
+fn ask_prints_jdm_statements_first_with_citations() {
+    let o = run(&["ask", "what is calcinosis associated with in juvenile dermatomyositis"], None);
+    assert!(o.status.success());
+    let out = stdout(&o);
+    let numbered: Vec<&str> = out.lines().filter(|l| l.starts_with(|c: char| c.is_ascii_digit())).collect();
+    assert!(numbered[..3].iter().all(|l| l.contains("JDM") && l.ends_with("[1]")), "{out}");
+    assert!(out.contains("Primary Connective Tissue Disease Associations › Dermatomyositis"));
+
+    let o = run(&["ask", "anticentromere", "--format", "json", "--limit", "3"], None);
+    let rows: Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(rows[0]["text"], "Positive anticentromere antibody");
+    assert_eq!(rows[0]["section"], "Primary Connective Tissue Disease Associations › Systemic Sclerosis");
+    for key in ["id", "section", "text", "citations", "line", "score"] {
+        assert!(rows[0].get(key).is_some(), "missing {key}");
+    }
+}
+
+#[test]
+fn ask_reads_questions_from_stdin() {
+    let o = run(&["ask", "--format", "json", "--limit", "1"], Some(b"spinal calcinosis surgery\n\nelbows\n"));
+    let lines: Vec<Value> = stdout(&o).lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    assert_eq!(lines.len(), 2);
+    assert!(lines[0][0]["text"].as_str().unwrap().contains("spinal calcinosis"));
+    assert!(lines[1][0]["text"].as_str().unwrap().contains("elbows"));
+}
+
+#[test]
+fn check_text_and_json() {
+    let note = "Family History: mother with SSc.\n\nShe denies Raynaud’s 😀 but reports sclerodactyly.\nTelangectasia noted. Possible calcinosis cutis.\n";
+    let o = run(&["check", "-"], Some(note.as_bytes()));
+    assert!(o.status.success());
+    let out = stdout(&o);
+    assert!(out.contains("-:3:12: R (Raynaud's phenomenon) negated by \"denies\" — \"Raynaud’s\""), "{out}");
+    assert!(out.contains("-:1:29: disease (systemic sclerosis) family by \"mother\""), "{out}");
+    assert!(out.contains("misspelling of \"telangiectasia\""), "{out}");
+    assert!(out.contains("-: CREST 2/5 documented: S T; possible: C; negated: R"), "{out}");
+
+    let o = run(&["check", "--format", "json", "--term", "morphea", "-"], Some("No morphea. Raynaud's 😀 present.\n".as_bytes()));
+    let v: Value = serde_json::from_slice(&o.stdout).unwrap();
+    let f = &v[0]["findings"];
+    assert_eq!(f[0]["term"], "morphea");
+    assert_eq!(f[0]["category"], "ad-hoc");
+    assert_eq!(f[0]["assertion"], "negated");
+    assert_eq!(f[0]["trigger"], "No");
+    assert_eq!(f[1]["crest"], "R");
+    assert_eq!(f[1]["assertion"], "present");
+    assert_eq!(f[1]["trigger"], "present");
+    // UTF-16 columns, like LSP: the emoji counts two.
+    assert_eq!(f[1]["range"]["start"]["character"], 12);
+    assert_eq!(f[1]["misspelling"], false);
+    assert_eq!(v[0]["crest"]["present"], serde_json::json!(["R"]));
+}
+
+#[test]
+fn check_reports_unreadable_and_non_utf8_files() {
+    let dir = tempfile::tempdir().unwrap();
+    let bad = dir.path().join("bad.txt");
+    std::fs::write(&bad, b"Denies RP.\n\xc3\x28 oops").unwrap();
+    let o = run(&["check", bad.to_str().unwrap()], None);
+    assert_eq!(o.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(err.contains("bad.txt: not valid UTF-8 at byte 11"), "{err}");
+    let o = run(&["check", "/nonexistent/note.txt"], None);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("/nonexistent/note.txt: cannot read"));
+}
+
+#[test]
+fn index_command_builds_and_ask_uses_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let ix = dir.path().join("ix");
+    let o = run(&["index", "--out", ix.to_str().unwrap()], None);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    assert!(stdout(&o).starts_with("indexed 45 statements"), "{}", stdout(&o));
+    let o = run(&["ask", "--index", ix.to_str().unwrap(), "elbows"], None);
+    assert!(o.status.success());
+    assert!(o.stderr.is_empty(), "an up-to-date index is opened silently");
+    std::fs::write(ix.join("meta.json"), "garbage").unwrap();
+    let o = run(&["ask", "--index", ix.to_str().unwrap(), "elbows"], None);
+    assert!(o.status.success());
+    assert!(String::from_utf8_lossy(&o.stderr).contains("rebuilt the index"));
+    assert!(stdout(&o).contains("elbows"));
+}
+
+#[test]
+fn version_and_help() {
+    let o = run(&["--version"], None);
+    assert!(stdout(&o).starts_with("calcinosis-ls "));
+    let o = run(&["--help"], None);
+    let out = stdout(&o);
+    for cmd in ["serve", "ask", "check", "index"] {
+        assert!(out.contains(cmd), "{out}");
+    }
+}
