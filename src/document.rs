@@ -98,7 +98,11 @@ impl Document {
     /// Byte range of line `line` without its line ending.
     pub fn line_range(&self, line: usize) -> Option<Range<usize>> {
         let start = *self.line_starts.get(line)?;
-        let mut end = self.line_starts.get(line + 1).copied().unwrap_or(self.text.len());
+        let mut end = self
+            .line_starts
+            .get(line + 1)
+            .copied()
+            .unwrap_or(self.text.len());
         let bytes = self.text.as_bytes();
         while end > start && matches!(bytes[end - 1], b'\n' | b'\r') {
             end -= 1;
@@ -139,7 +143,10 @@ impl Document {
         let start = self.line_starts[line];
         let character: usize = match enc {
             Encoding::Utf8 => offset - start,
-            _ => self.text[start..offset].chars().map(|c| units(c, enc)).sum(),
+            _ => self.text[start..offset]
+                .chars()
+                .map(|c| units(c, enc))
+                .sum(),
         };
         Position::new(line as u32, character as u32)
     }
@@ -183,22 +190,49 @@ mod tests {
         // Inside the emoji's surrogate pair: moved to its start.
         assert_eq!(d.offset(Position::new(0, 2), Encoding::Utf16), Some(2));
         // Past the line end: clamped before the CRLF.
-        assert_eq!(d.offset(Position::new(0, 99), Encoding::Utf16), Some(rp + 2));
-        assert_eq!(d.offset(Position::new(1, 0), Encoding::Utf16), Some(d.text().len() - 1));
+        assert_eq!(
+            d.offset(Position::new(0, 99), Encoding::Utf16),
+            Some(rp + 2)
+        );
+        assert_eq!(
+            d.offset(Position::new(1, 0), Encoding::Utf16),
+            Some(d.text().len() - 1)
+        );
         assert_eq!(d.offset(Position::new(5, 0), Encoding::Utf16), None);
     }
 
     #[test]
     fn edits_replay_like_full_text() {
         let mut d = Document::new("No RP.\nDenies dysphagia.".into());
-        d.apply(Some((Position::new(0, 3), Position::new(0, 5))), "Raynaud’s 😀", Encoding::Utf16).unwrap();
+        d.apply(
+            Some((Position::new(0, 3), Position::new(0, 5))),
+            "Raynaud’s 😀",
+            Encoding::Utf16,
+        )
+        .unwrap();
         assert_eq!(d.text(), "No Raynaud’s 😀.\nDenies dysphagia.");
-        d.apply(Some((Position::new(0, 15), Position::new(1, 6))), "!\nReports", Encoding::Utf16).unwrap();
+        d.apply(
+            Some((Position::new(0, 15), Position::new(1, 6))),
+            "!\nReports",
+            Encoding::Utf16,
+        )
+        .unwrap();
         assert_eq!(d.text(), "No Raynaud’s 😀!\nReports dysphagia.");
-        assert!(d.apply(Some((Position::new(1, 2), Position::new(0, 0))), "", Encoding::Utf16).is_err());
+        assert!(d
+            .apply(
+                Some((Position::new(1, 2), Position::new(0, 0))),
+                "",
+                Encoding::Utf16
+            )
+            .is_err());
         d.apply(None, "new", Encoding::Utf16).unwrap();
         assert_eq!((d.text(), d.line_count()), ("new", 1));
-        d.apply(Some((Position::new(9, 9), Position::new(9, 9))), "!", Encoding::Utf16).unwrap();
+        d.apply(
+            Some((Position::new(9, 9), Position::new(9, 9))),
+            "!",
+            Encoding::Utf16,
+        )
+        .unwrap();
         assert_eq!(d.text(), "new!");
     }
 }

@@ -72,7 +72,10 @@ pub fn analyzer() -> TextAnalyzer {
         .filter(RemoveLongFilter::limit(40))
         .filter(LowerCaser);
     match StopWordFilter::new(Language::English) {
-        Some(stop) => builder.filter(stop).filter(Stemmer::new(Language::English)).build(),
+        Some(stop) => builder
+            .filter(stop)
+            .filter(Stemmer::new(Language::English))
+            .build(),
         None => builder.filter(Stemmer::new(Language::English)).build(),
     }
 }
@@ -98,12 +101,17 @@ pub struct KnowledgeIndex {
 
 impl std::fmt::Debug for KnowledgeIndex {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("KnowledgeIndex").field("provenance", &self.provenance).finish()
+        f.debug_struct("KnowledgeIndex")
+            .field("provenance", &self.provenance)
+            .finish()
     }
 }
 
 fn tv(path: Option<&Path>) -> impl Fn(tantivy::TantivyError) -> Error + '_ {
-    move |e| Error::Index { path: path.map(Path::to_path_buf), message: e.to_string() }
+    move |e| Error::Index {
+        path: path.map(Path::to_path_buf),
+        message: e.to_string(),
+    }
 }
 
 #[derive(serde::Serialize, serde::Deserialize)]
@@ -128,7 +136,11 @@ impl KnowledgeIndex {
         Self::build_in_dir_because(corpus, dir, Provenance::Rebuilt("built on request".into()))
     }
 
-    fn build_in_dir_because(corpus: &Corpus, dir: &Path, why: Provenance) -> Result<KnowledgeIndex> {
+    fn build_in_dir_because(
+        corpus: &Corpus,
+        dir: &Path,
+        why: Provenance,
+    ) -> Result<KnowledgeIndex> {
         std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
         clear_index_dir(dir)?;
         let (schema, fields) = schema();
@@ -182,7 +194,12 @@ impl KnowledgeIndex {
             .reload_policy(ReloadPolicy::Manual)
             .try_into()
             .map_err(describe)?;
-        let ix = KnowledgeIndex { index, reader, fields, provenance: Provenance::Opened };
+        let ix = KnowledgeIndex {
+            index,
+            reader,
+            fields,
+            provenance: Provenance::Opened,
+        };
         // Read every stored document once: a damaged segment fails here, not mid-session.
         let searcher = ix.reader.searcher();
         if searcher.num_docs() != marker.documents {
@@ -193,7 +210,9 @@ impl KnowledgeIndex {
             ));
         }
         for reader in searcher.segment_readers() {
-            let store = reader.get_store_reader(1).map_err(|e| format!("index is corrupt ({e})"))?;
+            let store = reader
+                .get_store_reader(1)
+                .map_err(|e| format!("index is corrupt ({e})"))?;
             for d in store.iter::<TantivyDocument>(reader.alive_bitset()) {
                 d.map_err(|e| format!("index is corrupt ({e})"))?;
             }
@@ -257,7 +276,12 @@ impl KnowledgeIndex {
             .reload_policy(ReloadPolicy::Manual)
             .try_into()
             .map_err(tv(path))?;
-        Ok(KnowledgeIndex { index, reader, fields, provenance })
+        Ok(KnowledgeIndex {
+            index,
+            reader,
+            fields,
+            provenance,
+        })
     }
 
     /// How this index was obtained.
@@ -296,18 +320,29 @@ impl KnowledgeIndex {
                 IndexRecordOption::WithFreqs,
             ))),
             _ => Some(Box::new(PhraseQuery::new(
-                tokens.iter().map(|t| Term::from_field_text(field, t)).collect(),
+                tokens
+                    .iter()
+                    .map(|t| Term::from_field_text(field, t))
+                    .collect(),
             ))),
         }
     }
 
     /// Runs `query` restricted to documents of `kind`; returns `(id, score)` best first.
-    pub fn search(&self, kind: &str, query: Box<dyn Query>, limit: usize) -> Result<Vec<(String, f32)>> {
+    pub fn search(
+        &self,
+        kind: &str,
+        query: Box<dyn Query>,
+        limit: usize,
+    ) -> Result<Vec<(String, f32)>> {
         let kind_q: Box<dyn Query> = Box::new(TermQuery::new(
             Term::from_field_text(self.fields.kind, kind),
             IndexRecordOption::Basic,
         ));
-        let q = BooleanQuery::new(vec![(Occur::Must, query), (Occur::Must, boost(kind_q, 0.0))]);
+        let q = BooleanQuery::new(vec![
+            (Occur::Must, query),
+            (Occur::Must, boost(kind_q, 0.0)),
+        ]);
         let searcher = self.reader.searcher();
         let top = searcher
             .search(&q, &TopDocs::with_limit(limit.max(1)))
@@ -334,13 +369,20 @@ fn clear_index_dir(dir: &Path) -> Result<()> {
         .map_err(|e| Error::io(dir, e))?
         .filter_map(|e| e.ok().map(|e| e.path()))
         .collect();
-    let ours_or_readme = |p: &PathBuf| p.file_name().is_some_and(|n| n == "README.md" || n == ".gitignore");
+    let ours_or_readme = |p: &PathBuf| {
+        p.file_name()
+            .is_some_and(|n| n == "README.md" || n == ".gitignore")
+    };
     let removable: Vec<&PathBuf> = entries.iter().filter(|p| !ours_or_readme(p)).collect();
     if removable.is_empty() {
         return Ok(());
     }
-    let is_ours = entries.iter().any(|p| p.file_name().is_some_and(|n| n == MARKER))
-        || entries.iter().any(|p| p.file_name().is_some_and(|n| n == "meta.json"));
+    let is_ours = entries
+        .iter()
+        .any(|p| p.file_name().is_some_and(|n| n == MARKER))
+        || entries
+            .iter()
+            .any(|p| p.file_name().is_some_and(|n| n == "meta.json"));
     if !is_ours {
         return Err(Error::Index {
             path: Some(dir.to_path_buf()),
@@ -350,7 +392,11 @@ fn clear_index_dir(dir: &Path) -> Result<()> {
         });
     }
     for p in removable {
-        let r = if p.is_dir() { std::fs::remove_dir_all(p) } else { std::fs::remove_file(p) };
+        let r = if p.is_dir() {
+            std::fs::remove_dir_all(p)
+        } else {
+            std::fs::remove_file(p)
+        };
         r.map_err(|e| Error::io(p.clone(), e))?;
     }
     Ok(())

@@ -131,7 +131,13 @@ impl Knowledge {
             .forms()
             .map(|f| (form_key(f.text), f.term, f.text.to_string(), f.kind))
             .collect();
-        Knowledge { corpus, index, matcher, by_id, forms }
+        Knowledge {
+            corpus,
+            index,
+            matcher,
+            by_id,
+            forms,
+        }
     }
 
     /// The corpus.
@@ -158,9 +164,10 @@ impl Knowledge {
         found
             .into_iter()
             .filter_map(|(id, score)| {
-                self.by_id
-                    .get(&id)
-                    .map(|&i| Hit { statement: &self.corpus.statements[i], score })
+                self.by_id.get(&id).map(|&i| Hit {
+                    statement: &self.corpus.statements[i],
+                    score,
+                })
             })
             .collect()
     }
@@ -176,7 +183,11 @@ impl Knowledge {
             .chain(t.query.as_deref());
         let mut out = Vec::new();
         for form in forms {
-            for (field, w) in [(f.text, weight), (f.lead_in, weight * 0.5), (f.section, weight * 0.7)] {
+            for (field, w) in [
+                (f.text, weight),
+                (f.lead_in, weight * 0.5),
+                (f.section, weight * 0.7),
+            ] {
                 if let Some(q) = self.index.phrase(field, form) {
                     out.push((Occur::Should, boost(q, w)));
                 }
@@ -191,7 +202,9 @@ impl Knowledge {
         if clauses.is_empty() {
             return Ok(Vec::new());
         }
-        let found = self.index.search("statement", Box::new(BooleanQuery::new(clauses)), limit)?;
+        let found = self
+            .index
+            .search("statement", Box::new(BooleanQuery::new(clauses)), limit)?;
         Ok(self.hits(found))
     }
 
@@ -213,7 +226,10 @@ impl Knowledge {
         for token in self.index.tokens(text) {
             for (field, w) in [(f.text, 1.0), (f.lead_in, 0.5), (f.section, 0.7)] {
                 let term = tantivy::Term::from_field_text(field, &token);
-                let q = tantivy::query::TermQuery::new(term, tantivy::schema::IndexRecordOption::WithFreqs);
+                let q = tantivy::query::TermQuery::new(
+                    term,
+                    tantivy::schema::IndexRecordOption::WithFreqs,
+                );
                 clauses.push((Occur::Should, boost(Box::new(q), w)));
             }
         }
@@ -229,7 +245,9 @@ impl Knowledge {
         if clauses.is_empty() {
             return Ok(Vec::new());
         }
-        let found = self.index.search("statement", Box::new(BooleanQuery::new(clauses)), limit)?;
+        let found = self
+            .index
+            .search("statement", Box::new(BooleanQuery::new(clauses)), limit)?;
         Ok(self.hits(found))
     }
 
@@ -267,11 +285,21 @@ impl Knowledge {
             } else {
                 None
             };
-            let Some((quality, distance)) = candidate else { continue };
-            let c = Completion { term: *term, form: form.clone(), form_kind: *kind, quality, distance };
+            let Some((quality, distance)) = candidate else {
+                continue;
+            };
+            let c = Completion {
+                term: *term,
+                form: form.clone(),
+                form_kind: *kind,
+                quality,
+                distance,
+            };
             let better = match best.get(term) {
                 None => true,
-                Some(old) => (quality, distance, form.len()) < (old.quality, old.distance, old.form.len()),
+                Some(old) => {
+                    (quality, distance, form.len()) < (old.quality, old.distance, old.form.len())
+                }
             };
             if better {
                 best.insert(*term, c);
@@ -281,9 +309,20 @@ impl Knowledge {
         out.sort_by(|a, b| {
             let ta = self.term(a.term);
             let tb = self.term(b.term);
-            let rank = |t: &Term| if t.category == Category::Disease { 0 } else { 1 };
-            (a.quality, a.distance, rank(ta), ta.name.len(), &ta.name)
-                .cmp(&(b.quality, b.distance, rank(tb), tb.name.len(), &tb.name))
+            let rank = |t: &Term| {
+                if t.category == Category::Disease {
+                    0
+                } else {
+                    1
+                }
+            };
+            (a.quality, a.distance, rank(ta), ta.name.len(), &ta.name).cmp(&(
+                b.quality,
+                b.distance,
+                rank(tb),
+                tb.name.len(),
+                &tb.name,
+            ))
         });
         out.truncate(limit);
         out
@@ -299,7 +338,10 @@ mod tests {
     }
 
     fn completes(kb: &Knowledge, prefix: &str) -> Vec<String> {
-        kb.complete(prefix, 10).iter().map(|c| kb.term(c.term).name.clone()).collect()
+        kb.complete(prefix, 10)
+            .iter()
+            .map(|c| kb.term(c.term).name.clone())
+            .collect()
     }
 
     #[test]
@@ -307,25 +349,46 @@ mod tests {
         let kb = kb();
         let derm = completes(&kb, "derm");
         assert_eq!(derm[0], "dermatomyositis");
-        assert!(derm.contains(&"juvenile dermatomyositis".to_string()), "{derm:?}");
+        assert!(
+            derm.contains(&"juvenile dermatomyositis".to_string()),
+            "{derm:?}"
+        );
         assert_eq!(completes(&kb, "raynau")[0], "Raynaud's phenomenon");
         assert_eq!(completes(&kb, "reynaud")[0], "Raynaud's phenomenon");
-        assert_eq!(completes(&kb, "lcs")[0], "limited cutaneous systemic sclerosis");
+        assert_eq!(
+            completes(&kb, "lcs")[0],
+            "limited cutaneous systemic sclerosis"
+        );
         assert_eq!(completes(&kb, "telangectas")[0], "telangiectasia");
         assert!(completes(&kb, "zzzz").is_empty());
         let c = &kb.complete("lcs", 1)[0];
-        assert_eq!((c.form.as_str(), c.form_kind), ("lcSSc", FormKind::Abbreviation));
+        assert_eq!(
+            (c.form.as_str(), c.form_kind),
+            ("lcSSc", FormKind::Abbreviation)
+        );
     }
 
     #[test]
     fn search_ranks_jdm_statements_first() {
         let kb = kb();
-        let hits = kb.search("what is calcinosis associated with in juvenile dermatomyositis", 5).unwrap();
-        let top: Vec<&str> = hits.iter().take(3).map(|h| h.statement.text.as_str()).collect();
+        let hits = kb
+            .search(
+                "what is calcinosis associated with in juvenile dermatomyositis",
+                5,
+            )
+            .unwrap();
+        let top: Vec<&str> = hits
+            .iter()
+            .take(3)
+            .map(|h| h.statement.text.as_str())
+            .collect();
         assert!(top.iter().all(|t| t.contains("JDM")), "{top:#?}");
         let hits = kb.search("anticentromere", 3).unwrap();
         assert_eq!(hits[0].statement.text, "Positive anticentromere antibody");
-        assert_eq!(hits[0].statement.section.last().unwrap(), "Systemic Sclerosis");
+        assert_eq!(
+            hits[0].statement.section.last().unwrap(),
+            "Systemic Sclerosis"
+        );
     }
 
     #[test]
@@ -337,6 +400,9 @@ mod tests {
         let jdm = kb.corpus().lexicon.find("JDM").unwrap();
         let hits = kb.lookup(jdm, 5).unwrap();
         assert!(hits.len() >= 3);
-        assert!(hits.iter().take(3).all(|h| h.statement.text.contains("JDM")));
+        assert!(hits
+            .iter()
+            .take(3)
+            .all(|h| h.statement.text.contains("JDM")));
     }
 }

@@ -131,7 +131,9 @@ impl TermMatcher {
                 let key = form_key(&text);
                 let mut words = key.split(' ').map(|w| strip_possessive(w).to_string());
                 if let Some(first) = words.next() {
-                    if first.chars().count() >= MIN_FUZZY_LEN && first.chars().all(char::is_alphabetic) {
+                    if first.chars().count() >= MIN_FUZZY_LEN
+                        && first.chars().all(char::is_alphabetic)
+                    {
                         let c = first.chars().next().unwrap_or(' ');
                         fuzzy.entry(c).or_default().push(FuzzyCandidate {
                             form: text.clone(),
@@ -149,7 +151,13 @@ impl TermMatcher {
             .match_kind(MatchKind::LeftmostLongest)
             .build(&texts)
             .expect("lexicon patterns are plain strings and always build");
-        TermMatcher { automaton, patterns, fuzzy, exact_words, fuzzy_ignore: collect_ignored(lexicon) }
+        TermMatcher {
+            automaton,
+            patterns,
+            fuzzy,
+            exact_words,
+            fuzzy_ignore: collect_ignored(lexicon),
+        }
     }
 
     /// Finds every term in `text` (any text: a note sentence, a question).
@@ -176,7 +184,13 @@ impl TermMatcher {
                     continue;
                 }
             }
-            out.push(Mention { range: s..e, term: p.term, form: p.kind, misspelling: false, suggestion: None });
+            out.push(Mention {
+                range: s..e,
+                term: p.term,
+                form: p.kind,
+                misspelling: false,
+                suggestion: None,
+            });
         }
         if !self.fuzzy.is_empty() {
             self.find_misspellings(text, first, out);
@@ -257,7 +271,11 @@ impl TermMatcher {
                     self.closest(stem, &words, i, text).map(|b| (b, stem.len()))
                 });
             if let Some(((_, extra, c), stem_len)) = best {
-                let end = if extra > 0 { words[i + extra - 1].end } else { w.end };
+                let end = if extra > 0 {
+                    words[i + extra - 1].end
+                } else {
+                    w.end
+                };
                 // Keep the writer's ending on a one-word correction: "Reynaud's" → "Raynaud's".
                 let suggestion = if extra > 0 {
                     c.form.clone()
@@ -326,7 +344,13 @@ mod tests {
         let (m, lex) = matcher();
         m.find(text)
             .into_iter()
-            .map(|x| (text[x.range].to_string(), lex.term(x.term).name.clone(), x.misspelling))
+            .map(|x| {
+                (
+                    text[x.range].to_string(),
+                    lex.term(x.term).name.clone(),
+                    x.misspelling,
+                )
+            })
             .collect()
     }
 
@@ -338,7 +362,10 @@ mod tests {
         assert_eq!(got[2].1, "telangiectasia");
         assert_eq!(got[3].1, "limited cutaneous systemic sclerosis");
         assert_eq!(got.len(), 4);
-        assert_eq!(names("acro osteolysis and acroosteolysis")[1].1, "acro-osteolysis");
+        assert_eq!(
+            names("acro osteolysis and acroosteolysis")[1].1,
+            "acro-osteolysis"
+        );
     }
 
     #[test]
@@ -349,14 +376,27 @@ mod tests {
         let terms: Vec<&str> = got.iter().map(|g| g.1.as_str()).collect();
         assert_eq!(
             terms,
-            ["Raynaud's phenomenon", "juvenile dermatomyositis", "limited cutaneous systemic sclerosis", "limited cutaneous systemic sclerosis", "CREST syndrome"]
+            [
+                "Raynaud's phenomenon",
+                "juvenile dermatomyositis",
+                "limited cutaneous systemic sclerosis",
+                "limited cutaneous systemic sclerosis",
+                "CREST syndrome"
+            ]
         );
     }
 
     #[test]
     fn misspellings_are_flagged() {
         let got = names("Reynaud's phenomenon, telangectasia, sclerodactily, dermatomyosits");
-        assert_eq!(got[0], ("Reynaud's phenomenon".into(), "Raynaud's phenomenon".into(), true));
+        assert_eq!(
+            got[0],
+            (
+                "Reynaud's phenomenon".into(),
+                "Raynaud's phenomenon".into(),
+                true
+            )
+        );
         let (m, _) = matcher();
         let s = |t: &str| m.find(t)[0].suggestion.clone().unwrap();
         assert_eq!(s("Reynaud's phenomenon"), "Raynaud's phenomenon");

@@ -77,7 +77,30 @@ pub fn is_whole_word(text: &str, start: usize, end: usize) -> bool {
     let last = text[start..end].chars().next_back();
     let word = |c: Option<char>| c.is_some_and(|c| c.is_alphanumeric());
     // Only a word character next to a word character fuses two words.
-    !(word(before) && word(first)) && !(word(after) && word(last))
+    !((word(before) && word(first)) || (word(after) && word(last)))
+}
+
+/// Leftmost-longest matches of `automaton` in `text` that stand as whole words.
+///
+/// A match that fails the word test does not hide the matches starting inside it: the
+/// search resumes one character later ("calcinos|is absent|" must still find "absent").
+pub fn whole_word_matches<'a>(
+    automaton: &'a aho_corasick::AhoCorasick,
+    text: &'a str,
+) -> impl Iterator<Item = aho_corasick::Match> + 'a {
+    let mut pos = 0;
+    std::iter::from_fn(move || {
+        while pos <= text.len() {
+            let input = aho_corasick::Input::new(text).range(pos..);
+            let m = automaton.find(input)?;
+            if is_whole_word(text, m.start(), m.end()) {
+                pos = m.end().max(m.start() + 1);
+                return Some(m);
+            }
+            pos = m.start() + text[m.start()..].chars().next().map_or(1, char::len_utf8);
+        }
+        None
+    })
 }
 
 #[cfg(test)]
@@ -106,27 +129,4 @@ mod tests {
         assert!(is_whole_word("a ? b", 2, 3));
         assert!(is_whole_word("x?", 1, 2));
     }
-}
-
-/// Leftmost-longest matches of `automaton` in `text` that stand as whole words.
-///
-/// A match that fails the word test does not hide the matches starting inside it: the
-/// search resumes one character later ("calcinos|is absent|" must still find "absent").
-pub fn whole_word_matches<'a>(
-    automaton: &'a aho_corasick::AhoCorasick,
-    text: &'a str,
-) -> impl Iterator<Item = aho_corasick::Match> + 'a {
-    let mut pos = 0;
-    std::iter::from_fn(move || {
-        while pos <= text.len() {
-            let input = aho_corasick::Input::new(text).range(pos..);
-            let m = automaton.find(input)?;
-            if is_whole_word(text, m.start(), m.end()) {
-                pos = m.end().max(m.start() + 1);
-                return Some(m);
-            }
-            pos = m.start() + text[m.start()..].chars().next().map_or(1, char::len_utf8);
-        }
-        None
-    })
 }

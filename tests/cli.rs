@@ -26,17 +26,37 @@ fn stdout(o: &Output) -> String {
 
 #[test]
 fn ask_prints_jdm_statements_first_with_citations() {
-    let o = run(&["ask", "what is calcinosis associated with in juvenile dermatomyositis"], None);
+    let o = run(
+        &[
+            "ask",
+            "what is calcinosis associated with in juvenile dermatomyositis",
+        ],
+        None,
+    );
     assert!(o.status.success());
     let out = stdout(&o);
-    let numbered: Vec<&str> = out.lines().filter(|l| l.starts_with(|c: char| c.is_ascii_digit())).collect();
-    assert!(numbered[..3].iter().all(|l| l.contains("JDM") && l.ends_with("[1]")), "{out}");
+    let numbered: Vec<&str> = out
+        .lines()
+        .filter(|l| l.starts_with(|c: char| c.is_ascii_digit()))
+        .collect();
+    assert!(
+        numbered[..3]
+            .iter()
+            .all(|l| l.contains("JDM") && l.ends_with("[1]")),
+        "{out}"
+    );
     assert!(out.contains("Primary Connective Tissue Disease Associations › Dermatomyositis"));
 
-    let o = run(&["ask", "anticentromere", "--format", "json", "--limit", "3"], None);
+    let o = run(
+        &["ask", "anticentromere", "--format", "json", "--limit", "3"],
+        None,
+    );
     let rows: Value = serde_json::from_slice(&o.stdout).unwrap();
     assert_eq!(rows[0]["text"], "Positive anticentromere antibody");
-    assert_eq!(rows[0]["section"], "Primary Connective Tissue Disease Associations › Systemic Sclerosis");
+    assert_eq!(
+        rows[0]["section"],
+        "Primary Connective Tissue Disease Associations › Systemic Sclerosis"
+    );
     for key in ["id", "section", "text", "citations", "line", "score"] {
         assert!(rows[0].get(key).is_some(), "missing {key}");
     }
@@ -44,10 +64,19 @@ fn ask_prints_jdm_statements_first_with_citations() {
 
 #[test]
 fn ask_reads_questions_from_stdin() {
-    let o = run(&["ask", "--format", "json", "--limit", "1"], Some(b"spinal calcinosis surgery\n\nelbows\n"));
-    let lines: Vec<Value> = stdout(&o).lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    let o = run(
+        &["ask", "--format", "json", "--limit", "1"],
+        Some(b"spinal calcinosis surgery\n\nelbows\n"),
+    );
+    let lines: Vec<Value> = stdout(&o)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
     assert_eq!(lines.len(), 2);
-    assert!(lines[0][0]["text"].as_str().unwrap().contains("spinal calcinosis"));
+    assert!(lines[0][0]["text"]
+        .as_str()
+        .unwrap()
+        .contains("spinal calcinosis"));
     assert!(lines[1][0]["text"].as_str().unwrap().contains("elbows"));
 }
 
@@ -57,12 +86,24 @@ fn check_text_and_json() {
     let o = run(&["check", "-"], Some(note.as_bytes()));
     assert!(o.status.success());
     let out = stdout(&o);
-    assert!(out.contains("-:3:12: R (Raynaud's phenomenon) negated by \"denies\" — \"Raynaud’s\""), "{out}");
-    assert!(out.contains("-:1:29: disease (systemic sclerosis) family by \"mother\""), "{out}");
+    assert!(
+        out.contains("-:3:12: R (Raynaud's phenomenon) negated by \"denies\" — \"Raynaud’s\""),
+        "{out}"
+    );
+    assert!(
+        out.contains("-:1:29: disease (systemic sclerosis) family by \"mother\""),
+        "{out}"
+    );
     assert!(out.contains("misspelling of \"telangiectasia\""), "{out}");
-    assert!(out.contains("-: CREST 2/5 documented: S T; possible: C; negated: R"), "{out}");
+    assert!(
+        out.contains("-: CREST 2/5 documented: S T; possible: C; negated: R"),
+        "{out}"
+    );
 
-    let o = run(&["check", "--format", "json", "--term", "morphea", "-"], Some("No morphea. Raynaud's 😀 present.\n".as_bytes()));
+    let o = run(
+        &["check", "--format", "json", "--term", "morphea", "-"],
+        Some("No morphea. Raynaud's 😀 present.\n".as_bytes()),
+    );
     let v: Value = serde_json::from_slice(&o.stdout).unwrap();
     let f = &v[0]["findings"];
     assert_eq!(f[0]["term"], "morphea");
@@ -98,10 +139,17 @@ fn index_command_builds_and_ask_uses_it() {
     let ix = dir.path().join("ix");
     let o = run(&["index", "--out", ix.to_str().unwrap()], None);
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
-    assert!(stdout(&o).starts_with("indexed 45 statements"), "{}", stdout(&o));
+    assert!(
+        stdout(&o).starts_with("indexed 45 statements"),
+        "{}",
+        stdout(&o)
+    );
     let o = run(&["ask", "--index", ix.to_str().unwrap(), "elbows"], None);
     assert!(o.status.success());
-    assert!(o.stderr.is_empty(), "an up-to-date index is opened silently");
+    assert!(
+        o.stderr.is_empty(),
+        "an up-to-date index is opened silently"
+    );
     std::fs::write(ix.join("meta.json"), "garbage").unwrap();
     let o = run(&["ask", "--index", ix.to_str().unwrap(), "elbows"], None);
     assert!(o.status.success());

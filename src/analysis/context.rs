@@ -111,7 +111,9 @@ enum Axis {
 
 fn axis(kind: TriggerKind) -> Option<Axis> {
     match kind {
-        TriggerKind::Negated | TriggerKind::Possible | TriggerKind::Present => Some(Axis::Existence),
+        TriggerKind::Negated | TriggerKind::Possible | TriggerKind::Present => {
+            Some(Axis::Existence)
+        }
         TriggerKind::Historical | TriggerKind::Hypothetical => Some(Axis::Time),
         TriggerKind::Family => Some(Axis::Experiencer),
         _ => None,
@@ -178,7 +180,10 @@ impl ContextEngine {
     /// Finds trigger phrases in a normalised sentence.
     pub fn triggers(&self, sentence: &str) -> Vec<Hit> {
         whole_word_matches(&self.automaton, sentence)
-            .map(|m| Hit { range: m.range(), phrase: m.pattern().as_usize() })
+            .map(|m| Hit {
+                range: m.range(),
+                phrase: m.pattern().as_usize(),
+            })
             .collect()
     }
 
@@ -192,7 +197,11 @@ impl ContextEngine {
     ) -> Vec<(Assertion, Option<Cause>)> {
         let mut hits = self.triggers(sentence);
         // Triggers inside a mention are part of a term's name, not cues.
-        hits.retain(|h| !mentions.iter().any(|m| h.range.start < m.end && m.start < h.range.end));
+        hits.retain(|h| {
+            !mentions
+                .iter()
+                .any(|m| h.range.start < m.end && m.start < h.range.end)
+        });
         let word_starts = word_starts(sentence);
         let words_between = |a: usize, b: usize| {
             word_starts.partition_point(|&w| w < b) - word_starts.partition_point(|&w| w < a)
@@ -201,12 +210,15 @@ impl ContextEngine {
         for (mi, m) in mentions.iter().enumerate() {
             let next_mention = mentions.get(mi + 1).map_or(sentence.len(), |n| n.start);
             let label = self.label(sentence, m.end, next_mention);
-            let mut best: [Option<(usize, TriggerKind, Range<usize>, CauseKind)>; 3] = [None, None, None];
+            let mut best: [Slot; 3] = [None, None, None];
             if let Some((kind, range)) = &label {
                 best[0] = Some((0, *kind, range.clone(), CauseKind::Label));
             }
             for h in &hits {
-                if label.as_ref().is_some_and(|(_, r)| r.start <= h.range.start && h.range.end <= r.end) {
+                if label
+                    .as_ref()
+                    .is_some_and(|(_, r)| r.start <= h.range.start && h.range.end <= r.end)
+                {
                     continue;
                 }
                 for &(kind, dir) in &self.rules[h.phrase] {
@@ -237,7 +249,9 @@ impl ContextEngine {
                     let blocked = hits.iter().any(|t| {
                         gap.start <= t.range.start
                             && t.range.end <= gap.end
-                            && self.rules[t.phrase].iter().any(|&(k, _)| blocks(k, ax, forward))
+                            && self.rules[t.phrase]
+                                .iter()
+                                .any(|&(k, _)| blocks(k, ax, forward))
                     });
                     if blocked {
                         continue;
@@ -251,16 +265,28 @@ impl ContextEngine {
             // Section defaults, unless the sentence says otherwise.
             let patient_named = hits.iter().any(|t| {
                 t.range.end <= m.start
-                    && self.rules[t.phrase].iter().any(|&(k, _)| k == TriggerKind::TerminateExperiencer)
+                    && self.rules[t.phrase]
+                        .iter()
+                        .any(|&(k, _)| k == TriggerKind::TerminateExperiencer)
             });
             if best[2].is_none() && !patient_named {
                 if let Some(r) = &section.family {
-                    best[2] = Some((usize::MAX, TriggerKind::Family, r.clone(), CauseKind::Section));
+                    best[2] = Some((
+                        usize::MAX,
+                        TriggerKind::Family,
+                        r.clone(),
+                        CauseKind::Section,
+                    ));
                 }
             }
             if best[1].is_none() {
                 if let Some(r) = &section.historical {
-                    best[1] = Some((usize::MAX, TriggerKind::Historical, r.clone(), CauseKind::Section));
+                    best[1] = Some((
+                        usize::MAX,
+                        TriggerKind::Historical,
+                        r.clone(),
+                        CauseKind::Section,
+                    ));
                 }
             }
             out.push(decide(&best));
@@ -269,7 +295,12 @@ impl ContextEngine {
     }
 
     /// A label value right after a mention: "Sclerodactyly: none", "Raynaud's - yes".
-    fn label(&self, sentence: &str, end: usize, limit: usize) -> Option<(TriggerKind, Range<usize>)> {
+    fn label(
+        &self,
+        sentence: &str,
+        end: usize,
+        limit: usize,
+    ) -> Option<(TriggerKind, Range<usize>)> {
         let rest = &sentence[end..limit.max(end)];
         let trimmed = rest.trim_start();
         let sep = trimmed.chars().next()?;
@@ -300,7 +331,12 @@ impl ContextEngine {
 type Slot = Option<(usize, TriggerKind, Range<usize>, CauseKind)>;
 
 fn decide(best: &[Slot; 3]) -> (Assertion, Option<Cause>) {
-    let cause = |s: &Slot| s.as_ref().map(|(_, _, r, k)| Cause { range: r.clone(), kind: *k });
+    let cause = |s: &Slot| {
+        s.as_ref().map(|(_, _, r, k)| Cause {
+            range: r.clone(),
+            kind: *k,
+        })
+    };
     let kind = |s: &Slot| s.as_ref().map(|(_, k, ..)| *k);
     let [existence, time, experiencer] = best;
     if kind(time) == Some(TriggerKind::Hypothetical) {

@@ -64,7 +64,9 @@ impl CrestSummary {
     pub fn of(findings: &[Finding], lexicon: &Lexicon) -> CrestSummary {
         let mut s = CrestSummary::default();
         for f in findings {
-            let Some(c) = lexicon.term(f.term).crest else { continue };
+            let Some(c) = lexicon.term(f.term).crest else {
+                continue;
+            };
             match f.assertion {
                 a if a.is_documented() => {
                     s.present.insert(c);
@@ -81,7 +83,8 @@ impl CrestSummary {
         let present = s.present.clone();
         s.possible.retain(|c| !present.contains(c));
         let possible = s.possible.clone();
-        s.negated.retain(|c| !present.contains(c) && !possible.contains(c));
+        s.negated
+            .retain(|c| !present.contains(c) && !possible.contains(c));
         s
     }
 }
@@ -149,7 +152,9 @@ impl Analyzer {
             while si + 1 < sections.len() && sections[si + 1].range.start <= sentence.start {
                 si += 1;
             }
-            let section = sections.get(si).filter(|s| s.range.contains(&sentence.start));
+            let section = sections
+                .get(si)
+                .filter(|s| s.range.contains(&sentence.start));
             let mut start = sentence.start;
             if let Some(s) = section {
                 if sentence.start < s.body_start && s.body_start <= sentence.end {
@@ -175,7 +180,9 @@ impl Analyzer {
             };
             let ranges: Vec<Range<usize>> = mentions.iter().map(|m| m.range.clone()).collect();
             let decided = self.context.assert(&norm.text, &ranges, &defaults);
-            let to_note = |r: &Range<usize>| start + norm.to_original(r.start)..start + norm.to_original(r.end);
+            let to_note = |r: &Range<usize>| {
+                start + norm.to_original(r.start)..start + norm.to_original(r.end)
+            };
             for (m, (assertion, cause)) in mentions.iter().zip(decided) {
                 findings.push(Finding {
                     range: to_note(&m.range),
@@ -184,7 +191,11 @@ impl Analyzer {
                     assertion,
                     trigger: cause.map(|c| Trigger {
                         // Section causes are already note offsets.
-                        range: if c.kind == CauseKind::Section { c.range } else { to_note(&c.range) },
+                        range: if c.kind == CauseKind::Section {
+                            c.range
+                        } else {
+                            to_note(&c.range)
+                        },
                         kind: c.kind,
                     }),
                     misspelling: m.misspelling,

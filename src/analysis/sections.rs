@@ -38,7 +38,10 @@ impl Sectioner {
             .flat_map(|(i, s)| s.headers.iter().map(move |h| (h.clone(), i)))
             .collect();
         headers.sort_by_key(|h| std::cmp::Reverse(h.0.len()));
-        Sectioner { headers, effects: structure.sections.iter().map(|s| s.effect).collect() }
+        Sectioner {
+            headers,
+            effects: structure.sections.iter().map(|s| s.effect).collect(),
+        }
     }
 
     /// The sections of `text`, in order. Text before the first header is in no section.
@@ -87,9 +90,16 @@ impl Sectioner {
             let hashes = 1 + after.chars().take_while(|&c| c == '#').count();
             let title = rest[hashes..].trim();
             if hashes <= 6 && rest[hashes..].starts_with(' ') && !title.is_empty() {
-                let start = lead + hashes + (rest[hashes..].len() - rest[hashes..].trim_start().len());
-                let label = title.trim_end_matches([':', '*', ' ']).trim_start_matches('*');
-                return Some((self.kind_of(label), start..start + title.len(), content.len()));
+                let start =
+                    lead + hashes + (rest[hashes..].len() - rest[hashes..].trim_start().len());
+                let label = title
+                    .trim_end_matches([':', '*', ' '])
+                    .trim_start_matches('*');
+                return Some((
+                    self.kind_of(label),
+                    start..start + title.len(),
+                    content.len(),
+                ));
             }
             return None;
         }
@@ -149,9 +159,15 @@ mod tests {
         assert_eq!(secs.len(), 4);
         assert_eq!(&text[secs[1].header.clone()], "Family History");
         assert_eq!(secs[1].effect, SectionEffect::Family);
-        assert_eq!(&text[secs[1].body_start..secs[1].range.end], " mother with SSc\n");
+        assert_eq!(
+            &text[secs[1].body_start..secs[1].range.end],
+            " mother with SSc\n"
+        );
         assert_eq!(&text[secs[2].header.clone()], "Plan");
         assert_eq!(secs[3].effect, SectionEffect::Family);
-        assert_eq!(&text[secs[3].range.clone()], "FAMILY HISTORY\nnone\nSkin: fine\n");
+        assert_eq!(
+            &text[secs[3].range.clone()],
+            "FAMILY HISTORY\nnone\nSkin: fine\n"
+        );
     }
 }

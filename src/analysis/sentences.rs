@@ -24,7 +24,9 @@ fn starts_item(line: &str) -> bool {
 impl SentenceSplitter {
     /// `abbreviations`: words (lower case, no final period) after which a period goes on.
     pub fn new(abbreviations: &[String]) -> SentenceSplitter {
-        SentenceSplitter { abbreviations: abbreviations.iter().cloned().collect() }
+        SentenceSplitter {
+            abbreviations: abbreviations.iter().cloned().collect(),
+        }
     }
 
     /// Sentences of `text[range]`, as byte ranges of `text`, trimmed, never empty.
@@ -62,7 +64,13 @@ impl SentenceSplitter {
                 push(text, start..b, out);
                 start = b;
             }
-            self.split_line(text, start.max(line_start), line_start + content.len(), &mut start, out);
+            self.split_line(
+                text,
+                start.max(line_start),
+                line_start + content.len(),
+                &mut start,
+                out,
+            );
             prev_line_end_char = content.trim_end().chars().next_back();
             line_start += line.len();
         }
@@ -70,7 +78,14 @@ impl SentenceSplitter {
     }
 
     /// Ends sentences at `.`, `!`, `?` inside `text[from..to]`, moving `start` along.
-    fn split_line(&self, text: &str, from: usize, to: usize, start: &mut usize, out: &mut Vec<Range<usize>>) {
+    fn split_line(
+        &self,
+        text: &str,
+        from: usize,
+        to: usize,
+        start: &mut usize,
+        out: &mut Vec<Range<usize>>,
+    ) {
         let bytes = text.as_bytes();
         let mut i = from;
         while i < to {
@@ -108,7 +123,8 @@ impl SentenceSplitter {
         if word.chars().count() == 1 && word.chars().all(|c| c.is_alphabetic()) {
             return true; // "J. Smith", "p. 4"
         }
-        let numbered_item = before[..word_start].trim().is_empty() && word.chars().all(|c| c.is_ascii_digit());
+        let numbered_item =
+            before[..word_start].trim().is_empty() && word.chars().all(|c| c.is_ascii_digit());
         if numbered_item {
             return true; // "1. Plan"
         }
@@ -141,12 +157,28 @@ mod tests {
     fn splits_clinical_text() {
         assert_eq!(
             split("Seen by Dr. Smith. Denies RP. Takes nifedipine p.o. daily."),
-            ["Seen by Dr. Smith.", "Denies RP.", "Takes nifedipine p.o. daily."]
+            [
+                "Seen by Dr. Smith.",
+                "Denies RP.",
+                "Takes nifedipine p.o. daily."
+            ]
         );
-        assert_eq!(split("- no RP\n- sclerodactyly\n\nNext para"), ["- no RP", "- sclerodactyly", "Next para"]);
-        assert_eq!(split("Denies Raynaud's and\ndysphagia. OK"), ["Denies Raynaud's and\ndysphagia.", "OK"]);
-        assert_eq!(split("PATIENT DENIES RP. SCLERODACTYLY PRESENT."), ["PATIENT DENIES RP.", "SCLERODACTYLY PRESENT."]);
-        assert_eq!(split("Raynaud's? Will check.\n1. Plan"), ["Raynaud's?", "Will check.", "1. Plan"]);
+        assert_eq!(
+            split("- no RP\n- sclerodactyly\n\nNext para"),
+            ["- no RP", "- sclerodactyly", "Next para"]
+        );
+        assert_eq!(
+            split("Denies Raynaud's and\ndysphagia. OK"),
+            ["Denies Raynaud's and\ndysphagia.", "OK"]
+        );
+        assert_eq!(
+            split("PATIENT DENIES RP. SCLERODACTYLY PRESENT."),
+            ["PATIENT DENIES RP.", "SCLERODACTYLY PRESENT."]
+        );
+        assert_eq!(
+            split("Raynaud's? Will check.\n1. Plan"),
+            ["Raynaud's?", "Will check.", "1. Plan"]
+        );
         assert_eq!(split("Calcium 9.8 today"), ["Calcium 9.8 today"]);
     }
 }

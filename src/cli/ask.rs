@@ -61,7 +61,12 @@ pub fn run(ka: &KnowledgeArgs, args: &AskArgs) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-fn answer(kb: &Knowledge, question: &str, args: &AskArgs, out: &mut impl Write) -> anyhow::Result<()> {
+fn answer(
+    kb: &Knowledge,
+    question: &str,
+    args: &AskArgs,
+    out: &mut impl Write,
+) -> anyhow::Result<()> {
     let hits = kb.search(question, args.limit)?;
     if let Format::Json = args.format {
         let rows: Vec<_> = hits.iter().map(Hit::answer).collect();
@@ -71,7 +76,12 @@ fn answer(kb: &Knowledge, question: &str, args: &AskArgs, out: &mut impl Write) 
     for term in kb.terms_in(question) {
         let t = kb.term(term);
         let letter = t.crest.map(|c| format!(", CREST {c}")).unwrap_or_default();
-        writeln!(out, "{} — {}{letter}", t.name_with_abbreviation(), t.category.label())?;
+        writeln!(
+            out,
+            "{} — {}{letter}",
+            t.name_with_abbreviation(),
+            t.category.label()
+        )?;
         if !t.description.is_empty() {
             writeln!(out, "  {}", t.description)?;
         }
@@ -83,11 +93,26 @@ fn answer(kb: &Knowledge, question: &str, args: &AskArgs, out: &mut impl Write) 
     writeln!(out)?;
     for (i, h) in hits.iter().enumerate() {
         let s = h.statement;
-        let lead = s.lead_in.as_deref().map(|l| format!("{l} ")).unwrap_or_default();
+        let lead = s
+            .lead_in
+            .as_deref()
+            .map(|l| format!("{l} "))
+            .unwrap_or_default();
         let cites = s.citation_label();
-        let cites = if cites.is_empty() { "(no citation in source)".to_string() } else { cites };
+        let cites = if cites.is_empty() {
+            "(no citation in source)".to_string()
+        } else {
+            cites
+        };
         writeln!(out, "{}. {lead}{} {cites}", i + 1, s.text)?;
-        writeln!(out, "   {} — {}:{} · score {:.2}", s.section_path(), s.file, s.line, h.score)?;
+        writeln!(
+            out,
+            "   {} — {}:{} · score {:.2}",
+            s.section_path(),
+            s.file,
+            s.line,
+            h.score
+        )?;
     }
     writeln!(out)?;
     Ok(())

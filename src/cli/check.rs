@@ -32,7 +32,8 @@ fn read_note(path: &PathBuf) -> anyhow::Result<String> {
     if path.as_os_str() == "-" {
         std::io::stdin().read_to_end(&mut bytes)?;
     } else {
-        bytes = std::fs::read(path).map_err(|e| anyhow::anyhow!("{}: cannot read: {e}", path.display()))?;
+        bytes = std::fs::read(path)
+            .map_err(|e| anyhow::anyhow!("{}: cannot read: {e}", path.display()))?;
     }
     String::from_utf8(bytes).map_err(|e| {
         anyhow::anyhow!(
@@ -69,7 +70,11 @@ pub fn run(ka: &KnowledgeArgs, args: &CheckArgs) -> anyhow::Result<ExitCode> {
     if let Format::Json = args.format {
         writeln!(out, "{}", serde_json::to_string_pretty(&reports)?)?;
     }
-    Ok(if failed { ExitCode::from(2) } else { ExitCode::SUCCESS })
+    Ok(if failed {
+        ExitCode::from(2)
+    } else {
+        ExitCode::SUCCESS
+    })
 }
 
 fn range_json(doc: &Document, r: &std::ops::Range<usize>) -> serde_json::Value {
@@ -81,7 +86,12 @@ fn range_json(doc: &Document, r: &std::ops::Range<usize>) -> serde_json::Value {
 }
 
 /// The stable JSON form documented in the README.
-pub fn json_report(analyzer: &Analyzer, doc: &Document, a: &Analysis, name: &str) -> serde_json::Value {
+pub fn json_report(
+    analyzer: &Analyzer,
+    doc: &Document,
+    a: &Analysis,
+    name: &str,
+) -> serde_json::Value {
     let findings: Vec<serde_json::Value> = a
         .findings
         .iter()
@@ -113,16 +123,29 @@ pub fn json_report(analyzer: &Analyzer, doc: &Document, a: &Analysis, name: &str
 /// One line describing a finding: `R (Raynaud's phenomenon) negated by "denies"`.
 pub fn describe(analyzer: &Analyzer, text: &str, f: &Finding) -> String {
     let t = analyzer.lexicon().term(f.term);
-    let tag = t.crest.map(|c| c.to_string()).unwrap_or_else(|| t.category.as_str().to_string());
+    let tag = t
+        .crest
+        .map(|c| c.to_string())
+        .unwrap_or_else(|| t.category.as_str().to_string());
     let why = match &f.trigger {
         Some(tr) => format!(" by \"{}\"", &text[tr.range.clone()]),
         None => String::new(),
     };
-    let spelled = if f.misspelling { format!(", misspelling of \"{}\"", t.name) } else { String::new() };
+    let spelled = if f.misspelling {
+        format!(", misspelling of \"{}\"", t.name)
+    } else {
+        String::new()
+    };
     format!("{tag} ({}) {}{why}{spelled}", t.name, f.assertion)
 }
 
-fn text_report(analyzer: &Analyzer, doc: &Document, a: &Analysis, name: &str, out: &mut impl Write) -> anyhow::Result<()> {
+fn text_report(
+    analyzer: &Analyzer,
+    doc: &Document,
+    a: &Analysis,
+    name: &str,
+    out: &mut impl Write,
+) -> anyhow::Result<()> {
     let text = doc.text();
     for f in &a.findings {
         let p = doc.position(f.range.start, Encoding::Utf32);
@@ -140,11 +163,21 @@ fn text_report(analyzer: &Analyzer, doc: &Document, a: &Analysis, name: &str, ou
         let end_in_line = f.range.end.min(line_range.end);
         let width = text[f.range.start..end_in_line].chars().count().max(1);
         writeln!(out, "{gutter} | {line}")?;
-        writeln!(out, "{} | {}{}", " ".repeat(gutter.len()), " ".repeat(p.character as usize), "^".repeat(width))?;
+        writeln!(
+            out,
+            "{} | {}{}",
+            " ".repeat(gutter.len()),
+            " ".repeat(p.character as usize),
+            "^".repeat(width)
+        )?;
     }
     let c = &a.crest;
     let letters = |s: &std::collections::BTreeSet<calcinosis_ls::corpus::Crest>| {
-        if s.is_empty() { "none".to_string() } else { s.iter().map(|c| c.as_str()).collect::<Vec<_>>().join(" ") }
+        if s.is_empty() {
+            "none".to_string()
+        } else {
+            s.iter().map(|c| c.as_str()).collect::<Vec<_>>().join(" ")
+        }
     };
     writeln!(
         out,

@@ -249,10 +249,8 @@ impl Lexicon {
             let line = e.span().map(|s| line_of(source, s.start)).unwrap_or(1);
             Error::syntax(file, line, e.message().trim().to_string())
         })?;
-        let mut seen: HashMap<String, TermId> = self
-            .forms()
-            .map(|f| (form_key(f.text), f.term))
-            .collect();
+        let mut seen: HashMap<String, TermId> =
+            self.forms().map(|f| (form_key(f.text), f.term)).collect();
         for t in def.term {
             let line = line_of(source, t.name.span().start);
             let at = |span: std::ops::Range<usize>, msg: String| {
@@ -282,7 +280,10 @@ impl Lexicon {
                 Some(c) => Some(Crest::parse(c.get_ref()).ok_or_else(|| {
                     at(
                         c.span(),
-                        format!("crest letter '{}' must be one of C, R, E, S, T", c.get_ref()),
+                        format!(
+                            "crest letter '{}' must be one of C, R, E, S, T",
+                            c.get_ref()
+                        ),
                     )
                 })?),
             };
@@ -299,7 +300,10 @@ impl Lexicon {
             for form in all {
                 let text = form.get_ref().trim();
                 if text.is_empty() {
-                    return Err(at(form.span(), format!("'{name}' has an empty synonym or abbreviation")));
+                    return Err(at(
+                        form.span(),
+                        format!("'{name}' has an empty synonym or abbreviation"),
+                    ));
                 }
                 if let Some(&other) = seen.get(&form_key(text)) {
                     if other != id {
@@ -318,8 +322,16 @@ impl Lexicon {
                 name,
                 category,
                 crest,
-                synonyms: t.synonyms.iter().map(|s| s.get_ref().trim().to_string()).collect(),
-                abbreviations: t.abbreviations.iter().map(|s| s.get_ref().trim().to_string()).collect(),
+                synonyms: t
+                    .synonyms
+                    .iter()
+                    .map(|s| s.get_ref().trim().to_string())
+                    .collect(),
+                abbreviations: t
+                    .abbreviations
+                    .iter()
+                    .map(|s| s.get_ref().trim().to_string())
+                    .collect(),
                 description: t.description.trim().to_string(),
                 query: t.query,
                 file: file.to_string(),
@@ -360,15 +372,29 @@ impl Lexicon {
     /// Finds a term by any of its forms (case-insensitive, hyphens and spaces alike).
     pub fn find(&self, text: &str) -> Option<TermId> {
         let key = form_key(text);
-        self.forms().find(|f| form_key(f.text) == key).map(|f| f.term)
+        self.forms()
+            .find(|f| form_key(f.text) == key)
+            .map(|f| f.term)
     }
 
     /// Every listed form of every term.
     pub fn forms(&self) -> impl Iterator<Item = Form<'_>> {
         self.terms.iter().enumerate().flat_map(|(id, t)| {
-            std::iter::once(Form { text: t.name.as_str(), term: id, kind: FormKind::Name })
-                .chain(t.synonyms.iter().map(move |s| Form { text: s, term: id, kind: FormKind::Synonym }))
-                .chain(t.abbreviations.iter().map(move |s| Form { text: s, term: id, kind: FormKind::Abbreviation }))
+            std::iter::once(Form {
+                text: t.name.as_str(),
+                term: id,
+                kind: FormKind::Name,
+            })
+            .chain(t.synonyms.iter().map(move |s| Form {
+                text: s,
+                term: id,
+                kind: FormKind::Synonym,
+            }))
+            .chain(t.abbreviations.iter().map(move |s| Form {
+                text: s,
+                term: id,
+                kind: FormKind::Abbreviation,
+            }))
         })
     }
 
@@ -396,7 +422,8 @@ mod tests {
         let empty = "[[term]]\nname = \" \"\ncategory = \"disease\"\n";
         assert_eq!(err(empty), "lex.toml:2: term with an empty name");
         let cat = "[[term]]\nname = \"x\"\ncategory = \"organ\"\n";
-        assert!(err(cat).starts_with("lex.toml:3: unknown category 'organ' for 'x': use one of disease,"));
+        assert!(err(cat)
+            .starts_with("lex.toml:3: unknown category 'organ' for 'x': use one of disease,"));
         let crest = "[[term]]\nname = \"x\"\ncategory = \"crest-feature\"\ncrest = \"Q\"\n";
         assert!(err(crest).starts_with("lex.toml:4: crest letter 'Q'"));
         let missing = "[[term]]\nname = \"x\"\ncategory = \"crest-feature\"\n";

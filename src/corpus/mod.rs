@@ -23,10 +23,22 @@ use crate::error::{Error, Result};
 
 /// The corpus compiled into the binary: `(name, contents)`, names relative to the repo.
 pub const EMBEDDED: &[(&str, &str)] = &[
-    ("corpus/statements.md", include_str!("../../corpus/statements.md")),
-    ("corpus/lexicon.toml", include_str!("../../corpus/lexicon.toml")),
-    ("corpus/context.toml", include_str!("../../corpus/context.toml")),
-    ("corpus/note-structure.toml", include_str!("../../corpus/note-structure.toml")),
+    (
+        "corpus/statements.md",
+        include_str!("../../corpus/statements.md"),
+    ),
+    (
+        "corpus/lexicon.toml",
+        include_str!("../../corpus/lexicon.toml"),
+    ),
+    (
+        "corpus/context.toml",
+        include_str!("../../corpus/context.toml"),
+    ),
+    (
+        "corpus/note-structure.toml",
+        include_str!("../../corpus/note-structure.toml"),
+    ),
 ];
 
 /// Bumped whenever the index schema or the way statements are indexed changes, so that
@@ -90,13 +102,20 @@ impl Corpus {
     fn embedded_files() -> Vec<SourceFile> {
         EMBEDDED
             .iter()
-            .map(|(n, t)| SourceFile { name: n.to_string(), text: t.to_string() })
+            .map(|(n, t)| SourceFile {
+                name: n.to_string(),
+                text: t.to_string(),
+            })
             .collect()
     }
 
     /// Loads `dirs` on top of the embedded corpus, or instead of it when `replace` is set.
     pub fn load(dirs: &[PathBuf], replace: bool) -> Result<Corpus> {
-        let mut files = if replace { Vec::new() } else { Self::embedded_files() };
+        let mut files = if replace {
+            Vec::new()
+        } else {
+            Self::embedded_files()
+        };
         for dir in dirs {
             files.extend(read_dir(dir)?);
         }
@@ -144,7 +163,11 @@ impl Corpus {
                 "the corpus has no statements: add a Markdown statement file (see corpus/README.md)",
             ));
         }
-        for (missing, what) in [(!have.0, "lexicon.toml"), (!have.1, "context.toml"), (!have.2, "note-structure.toml")] {
+        for (missing, what) in [
+            (!have.0, "lexicon.toml"),
+            (!have.1, "context.toml"),
+            (!have.2, "note-structure.toml"),
+        ] {
             if missing {
                 return Err(Error::syntax(
                     what,

@@ -192,10 +192,26 @@ impl ContextRules {
                 self.push(clean(list), kind, direction);
             }
         }
-        self.push(clean(def.pseudo.phrases), TriggerKind::Pseudo, Direction::None);
-        self.push(clean(def.terminate.all), TriggerKind::Terminate, Direction::None);
-        self.push(clean(def.terminate.existence), TriggerKind::TerminateExistence, Direction::None);
-        self.push(clean(def.terminate.experiencer), TriggerKind::TerminateExperiencer, Direction::None);
+        self.push(
+            clean(def.pseudo.phrases),
+            TriggerKind::Pseudo,
+            Direction::None,
+        );
+        self.push(
+            clean(def.terminate.all),
+            TriggerKind::Terminate,
+            Direction::None,
+        );
+        self.push(
+            clean(def.terminate.existence),
+            TriggerKind::TerminateExistence,
+            Direction::None,
+        );
+        self.push(
+            clean(def.terminate.experiencer),
+            TriggerKind::TerminateExperiencer,
+            Direction::None,
+        );
         for (list, kind) in [
             (def.label.negated, TriggerKind::Negated),
             (def.label.present, TriggerKind::Present),
@@ -207,9 +223,18 @@ impl ContextRules {
         Ok(())
     }
 
-    fn push(&mut self, phrases: impl Iterator<Item = String>, kind: TriggerKind, direction: Direction) {
+    fn push(
+        &mut self,
+        phrases: impl Iterator<Item = String>,
+        kind: TriggerKind,
+        direction: Direction,
+    ) {
         for phrase in phrases {
-            let t = Trigger { phrase, kind, direction };
+            let t = Trigger {
+                phrase,
+                kind,
+                direction,
+            };
             if !self.triggers.contains(&t) {
                 self.triggers.push(t);
             }
@@ -300,7 +325,9 @@ impl NoteStructure {
             self.sections.push(SectionKind {
                 name: s.name,
                 effect,
-                headers: clean(s.headers).map(|h| h.trim_end_matches(':').trim().to_string()).collect(),
+                headers: clean(s.headers)
+                    .map(|h| h.trim_end_matches(':').trim().to_string())
+                    .collect(),
             });
         }
         Ok(())

@@ -155,7 +155,11 @@ pub fn parse(file: &str, source: &str) -> Result<ParsedFile> {
             file: file.to_string(),
             line: line_no,
         });
-        let is_lead_in = text.ends_with(':') && out.statements.last().is_some_and(|s| s.citations.is_empty());
+        let is_lead_in = text.ends_with(':')
+            && out
+                .statements
+                .last()
+                .is_some_and(|s| s.citations.is_empty());
         lead_ins.resize(depth, None);
         lead_ins.push(is_lead_in.then(|| text.to_string()));
     }
@@ -231,7 +235,9 @@ mod tests {
             "c.md:3: citation list '[1, x]' must be numbers separated by commas, like [1, 4]"
         );
         let e = parse("c.md", "text first\n").unwrap_err();
-        assert!(e.to_string().starts_with("c.md:1: statement before the first heading"));
+        assert!(e
+            .to_string()
+            .starts_with("c.md:1: statement before the first heading"));
         let e = parse("c.md", "# A\n### C\n").unwrap_err();
         assert!(e.to_string().starts_with("c.md:2: heading level 3 skips"));
         let e = parse("c.md", "# A\n   - odd\n").unwrap_err();
@@ -243,7 +249,10 @@ mod tests {
     #[test]
     fn slugs() {
         assert_eq!(slug("Systemic Sclerosis"), "systemic-sclerosis");
-        assert_eq!(slug("Clinical Pitfalls and Caveats"), "clinical-pitfalls-and-caveats");
+        assert_eq!(
+            slug("Clinical Pitfalls and Caveats"),
+            "clinical-pitfalls-and-caveats"
+        );
         assert_eq!(slug("§"), "section");
     }
 }

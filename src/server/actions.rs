@@ -21,7 +21,10 @@ pub const ASK: &str = "calcinosis.ask";
 
 fn edit(uri: &Url, range: tower_lsp::lsp_types::Range, text: String) -> WorkspaceEdit {
     WorkspaceEdit {
-        changes: Some(HashMap::from([(uri.clone(), vec![TextEdit::new(range, text)])])),
+        changes: Some(HashMap::from([(
+            uri.clone(),
+            vec![TextEdit::new(range, text)],
+        )])),
         ..WorkspaceEdit::default()
     }
 }

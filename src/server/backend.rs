@@ -83,7 +83,9 @@ fn analyze_safely(engine: &Engine, text: &str) -> Analysis {
     match std::panic::catch_unwind(AssertUnwindSafe(|| engine.analyzer.analyze(text))) {
         Ok(a) => a,
         Err(_) => {
-            tracing::error!("note analysis failed with an internal error; no findings for this version");
+            tracing::error!(
+                "note analysis failed with an internal error; no findings for this version"
+            );
             Analysis::default()
         }
     }
@@ -126,7 +128,11 @@ impl Backend {
             if !config.analyses(&s.language) {
                 return None;
             }
-            let cached = s.analysis.as_ref().filter(|(v, _)| *v == s.version).map(|(_, a)| a.clone());
+            let cached = s
+                .analysis
+                .as_ref()
+                .filter(|(v, _)| *v == s.version)
+                .map(|(_, a)| a.clone());
             (s.doc.clone(), s.version, cached)
         };
         let engine = self.engine();
@@ -171,12 +177,17 @@ impl Backend {
             .await
             .ok()
             .flatten();
-            let Some((diags, analysis)) = computed else { return };
+            let Some((diags, analysis)) = computed else {
+                return;
+            };
             if this.version(&uri) != Some(version) {
                 return;
             }
             let n = diags.len();
-            this.inner.client.publish_diagnostics(uri.clone(), diags, Some(version)).await;
+            this.inner
+                .client
+                .publish_diagnostics(uri.clone(), diags, Some(version))
+                .await;
             let letters = |s: &std::collections::BTreeSet<calcinosis_ls::corpus::Crest>| {
                 s.iter().map(|c| c.as_str().to_string()).collect()
             };
@@ -187,13 +198,20 @@ impl Backend {
                 possible: letters(&c.possible),
                 negated: letters(&c.negated),
             };
-            this.inner.client.send_notification::<CrestSummaryNotification>(params).await;
+            this.inner
+                .client
+                .send_notification::<CrestSummaryNotification>(params)
+                .await;
             tracing::debug!(version, diagnostics = n, "published diagnostics");
         });
     }
 
     fn schedule_all(&self) {
-        let open: Vec<(Url, i32)> = self.docs().iter().map(|(u, s)| (u.clone(), s.version)).collect();
+        let open: Vec<(Url, i32)> = self
+            .docs()
+            .iter()
+            .map(|(u, s)| (u.clone(), s.version))
+            .collect();
         for (uri, version) in open {
             self.schedule(uri, version);
         }
@@ -205,13 +223,21 @@ impl Backend {
         let config = read(&self.inner.config);
         let mut dirs = self.inner.cli.corpus.clone();
         dirs.extend(config.corpus_dir.clone());
-        let index = config.index_dir.clone().or_else(|| self.inner.cli.index.clone());
+        let index = config
+            .index_dir
+            .clone()
+            .or_else(|| self.inner.cli.index.clone());
         let replace = self.inner.cli.replace_corpus;
-        let token = NumberOrString::String(format!("calcinosis-ls/build/{}", self.inner.next_id.fetch_add(1, Ordering::Relaxed)));
+        let token = NumberOrString::String(format!(
+            "calcinosis-ls/build/{}",
+            self.inner.next_id.fetch_add(1, Ordering::Relaxed)
+        ));
         let progress = self
             .inner
             .client
-            .send_request::<request::WorkDoneProgressCreate>(WorkDoneProgressCreateParams { token: token.clone() })
+            .send_request::<request::WorkDoneProgressCreate>(WorkDoneProgressCreateParams {
+                token: token.clone(),
+            })
             .await
             .is_ok();
         let report = |value: WorkDoneProgress| ProgressParams {
@@ -219,8 +245,14 @@ impl Backend {
             value: ProgressParamsValue::WorkDone(value),
         };
         if progress {
-            let begin = WorkDoneProgressBegin { title: "calcinosis-ls: building the knowledge base".into(), ..Default::default() };
-            self.inner.client.send_notification::<notification::Progress>(report(WorkDoneProgress::Begin(begin))).await;
+            let begin = WorkDoneProgressBegin {
+                title: "calcinosis-ls: building the knowledge base".into(),
+                ..Default::default()
+            };
+            self.inner
+                .client
+                .send_notification::<notification::Progress>(report(WorkDoneProgress::Begin(begin)))
+                .await;
         }
         let built = tokio::task::spawn_blocking(move || {
             let corpus = load_corpus(&dirs, replace)?;
@@ -239,15 +271,23 @@ impl Backend {
             }
             Ok(Err(e)) => {
                 let msg = format!("calcinosis-ls: cannot use the configured corpus: {e}. Keeping the previous one.");
-                self.inner.client.show_message(MessageType::ERROR, &msg).await;
+                self.inner
+                    .client
+                    .show_message(MessageType::ERROR, &msg)
+                    .await;
                 tracing::error!("{msg}");
                 "failed".into()
             }
             Err(_) => "failed".into(),
         };
         if progress {
-            let end = WorkDoneProgressEnd { message: Some(message) };
-            self.inner.client.send_notification::<notification::Progress>(report(WorkDoneProgress::End(end))).await;
+            let end = WorkDoneProgressEnd {
+                message: Some(message),
+            };
+            self.inner
+                .client
+                .send_notification::<notification::Progress>(report(WorkDoneProgress::End(end)))
+                .await;
         }
         self.schedule_all();
     }
@@ -257,11 +297,17 @@ impl Backend {
             let mut config = self.inner.config.write().unwrap_or_else(|p| p.into_inner());
             let before = (config.corpus_dir.clone(), config.index_dir.clone());
             let problems = config.update(value);
-            (problems, before != (config.corpus_dir.clone(), config.index_dir.clone()))
+            (
+                problems,
+                before != (config.corpus_dir.clone(), config.index_dir.clone()),
+            )
         };
         for p in problems {
             tracing::warn!("{p}");
-            self.inner.client.show_message(MessageType::WARNING, format!("calcinosis-ls: {p}")).await;
+            self.inner
+                .client
+                .show_message(MessageType::WARNING, format!("calcinosis-ls: {p}"))
+                .await;
         }
         reload
     }
@@ -274,9 +320,17 @@ impl Backend {
 #[tower_lsp::async_trait]
 impl LanguageServer for Backend {
     async fn initialize(&self, params: InitializeParams) -> Result<InitializeResult> {
-        let offered = params.capabilities.general.as_ref().and_then(|g| g.position_encodings.as_deref());
+        let offered = params
+            .capabilities
+            .general
+            .as_ref()
+            .and_then(|g| g.position_encodings.as_deref());
         let enc = convert::negotiate(offered);
-        *self.inner.encoding.write().unwrap_or_else(|p| p.into_inner()) = enc;
+        *self
+            .inner
+            .encoding
+            .write()
+            .unwrap_or_else(|p| p.into_inner()) = enc;
         if let Some(opts) = &params.initialization_options {
             // Problems are shown once the client is ready (in `initialized`).
             let mut config = self.inner.config.write().unwrap_or_else(|p| p.into_inner());
@@ -289,21 +343,29 @@ impl LanguageServer for Backend {
         Ok(InitializeResult {
             capabilities: ServerCapabilities {
                 position_encoding: Some(convert::encoding_kind(enc)),
-                text_document_sync: Some(TextDocumentSyncCapability::Options(TextDocumentSyncOptions {
-                    open_close: Some(true),
-                    change: Some(TextDocumentSyncKind::INCREMENTAL),
-                    save: Some(TextDocumentSyncSaveOptions::Supported(true)),
-                    ..Default::default()
-                })),
+                text_document_sync: Some(TextDocumentSyncCapability::Options(
+                    TextDocumentSyncOptions {
+                        open_close: Some(true),
+                        change: Some(TextDocumentSyncKind::INCREMENTAL),
+                        save: Some(TextDocumentSyncSaveOptions::Supported(true)),
+                        ..Default::default()
+                    },
+                )),
                 hover_provider: Some(HoverProviderCapability::Simple(true)),
                 completion_provider: Some(CompletionOptions {
                     resolve_provider: Some(true),
                     ..Default::default()
                 }),
-                code_action_provider: Some(CodeActionProviderCapability::Options(CodeActionOptions {
-                    code_action_kinds: Some(vec![CodeActionKind::QUICKFIX, CodeActionKind::REFACTOR_REWRITE, CodeActionKind::EMPTY]),
-                    ..Default::default()
-                })),
+                code_action_provider: Some(CodeActionProviderCapability::Options(
+                    CodeActionOptions {
+                        code_action_kinds: Some(vec![
+                            CodeActionKind::QUICKFIX,
+                            CodeActionKind::REFACTOR_REWRITE,
+                            CodeActionKind::EMPTY,
+                        ]),
+                        ..Default::default()
+                    },
+                )),
                 definition_provider: Some(OneOf::Left(true)),
                 document_symbol_provider: Some(OneOf::Left(true)),
                 workspace_symbol_provider: Some(OneOf::Left(true)),
@@ -313,7 +375,10 @@ impl LanguageServer for Backend {
                 }),
                 ..Default::default()
             },
-            server_info: Some(ServerInfo { name: "calcinosis-ls".into(), version: Some(env!("CARGO_PKG_VERSION").into()) }),
+            server_info: Some(ServerInfo {
+                name: "calcinosis-ls".into(),
+                version: Some(env!("CARGO_PKG_VERSION").into()),
+            }),
         })
     }
 
@@ -333,7 +398,13 @@ impl LanguageServer for Backend {
         let d = params.text_document;
         let id = self.inner.next_id.fetch_add(1, Ordering::Relaxed);
         tracing::debug!(doc = id, version = d.version, bytes = d.text.len(), language = %d.language_id, "open");
-        let state = DocState { doc: Arc::new(Document::new(d.text)), version: d.version, language: d.language_id, id, analysis: None };
+        let state = DocState {
+            doc: Arc::new(Document::new(d.text)),
+            version: d.version,
+            language: d.language_id,
+            id,
+            analysis: None,
+        };
         self.docs().insert(d.uri.clone(), state);
         self.schedule(d.uri, d.version);
     }
@@ -350,7 +421,9 @@ impl LanguageServer for Backend {
             };
             let doc = Arc::make_mut(&mut state.doc);
             for change in params.content_changes {
-                let range = change.range.map(|r| (convert::position(r.start), convert::position(r.end)));
+                let range = change
+                    .range
+                    .map(|r| (convert::position(r.start), convert::position(r.end)));
                 if let Err(e) = doc.apply(range, &change.text, enc) {
                     tracing::error!(doc = state.id, "edit refused: {e}");
                 }
@@ -368,7 +441,10 @@ impl LanguageServer for Backend {
         if let Some(s) = self.docs().remove(&uri) {
             tracing::debug!(doc = s.id, "close");
         }
-        self.inner.client.publish_diagnostics(uri, Vec::new(), None).await;
+        self.inner
+            .client
+            .publish_diagnostics(uri, Vec::new(), None)
+            .await;
     }
 
     async fn did_change_configuration(&self, params: DidChangeConfigurationParams) {
@@ -381,23 +457,42 @@ impl LanguageServer for Backend {
 
     async fn hover(&self, params: HoverParams) -> Result<Option<Hover>> {
         let p = params.text_document_position_params;
-        let Some((engine, doc, analysis)) = self.snapshot(&p.text_document.uri) else { return Ok(None) };
-        let Some(offset) = self.offset(&doc, p.position) else { return Ok(None) };
-        Ok(hover::hover(&engine, &doc, &analysis, offset, self.encoding()))
+        let Some((engine, doc, analysis)) = self.snapshot(&p.text_document.uri) else {
+            return Ok(None);
+        };
+        let Some(offset) = self.offset(&doc, p.position) else {
+            return Ok(None);
+        };
+        Ok(hover::hover(
+            &engine,
+            &doc,
+            &analysis,
+            offset,
+            self.encoding(),
+        ))
     }
 
     async fn completion(&self, params: CompletionParams) -> Result<Option<CompletionResponse>> {
         let p = params.text_document_position;
         let doc = {
             let docs = self.docs();
-            let Some(s) = docs.get(&p.text_document.uri) else { return Ok(None) };
+            let Some(s) = docs.get(&p.text_document.uri) else {
+                return Ok(None);
+            };
             if !read(&self.inner.config).analyses(&s.language) {
                 return Ok(None);
             }
             s.doc.clone()
         };
-        let Some(offset) = self.offset(&doc, p.position) else { return Ok(None) };
-        Ok(completion::complete(&self.engine(), &doc, offset, self.encoding()))
+        let Some(offset) = self.offset(&doc, p.position) else {
+            return Ok(None);
+        };
+        Ok(completion::complete(
+            &self.engine(),
+            &doc,
+            offset,
+            self.encoding(),
+        ))
     }
 
     async fn completion_resolve(&self, item: CompletionItem) -> Result<CompletionItem> {
@@ -406,27 +501,50 @@ impl LanguageServer for Backend {
 
     async fn code_action(&self, params: CodeActionParams) -> Result<Option<CodeActionResponse>> {
         let uri = params.text_document.uri;
-        let Some((engine, doc, analysis)) = self.snapshot(&uri) else { return Ok(None) };
-        let Some(range) = convert::byte_range(&doc, params.range, self.encoding()) else { return Ok(None) };
+        let Some((engine, doc, analysis)) = self.snapshot(&uri) else {
+            return Ok(None);
+        };
+        let Some(range) = convert::byte_range(&doc, params.range, self.encoding()) else {
+            return Ok(None);
+        };
         let found = actions::actions(&engine, &uri, &doc, &analysis, range, self.encoding());
         Ok((!found.is_empty()).then_some(found))
     }
 
-    async fn goto_definition(&self, params: GotoDefinitionParams) -> Result<Option<GotoDefinitionResponse>> {
+    async fn goto_definition(
+        &self,
+        params: GotoDefinitionParams,
+    ) -> Result<Option<GotoDefinitionResponse>> {
         let p = params.text_document_position_params;
-        let Some((engine, doc, analysis)) = self.snapshot(&p.text_document.uri) else { return Ok(None) };
-        let Some(offset) = self.offset(&doc, p.position) else { return Ok(None) };
+        let Some((engine, doc, analysis)) = self.snapshot(&p.text_document.uri) else {
+            return Ok(None);
+        };
+        let Some(offset) = self.offset(&doc, p.position) else {
+            return Ok(None);
+        };
         Ok(navigation::definition(&engine, &analysis, offset).map(GotoDefinitionResponse::Scalar))
     }
 
-    async fn document_symbol(&self, params: DocumentSymbolParams) -> Result<Option<DocumentSymbolResponse>> {
-        let Some((engine, doc, analysis)) = self.snapshot(&params.text_document.uri) else { return Ok(None) };
+    async fn document_symbol(
+        &self,
+        params: DocumentSymbolParams,
+    ) -> Result<Option<DocumentSymbolResponse>> {
+        let Some((engine, doc, analysis)) = self.snapshot(&params.text_document.uri) else {
+            return Ok(None);
+        };
         let symbols = navigation::document_symbols(&engine, &doc, &analysis, self.encoding());
         Ok(Some(DocumentSymbolResponse::Nested(symbols)))
     }
 
-    async fn symbol(&self, params: WorkspaceSymbolParams) -> Result<Option<Vec<SymbolInformation>>> {
-        Ok(Some(navigation::workspace_symbols(&self.engine(), &params.query, 50)))
+    async fn symbol(
+        &self,
+        params: WorkspaceSymbolParams,
+    ) -> Result<Option<Vec<SymbolInformation>>> {
+        Ok(Some(navigation::workspace_symbols(
+            &self.engine(),
+            &params.query,
+            50,
+        )))
     }
 
     async fn execute_command(&self, params: ExecuteCommandParams) -> Result<Option<Value>> {
@@ -434,26 +552,54 @@ impl LanguageServer for Backend {
         let arg = |i: usize| params.arguments.get(i);
         match params.command.as_str() {
             ASK => {
-                let question = arg(0).and_then(Value::as_str).ok_or_else(|| RpcError::invalid_params("calcinosis.ask takes a question string"))?;
+                let question = arg(0).and_then(Value::as_str).ok_or_else(|| {
+                    RpcError::invalid_params("calcinosis.ask takes a question string")
+                })?;
                 let limit = arg(1).and_then(Value::as_u64).unwrap_or(10).clamp(1, 100) as usize;
-                let hits = engine.kb.search(question, limit).map_err(|e| RpcError::invalid_params(e.to_string()))?;
+                let hits = engine
+                    .kb
+                    .search(question, limit)
+                    .map_err(|e| RpcError::invalid_params(e.to_string()))?;
                 let answers: Vec<_> = hits.iter().map(|h| h.answer()).collect();
                 Ok(Some(json!(answers)))
             }
             SHOW_STATEMENTS => {
-                let name = arg(0).and_then(Value::as_str).ok_or_else(|| RpcError::invalid_params("calcinosis.showStatements takes a term name"))?;
-                let term = engine.analyzer.lexicon().find(name).ok_or_else(|| RpcError::invalid_params(format!("unknown term {name:?}")))?;
-                let hits = engine.kb.lookup(term, 5).map_err(|e| RpcError::invalid_params(e.to_string()))?;
+                let name = arg(0).and_then(Value::as_str).ok_or_else(|| {
+                    RpcError::invalid_params("calcinosis.showStatements takes a term name")
+                })?;
+                let term =
+                    engine.analyzer.lexicon().find(name).ok_or_else(|| {
+                        RpcError::invalid_params(format!("unknown term {name:?}"))
+                    })?;
+                let hits = engine
+                    .kb
+                    .lookup(term, 5)
+                    .map_err(|e| RpcError::invalid_params(e.to_string()))?;
                 let lines: Vec<String> = hits
                     .iter()
-                    .map(|h| format!("• {} {} — {}", h.statement.text, h.statement.citation_label(), h.statement.section_path()))
+                    .map(|h| {
+                        format!(
+                            "• {} {} — {}",
+                            h.statement.text,
+                            h.statement.citation_label(),
+                            h.statement.section_path()
+                        )
+                    })
                     .collect();
                 let t = engine.kb.term(term);
-                self.inner.client.show_message(MessageType::INFO, format!("{}:\n{}", t.name, lines.join("\n"))).await;
+                self.inner
+                    .client
+                    .show_message(
+                        MessageType::INFO,
+                        format!("{}:\n{}", t.name, lines.join("\n")),
+                    )
+                    .await;
                 let answers: Vec<_> = hits.iter().map(|h| h.answer()).collect();
                 Ok(Some(json!(answers)))
             }
-            other => Err(RpcError::invalid_params(format!("unknown command {other:?}"))),
+            other => Err(RpcError::invalid_params(format!(
+                "unknown command {other:?}"
+            ))),
         }
     }
 }

@@ -51,7 +51,12 @@ fn kind(c: Category) -> CompletionItemKind {
 }
 
 /// Completions at byte `offset`, or `None` when fewer than [`MIN_PREFIX`] characters are typed.
-pub fn complete(engine: &Engine, doc: &Document, offset: usize, enc: Encoding) -> Option<CompletionResponse> {
+pub fn complete(
+    engine: &Engine,
+    doc: &Document,
+    offset: usize,
+    enc: Encoding,
+) -> Option<CompletionResponse> {
     let text = doc.text();
     let start = word_start(text, offset);
     let typed = &text[start..offset];
@@ -67,7 +72,10 @@ pub fn complete(engine: &Engine, doc: &Document, offset: usize, enc: Encoding) -
         .map(|(rank, c)| {
             let t = engine.kb.term(c.term);
             let (label, insert) = if c.form_kind == FormKind::Abbreviation {
-                (format!("{} → {}", c.form, t.name), t.name_with_abbreviation())
+                (
+                    format!("{} → {}", c.form, t.name),
+                    t.name_with_abbreviation(),
+                )
             } else {
                 (t.name.clone(), t.name.clone())
             };
@@ -93,7 +101,10 @@ pub fn complete(engine: &Engine, doc: &Document, offset: usize, enc: Encoding) -
         })
         .collect();
     // Incomplete: the next keystroke may bring other terms (the client asks again).
-    Some(CompletionResponse::List(CompletionList { is_incomplete: true, items }))
+    Some(CompletionResponse::List(CompletionList {
+        is_incomplete: true,
+        items,
+    }))
 }
 
 /// Adds the documentation (description and best statement) to a chosen item.

@@ -49,7 +49,8 @@ impl Default for Config {
 impl Config {
     /// Whether documents of this language id are analysed.
     pub fn analyses(&self, language_id: &str) -> bool {
-        DEFAULT_LANGUAGE_IDS.contains(&language_id) || self.language_ids.iter().any(|l| l == language_id)
+        DEFAULT_LANGUAGE_IDS.contains(&language_id)
+            || self.language_ids.iter().any(|l| l == language_id)
     }
 
     /// Applies settings on top of `self`. Accepts the settings object itself or one wrapped
@@ -69,7 +70,11 @@ impl Config {
         for (key, val) in obj {
             match key.as_str() {
                 "corpusDir" | "indexDir" => {
-                    let slot = if key == "corpusDir" { &mut self.corpus_dir } else { &mut self.index_dir };
+                    let slot = if key == "corpusDir" {
+                        &mut self.corpus_dir
+                    } else {
+                        &mut self.index_dir
+                    };
                     match val {
                         Value::Null => *slot = None,
                         Value::String(s) if s.trim().is_empty() => *slot = None,
@@ -84,22 +89,40 @@ impl Config {
                             match (k.as_str(), dv) {
                                 ("enable", Value::Bool(b)) => self.diagnostics = *b,
                                 ("misspellings", Value::Bool(b)) => self.misspellings = *b,
-                                ("severity", Value::String(s)) => match s.to_ascii_lowercase().as_str() {
-                                    "hint" => self.severity = DiagnosticSeverity::HINT,
-                                    "information" | "info" => self.severity = DiagnosticSeverity::INFORMATION,
-                                    "warning" => self.severity = DiagnosticSeverity::WARNING,
-                                    _ => problems.push(bad(&name, dv, "\"hint\", \"information\" or \"warning\"")),
-                                },
+                                ("severity", Value::String(s)) => {
+                                    match s.to_ascii_lowercase().as_str() {
+                                        "hint" => self.severity = DiagnosticSeverity::HINT,
+                                        "information" | "info" => {
+                                            self.severity = DiagnosticSeverity::INFORMATION
+                                        }
+                                        "warning" => self.severity = DiagnosticSeverity::WARNING,
+                                        _ => problems.push(bad(
+                                            &name,
+                                            dv,
+                                            "\"hint\", \"information\" or \"warning\"",
+                                        )),
+                                    }
+                                }
                                 ("summaryThreshold", n) => match n.as_u64() {
                                     Some(n @ 1..=5) => self.summary_threshold = n as usize,
-                                    _ => problems.push(bad(&name, dv, "a whole number from 1 to 5")),
+                                    _ => {
+                                        problems.push(bad(&name, dv, "a whole number from 1 to 5"))
+                                    }
                                 },
                                 ("debounceMs", n) => match n.as_u64() {
                                     Some(n @ 0..=5000) => self.debounce_ms = n,
-                                    _ => problems.push(bad(&name, dv, "milliseconds from 0 to 5000")),
+                                    _ => {
+                                        problems.push(bad(&name, dv, "milliseconds from 0 to 5000"))
+                                    }
                                 },
-                                ("enable" | "misspellings", _) => problems.push(bad(&name, dv, "true or false")),
-                                ("severity", _) => problems.push(bad(&name, dv, "\"hint\", \"information\" or \"warning\"")),
+                                ("enable" | "misspellings", _) => {
+                                    problems.push(bad(&name, dv, "true or false"))
+                                }
+                                ("severity", _) => problems.push(bad(
+                                    &name,
+                                    dv,
+                                    "\"hint\", \"information\" or \"warning\"",
+                                )),
                                 _ => problems.push(format!("unknown setting {name}; ignored")),
                             }
                         }
@@ -108,7 +131,10 @@ impl Config {
                 },
                 "languageIds" => match val.as_array() {
                     Some(a) if a.iter().all(Value::is_string) => {
-                        self.language_ids = a.iter().filter_map(|s| s.as_str().map(String::from)).collect();
+                        self.language_ids = a
+                            .iter()
+                            .filter_map(|s| s.as_str().map(String::from))
+                            .collect();
                     }
                     _ => problems.push(bad(key, val, "an array of language id strings")),
                 },

@@ -34,7 +34,10 @@ pub fn position(p: lsp::Position) -> Position {
 pub fn range(doc: &Document, r: &Range<usize>, enc: Encoding) -> lsp::Range {
     let s = doc.position(r.start, enc);
     let e = doc.position(r.end, enc);
-    lsp::Range::new(lsp::Position::new(s.line, s.character), lsp::Position::new(e.line, e.character))
+    lsp::Range::new(
+        lsp::Position::new(s.line, s.character),
+        lsp::Position::new(e.line, e.character),
+    )
 }
 
 /// A protocol range as a byte range, `None` if it starts past the end of the document.

@@ -18,7 +18,13 @@ use super::engine::Engine;
 pub const SOURCE: &str = "calcinosis-ls";
 
 /// All diagnostics for a document.
-pub fn diagnostics(engine: &Engine, doc: &Document, analysis: &Analysis, config: &Config, enc: Encoding) -> Vec<Diagnostic> {
+pub fn diagnostics(
+    engine: &Engine,
+    doc: &Document,
+    analysis: &Analysis,
+    config: &Config,
+    enc: Encoding,
+) -> Vec<Diagnostic> {
     if !config.diagnostics {
         return Vec::new();
     }
@@ -59,7 +65,10 @@ pub fn diagnostics(engine: &Engine, doc: &Document, analysis: &Analysis, config:
                 let hits = engine.kb.lookup(f.term, 1).ok()?;
                 let h = hits.first()?;
                 let location = engine.locate(h.statement)?;
-                Some(vec![DiagnosticRelatedInformation { location, message: h.statement.text.clone() }])
+                Some(vec![DiagnosticRelatedInformation {
+                    location,
+                    message: h.statement.text.clone(),
+                }])
             })
             .clone();
         out.push(Diagnostic {
@@ -82,7 +91,11 @@ pub fn diagnostics(engine: &Engine, doc: &Document, analysis: &Analysis, config:
             severity: Some(config.severity),
             code: Some(NumberOrString::String("crest-summary".into())),
             source: Some(SOURCE.into()),
-            message: format!("{}/5 CREST features documented: {}", present.len(), letters.join(", ")),
+            message: format!(
+                "{}/5 CREST features documented: {}",
+                present.len(),
+                letters.join(", ")
+            ),
             data: Some(json!({ "present": letters })),
             ..Diagnostic::default()
         });

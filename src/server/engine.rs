@@ -27,7 +27,11 @@ impl Engine {
             Some(dir) => Knowledge::on_disk(corpus, dir)?,
             None => Knowledge::in_memory(corpus)?,
         };
-        Ok(Engine { kb, analyzer, embedded_dir: OnceLock::new() })
+        Ok(Engine {
+            kb,
+            analyzer,
+            embedded_dir: OnceLock::new(),
+        })
     }
 
     /// The location of a statement's line in its corpus file on disk. Statements of the
@@ -39,7 +43,10 @@ impl Engine {
             if local.is_file() {
                 local.canonicalize().ok()?
             } else {
-                let dir = self.embedded_dir.get_or_init(|| self.write_embedded()).as_ref()?;
+                let dir = self
+                    .embedded_dir
+                    .get_or_init(|| self.write_embedded())
+                    .as_ref()?;
                 dir.join(local.file_name()?)
             }
         } else {
@@ -47,7 +54,10 @@ impl Engine {
         };
         let uri = Url::from_file_path(path).ok()?;
         let line = s.line.saturating_sub(1) as u32;
-        Some(Location::new(uri, Range::new(Position::new(line, 0), Position::new(line, 0))))
+        Some(Location::new(
+            uri,
+            Range::new(Position::new(line, 0), Position::new(line, 0)),
+        ))
     }
 
     /// Writes the embedded corpus to `<cache>/calcinosis-ls/corpus-<fingerprint>/` once.

@@ -44,37 +44,60 @@ pub fn term_markdown(engine: &Engine, term: TermId, limit: usize) -> String {
         md.push_str("**Source statements**\n\n");
         for (i, h) in hits.iter().enumerate() {
             let s = h.statement;
-            let lead = s.lead_in.as_deref().map(|l| format!("{l} ")).unwrap_or_default();
+            let lead = s
+                .lead_in
+                .as_deref()
+                .map(|l| format!("{l} "))
+                .unwrap_or_default();
             let cites = match s.citation_label() {
                 c if c.is_empty() => "(no citation in source)".to_string(),
                 c => c,
             };
-            md.push_str(&format!("{}. {lead}{} {cites}  \n   _{}_\n", i + 1, s.text, s.section_path()));
+            md.push_str(&format!(
+                "{}. {lead}{} {cites}  \n   _{}_\n",
+                i + 1,
+                s.text,
+                s.section_path()
+            ));
         }
     }
     md
 }
 
 /// The hover for byte `offset` of `doc`, or `None` on a plain word.
-pub fn hover(engine: &Engine, doc: &Document, analysis: &Analysis, offset: usize, enc: Encoding) -> Option<Hover> {
+pub fn hover(
+    engine: &Engine,
+    doc: &Document,
+    analysis: &Analysis,
+    offset: usize,
+    enc: Encoding,
+) -> Option<Hover> {
     let f = finding_at(analysis, offset)?;
     let t = engine.analyzer.lexicon().term(f.term);
     let written = &doc.text()[f.range.clone()];
     let mut md = term_markdown(engine, f.term, STATEMENTS);
     let mut note = format!("**In this note:** {}", f.assertion);
     if let Some(tr) = &f.trigger {
-        note.push_str(&format!(" — decided by “{}”", doc.text()[tr.range.clone()].trim()));
+        note.push_str(&format!(
+            " — decided by “{}”",
+            doc.text()[tr.range.clone()].trim()
+        ));
     }
     if f.form == FormKind::Abbreviation {
         note.push_str(&format!(" · “{written}” = {}", t.name));
     }
     if f.misspelling {
         let fix = f.suggestion.as_deref().unwrap_or(&t.name);
-        note.push_str(&format!(" · “{written}” looks like a misspelling of “{fix}”"));
+        note.push_str(&format!(
+            " · “{written}” looks like a misspelling of “{fix}”"
+        ));
     }
     md = format!("{note}\n\n---\n\n{md}");
     Some(Hover {
-        contents: HoverContents::Markup(MarkupContent { kind: MarkupKind::Markdown, value: md }),
+        contents: HoverContents::Markup(MarkupContent {
+            kind: MarkupKind::Markdown,
+            value: md,
+        }),
         range: Some(convert::range(doc, &f.range, enc)),
     })
 }

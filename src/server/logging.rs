@@ -74,7 +74,9 @@ pub fn init() -> Pending {
             .location()
             .map(|l| format!("{}:{}", l.file(), l.line()))
             .unwrap_or_else(|| "unknown location".into());
-        eprintln!("calcinosis-ls: internal error at {at} (message withheld: it may quote the note)");
+        eprintln!(
+            "calcinosis-ls: internal error at {at} (message withheld: it may quote the note)"
+        );
     }));
     Pending(rx)
 }

@@ -22,7 +22,8 @@ use crate::cli::KnowledgeArgs;
 pub fn run(args: KnowledgeArgs) -> anyhow::Result<()> {
     let forward = logging::init();
     let corpus = args.corpus()?;
-    let engine = engine::Engine::build(corpus, args.index.as_deref()).context("cannot build the index")?;
+    let engine =
+        engine::Engine::build(corpus, args.index.as_deref()).context("cannot build the index")?;
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
@@ -34,7 +35,9 @@ pub fn run(args: KnowledgeArgs) -> anyhow::Result<()> {
             backend::Backend::new(client, engine, args)
         })
         .finish();
-        Server::new(tokio::io::stdin(), tokio::io::stdout(), socket).serve(service).await;
+        Server::new(tokio::io::stdin(), tokio::io::stdout(), socket)
+            .serve(service)
+            .await;
     });
     // Background analyses may still be running; they hold no state worth waiting for.
     runtime.shutdown_timeout(std::time::Duration::from_millis(100));

@@ -19,7 +19,12 @@ pub fn definition(engine: &Engine, analysis: &Analysis, offset: usize) -> Option
 
 /// The note's CREST findings as an outline.
 #[allow(deprecated)] // `DocumentSymbol::deprecated` must still be set.
-pub fn document_symbols(engine: &Engine, doc: &Document, analysis: &Analysis, enc: Encoding) -> Vec<DocumentSymbol> {
+pub fn document_symbols(
+    engine: &Engine,
+    doc: &Document,
+    analysis: &Analysis,
+    enc: Encoding,
+) -> Vec<DocumentSymbol> {
     let lexicon = engine.analyzer.lexicon();
     analysis
         .findings
@@ -60,7 +65,9 @@ pub fn workspace_symbols(engine: &Engine, query: &str, limit: usize) -> Vec<Symb
         .into_iter()
         .filter_map(|s| {
             let location = engine.locate(s).or_else(|| {
-                Url::parse("untitled:corpus").ok().map(|u| Location::new(u, Default::default()))
+                Url::parse("untitled:corpus")
+                    .ok()
+                    .map(|u| Location::new(u, Default::default()))
             })?;
             let cites = s.citation_label();
             Some(SymbolInformation {

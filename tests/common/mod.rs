@@ -3,7 +3,7 @@
 
 #![allow(dead_code)]
 
-use std::io::{BufRead, BufReader, Read, Write};
+use std::io::{BufRead, BufReader, Write};
 use std::process::{Child, ChildStdin, Command, Stdio};
 use std::sync::mpsc::{channel, Receiver, RecvTimeoutError};
 use std::time::{Duration, Instant};
@@ -57,7 +57,10 @@ impl Client {
         let stderr_path = dir.join("stderr.log");
         let stderr = std::fs::File::create(&stderr_path).expect("stderr file");
         let mut cmd = Command::new(env!("CARGO_BIN_EXE_calcinosis-ls"));
-        cmd.args(args).stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(stderr);
+        cmd.args(args)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(stderr);
         // A private cache dir: go-to-definition may write the embedded corpus there.
         cmd.env("XDG_CACHE_HOME", dir.join("cache"));
         for (k, v) in env {
@@ -75,7 +78,14 @@ impl Client {
             }
         });
         let stdin = child.stdin.take();
-        Client { child, stdin, rx, inbox: Vec::new(), next_id: 1, stderr_path }
+        Client {
+            child,
+            stdin,
+            rx,
+            inbox: Vec::new(),
+            next_id: 1,
+            stderr_path,
+        }
     }
 
     pub fn start() -> Client {
@@ -116,12 +126,18 @@ impl Client {
 
     /// Waits for the response with `id`, answering server requests meanwhile.
     pub fn response(&mut self, id: i64) -> Value {
-        if let Some(i) = self.inbox.iter().position(|m| m.get("id") == Some(&json!(id)) && m.get("method").is_none()) {
+        if let Some(i) = self
+            .inbox
+            .iter()
+            .position(|m| m.get("id") == Some(&json!(id)) && m.get("method").is_none())
+        {
             return self.inbox.remove(i);
         }
         let deadline = Instant::now() + TIMEOUT;
         loop {
-            let msg = self.recv(deadline).unwrap_or_else(|| panic!("no response to request {id}"));
+            let msg = self
+                .recv(deadline)
+                .unwrap_or_else(|| panic!("no response to request {id}"));
             if msg.get("id") == Some(&json!(id)) && msg.get("method").is_none() {
                 return msg;
             }
@@ -143,20 +159,17 @@ impl Client {
     }
 
     fn recv(&mut self, deadline: Instant) -> Option<Value> {
-        loop {
-            let left = deadline.checked_duration_since(Instant::now())?;
-            match self.rx.recv_timeout(left) {
-                Ok(msg) => {
-                    // Answer server-to-client requests like an editor would.
-                    if msg.get("method").is_some() && msg.get("id").is_some() {
-                        let id = msg["id"].clone();
-                        self.send(&json!({"jsonrpc": "2.0", "id": id, "result": null}));
-                    }
-                    return Some(msg);
+        let left = deadline.checked_duration_since(Instant::now())?;
+        match self.rx.recv_timeout(left) {
+            Ok(msg) => {
+                // Answer server-to-client requests like an editor would.
+                if msg.get("method").is_some() && msg.get("id").is_some() {
+                    let id = msg["id"].clone();
+                    self.send(&json!({"jsonrpc": "2.0", "id": id, "result": null}));
                 }
-                Err(RecvTimeoutError::Timeout) => return None,
-                Err(RecvTimeoutError::Disconnected) => return None,
+                Some(msg)
             }
+            Err(RecvTimeoutError::Timeout | RecvTimeoutError::Disconnected) => None,
         }
     }
 
@@ -167,7 +180,9 @@ impl Client {
         }
         let deadline = Instant::now() + TIMEOUT;
         loop {
-            let msg = self.recv(deadline).unwrap_or_else(|| panic!("timed out waiting for {what}"));
+            let msg = self
+                .recv(deadline)
+                .unwrap_or_else(|| panic!("timed out waiting for {what}"));
             if pred(&msg) {
                 return msg;
             }
@@ -182,7 +197,10 @@ impl Client {
                 && m["params"]["uri"] == uri
                 && m["params"]["version"] == version
         });
-        msg["params"]["diagnostics"].as_array().cloned().unwrap_or_default()
+        msg["params"]["diagnostics"]
+            .as_array()
+            .cloned()
+            .unwrap_or_default()
     }
 
     /// Initializes with the given position encodings offered (none: UTF-16 default).
@@ -211,7 +229,10 @@ impl Client {
             if let Some(status) = self.child.try_wait().expect("wait") {
                 return status.code();
             }
-            assert!(Instant::now() < deadline, "server did not exit after shutdown/exit");
+            assert!(
+                Instant::now() < deadline,
+                "server did not exit after shutdown/exit"
+            );
             std::thread::sleep(Duration::from_millis(20));
         }
     }
@@ -234,9 +255,15 @@ impl Drop for Client {
 
 /// Position of the first occurrence of `needle` in `text`, in UTF-16 units (or UTF-8 bytes).
 pub fn pos_of(text: &str, needle: &str, utf8: bool) -> Value {
-    let at = text.find(needle).unwrap_or_else(|| panic!("{needle:?} not in text"));
+    let at = text
+        .find(needle)
+        .unwrap_or_else(|| panic!("{needle:?} not in text"));
     let line = text[..at].matches('\n').count();
     let line_start = text[..at].rfind('\n').map_or(0, |p| p + 1);
-    let col = if utf8 { at - line_start } else { text[line_start..at].encode_utf16().count() };
+    let col = if utf8 {
+        at - line_start
+    } else {
+        text[line_start..at].encode_utf16().count()
+    };
     json!({"line": line, "character": col})
 }
