@@ -160,16 +160,23 @@ impl Knowledge {
         self.corpus.lexicon.term(id)
     }
 
-    fn hits(&self, found: Vec<(String, f32)>) -> Vec<Hit<'_>> {
-        found
+    /// Resolves index results to statements, halving the score of bare list openings, and
+    /// keeps the best `limit`.
+    fn hits(&self, found: Vec<(String, f32)>, limit: usize) -> Vec<Hit<'_>> {
+        let mut hits: Vec<Hit> = found
             .into_iter()
             .filter_map(|(id, score)| {
-                self.by_id.get(&id).map(|&i| Hit {
-                    statement: &self.corpus.statements[i],
+                let s = &self.corpus.statements[*self.by_id.get(&id)?];
+                let score = if s.is_lead_in() { score * 0.5 } else { score };
+                Some(Hit {
+                    statement: s,
                     score,
                 })
             })
-            .collect()
+            .collect();
+        hits.sort_by(|a, b| b.score.total_cmp(&a.score));
+        hits.truncate(limit);
+        hits
     }
 
     /// Clauses that find statements about `term`: each of its forms as a phrase.
@@ -202,10 +209,9 @@ impl Knowledge {
         if clauses.is_empty() {
             return Ok(Vec::new());
         }
-        let found = self
-            .index
-            .search("statement", Box::new(BooleanQuery::new(clauses)), limit)?;
-        Ok(self.hits(found))
+        let query = Box::new(BooleanQuery::new(clauses));
+        let found = self.index.search("statement", query, limit * 2)?;
+        Ok(self.hits(found, limit))
     }
 
     /// The terms a piece of text mentions, in order, without repeats.
@@ -245,10 +251,9 @@ impl Knowledge {
         if clauses.is_empty() {
             return Ok(Vec::new());
         }
-        let found = self
-            .index
-            .search("statement", Box::new(BooleanQuery::new(clauses)), limit)?;
-        Ok(self.hits(found))
+        let query = Box::new(BooleanQuery::new(clauses));
+        let found = self.index.search("statement", query, limit * 2)?;
+        Ok(self.hits(found, limit))
     }
 
     /// Terms completing `prefix`, best first: prefix matches, then word-prefix matches, then

@@ -51,11 +51,24 @@ struct FuzzyCandidate {
 /// Finds lexicon terms in text. Build once per lexicon; matching is read-only and `Sync`.
 #[derive(Debug, Clone)]
 pub struct TermMatcher {
+    /// Distinguishes matchers in the per-thread memo.
+    id: usize,
     automaton: AhoCorasick,
     patterns: Vec<Pattern>,
     fuzzy: HashMap<char, Vec<FuzzyCandidate>>,
     exact_words: std::collections::HashSet<String>,
     fuzzy_ignore: std::collections::HashSet<String>,
+}
+
+/// How many words the per-thread "near no term" memo holds before it starts over.
+const NOT_NEAR_CAPACITY: usize = 65_536;
+
+thread_local! {
+    /// Words already found to be near no term. Per thread, so matching stays lock-free.
+    /// Keyed by word only, so it must be per matcher too: it is cleared when a thread
+    /// switches to another matcher.
+    static NOT_NEAR: std::cell::RefCell<std::collections::HashSet<String>> = Default::default();
+    static NOT_NEAR_OWNER: std::cell::Cell<usize> = const { std::cell::Cell::new(0) };
 }
 
 /// Shortest word (in letters) checked for misspellings: shorter words have too many
@@ -149,9 +162,12 @@ impl TermMatcher {
         let automaton = AhoCorasick::builder()
             .ascii_case_insensitive(true)
             .match_kind(MatchKind::LeftmostLongest)
+            .kind(Some(aho_corasick::AhoCorasickKind::DFA))
             .build(&texts)
             .expect("lexicon patterns are plain strings and always build");
+        static NEXT_ID: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(1);
         TermMatcher {
+            id: NEXT_ID.fetch_add(1, std::sync::atomic::Ordering::Relaxed),
             automaton,
             patterns,
             fuzzy,
@@ -213,7 +229,9 @@ impl TermMatcher {
             if c.first.len().abs_diff(word.len()) > max {
                 continue;
             }
-            let d = strsim::damerau_levenshtein(word, &c.first);
+            // Optimal string alignment: edits and adjacent transpositions, without the
+            // allocation-heavy unrestricted Damerau distance.
+            let d = strsim::osa_distance(word, &c.first);
             if d == 0 || d > max {
                 continue;
             }
@@ -236,8 +254,23 @@ impl TermMatcher {
         best
     }
 
+    /// Whether any candidate's first word is within the allowed distance of `word`,
+    /// whatever follows it.
+    fn near_any(&self, word: &str) -> bool {
+        let Some(cands) = word.chars().next().and_then(|c| self.fuzzy.get(&c)) else {
+            return false;
+        };
+        let max = if word.len() >= 10 { 2 } else { 1 };
+        cands.iter().any(|c| {
+            c.first.len().abs_diff(word.len()) <= max && strsim::osa_distance(word, &c.first) <= max
+        })
+    }
+
     /// Adds misspelled mentions for words not covered by exact matches.
     fn find_misspellings(&self, text: &str, first: usize, out: &mut Vec<Mention>) {
+        if NOT_NEAR_OWNER.with(|o| o.replace(self.id)) != self.id {
+            NOT_NEAR.with(|n| n.borrow_mut().clear());
+        }
         let exact: Vec<Range<usize>> = out[first..].iter().map(|m| m.range.clone()).collect();
         let words = word_spans(text);
         let mut found = Vec::new();
@@ -261,6 +294,10 @@ impl TermMatcher {
             {
                 continue;
             }
+            // Most words are near no term, and notes repeat their words: remember those.
+            if NOT_NEAR.with(|n| n.borrow().contains(word)) {
+                continue;
+            }
             // Try the word, then its singular: "Reynauds" → "Reynaud" + "s".
             let plural_stem = word.strip_suffix('s').filter(|w| w.len() >= MIN_FUZZY_LEN);
             let best = self
@@ -270,18 +307,32 @@ impl TermMatcher {
                     let stem = plural_stem?;
                     self.closest(stem, &words, i, text).map(|b| (b, stem.len()))
                 });
+            if best.is_none()
+                && !self.near_any(word)
+                && !plural_stem.is_some_and(|s| self.near_any(s))
+            {
+                NOT_NEAR.with(|n| {
+                    let mut n = n.borrow_mut();
+                    if n.len() >= NOT_NEAR_CAPACITY {
+                        n.clear();
+                    }
+                    n.insert(word.to_string());
+                });
+            }
             if let Some(((_, extra, c), stem_len)) = best {
                 let end = if extra > 0 {
                     words[i + extra - 1].end
                 } else {
                     w.end
                 };
-                // Keep the writer's ending on a one-word correction: "Reynaud's" → "Raynaud's".
+                // Keep the writer's ending on a one-word correction ("Reynaud's" →
+                // "Raynaud's") and their capitals ("Telangectasia" → "Telangiectasia").
                 let suggestion = if extra > 0 {
                     c.form.clone()
                 } else {
                     format!("{}{}", strip_possessive(&c.form), &raw[stem_len..])
                 };
+                let suggestion = match_case(raw, suggestion);
                 found.push(Mention {
                     range: w.start..end,
                     term: c.term,
@@ -296,6 +347,21 @@ impl TermMatcher {
             out.extend(found);
             out[first..].sort_by_key(|m| m.range.start);
         }
+    }
+}
+
+/// Writes `suggestion` in the case the writer used: all capitals, or a capital first letter.
+fn match_case(written: &str, suggestion: String) -> String {
+    let letters = || written.chars().filter(|c| c.is_alphabetic());
+    if letters().count() > 1 && letters().all(char::is_uppercase) {
+        return suggestion.to_uppercase();
+    }
+    let mut chars = suggestion.chars();
+    match (written.chars().next(), chars.next()) {
+        (Some(w), Some(first)) if w.is_uppercase() && first.is_lowercase() => {
+            first.to_uppercase().chain(chars).collect()
+        }
+        _ => suggestion,
     }
 }
 
@@ -403,6 +469,8 @@ mod tests {
         assert_eq!(s("Reynaud's"), "Raynaud's");
         assert_eq!(s("Reynauds"), "Raynauds");
         assert_eq!(s("telangectasias"), "telangiectasias");
+        assert_eq!(s("Telangectasias"), "Telangiectasias");
+        assert_eq!(s("SCLERODACTILY"), "SCLERODACTYLY");
         assert_eq!(got[1].1, "telangiectasia");
         assert_eq!(got[2].1, "sclerodactyly");
         assert_eq!(got[3].1, "dermatomyositis");

@@ -145,7 +145,10 @@ fn neovim_end_to_end() {
         cmd.env(var, home.path().join(var.to_lowercase()));
     }
 
-    let spawned_ms = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_millis()).unwrap_or(0);
+    let spawned_ms = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis())
+        .unwrap_or(0);
     cmd.env("CALCINOSIS_LS_SPAWNED_MS", spawned_ms.to_string());
     let started = Instant::now();
     let mut child = cmd
@@ -168,8 +171,15 @@ fn neovim_end_to_end() {
         .and_then(|mut f| f.read_to_string(&mut output))
         .expect("read nvim output");
 
-    let summary = output.lines().find(|l| l.starts_with("e2e: ")).unwrap_or("no summary line");
-    let _ = writeln!(std::io::stderr(), "neovim_end_to_end: Neovim run took {:.2} s ({summary})", elapsed.as_secs_f64());
+    let summary = output
+        .lines()
+        .find(|l| l.starts_with("e2e: "))
+        .unwrap_or("no summary line");
+    let _ = writeln!(
+        std::io::stderr(),
+        "neovim_end_to_end: Neovim run took {:.2} s ({summary})",
+        elapsed.as_secs_f64()
+    );
     println!("{output}");
     match status {
         None => panic!("Neovim did not finish within {RUN_LIMIT:?}; output so far:\n{output}"),

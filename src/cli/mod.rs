@@ -88,10 +88,7 @@ impl KnowledgeArgs {
 /// Runs the parsed command line.
 pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
-        None | Some(Command::Serve) => {
-            crate::server::run(cli.knowledge)?;
-            Ok(ExitCode::SUCCESS)
-        }
+        None | Some(Command::Serve) => crate::server::run(cli.knowledge),
         Some(_) if cli.stdio => {
             anyhow::bail!("--stdio runs the language server and takes no other command")
         }

@@ -28,6 +28,12 @@ impl Statement {
         self.section.join(" › ")
     }
 
+    /// Whether this is only the opening of a list ("Calcinosis can be diagnosed through:"):
+    /// it says little on its own, so searches rank it below statements with content.
+    pub fn is_lead_in(&self) -> bool {
+        self.text.ends_with(':') && self.citations.is_empty()
+    }
+
     /// The citations for display: `[1, 4]`, or an empty string.
     pub fn citation_label(&self) -> String {
         if self.citations.is_empty() {

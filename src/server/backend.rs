@@ -8,7 +8,7 @@
 
 use std::collections::HashMap;
 use std::panic::AssertUnwindSafe;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::Duration;
 
@@ -65,6 +65,8 @@ struct Inner {
     encoding: RwLock<Encoding>,
     cli: KnowledgeArgs,
     next_id: AtomicU64,
+    /// Set by `shutdown`: the process exit status depends on it.
+    shut_down: Arc<AtomicBool>,
 }
 
 /// The language server.
@@ -93,7 +95,12 @@ fn analyze_safely(engine: &Engine, text: &str) -> Analysis {
 
 impl Backend {
     /// A server over `engine`, with `cli` the corpus options it was started with.
-    pub fn new(client: Client, engine: Engine, cli: KnowledgeArgs) -> Backend {
+    pub fn new(
+        client: Client,
+        engine: Engine,
+        cli: KnowledgeArgs,
+        shut_down: Arc<AtomicBool>,
+    ) -> Backend {
         Backend {
             inner: Arc::new(Inner {
                 client,
@@ -103,6 +110,7 @@ impl Backend {
                 encoding: RwLock::new(Encoding::Utf16),
                 cli,
                 next_id: AtomicU64::new(1),
+                shut_down,
             }),
         }
     }
@@ -391,6 +399,7 @@ impl LanguageServer for Backend {
 
     async fn shutdown(&self) -> Result<()> {
         tracing::info!("shutdown");
+        self.inner.shut_down.store(true, Ordering::SeqCst);
         Ok(())
     }
 

@@ -35,20 +35,15 @@ impl Engine {
     }
 
     /// The location of a statement's line in its corpus file on disk. Statements of the
-    /// embedded corpus point at `corpus/` when the server runs from the repository, and
-    /// otherwise at a copy written once to the user's cache directory.
+    /// embedded corpus point at a copy written once to the user's cache directory (named by
+    /// the corpus fingerprint), never at a path relative to wherever the editor started.
     pub fn locate(&self, s: &Statement) -> Option<Location> {
         let path = if EMBEDDED.iter().any(|(name, _)| *name == s.file) {
-            let local = Path::new(&s.file);
-            if local.is_file() {
-                local.canonicalize().ok()?
-            } else {
-                let dir = self
-                    .embedded_dir
-                    .get_or_init(|| self.write_embedded())
-                    .as_ref()?;
-                dir.join(local.file_name()?)
-            }
+            let dir = self
+                .embedded_dir
+                .get_or_init(|| self.write_embedded())
+                .as_ref()?;
+            dir.join(Path::new(&s.file).file_name()?)
         } else {
             Path::new(&s.file).canonicalize().ok()?
         };

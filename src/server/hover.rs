@@ -49,9 +49,10 @@ pub fn term_markdown(engine: &Engine, term: TermId, limit: usize) -> String {
                 .as_deref()
                 .map(|l| format!("{l} "))
                 .unwrap_or_default();
+            // Escaped brackets: "[1]" would render as a link reference in Markdown.
             let cites = match s.citation_label() {
                 c if c.is_empty() => "(no citation in source)".to_string(),
-                c => c,
+                c => c.replace('[', "\\[").replace(']', "\\]"),
             };
             md.push_str(&format!(
                 "{}. {lead}{} {cites}  \n   _{}_\n",

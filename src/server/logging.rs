@@ -1,5 +1,6 @@
 //! Logging: `tracing` events go to stderr and, once the client is connected, to
-//! `window/logMessage`; the level comes from `RUST_LOG` (default `info`).
+//! `window/logMessage`; the level comes from `RUST_LOG` (default `info`, with tantivy's own
+//! chatter at `warn`).
 //!
 //! Privacy rule for every log call in the server: log sizes, versions, counts and internal
 //! document numbers — never note text, never document URIs (a file name may name the
@@ -59,7 +60,8 @@ impl<S: Subscriber> Layer<S> for ForwardLayer {
 pub fn init() -> Pending {
     let (tx, rx) = unbounded_channel();
     let _ = SENDER.set(tx);
-    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
+    let filter =
+        EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info,tantivy=warn"));
     let stderr = tracing_subscriber::fmt::layer()
         .with_writer(std::io::stderr)
         .with_ansi(false)

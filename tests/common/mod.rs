@@ -222,8 +222,8 @@ impl Client {
     pub fn shutdown(mut self) -> Option<i32> {
         let r = self.request("shutdown", Value::Null);
         assert!(r.get("error").is_none(), "shutdown failed: {r}");
+        // Like Neovim, keep our end of stdin open: `exit` alone must end the server.
         self.notify("exit", Value::Null);
-        drop(self.stdin.take());
         let deadline = Instant::now() + TIMEOUT;
         loop {
             if let Some(status) = self.child.try_wait().expect("wait") {

@@ -1,0 +1,169 @@
+//! Deterministic synthetic clinical notes for benchmarks and soak tests: realistic sections,
+//! prose without terms, and CREST features under every kind of assertion cue.
+
+#![allow(dead_code)]
+
+const DISEASES: &[&str] = &[
+    "limited cutaneous systemic sclerosis",
+    "lcSSc",
+    "systemic sclerosis",
+    "SSc",
+    "scleroderma",
+    "juvenile dermatomyositis",
+    "JDM",
+    "dermatomyositis",
+    "CREST syndrome",
+    "overlap syndrome",
+];
+const FEATURES: &[&str] = &[
+    "Raynaud's phenomenon",
+    "RP",
+    "Raynaud's",
+    "calcinosis",
+    "calcinosis cutis",
+    "sclerodactyly",
+    "telangiectasias",
+    "dysphagia",
+    "esophageal dysmotility",
+    "digital ulcers",
+    "acro-osteolysis",
+    "Reynaud's",
+    "telangectasia",
+    "sclerodactily",
+];
+const SITES: &[&str] = &[
+    "elbows",
+    "knees",
+    "fingertips",
+    "subcutaneous tissue",
+    "forearms",
+    "paraspinal region",
+];
+const RELATIVES: &[&str] = &["Mother", "Father", "Sister", "Maternal aunt", "Brother"];
+const PROSE: &[&str] = &[
+    "Patient presents for routine follow-up accompanied by her husband.",
+    "She works as a teacher and walks thirty minutes most days.",
+    "Sleep is fair; appetite is stable and weight is unchanged at 64 kg.",
+    "Vital signs: BP 124/78, HR 72, T 36.8 C, SpO2 98% on room air.",
+    "Medications reviewed with the patient and reconciled; no new allergies.",
+    "Labs from 03/14: CBC within normal limits, creatinine 0.8, calcium 9.4, CRP 3.2.",
+    "Discussed the risks and benefits of the current regimen at length.",
+    "Lungs clear to auscultation bilaterally; heart regular without murmur.",
+    "Abdomen soft, non-tender, no hepatosplenomegaly.",
+    "Will obtain hand radiographs and pulmonary function tests before the next visit.",
+    "Patient verbalized understanding and agrees with the plan.",
+    "Seen with Dr. Alvarez, who agrees with the assessment.",
+];
+const CUES: &[&str] = &[
+    "Reports {f}.",
+    "Denies {f}.",
+    "No {f}, {f}, or {f}.",
+    "Possible {f} at the {s}.",
+    "History of {f}, resolved.",
+    "Return if {f} worsens.",
+    "{f}: none.",
+    "{f}: present.",
+    "Denies {f} but reports {f}.",
+    "No increase in {f} since the last visit.",
+    "Firm nodules at the {s} consistent with {f}.",
+    "Rule out {f}.",
+    "{R} has {f}.",
+    "Exam notable for {f} and {f}.",
+    "?{f} on the left hand.",
+    "Monitor for {f}.",
+];
+
+/// A small deterministic generator.
+pub struct NoteGen {
+    rng: fastrand::Rng,
+}
+
+impl NoteGen {
+    pub fn new(seed: u64) -> NoteGen {
+        NoteGen {
+            rng: fastrand::Rng::with_seed(seed),
+        }
+    }
+
+    fn pick<'a>(&mut self, xs: &[&'a str]) -> &'a str {
+        xs[self.rng.usize(..xs.len())]
+    }
+
+    /// One sentence with CREST cues.
+    pub fn cue_sentence(&mut self) -> String {
+        let mut s = self.pick(CUES).to_string();
+        while let Some(i) = s.find("{f}") {
+            let f = self.pick(FEATURES);
+            s.replace_range(i..i + 3, f);
+        }
+        while let Some(i) = s.find("{s}") {
+            let site = self.pick(SITES);
+            s.replace_range(i..i + 3, site);
+        }
+        if let Some(i) = s.find("{R}") {
+            let r = self.pick(RELATIVES);
+            s.replace_range(i..i + 3, r);
+        }
+        let mut chars = s.chars();
+        match chars.next() {
+            Some(c) => c.to_uppercase().collect::<String>() + chars.as_str(),
+            None => s,
+        }
+    }
+
+    fn paragraph(&mut self, out: &mut String, cues: usize, prose: usize) {
+        let mut parts: Vec<String> = (0..cues).map(|_| self.cue_sentence()).collect();
+        parts.extend((0..prose).map(|_| self.pick(PROSE).to_string()));
+        self.rng.shuffle(&mut parts);
+        out.push_str(&parts.join(" "));
+        out.push('\n');
+    }
+
+    /// One realistic multi-section note (about 1.5 KB).
+    pub fn note(&mut self) -> String {
+        let mut n = String::with_capacity(2048);
+        let age = self.rng.u32(8..85);
+        let dx = self.pick(DISEASES);
+        n.push_str(&format!("HPI: {age} yo with {dx} here for follow-up. "));
+        self.paragraph(&mut n, 3, 3);
+        n.push_str("\nPast Medical History:\n- ");
+        n.push_str(self.pick(DISEASES));
+        n.push_str("\n- hypertension\n- ");
+        n.push_str(self.pick(FEATURES));
+        n.push_str("\n\nFamily History: ");
+        let rel = self.pick(RELATIVES);
+        let d = self.pick(DISEASES);
+        n.push_str(&format!("{rel} with {d}.\n\nROS: "));
+        self.paragraph(&mut n, 2, 1);
+        n.push_str("\nExam: ");
+        self.paragraph(&mut n, 2, 2);
+        n.push_str("\nAssessment and Plan:\n");
+        for _ in 0..3 {
+            n.push_str("- ");
+            self.paragraph(&mut n, 1, 1);
+        }
+        n
+    }
+
+    /// Notes until at least `bytes` of text.
+    pub fn notes(&mut self, bytes: usize) -> Vec<String> {
+        let mut out = Vec::new();
+        let mut total = 0;
+        while total < bytes {
+            let n = self.note();
+            total += n.len();
+            out.push(n);
+        }
+        out
+    }
+
+    /// One document of about `lines` lines (notes glued together).
+    pub fn document(&mut self, lines: usize) -> String {
+        let mut doc = String::new();
+        while doc.lines().count() < lines {
+            doc.push_str(&self.note());
+            doc.push('\n');
+        }
+        doc.lines().take(lines).collect::<Vec<_>>().join("\n") + "\n"
+    }
+}
