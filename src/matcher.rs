@@ -6,7 +6,7 @@
 //! abbreviations match only in their written case (or all upper case when 4+ letters);
 //! a misspelling is only ever reported for a word that is not itself a listed form.
 
-use std::collections::HashMap;
+use rustc_hash::{FxHashMap as HashMap, FxHashSet as HashSet};
 use std::ops::Range;
 
 use aho_corasick::{AhoCorasick, MatchKind};
@@ -56,19 +56,22 @@ pub struct TermMatcher {
     automaton: AhoCorasick,
     patterns: Vec<Pattern>,
     fuzzy: HashMap<char, Vec<FuzzyCandidate>>,
-    exact_words: std::collections::HashSet<String>,
-    fuzzy_ignore: std::collections::HashSet<String>,
+    exact_words: HashSet<String>,
+    fuzzy_ignore: HashSet<String>,
 }
 
-/// How many words the per-thread "near no term" memo holds before it starts over.
-const NOT_NEAR_CAPACITY: usize = 65_536;
+/// How many words the per-thread correction memo holds before it starts over.
+const MEMO_CAPACITY: usize = 65_536;
+
+/// A memoised correction: `(bucket index, stem length)`, or `None` for "near no term".
+type Memoised = Option<(usize, usize)>;
 
 thread_local! {
-    /// Words already found to be near no term. Per thread, so matching stays lock-free.
-    /// Keyed by word only, so it must be per matcher too: it is cleared when a thread
+    /// Corrections already worked out for words (notes repeat their words). Per thread, so
+    /// matching stays lock-free; keyed by word only, so it is cleared when a thread
     /// switches to another matcher.
-    static NOT_NEAR: std::cell::RefCell<std::collections::HashSet<String>> = Default::default();
-    static NOT_NEAR_OWNER: std::cell::Cell<usize> = const { std::cell::Cell::new(0) };
+    static MEMO: std::cell::RefCell<HashMap<String, Memoised>> = Default::default();
+    static MEMO_OWNER: std::cell::Cell<usize> = const { std::cell::Cell::new(0) };
 }
 
 /// Shortest word (in letters) checked for misspellings: shorter words have too many
@@ -117,9 +120,9 @@ impl TermMatcher {
     pub fn new(lexicon: &Lexicon) -> TermMatcher {
         let mut texts: Vec<String> = Vec::new();
         let mut patterns: Vec<Pattern> = Vec::new();
-        let mut seen: HashMap<String, usize> = HashMap::new();
-        let mut exact_words = std::collections::HashSet::new();
-        let mut fuzzy: HashMap<char, Vec<FuzzyCandidate>> = HashMap::new();
+        let mut seen: HashMap<String, usize> = HashMap::default();
+        let mut exact_words = HashSet::default();
+        let mut fuzzy: HashMap<char, Vec<FuzzyCandidate>> = HashMap::default();
         for form in lexicon.forms() {
             let abbreviation = form.kind == FormKind::Abbreviation;
             let text = form.text.replace('\u{2019}', "'");
@@ -214,18 +217,20 @@ impl TermMatcher {
     }
 
     /// The closest fuzzy candidate for `word` whose further words (multi-word forms) follow
-    /// at `words[next..]`: `(distance, extra words, candidate)`.
-    fn closest<'a>(
-        &'a self,
+    /// at `words[next..]`, as `(distance, extra words, bucket index)`; and whether any
+    /// multi-word candidate was near (then the answer depends on the following words).
+    fn closest(
+        &self,
         word: &str,
-        words: &[Range<usize>],
-        next: usize,
-        text: &str,
-    ) -> Option<(usize, usize, &'a FuzzyCandidate)> {
-        let cands = self.fuzzy.get(&word.chars().next()?)?;
+        following: &Following<'_>,
+    ) -> (Option<(usize, usize, usize)>, bool) {
+        let Some(cands) = word.chars().next().and_then(|c| self.fuzzy.get(&c)) else {
+            return (None, false);
+        };
         let max = if word.len() >= 10 { 2 } else { 1 };
-        let mut best: Option<(usize, usize, &FuzzyCandidate)> = None;
-        for c in cands {
+        let mut best: Option<(usize, usize, usize)> = None;
+        let mut multi_near = false;
+        for (idx, c) in cands.iter().enumerate() {
             if c.first.len().abs_diff(word.len()) > max {
                 continue;
             }
@@ -235,10 +240,11 @@ impl TermMatcher {
             if d == 0 || d > max {
                 continue;
             }
+            multi_near |= !c.rest.is_empty();
             let follows = c.rest.iter().enumerate().all(|(k, rw)| {
-                words
-                    .get(next + k)
-                    .is_some_and(|r| strip_possessive(&text[r.clone()].to_ascii_lowercase()) == rw)
+                following.words().get(k).is_some_and(|r| {
+                    strip_possessive(&following.text[r.clone()].to_ascii_lowercase()) == rw
+                })
             });
             if !follows {
                 continue;
@@ -248,44 +254,58 @@ impl TermMatcher {
                 Some((bd, bw, _)) => c.rest.len() > bw || (c.rest.len() == bw && d < bd),
             };
             if better {
-                best = Some((d, c.rest.len(), c));
+                best = Some((d, c.rest.len(), idx));
             }
         }
-        best
+        (best, multi_near)
     }
 
-    /// Whether any candidate's first word is within the allowed distance of `word`,
-    /// whatever follows it.
-    fn near_any(&self, word: &str) -> bool {
-        let Some(cands) = word.chars().next().and_then(|c| self.fuzzy.get(&c)) else {
-            return false;
-        };
-        let max = if word.len() >= 10 { 2 } else { 1 };
-        cands.iter().any(|c| {
-            c.first.len().abs_diff(word.len()) <= max && strsim::osa_distance(word, &c.first) <= max
-        })
+    /// The best correction for `word` (tried as written, then as a plural stem):
+    /// `(extra words, bucket index, stem length)`, memoised when it cannot depend on the
+    /// words that follow.
+    fn correction(&self, word: &str, following: &Following<'_>) -> Option<(usize, usize, usize)> {
+        if let Some(known) = MEMO.with(|m| m.borrow().get(word).copied()) {
+            return known.map(|(idx, stem)| (0, idx, stem));
+        }
+        let (best, multi_a) = self.closest(word, following);
+        let mut found = best.map(|(_, extra, idx)| (extra, idx, word.len()));
+        let mut multi = multi_a;
+        if found.is_none() {
+            // "Reynauds" → "Reynaud" + "s".
+            if let Some(stem) = word.strip_suffix('s').filter(|w| w.len() >= MIN_FUZZY_LEN) {
+                let (best, multi_b) = self.closest(stem, following);
+                found = best.map(|(_, extra, idx)| (extra, idx, stem.len()));
+                multi |= multi_b;
+            }
+        }
+        if !multi {
+            MEMO.with(|m| {
+                let mut m = m.borrow_mut();
+                if m.len() >= MEMO_CAPACITY {
+                    m.clear();
+                }
+                m.insert(word.to_string(), found.map(|(_, idx, stem)| (idx, stem)));
+            });
+        }
+        found
     }
 
     /// Adds misspelled mentions for words not covered by exact matches.
     fn find_misspellings(&self, text: &str, first: usize, out: &mut Vec<Mention>) {
-        if NOT_NEAR_OWNER.with(|o| o.replace(self.id)) != self.id {
-            NOT_NEAR.with(|n| n.borrow_mut().clear());
+        if MEMO_OWNER.with(|o| o.replace(self.id)) != self.id {
+            MEMO.with(|m| m.borrow_mut().clear());
         }
         let exact: Vec<Range<usize>> = out[first..].iter().map(|m| m.range.clone()).collect();
-        let words = word_spans(text);
         let mut found = Vec::new();
-        let mut i = 0;
-        while i < words.len() {
-            let w = words[i].clone();
-            i += 1;
-            if exact.iter().any(|r| r.start < w.end && w.start < r.end) {
+        let mut lower = String::new();
+        let mut consumed = 0;
+        for w in long_words(text, MIN_FUZZY_LEN) {
+            if w.start < consumed || exact.iter().any(|r| r.start < w.end && w.start < r.end) {
                 continue;
             }
             let raw = &text[w.clone()];
-            if raw.len() < MIN_FUZZY_LEN || !raw.is_ascii() {
-                continue;
-            }
-            let lower = raw.to_ascii_lowercase();
+            lower.clear();
+            lower.extend(raw.chars().map(|c| c.to_ascii_lowercase()));
             let word = strip_possessive(&lower);
             if word.len() < MIN_FUZZY_LEN
                 || !word.bytes().all(|b| b.is_ascii_alphabetic())
@@ -294,37 +314,29 @@ impl TermMatcher {
             {
                 continue;
             }
-            // Most words are near no term, and notes repeat their words: remember those.
-            if NOT_NEAR.with(|n| n.borrow().contains(word)) {
+            let following = Following {
+                text,
+                after: w.end,
+                words: std::cell::OnceCell::new(),
+            };
+            let Some((extra, idx, stem_len)) = self.correction(word, &following) else {
                 continue;
-            }
-            // Try the word, then its singular: "Reynauds" → "Reynaud" + "s".
-            let plural_stem = word.strip_suffix('s').filter(|w| w.len() >= MIN_FUZZY_LEN);
-            let best = self
-                .closest(word, &words, i, text)
-                .map(|b| (b, word.len()))
-                .or_else(|| {
-                    let stem = plural_stem?;
-                    self.closest(stem, &words, i, text).map(|b| (b, stem.len()))
-                });
-            if best.is_none()
-                && !self.near_any(word)
-                && !plural_stem.is_some_and(|s| self.near_any(s))
+            };
+            let Some(c) = word
+                .chars()
+                .next()
+                .and_then(|f| self.fuzzy.get(&f))
+                .and_then(|b| b.get(idx))
+            else {
+                continue;
+            };
             {
-                NOT_NEAR.with(|n| {
-                    let mut n = n.borrow_mut();
-                    if n.len() >= NOT_NEAR_CAPACITY {
-                        n.clear();
-                    }
-                    n.insert(word.to_string());
-                });
-            }
-            if let Some(((_, extra, c), stem_len)) = best {
                 let end = if extra > 0 {
-                    words[i + extra - 1].end
+                    following.words()[extra - 1].end
                 } else {
                     w.end
                 };
+                consumed = end;
                 // Keep the writer's ending on a one-word correction ("Reynaud's" →
                 // "Raynaud's") and their capitals ("Telangectasia" → "Telangiectasia").
                 let suggestion = if extra > 0 {
@@ -340,7 +352,6 @@ impl TermMatcher {
                     misspelling: true,
                     suggestion: Some(suggestion),
                 });
-                i += extra;
             }
         }
         if !found.is_empty() {
@@ -365,7 +376,7 @@ fn match_case(written: &str, suggestion: String) -> String {
     }
 }
 
-fn collect_ignored(lexicon: &Lexicon) -> std::collections::HashSet<String> {
+fn collect_ignored(lexicon: &Lexicon) -> HashSet<String> {
     // The lexicon answers one word at a time; collect the list once for O(1) lookups.
     lexicon
         .fuzzy_ignored()
@@ -374,21 +385,88 @@ fn collect_ignored(lexicon: &Lexicon) -> std::collections::HashSet<String> {
         .collect()
 }
 
+/// The words after a candidate misspelling, worked out only when a multi-word form needs them.
+struct Following<'a> {
+    text: &'a str,
+    after: usize,
+    words: std::cell::OnceCell<Vec<Range<usize>>>,
+}
+
+impl Following<'_> {
+    /// Up to the next eight words, as ranges of the whole text.
+    fn words(&self) -> &[Range<usize>] {
+        self.words.get_or_init(|| {
+            word_spans(&self.text[self.after..])
+                .into_iter()
+                .take(8)
+                .map(|r| r.start + self.after..r.end + self.after)
+                .collect()
+        })
+    }
+}
+
+/// Runs of at least `min` ASCII letters that stand as whole words, with a trailing
+/// possessive ("Reynaud's", "patients'") included. The misspelling pass only looks at these,
+/// so it skips the short and the non-ASCII words of a note without slicing them out.
+fn long_words(text: &str, min: usize) -> impl Iterator<Item = Range<usize>> + '_ {
+    let b = text.as_bytes();
+    let joined = |c: Option<char>| c.is_some_and(|c| c.is_alphanumeric() || c == '-');
+    let mut i = 0;
+    std::iter::from_fn(move || {
+        while i < b.len() {
+            if !b[i].is_ascii_alphabetic() {
+                i += 1;
+                continue;
+            }
+            let start = i;
+            while i < b.len() && b[i].is_ascii_alphabetic() {
+                i += 1;
+            }
+            let letters = i - start;
+            let mut end = i;
+            if b[end..].starts_with(b"'s") {
+                end += 2;
+            } else if b.get(end) == Some(&b'\'') && b[end - 1] == b's' {
+                end += 1;
+            }
+            i = end;
+            let before = text[..start].chars().next_back();
+            let after = text[end..].chars().next();
+            if letters >= min && !joined(before) && !joined(after) && after != Some('\'') {
+                return Some(start..end);
+            }
+        }
+        None
+    })
+}
+
 /// Byte ranges of the words of `text`: letters and digits, with inner apostrophes and
 /// hyphens kept ("Raynaud's", "acro-osteolysis").
 pub fn word_spans(text: &str) -> Vec<Range<usize>> {
+    let bytes = text.as_bytes();
+    // Whether the character starting at byte `i` is a letter or digit (ASCII fast path).
+    let alnum_at = |i: usize| match bytes.get(i) {
+        Some(b) if b.is_ascii() => b.is_ascii_alphanumeric(),
+        Some(_) => text[i..].chars().next().is_some_and(char::is_alphanumeric),
+        None => false,
+    };
     let mut out = Vec::new();
     let mut start: Option<usize> = None;
-    let mut chars = text.char_indices().peekable();
-    while let Some((i, c)) = chars.next() {
-        let joins = (c == '\'' || c == '-')
-            && start.is_some()
-            && chars.peek().is_some_and(|(_, n)| n.is_alphanumeric());
-        if c.is_alphanumeric() || joins {
+    let mut i = 0;
+    while i < bytes.len() {
+        let b = bytes[i];
+        let width = if b.is_ascii() {
+            1
+        } else {
+            text[i..].chars().next().map_or(1, char::len_utf8)
+        };
+        let joins = (b == b'\'' || b == b'-') && start.is_some() && alnum_at(i + 1);
+        if joins || alnum_at(i) {
             start.get_or_insert(i);
         } else if let Some(s) = start.take() {
             out.push(s..i);
         }
+        i += width;
     }
     if let Some(s) = start {
         out.push(s..text.len());

@@ -19,6 +19,19 @@ impl Normalized {
     pub fn fill(&mut self, src: &str) {
         self.text.clear();
         self.breaks.clear();
+        // Fast path: most sentences have single spaces, no other white space and no curly
+        // apostrophes, and are copied as they are.
+        let b = src.as_bytes();
+        let plain = !b.iter().enumerate().any(|(i, &c)| {
+            matches!(
+                c,
+                b'\t' | b'\n' | b'\r' | 0x0b | 0x0c | 0xc2 | 0xe1 | 0xe2 | 0xe3
+            ) || (c == b' ' && b.get(i + 1) == Some(&b' '))
+        });
+        if plain {
+            self.text.push_str(src);
+            return;
+        }
         let mut in_space = false;
         for (i, c) in src.char_indices() {
             if c.is_whitespace() {
