@@ -1,1 +1,164 @@
-fn main() {}
+//! LSP round trips over stdio against the release binary, as an editor sees them: hover,
+//! completion, time from an edit to its diagnostics (whole-document replacement and a
+//! one-character edit), and memory, on notes of 500, 5,000 and 50,000 lines.
+//! Run: `cargo bench --bench lsp_latency`.
+
+#[path = "../tests/common/mod.rs"]
+mod common;
+#[path = "support/notegen.rs"]
+mod notegen;
+
+use std::time::{Duration, Instant};
+
+use common::Client;
+use serde_json::json;
+
+fn pct(v: &mut [Duration], p: f64) -> f64 {
+    v.sort();
+    let i = ((v.len() as f64 - 1.0) * p).round() as usize;
+    v[i].as_secs_f64() * 1000.0
+}
+
+fn summary(name: &str, v: &mut [Duration]) -> String {
+    format!(
+        "{name}: n={} p50 {:.3} ms, p99 {:.3} ms, max {:.3} ms",
+        v.len(),
+        pct(v, 0.5),
+        pct(v, 0.99),
+        pct(v, 1.0)
+    )
+}
+
+/// UTF-16 position of byte `at` (the generated notes are ASCII, so bytes = units).
+fn pos(text: &str, at: usize) -> serde_json::Value {
+    let line = text[..at].matches('\n').count();
+    let start = text[..at].rfind('\n').map_or(0, |p| p + 1);
+    json!({"line": line, "character": at - start})
+}
+
+fn run(
+    dense: bool,
+    lines: usize,
+    hovers: usize,
+    completions: usize,
+    full_changes: usize,
+    small_edits: usize,
+) {
+    let uri = "file:///bench/note.txt";
+    let mut c = Client::start_with(&["serve"], &[("RUST_LOG", "warn")]);
+    let started = Instant::now();
+    c.initialize(&["utf-16"], json!({"diagnostics": {"debounceMs": 0}}));
+    let init_ms = started.elapsed().as_secs_f64() * 1000.0;
+    std::thread::sleep(Duration::from_millis(200));
+    let idle_rss = c.memory_kb("VmRSS").unwrap_or(0);
+
+    let mut gen = if dense {
+        notegen::NoteGen::new(7)
+    } else {
+        notegen::NoteGen::typical(7)
+    };
+    let text = gen.document(lines);
+    let t = Instant::now();
+    c.open(uri, "plaintext", &text);
+    let first = c.diagnostics(uri, 1);
+    let open_ms = t.elapsed().as_secs_f64() * 1000.0;
+
+    // Hover targets: every diagnostic's start; completion targets: ends of long words.
+    let targets: Vec<serde_json::Value> =
+        first.iter().map(|d| d["range"]["start"].clone()).collect();
+    let word_ends: Vec<usize> = text
+        .match_indices(|c: char| !c.is_alphanumeric())
+        .map(|(i, _)| i)
+        .filter(|&i| i >= 4 && text[i - 4..i].chars().all(char::is_alphabetic))
+        .collect();
+    let mut rng = fastrand::Rng::with_seed(1);
+
+    let mut hover = Vec::new();
+    for _ in 0..hovers {
+        let p = targets[rng.usize(..targets.len())].clone();
+        let t = Instant::now();
+        let r = c.call(
+            "textDocument/hover",
+            json!({"textDocument": {"uri": uri}, "position": p}),
+        );
+        hover.push(t.elapsed());
+        assert!(!r.is_null(), "hover on a finding");
+    }
+    let mut completion = Vec::new();
+    for _ in 0..completions {
+        let p = pos(&text, word_ends[rng.usize(..word_ends.len())]);
+        let t = Instant::now();
+        c.call(
+            "textDocument/completion",
+            json!({"textDocument": {"uri": uri}, "position": p}),
+        );
+        completion.push(t.elapsed());
+    }
+    let mut full = Vec::new();
+    let mut version = 1;
+    for i in 0..full_changes {
+        version += 1;
+        let new_text = if i % 2 == 0 {
+            text.replacen("Denies", "Reports", 1)
+        } else {
+            text.clone()
+        };
+        let t = Instant::now();
+        c.notify("textDocument/didChange", json!({"textDocument": {"uri": uri, "version": version}, "contentChanges": [{"text": new_text}]}));
+        c.diagnostics(uri, version);
+        full.push(t.elapsed());
+    }
+    let mut small = Vec::new();
+    let mid = lines as u64 / 2;
+    for i in 0..small_edits {
+        version += 1;
+        let change = if i % 2 == 0 {
+            json!({"range": {"start": {"line": mid, "character": 0}, "end": {"line": mid, "character": 0}}, "text": "x"})
+        } else {
+            json!({"range": {"start": {"line": mid, "character": 0}, "end": {"line": mid, "character": 1}}, "text": ""})
+        };
+        let t = Instant::now();
+        c.notify(
+            "textDocument/didChange",
+            json!({"textDocument": {"uri": uri, "version": version}, "contentChanges": [change]}),
+        );
+        c.diagnostics(uri, version);
+        small.push(t.elapsed());
+    }
+    let rss = c.memory_kb("VmRSS").unwrap_or(0);
+    let peak = c.memory_kb("VmHWM").unwrap_or(0);
+    c.shutdown();
+
+    let kind = if dense { "dense" } else { "typical" };
+    println!(
+        "\n{lines} lines, {kind} ({:.2} MB, {} diagnostics)",
+        text.len() as f64 / 1e6,
+        first.len()
+    );
+    println!("  initialize round trip: {init_ms:.1} ms; open → first diagnostics: {open_ms:.1} ms");
+    println!("  {}", summary("hover", &mut hover));
+    println!("  {}", summary("completion", &mut completion));
+    println!(
+        "  {}",
+        summary("full-document change → diagnostics", &mut full)
+    );
+    println!(
+        "  {}",
+        summary("one-character edit → diagnostics", &mut small)
+    );
+    println!(
+        "  RSS: idle {:.1} MB, after {:.1} MB, peak {:.1} MB",
+        idle_rss as f64 / 1024.0,
+        rss as f64 / 1024.0,
+        peak as f64 / 1024.0
+    );
+}
+
+fn main() {
+    println!("LSP latency over stdio (release binary, debounce 0 ms)");
+    for dense in [false, true] {
+        run(dense, 500, 1000, 1000, 100, 100);
+        run(dense, 5_000, 1000, 1000, 100, 100);
+        run(dense, 50_000, 300, 300, 20, 20);
+    }
+}

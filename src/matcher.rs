@@ -299,8 +299,14 @@ impl TermMatcher {
         let mut found = Vec::new();
         let mut lower = String::new();
         let mut consumed = 0;
+        let mut next_exact = 0;
         for w in long_words(text, MIN_FUZZY_LEN) {
-            if w.start < consumed || exact.iter().any(|r| r.start < w.end && w.start < r.end) {
+            // Exact matches are sorted and words come in order: skip the ones behind.
+            while next_exact < exact.len() && exact[next_exact].end <= w.start {
+                next_exact += 1;
+            }
+            let overlaps = exact.get(next_exact).is_some_and(|r| r.start < w.end);
+            if w.start < consumed || overlaps {
                 continue;
             }
             let raw = &text[w.clone()];

@@ -76,12 +76,25 @@ const CUES: &[&str] = &[
 /// A small deterministic generator.
 pub struct NoteGen {
     rng: fastrand::Rng,
+    /// Prose sentences added per cue sentence (0: dense, every paragraph half cues;
+    /// 4: typical, about one cue in six sentences).
+    extra_prose: usize,
 }
 
 impl NoteGen {
+    /// Dense notes: a CREST cue in about every second sentence (worst case).
     pub fn new(seed: u64) -> NoteGen {
         NoteGen {
             rng: fastrand::Rng::with_seed(seed),
+            extra_prose: 0,
+        }
+    }
+
+    /// Typical notes: mostly prose, a cue in about one sentence in six.
+    pub fn typical(seed: u64) -> NoteGen {
+        NoteGen {
+            rng: fastrand::Rng::with_seed(seed),
+            extra_prose: 4,
         }
     }
 
@@ -113,6 +126,7 @@ impl NoteGen {
 
     fn paragraph(&mut self, out: &mut String, cues: usize, prose: usize) {
         let mut parts: Vec<String> = (0..cues).map(|_| self.cue_sentence()).collect();
+        let prose = prose + cues * self.extra_prose;
         parts.extend((0..prose).map(|_| self.pick(PROSE).to_string()));
         self.rng.shuffle(&mut parts);
         out.push_str(&parts.join(" "));

@@ -196,25 +196,52 @@ impl ContextEngine {
         section: &SectionDefault,
     ) -> Vec<(Assertion, Option<Cause>)> {
         let mut hits = self.triggers(sentence);
-        // Triggers inside a mention are part of a term's name, not cues.
+        // Triggers inside a mention are part of a term's name, not cues. Both lists are
+        // sorted and non-overlapping, so one binary search per trigger finds its neighbour.
         hits.retain(|h| {
-            !mentions
-                .iter()
-                .any(|m| h.range.start < m.end && m.start < h.range.end)
+            let i = mentions.partition_point(|m| m.end <= h.range.start);
+            mentions.get(i).is_none_or(|m| h.range.end <= m.start)
         });
         let word_starts = word_starts(sentence);
         let words_between = |a: usize, b: usize| {
             word_starts.partition_point(|&w| w < b) - word_starts.partition_point(|&w| w < a)
         };
+        // Hits are sorted by position: these find the ones inside a byte range without
+        // scanning the sentence, which keeps a 10 MB run-on "sentence" linear.
+        let hits_within = |r: &Range<usize>| {
+            let a = hits.partition_point(|h| h.range.start < r.start);
+            let b = hits.partition_point(|h| h.range.end <= r.end).max(a);
+            &hits[a..b]
+        };
+        let first_patient = hits
+            .iter()
+            .find(|t| {
+                self.rules[t.phrase]
+                    .iter()
+                    .any(|&(k, _)| k == TriggerKind::TerminateExperiencer)
+            })
+            .map(|t| t.range.end);
         let mut out = Vec::with_capacity(mentions.len());
         for (mi, m) in mentions.iter().enumerate() {
+            // Only triggers within reach can apply: max_words words either side.
+            let wi = word_starts.partition_point(|&w| w < m.start);
+            let lo = word_starts
+                .get(wi.saturating_sub(self.max_words + 2))
+                .copied()
+                .unwrap_or(0);
+            let wj = word_starts.partition_point(|&w| w < m.end);
+            let hi = word_starts
+                .get(wj + self.max_words + 2)
+                .copied()
+                .unwrap_or(sentence.len());
+            let near = hits_within(&(lo..hi));
             let next_mention = mentions.get(mi + 1).map_or(sentence.len(), |n| n.start);
             let label = self.label(sentence, m.end, next_mention);
             let mut best: [Slot; 3] = [None, None, None];
             if let Some((kind, range)) = &label {
                 best[0] = Some((0, *kind, range.clone(), CauseKind::Label));
             }
-            for h in &hits {
+            for h in near {
                 if label
                     .as_ref()
                     .is_some_and(|(_, r)| r.start <= h.range.start && h.range.end <= r.end)
@@ -246,12 +273,10 @@ impl ContextEngine {
                     if distance > self.max_words {
                         continue;
                     }
-                    let blocked = hits.iter().any(|t| {
-                        gap.start <= t.range.start
-                            && t.range.end <= gap.end
-                            && self.rules[t.phrase]
-                                .iter()
-                                .any(|&(k, _)| blocks(k, ax, forward))
+                    let blocked = hits_within(&gap).iter().any(|t| {
+                        self.rules[t.phrase]
+                            .iter()
+                            .any(|&(k, _)| blocks(k, ax, forward))
                     });
                     if blocked {
                         continue;
@@ -263,12 +288,7 @@ impl ContextEngine {
                 }
             }
             // Section defaults, unless the sentence says otherwise.
-            let patient_named = hits.iter().any(|t| {
-                t.range.end <= m.start
-                    && self.rules[t.phrase]
-                        .iter()
-                        .any(|&(k, _)| k == TriggerKind::TerminateExperiencer)
-            });
+            let patient_named = first_patient.is_some_and(|end| end <= m.start);
             if best[2].is_none() && !patient_named {
                 if let Some(r) = &section.family {
                     best[2] = Some((

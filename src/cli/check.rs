@@ -8,7 +8,7 @@ use clap::Args;
 use serde_json::json;
 
 use calcinosis_ls::analysis::{Analysis, Analyzer, Finding};
-use calcinosis_ls::document::{Document, Encoding, Position};
+use calcinosis_ls::document::{Document, Encoding, Position, PositionCursor};
 
 use super::ask::Format;
 use super::KnowledgeArgs;
@@ -77,12 +77,11 @@ pub fn run(ka: &KnowledgeArgs, args: &CheckArgs) -> anyhow::Result<ExitCode> {
     })
 }
 
-fn range_json(doc: &Document, r: &std::ops::Range<usize>) -> serde_json::Value {
+fn range_json(cursor: &mut PositionCursor<'_>, r: &std::ops::Range<usize>) -> serde_json::Value {
     let p = |p: Position| json!({"line": p.line, "character": p.character});
-    json!({
-        "start": p(doc.position(r.start, Encoding::Utf16)),
-        "end": p(doc.position(r.end, Encoding::Utf16)),
-    })
+    let start = cursor.position(r.start);
+    let end = cursor.position(r.end);
+    json!({ "start": p(start), "end": p(end) })
 }
 
 /// The stable JSON form documented in the README.
@@ -92,13 +91,14 @@ pub fn json_report(
     a: &Analysis,
     name: &str,
 ) -> serde_json::Value {
+    let mut cursor = doc.cursor(Encoding::Utf16);
     let findings: Vec<serde_json::Value> = a
         .findings
         .iter()
         .map(|f| {
             let t = analyzer.lexicon().term(f.term);
             json!({
-                "range": range_json(doc, &f.range),
+                "range": range_json(&mut cursor, &f.range),
                 "text": &doc.text()[f.range.clone()],
                 "term": t.name,
                 "category": t.category.as_str(),

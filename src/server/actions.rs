@@ -18,6 +18,8 @@ use super::engine::Engine;
 pub const SHOW_STATEMENTS: &str = "calcinosis.showStatements";
 /// Command that answers a question.
 pub const ASK: &str = "calcinosis.ask";
+/// Command that returns the length and SHA-256 of the server's copy of a document.
+pub const DOCUMENT_DIGEST: &str = "calcinosis.documentDigest";
 
 fn edit(uri: &Url, range: tower_lsp::lsp_types::Range, text: String) -> WorkspaceEdit {
     WorkspaceEdit {

@@ -21,7 +21,9 @@ use tower_lsp::{Client, LanguageServer};
 use calcinosis_ls::analysis::Analysis;
 use calcinosis_ls::document::{Document, Encoding};
 
-use super::actions::{self, ASK, SHOW_STATEMENTS};
+use sha2::Digest;
+
+use super::actions::{self, ASK, DOCUMENT_DIGEST, SHOW_STATEMENTS};
 use super::config::Config;
 use super::engine::{load_corpus, Engine};
 use super::{completion, convert, diagnostics, hover, navigation};
@@ -178,8 +180,16 @@ impl Backend {
             let worker = this.clone();
             let key = uri.clone();
             let computed = tokio::task::spawn_blocking(move || {
+                let t = std::time::Instant::now();
                 let (engine, doc, analysis) = worker.snapshot(&key)?;
+                let analysed = t.elapsed();
                 let diags = diagnostics::diagnostics(&engine, &doc, &analysis, &config, enc);
+                tracing::debug!(
+                    version,
+                    analysis_ms = analysed.as_secs_f64() * 1000.0,
+                    diagnostics_ms = (t.elapsed() - analysed).as_secs_f64() * 1000.0,
+                    "analysed"
+                );
                 Some((diags, analysis))
             })
             .await
@@ -192,10 +202,16 @@ impl Backend {
                 return;
             }
             let n = diags.len();
+            let t = std::time::Instant::now();
             this.inner
                 .client
                 .publish_diagnostics(uri.clone(), diags, Some(version))
                 .await;
+            tracing::debug!(
+                version,
+                publish_ms = t.elapsed().as_secs_f64() * 1000.0,
+                "published"
+            );
             let letters = |s: &std::collections::BTreeSet<calcinosis_ls::corpus::Crest>| {
                 s.iter().map(|c| c.as_str().to_string()).collect()
             };
@@ -378,7 +394,7 @@ impl LanguageServer for Backend {
                 document_symbol_provider: Some(OneOf::Left(true)),
                 workspace_symbol_provider: Some(OneOf::Left(true)),
                 execute_command_provider: Some(ExecuteCommandOptions {
-                    commands: vec![ASK.into(), SHOW_STATEMENTS.into()],
+                    commands: vec![ASK.into(), SHOW_STATEMENTS.into(), DOCUMENT_DIGEST.into()],
                     ..Default::default()
                 }),
                 ..Default::default()
@@ -571,6 +587,25 @@ impl LanguageServer for Backend {
                     .map_err(|e| RpcError::invalid_params(e.to_string()))?;
                 let answers: Vec<_> = hits.iter().map(|h| h.answer()).collect();
                 Ok(Some(json!(answers)))
+            }
+            DOCUMENT_DIGEST => {
+                // Lets a client (and the soak test) check its copy is in sync without the
+                // server ever sending note text back.
+                let uri = arg(0)
+                    .and_then(Value::as_str)
+                    .and_then(|u| Url::parse(u).ok())
+                    .ok_or_else(|| {
+                        RpcError::invalid_params("calcinosis.documentDigest takes a document URI")
+                    })?;
+                let docs = self.docs();
+                let s = docs
+                    .get(&uri)
+                    .ok_or_else(|| RpcError::invalid_params("that document is not open"))?;
+                let text = s.doc.text();
+                let sha = sha2::Sha256::digest(text.as_bytes());
+                Ok(Some(
+                    json!({"version": s.version, "bytes": text.len(), "sha256": format!("{sha:x}")}),
+                ))
             }
             SHOW_STATEMENTS => {
                 let name = arg(0).and_then(Value::as_str).ok_or_else(|| {

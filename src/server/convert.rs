@@ -5,7 +5,7 @@ use std::ops::Range;
 
 use tower_lsp::lsp_types::{self as lsp, PositionEncodingKind};
 
-use calcinosis_ls::document::{Document, Encoding, Position};
+use calcinosis_ls::document::{Document, Encoding, Position, PositionCursor};
 
 /// Picks the position encoding: UTF-8 when the client offers it (no conversion cost),
 /// else UTF-16, the protocol default.
@@ -34,6 +34,16 @@ pub fn position(p: lsp::Position) -> Position {
 pub fn range(doc: &Document, r: &Range<usize>, enc: Encoding) -> lsp::Range {
     let s = doc.position(r.start, enc);
     let e = doc.position(r.end, enc);
+    lsp::Range::new(
+        lsp::Position::new(s.line, s.character),
+        lsp::Position::new(e.line, e.character),
+    )
+}
+
+/// A byte range as a protocol range, through a cursor (for many ranges in order).
+pub fn range_at(cursor: &mut PositionCursor<'_>, r: &Range<usize>) -> lsp::Range {
+    let s = cursor.position(r.start);
+    let e = cursor.position(r.end);
     lsp::Range::new(
         lsp::Position::new(s.line, s.character),
         lsp::Position::new(e.line, e.character),

@@ -34,9 +34,10 @@ pub fn diagnostics(
     // One index query per term, not per mention: a long note repeats its terms.
     let mut related_of: std::collections::HashMap<_, Option<Vec<DiagnosticRelatedInformation>>> =
         std::collections::HashMap::new();
+    let mut cursor = doc.cursor(enc);
     for f in &analysis.findings {
         let t = lexicon.term(f.term);
-        let range = convert::range(doc, &f.range, enc);
+        let range = convert::range_at(&mut cursor, &f.range);
         if f.misspelling && config.misspellings {
             let fix = f.suggestion.clone().unwrap_or_else(|| t.name.clone());
             out.push(Diagnostic {

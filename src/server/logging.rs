@@ -66,7 +66,13 @@ pub fn init() -> Pending {
         .with_writer(std::io::stderr)
         .with_ansi(false)
         .with_target(false);
+    // tower-lsp traces every message it reads and writes, note text included: whatever
+    // RUST_LOG asks for, nothing below INFO from it is ever recorded.
+    let no_message_dumps = tracing_subscriber::filter::filter_fn(|meta| {
+        !(meta.target().starts_with("tower_lsp") && *meta.level() > Level::INFO)
+    });
     let _ = tracing_subscriber::registry()
+        .with(no_message_dumps)
         .with(filter)
         .with(stderr)
         .with(ForwardLayer)

@@ -25,12 +25,14 @@ use crate::cli::KnowledgeArgs;
 /// Runs the server on stdin/stdout until the client exits. Returns the exit status the
 /// protocol asks for: success after `shutdown` then `exit`, failure otherwise.
 pub fn run(args: KnowledgeArgs) -> anyhow::Result<std::process::ExitCode> {
+    limit_malloc_arenas();
     let forward = logging::init();
     let corpus = args.corpus()?;
     let engine =
         engine::Engine::build(corpus, args.index.as_deref()).context("cannot build the index")?;
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
+        .max_blocking_threads(2)
         .enable_all()
         .build()
         .context("cannot start the async runtime")?;
@@ -43,10 +45,18 @@ pub fn run(args: KnowledgeArgs) -> anyhow::Result<std::process::ExitCode> {
         })
         .finish();
         let (to_server, server_input) = tokio::io::duplex(1 << 20);
-        tokio::spawn(transport::pump(tokio::io::stdin(), to_server));
-        Server::new(server_input, tokio::io::stdout(), socket)
+        let (server_output, from_server) = tokio::io::duplex(1 << 20);
+        let (replies, replies_rx) = tokio::sync::mpsc::unbounded_channel();
+        tokio::spawn(transport::pump(tokio::io::stdin(), to_server, replies));
+        let writer = tokio::spawn(transport::merge(
+            from_server,
+            replies_rx,
+            tokio::io::stdout(),
+        ));
+        Server::new(server_input, server_output, socket)
             .serve(service)
             .await;
+        let _ = writer.await;
     });
     // Background analyses may still be running; they hold no state worth waiting for.
     runtime.shutdown_timeout(std::time::Duration::from_millis(100));
@@ -55,4 +65,15 @@ pub fn run(args: KnowledgeArgs) -> anyhow::Result<std::process::ExitCode> {
     } else {
         std::process::ExitCode::from(1)
     })
+}
+
+/// glibc gives every thread that allocates its own arena and keeps freed memory in it; with
+/// multi-megabyte notes analysed on pool threads that multiplies the resident size. Two
+/// arenas are plenty for two worker threads.
+fn limit_malloc_arenas() {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    // SAFETY: mallopt only adjusts allocator tuning; called before any thread is spawned.
+    unsafe {
+        libc::mallopt(libc::M_ARENA_MAX, 2);
+    }
 }

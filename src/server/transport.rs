@@ -7,17 +7,34 @@
 //!   even while the client keeps its end of the pipe open (tower-lsp 0.20 waits for EOF).
 //! - Garbage between messages and headers without a usable `Content-Length` are skipped
 //!   (with a log line) until the next header; bodies larger than [`MAX_BODY`] are read and
-//!   discarded without being buffered. Bodies that are not JSON pass through, so tower-lsp
-//!   answers them with a JSON-RPC parse error.
+//!   discarded without being buffered.
+//! - Bodies that are not valid JSON never reach tower-lsp (whose 0.20 transport can stop
+//!   after a second decode error): the transport answers them itself with a JSON-RPC parse
+//!   error, merged into the output stream between whole messages ([`merge`]).
 
 use tokio::io::{AsyncBufReadExt, AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, BufReader};
+use tokio::sync::mpsc::{UnboundedReceiver, UnboundedSender};
+
+/// Frames a message body.
+fn framed(body: &[u8]) -> Vec<u8> {
+    [
+        format!("Content-Length: {}\r\n\r\n", body.len()).as_bytes(),
+        body,
+    ]
+    .concat()
+}
 
 /// The largest message accepted: far above any real note, well below the machine's memory.
 pub const MAX_BODY: usize = 512 * 1024 * 1024;
 
 /// Copies framed messages from `input` to `output` until EOF or `exit`, then closes
-/// `output`. Returns whether the client sent `exit`.
-pub async fn pump(input: impl AsyncRead + Unpin, mut output: impl AsyncWrite + Unpin) -> bool {
+/// `output`. Answers to bodies that are not JSON go to `replies`. Returns whether the client
+/// sent `exit`.
+pub async fn pump(
+    input: impl AsyncRead + Unpin,
+    mut output: impl AsyncWrite + Unpin,
+    replies: UnboundedSender<Vec<u8>>,
+) -> bool {
     let mut r = BufReader::with_capacity(64 * 1024, input);
     loop {
         let Some(len) = read_header(&mut r).await else {
@@ -42,13 +59,12 @@ pub async fn pump(input: impl AsyncRead + Unpin, mut output: impl AsyncWrite + U
             tracing::error!("input ended inside a message");
             break;
         }
+        if let Err(reply) = validate(&body) {
+            let _ = replies.send(reply);
+            continue;
+        }
         let (body, is_exit) = repair(body);
-        let framed = [
-            format!("Content-Length: {}\r\n\r\n", body.len()).into_bytes(),
-            body,
-        ]
-        .concat();
-        if output.write_all(&framed).await.is_err() || output.flush().await.is_err() {
+        if output.write_all(&framed(&body)).await.is_err() || output.flush().await.is_err() {
             break;
         }
         if is_exit {
@@ -58,6 +74,51 @@ pub async fn pump(input: impl AsyncRead + Unpin, mut output: impl AsyncWrite + U
     }
     let _ = output.shutdown().await;
     false
+}
+
+/// Copies whole messages from the server (`from_server`) and the transport's own replies to
+/// `out`, never interleaving two messages, until the server's stream ends.
+pub async fn merge(
+    from_server: impl AsyncRead + Unpin + Send + 'static,
+    mut replies: UnboundedReceiver<Vec<u8>>,
+    mut out: impl AsyncWrite + Unpin,
+) {
+    // Reading a message is not cancel-safe, so it runs in its own task and hands whole
+    // messages over a channel, which is.
+    let (tx, mut messages) = tokio::sync::mpsc::channel::<Vec<u8>>(64);
+    tokio::spawn(async move {
+        let mut r = BufReader::with_capacity(64 * 1024, from_server);
+        while let Some(body) = read_message(&mut r).await {
+            if tx.send(body).await.is_err() {
+                break;
+            }
+        }
+    });
+    loop {
+        let body = tokio::select! {
+            biased;
+            message = messages.recv() => match message {
+                Some(body) => body,
+                None => break,
+            },
+            Some(reply) = replies.recv() => reply,
+        };
+        if out.write_all(&framed(&body)).await.is_err() || out.flush().await.is_err() {
+            return;
+        }
+    }
+    while let Ok(body) = replies.try_recv() {
+        let _ = out.write_all(&framed(&body)).await;
+    }
+    let _ = out.flush().await;
+}
+
+/// Reads one framed message body; `None` at the end of the stream.
+async fn read_message(r: &mut (impl AsyncBufReadExt + Unpin)) -> Option<Vec<u8>> {
+    let len = read_header(r).await?;
+    let mut body = vec![0; len];
+    r.read_exact(&mut body).await.ok()?;
+    Some(body)
 }
 
 /// Reads header lines up to the blank line; returns the body length. Skips malformed
@@ -97,8 +158,91 @@ async fn read_header(r: &mut (impl AsyncBufReadExt + Unpin)) -> Option<usize> {
     }
 }
 
+/// The parts of a JSON-RPC message tower-lsp insists on.
+#[derive(serde::Deserialize)]
+struct Envelope {
+    jsonrpc: String,
+    #[serde(default)]
+    method: Option<String>,
+    #[serde(default)]
+    id: Option<serde_json::Value>,
+    #[serde(default, rename = "params")]
+    _params: Option<serde::de::IgnoredAny>,
+    #[serde(default, rename = "result")]
+    _result: Option<serde::de::IgnoredAny>,
+    #[serde(default, rename = "error")]
+    _error: Option<serde::de::IgnoredAny>,
+}
+
+fn error_reply(code: i64, message: &str, id: Option<serde_json::Value>) -> Vec<u8> {
+    let id = id.unwrap_or(serde_json::Value::Null);
+    serde_json::to_vec(&serde_json::json!({"jsonrpc": "2.0", "error": {"code": code, "message": message}, "id": id}))
+        .unwrap_or_default()
+}
+
+/// Checks that tower-lsp can decode `body` (its 0.20 transport may stop after a decode
+/// error); otherwise returns the JSON-RPC error to answer with. Logs positions only: the
+/// body may be a note.
+fn validate(body: &[u8]) -> Result<(), Vec<u8>> {
+    let parse_error = |line: usize, column: usize| {
+        tracing::error!(
+            line,
+            column,
+            "message body is not valid JSON; answered with a parse error"
+        );
+        error_reply(
+            -32700,
+            "Parse error: the message body is not valid JSON",
+            None,
+        )
+    };
+    if std::str::from_utf8(body).is_err() {
+        return Err(parse_error(0, 0));
+    }
+    let envelope: Envelope = match serde_json::from_slice(body) {
+        Ok(e) => e,
+        Err(e) if e.is_syntax() || e.is_eof() => return Err(parse_error(e.line(), e.column())),
+        Err(_) => {
+            tracing::error!("message is not a JSON-RPC object; answered with invalid request");
+            return Err(error_reply(
+                -32600,
+                "Invalid request: expected a JSON-RPC 2.0 object",
+                None,
+            ));
+        }
+    };
+    // Skipped values are not checked for escapes: a lone surrogate ("\ud800") is only
+    // caught by a full parse, needed only when an escape is there at all.
+    if body.windows(2).any(|w| w == b"\\u") {
+        if let Err(e) = serde_json::from_slice::<serde_json::Value>(body) {
+            return Err(parse_error(e.line(), e.column()));
+        }
+    }
+    let shaped = envelope.jsonrpc == "2.0" && (envelope.method.is_some() || envelope.id.is_some());
+    let id_ok = envelope
+        .id
+        .as_ref()
+        .is_none_or(|i| i.is_string() || i.is_i64() || i.is_u64() || i.is_null());
+    if !shaped || !id_ok {
+        tracing::error!("message is not a JSON-RPC 2.0 request, notification or response");
+        return Err(error_reply(
+            -32600,
+            "Invalid request: not a JSON-RPC 2.0 message",
+            envelope.id.filter(|_| id_ok),
+        ));
+    }
+    Ok(())
+}
+
+/// Messages this long or longer pass untouched: they carry documents, and neither `exit`
+/// nor a null `params` is ever that long. Saves parsing every keystroke's JSON twice.
+const REPAIR_LIMIT: usize = 4096;
+
 /// Drops `"params": null` and reports whether the message is `exit`.
 fn repair(body: Vec<u8>) -> (Vec<u8>, bool) {
+    if body.len() >= REPAIR_LIMIT {
+        return (body, false);
+    }
     let Ok(serde_json::Value::Object(mut msg)) = serde_json::from_slice::<serde_json::Value>(&body)
     else {
         return (body, false);
@@ -117,7 +261,8 @@ mod tests {
 
     async fn run(input: &[u8]) -> (String, bool) {
         let (to_server, mut server_side) = tokio::io::duplex(1 << 20);
-        let exited = pump(input, to_server).await;
+        let (tx, _rx) = tokio::sync::mpsc::unbounded_channel();
+        let exited = pump(input, to_server, tx).await;
         let mut out = String::new();
         server_side.read_to_string(&mut out).await.unwrap();
         (out, exited)
@@ -142,7 +287,24 @@ mod tests {
             out.contains(r#"{"id":1,"jsonrpc":"2.0","method":"shutdown"}"#),
             "{out}"
         );
-        assert!(out.contains("not json"));
+        assert!(
+            !out.contains("not json"),
+            "invalid JSON never reaches tower-lsp"
+        );
+        for bad in [
+            &b"[1,2]"[..],
+            b"42",
+            br#"{"jsonrpc":"1.0","id":1,"method":"x"}"#,
+            br#"{"jsonrpc":"2.0"}"#,
+            br#"{"jsonrpc":"2.0","id":1,"method":"x","params":"\ud800"}"#,
+            b"\xff\xfe",
+        ] {
+            assert!(validate(bad).is_err(), "{}", String::from_utf8_lossy(bad));
+        }
+        assert!(
+            validate(br#"{"jsonrpc":"2.0","id":"a","method":"x","params":{"t":"\u00e9"}}"#).is_ok()
+        );
+        assert!(validate(br#"{"jsonrpc":"2.0","id":3,"result":null}"#).is_ok());
         assert!(out.contains(r#""method":"exit""#));
         assert!(!out.contains("never"), "nothing passes after exit");
     }

@@ -53,10 +53,19 @@ pub fn frame(body: &[u8]) -> Vec<u8> {
 impl Client {
     /// Starts the server with extra arguments and environment.
     pub fn start_with(args: &[&str], env: &[(&str, &str)]) -> Client {
+        Client::spawn(env!("CARGO_BIN_EXE_calcinosis-ls"), args, env)
+    }
+
+    /// Starts another program that runs the server (a tracer, say).
+    pub fn start_with_program(program: &str, args: &[&str]) -> Client {
+        Client::spawn(program, args, &[])
+    }
+
+    fn spawn(program: &str, args: &[&str], env: &[(&str, &str)]) -> Client {
         let dir = tempfile::tempdir().expect("tempdir").keep();
         let stderr_path = dir.join("stderr.log");
         let stderr = std::fs::File::create(&stderr_path).expect("stderr file");
-        let mut cmd = Command::new(env!("CARGO_BIN_EXE_calcinosis-ls"));
+        let mut cmd = Command::new(program);
         cmd.args(args)
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
@@ -239,6 +248,17 @@ impl Client {
 
     pub fn stderr(&self) -> String {
         std::fs::read_to_string(&self.stderr_path).unwrap_or_default()
+    }
+
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    /// A line of `/proc/<pid>/status` in kB (`VmRSS`, `VmHWM`).
+    pub fn memory_kb(&self, field: &str) -> Option<u64> {
+        let status = std::fs::read_to_string(format!("/proc/{}/status", self.pid())).ok()?;
+        let line = status.lines().find(|l| l.starts_with(field))?;
+        line.split_whitespace().nth(1)?.parse().ok()
     }
 
     pub fn is_running(&mut self) -> bool {
