@@ -342,6 +342,14 @@ impl TermMatcher {
                 } else {
                     w.end
                 };
+                // A multi-word correction must not swallow an exact match further on
+                // ("djffuse scleroderma": "scleroderma" is already a finding).
+                if exact[next_exact..]
+                    .iter()
+                    .any(|r| r.start < end && w.start < r.end)
+                {
+                    continue;
+                }
                 consumed = end;
                 // Keep the writer's ending on a one-word correction ("Reynaud's" →
                 // "Raynaud's") and their capitals ("Telangectasia" → "Telangiectasia").

@@ -67,7 +67,8 @@ impl Sectioner {
         // A "Label:" section ends at the first blank line after its content; a Markdown
         // heading's section runs to the next heading (blank lines follow headings).
         for sec in &mut out {
-            if text[sec.header.start.saturating_sub(1)..sec.header.end].contains('#') {
+            let line_start = text[..sec.header.start].rfind('\n').map_or(0, |p| p + 1);
+            if text[line_start..].trim_start().starts_with('#') {
                 continue;
             }
             let body = &text[sec.body_start..sec.range.end];

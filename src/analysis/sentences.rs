@@ -117,8 +117,10 @@ impl SentenceSplitter {
     fn is_abbreviation(&self, text: &str, start: usize, dot: usize) -> bool {
         let before = &text[start..dot];
         let word_start = before
-            .rfind(|c: char| c.is_whitespace() || c == '(' || c == '[')
-            .map_or(0, |p| p + 1);
+            .char_indices()
+            .rev()
+            .find(|&(_, c)| c.is_whitespace() || c == '(' || c == '[')
+            .map_or(0, |(p, c)| p + c.len_utf8());
         let word = &before[word_start..];
         if word.chars().count() == 1 && word.chars().all(|c| c.is_alphabetic()) {
             return true; // "J. Smith", "p. 4"

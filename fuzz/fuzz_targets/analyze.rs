@@ -1,0 +1,58 @@
+//! Note analysis never panics, and every range it reports is a well-formed slice of the note:
+//! in bounds, on char boundaries, start <= end; findings are sorted by start and do not
+//! overlap. Input: any bytes, read as UTF-8 (invalid sequences become U+FFFD).
+//!
+//! Set `FUZZ_ALLOW_OVERLAP=1` to skip the overlap check while a known overlap bug is open,
+//! so that a run can get past it to other bugs.
+#![no_main]
+
+use std::ops::Range;
+use std::sync::LazyLock;
+
+use calcinosis_ls::analysis::Analyzer;
+use calcinosis_ls::corpus::Corpus;
+use libfuzzer_sys::fuzz_target;
+
+static ALLOW_OVERLAP: LazyLock<bool> =
+    LazyLock::new(|| std::env::var_os("FUZZ_ALLOW_OVERLAP").is_some_and(|v| v == "1"));
+
+static ANALYZER: LazyLock<Analyzer> =
+    LazyLock::new(|| Analyzer::new(&Corpus::embedded().expect("embedded corpus loads")));
+
+fn check_range(text: &str, r: &Range<usize>, what: &str) {
+    assert!(r.start <= r.end, "{what} {r:?} is reversed");
+    assert!(
+        r.end <= text.len(),
+        "{what} {r:?} ends past the text ({} bytes)",
+        text.len()
+    );
+    assert!(
+        text.is_char_boundary(r.start) && text.is_char_boundary(r.end),
+        "{what} {r:?} is not on char boundaries"
+    );
+}
+
+fuzz_target!(|data: &[u8]| {
+    let text = String::from_utf8_lossy(data);
+    let analysis = ANALYZER.analyze(&text);
+    for f in &analysis.findings {
+        check_range(&text, &f.range, "finding");
+        if let Some(t) = &f.trigger {
+            check_range(&text, &t.range, "trigger");
+        }
+    }
+    for w in analysis.findings.windows(2) {
+        assert!(
+            w[0].range.start <= w[1].range.start,
+            "findings out of order: {:?} before {:?}",
+            w[0].range,
+            w[1].range
+        );
+        assert!(
+            *ALLOW_OVERLAP || w[0].range.end <= w[1].range.start,
+            "findings overlap: {:?} and {:?}",
+            w[0].range,
+            w[1].range
+        );
+    }
+});

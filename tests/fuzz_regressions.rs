@@ -1,0 +1,385 @@
+//! Inputs found by the fuzz targets in `fuzz/` (see `fuzz/README.md`), replayed through the
+//! same library calls with the same invariants, so the suite keeps covering them without a
+//! fuzzer.
+//!
+//! The `analyze_*` tests marked "crash" below are minimised crash inputs: they fail until
+//! the bug they name is fixed. Everything else passed when it was added.
+
+use std::ops::Range;
+use std::sync::OnceLock;
+
+use calcinosis_ls::analysis::{Analysis, Analyzer};
+use calcinosis_ls::corpus::lexicon::Lexicon;
+use calcinosis_ls::corpus::rules::{ContextRules, NoteStructure};
+use calcinosis_ls::corpus::{statements, Corpus, SourceFile, EMBEDDED};
+use calcinosis_ls::document::{Document, Encoding, Position};
+use calcinosis_ls::Error;
+
+// ---------------------------------------------------------------------------------------
+// Note analysis (fuzz target `analyze`)
+// ---------------------------------------------------------------------------------------
+
+fn analyzer() -> &'static Analyzer {
+    static ANALYZER: OnceLock<Analyzer> = OnceLock::new();
+    ANALYZER.get_or_init(|| Analyzer::new(&Corpus::embedded().expect("embedded corpus loads")))
+}
+
+fn check_range(text: &str, r: &Range<usize>, what: &str) {
+    assert!(r.start <= r.end, "{what} {r:?} is reversed in {text:?}");
+    assert!(
+        r.end <= text.len(),
+        "{what} {r:?} ends past the text in {text:?}"
+    );
+    assert!(
+        text.is_char_boundary(r.start) && text.is_char_boundary(r.end),
+        "{what} {r:?} is not on char boundaries in {text:?}"
+    );
+}
+
+/// Analyses `bytes` (read as UTF-8, lossily, like the fuzz target) and checks that every
+/// range is a valid slice of the note and that findings are sorted and do not overlap.
+fn check_note(bytes: &[u8]) -> Analysis {
+    let text = String::from_utf8_lossy(bytes);
+    let analysis = analyzer().analyze(&text);
+    for f in &analysis.findings {
+        check_range(&text, &f.range, "finding");
+        if let Some(t) = &f.trigger {
+            check_range(&text, &t.range, "trigger");
+        }
+    }
+    for w in analysis.findings.windows(2) {
+        assert!(
+            w[0].range.start <= w[1].range.start,
+            "findings out of order in {text:?}: {:?} before {:?}",
+            w[0].range,
+            w[1].range
+        );
+        assert!(
+            w[0].range.end <= w[1].range.start,
+            "findings overlap in {text:?}: {:?} and {:?}",
+            w[0].range,
+            w[1].range
+        );
+    }
+    analysis
+}
+
+/// Crash: findings overlap, 0..19 (a misspelling of the two-word form "diffuse
+/// scleroderma") and 8..19 (the exact term "scleroderma"). The misspelling pass checks
+/// only the misspelt first word against exact matches, then extends the range over the
+/// following words (src/matcher.rs, `find_misspellings`).
+#[test]
+fn analyze_multiword_misspelling_does_not_overlap_exact_match() {
+    check_note(b"djffuse scleroderma");
+}
+
+/// Crash: panic at src/analysis/sections.rs:70 "start byte index 2 is not a char boundary;
+/// it is inside '\u{3000}' (bytes 0..3)": `header.start.saturating_sub(1)` assumes the byte
+/// before a header is a one-byte character, but a header line may be indented with any
+/// Unicode white space.
+#[test]
+fn analyze_label_header_after_multibyte_space() {
+    check_note("\u{3000}Family:".as_bytes());
+    for space in ['\u{a0}', '\u{2003}', '\u{3000}'] {
+        check_note(format!("Denies RP.\n{space}Family History: mother with SSc\n").as_bytes());
+        check_note(format!("{space}FAMILY HISTORY\nscleroderma\n").as_bytes());
+    }
+}
+
+/// Crash: same panic (src/analysis/sections.rs:70, "start byte index 4 is not a char
+/// boundary; it is inside '\u{2003}' (bytes 2..5)"), through a Markdown heading whose title
+/// follows a multi-byte space.
+#[test]
+fn analyze_markdown_heading_after_multibyte_space() {
+    check_note("# \u{2003}P".as_bytes());
+    check_note("## \u{a0}Family History\nRaynaud's\n".as_bytes());
+}
+
+/// Crash: panic at src/analysis/sentences.rs:122 "start byte index 1 is not a char
+/// boundary; it is inside '\u{2028}' (bytes 0..3)": `is_abbreviation` takes the word after
+/// the last white space as `rfind(..) + 1`, which is inside a multi-byte space.
+#[test]
+fn analyze_period_after_multibyte_space() {
+    check_note("\u{2028}.".as_bytes());
+    for space in ['\u{a0}', '\u{2003}', '\u{3000}'] {
+        check_note(format!("Seen by{space}Dr. Smith. Denies{space}RP. No dysphagia.").as_bytes());
+    }
+}
+
+/// Fuzzer-generated notes that pass: runs of lone CRs, NULs and invalid UTF-8 (read as
+/// U+FFFD) inside and between terms, plus hand-written line-ending and Unicode variants.
+#[test]
+fn analyze_odd_line_endings_and_unicode() {
+    check_note(b"Brother with dhimselfscleroderma, deceas\r\x00 fngiectasias.\nHistory of digital ulcers, calcinosis, and ac\x9eT\x00\x00\x00\x00\x00\x00ro-osteolysis.\n\x96\x99ication on the ftis and RayWEATHERimprose.\n");
+    check_note(b"Rheumatology Clinic Rheumatol\r\r\r\r\r\r\r\r\r\r\r\r\r\r\r\rstory\x9eof physical exa?m!!!di\x01\x05\x9f\xb6sm. MatMonit\x91\x8d\xdf\x98or\xeask\r\r\r\r\r\r\r\r\r\r\r\r\r\r\r\r\r\r\r\r\rM\r\r\x8d\r\r\xf3\xf2\xf2\xf2\xf2\x99\x96\x9cadion o\xeask\r\r\r\r\r\r\r\r\r\r\r\r\r\r\r\r\r\r\rstory\x9eof physical exa?m!!!di\x01\x05\x9f\xb6sm. MatMonit\x91\x8d\xdf\x98or\xeask\r\r\r\r\r\r\r\r\r\r\r\r\r\r\r\r\r\r\r\r\rM\r\r\x8d\r\r\xf3\xf2\xf2\xf2\xf2\x99\x96\x9cadion on the film.\nMon\x90tor for gidital ulcers, skin ulceration and secondary infection.\nFamily hoistf");
+    // CR-only line endings: the findings are still found, and point into the note.
+    let cr = "HPI: Denies Raynaud\u{2019}s phenomenon.\rFamily History: mother with SSc\r\rPlan: rule out calcinosis cutis?\r";
+    let a = check_note(cr.as_bytes());
+    assert!(!a.findings.is_empty(), "no findings in {cr:?}");
+    check_note(b"HPI: Denies Raynaud's phenomenon.\r\nFamily History: mother with SSc\r\n\r\n## Plan\r\nRule out calcinosis cutis?\r\nFAMILY HISTORY\r\nnone\r\n");
+    check_note("sclerodactyly\u{1f600}telangiectasia \u{1f600}calcinosis\u{301}. Reynaud\u{2019}s \u{fffd}".as_bytes());
+    check_note(b"");
+    check_note(b"\r\n\r\r\n\n");
+}
+
+// ---------------------------------------------------------------------------------------
+// Documents (fuzz target `document_edits`)
+// ---------------------------------------------------------------------------------------
+
+const ENCODINGS: [Encoding; 3] = [Encoding::Utf8, Encoding::Utf16, Encoding::Utf32];
+
+/// `offset(position(o)) == o` for every char boundary `o` that is not between "\r" and "\n"
+/// (no position can address that point).
+fn assert_round_trips(doc: &Document) {
+    let text = doc.text();
+    let b = text.as_bytes();
+    for o in 0..=text.len() {
+        if !text.is_char_boundary(o) || (o > 0 && b[o - 1] == b'\r' && b.get(o) == Some(&b'\n')) {
+            continue;
+        }
+        for enc in ENCODINGS {
+            let p = doc.position(o, enc);
+            assert_eq!(
+                doc.offset(p, enc),
+                Some(o),
+                "offset(position({o}) = {p:?}, {enc:?}) in {text:?}"
+            );
+        }
+    }
+}
+
+fn pos(line: u32, character: u32) -> Position {
+    Position::new(line, character)
+}
+
+#[test]
+fn document_positions_inside_surrogate_pairs() {
+    let mut doc = Document::new("a\u{1f600}b\u{e9}\u{4e2d}".into());
+    assert_round_trips(&doc);
+    // UTF-16: the emoji is units 1..3; unit 2 is inside it and moves to its start.
+    assert_eq!(doc.offset(pos(0, 2), Encoding::Utf16), Some(1));
+    assert_eq!(doc.offset(pos(0, 3), Encoding::Utf16), Some(5));
+    // UTF-8: bytes 2, 3, 4 are inside the emoji, 7 is inside the e-acute.
+    for c in 2..5 {
+        assert_eq!(doc.offset(pos(0, c), Encoding::Utf8), Some(1));
+    }
+    assert_eq!(doc.offset(pos(0, 7), Encoding::Utf8), Some(6));
+    assert_eq!(doc.offset(pos(0, 2), Encoding::Utf32), Some(5));
+    // Positions inside non-ASCII characters, as a fuzzer produced: both ends move back.
+    let replaced = doc
+        .apply(Some((pos(0, 2), pos(0, 5))), "X", Encoding::Utf16)
+        .unwrap();
+    assert_eq!(replaced, 1..8);
+    assert_eq!(doc.text(), "aX\u{4e2d}");
+    assert_round_trips(&doc);
+}
+
+#[test]
+fn document_cr_only_lines() {
+    let doc = Document::new("one\rtwo\r\rthree".into());
+    assert_eq!(doc.line_count(), 4);
+    assert_eq!(doc.offset(pos(1, 0), Encoding::Utf16), Some(4));
+    assert_eq!(doc.offset(pos(1, 99), Encoding::Utf16), Some(7));
+    assert_eq!(doc.offset(pos(2, 5), Encoding::Utf16), Some(8));
+    assert_eq!(doc.offset(pos(3, 5), Encoding::Utf16), Some(14));
+    assert_eq!(doc.offset(pos(4, 0), Encoding::Utf16), None);
+    assert_eq!(doc.offset_clamped(pos(4, 0), Encoding::Utf16), 14);
+    assert_eq!(doc.position(9, Encoding::Utf16), pos(3, 0));
+    assert_round_trips(&doc);
+}
+
+#[test]
+fn document_edits_that_join_or_split_crlf() {
+    // A "\n" typed after a lone "\r" joins them into one line ending.
+    let mut doc = Document::new("a\rb".into());
+    doc.apply(Some((pos(1, 0), pos(1, 0))), "\n", Encoding::Utf16)
+        .unwrap();
+    assert_eq!((doc.text(), doc.line_count()), ("a\r\nb", 2));
+    assert_round_trips(&doc);
+    // A "\r" inserted at the start of line 1 (after the "\n") starts a new line.
+    doc.apply(Some((pos(1, 0), pos(1, 0))), "\r", Encoding::Utf8)
+        .unwrap();
+    assert_eq!((doc.text(), doc.line_count()), ("a\r\n\rb", 3));
+    assert_round_trips(&doc);
+    // Deleting what separates a "\r" from a "\n" joins two line endings into one.
+    let mut doc = Document::new("a\rb\nc".into());
+    doc.apply(Some((pos(1, 0), pos(1, 1))), "", Encoding::Utf32)
+        .unwrap();
+    assert_eq!((doc.text(), doc.line_count()), ("a\r\nc", 2));
+    assert_round_trips(&doc);
+    // A fuzzer's sequence: delete from inside the emoji (UTF-8 column 1) to line 1,
+    // which is empty, so the end clamps to its start.
+    let mut doc = Document::new("\u{1f600}\r\r\r\nv\u{4e2d}\n".into());
+    let replaced = doc
+        .apply(Some((pos(0, 1), pos(1, 1))), "", Encoding::Utf8)
+        .unwrap();
+    assert_eq!(replaced, 0..5);
+    assert_eq!(doc.text(), "\r\r\nv\u{4e2d}\n");
+    assert_round_trips(&doc);
+}
+
+#[test]
+fn document_ranges_past_the_end() {
+    // Reversed positions are rejected even when both lines are past the end.
+    let mut doc = Document::new("\0\0\0".into());
+    assert!(doc
+        .apply(
+            Some((pos(3, 3_183_328_701), pos(3, 1))),
+            "\r\r",
+            Encoding::Utf8
+        )
+        .is_err());
+    assert!(doc
+        .apply(Some((pos(48_454, 0), pos(0, 0))), "", Encoding::Utf8)
+        .is_err());
+    assert_eq!(doc.text(), "\0\0\0");
+    // Ordered ranges past the end clamp to the end of the document.
+    let replaced = doc
+        .apply(
+            Some((pos(7, u32::MAX), pos(u32::MAX, 0))),
+            "\u{1f600}",
+            Encoding::Utf16,
+        )
+        .unwrap();
+    assert_eq!(replaced, 3..3);
+    assert_eq!(doc.text(), "\0\0\0\u{1f600}");
+    assert_round_trips(&doc);
+}
+
+// ---------------------------------------------------------------------------------------
+// Corpus parsers (fuzz target `corpus_parsers`)
+// ---------------------------------------------------------------------------------------
+
+/// The error is a syntax error that displays as `file:line: message`, with `line` within
+/// the lines of the file it names (`files`), or 1 for a file not given.
+fn check_error(e: &Error, files: &[(&str, &str)]) {
+    let Error::Syntax {
+        file,
+        line,
+        message,
+    } = e
+    else {
+        panic!("a parser returned a non-syntax error: {e:?}");
+    };
+    assert_eq!(e.to_string(), format!("{file}:{line}: {message}"));
+    let lines = files
+        .iter()
+        .find(|(name, _)| name == file)
+        .map_or(0, |(_, text)| text.lines().count());
+    assert!(
+        (1..=lines + 1).contains(line),
+        "{file}:{line} is outside the file's {lines} lines: {message}"
+    );
+}
+
+/// Runs every parser on `text`; returns how many of them refused it.
+fn check_parsers(text: &str) -> usize {
+    let files = [
+        ("s.md", text),
+        ("lexicon.toml", text),
+        ("context.toml", text),
+        ("note-structure.toml", text),
+    ];
+    let results = [
+        statements::parse("s.md", text).map(|_| ()),
+        Lexicon::parse("lexicon.toml", text).map(|_| ()),
+        ContextRules::default().extend("context.toml", text),
+        NoteStructure::default().extend("note-structure.toml", text),
+    ];
+    let mut refused = 0;
+    for r in results {
+        if let Err(e) = r {
+            check_error(&e, &files);
+            refused += 1;
+        }
+    }
+    refused
+}
+
+#[test]
+fn parser_errors_name_a_line_in_the_file() {
+    // Accepted by every parser: nothing to report.
+    assert_eq!(check_parsers(""), 0);
+    let inputs = [
+        "# A\n- fine [1]\n- bad [1, x]",
+        "# A\r- x [1, 4]\r- y\r",
+        "text first\r\n",
+        "# A\n\n  - deeper than its list\n",
+        "# A\n-",
+        "#\u{3000}A\n- x\n",
+        "# A\n### C\n",
+        "<!-- never closed\n# A\n",
+        "# A\n- [2]\n\n\n",
+        "[[term]]\nname = \"x",
+        "[[term]]\nname = \"x\"\n",
+        "[[term]]\r\nname = \"\"\r\ncategory = \"disease\"\r\n",
+        "[[term]]\nname = 'a'\ncategory = 'site'\ncrest = 'C'\n",
+        "\u{feff}[[term]]",
+        "[fuzzy]\nignore = [\"a\",\n",
+        "[scope]\nmax_words = 0\n",
+        "[negated]\nforward = [1]\n",
+        "x = \"\r\"",
+        "a = 1\r\rb = \u{1f600}",
+        "[[section]]\nname = \"x\"\neffect = \"kin\"\nheaders = []\n",
+        "[[section]]\nname = 'x'\neffect = 'kin'\nheaders = []\n",
+        "[sentences]\nabbreviations = \"dr\"\n\n",
+    ];
+    for text in inputs {
+        let refused = check_parsers(text);
+        assert!(refused >= 1, "every parser accepted {text:?}");
+    }
+}
+
+#[test]
+fn corpus_errors_name_a_line_in_the_file() {
+    let cases: [(Option<usize>, &str, &str); 7] = [
+        // Replacing an embedded file with a broken one.
+        (Some(0), "", "# A\n- bad [x]\n"),
+        (
+            Some(1),
+            "",
+            "[[term]]\nname = \"morphea\"\ncategory = \"nope\"\n",
+        ),
+        (Some(2), "", "[scope]\nmax_words = 0"),
+        (
+            Some(3),
+            "",
+            "[[section]]\nname = \"x\"\neffect = \"kin\"\nheaders = []\n",
+        ),
+        // A user file beside the embedded ones.
+        (
+            None,
+            "user/lexicon.toml",
+            "\n\n[[term]]\nname = \"calcinosis\"\ncategory = \"disease\"\n",
+        ),
+        (None, "user/notes.md", "# A\r\n\r\n  - x\r\n"),
+        (None, "user/context.toml", "[negated]\nforward = \"no\"\n"),
+    ];
+    for (replace, name, text) in cases {
+        let mut files: Vec<(&str, &str)> = EMBEDDED.to_vec();
+        match replace {
+            Some(i) => files[i].1 = text,
+            None => files.push((name, text)),
+        }
+        let sources = files
+            .iter()
+            .map(|&(name, text)| SourceFile {
+                name: name.to_string(),
+                text: text.to_string(),
+            })
+            .collect();
+        match Corpus::from_files(sources, Vec::new()) {
+            Ok(_) => panic!("{text:?} as {replace:?}/{name} was accepted"),
+            Err(e) => check_error(&e, &files),
+        }
+    }
+    // Missing kinds of file are reported at line 1 of their bare name.
+    let only_statements = vec![SourceFile {
+        name: "x.md".into(),
+        text: "# A\n- x\n".into(),
+    }];
+    let e = Corpus::from_files(only_statements, Vec::new()).unwrap_err();
+    check_error(&e, &[("lexicon.toml", "")]);
+    let e = Corpus::from_files(Vec::new(), Vec::new()).unwrap_err();
+    check_error(&e, &[]);
+}
