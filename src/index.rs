@@ -328,6 +328,19 @@ impl KnowledgeIndex {
         }
     }
 
+    /// How many documents of `kind` match `query` (no scoring, no stored fields read).
+    pub fn count(&self, kind: &str, query: Box<dyn Query>) -> Result<usize> {
+        let kind_q: Box<dyn Query> = Box::new(TermQuery::new(
+            Term::from_field_text(self.fields.kind, kind),
+            IndexRecordOption::Basic,
+        ));
+        let q = BooleanQuery::new(vec![(Occur::Must, query), (Occur::Must, kind_q)]);
+        self.reader
+            .searcher()
+            .search(&q, &tantivy::collector::Count)
+            .map_err(tv(None))
+    }
+
     /// Runs `query` restricted to documents of `kind`; returns `(id, score)` best first.
     pub fn search(
         &self,

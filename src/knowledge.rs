@@ -244,7 +244,8 @@ impl Knowledge {
         // more): then it would only pull up statements that mention nothing else asked.
         let topic = self.corpus.statements.len() / 4;
         for term in self.terms_in(text) {
-            if self.lookup(term, topic + 1)?.len() <= topic {
+            let about = Box::new(BooleanQuery::new(self.term_clauses(term, 1.0)));
+            if self.index.count("statement", about)? <= topic {
                 clauses.extend(self.term_clauses(term, 3.0));
             }
         }
