@@ -93,18 +93,7 @@ fn answer(
     writeln!(out)?;
     for (i, h) in hits.iter().enumerate() {
         let s = h.statement;
-        let lead = s
-            .lead_in
-            .as_deref()
-            .map(|l| format!("{l} "))
-            .unwrap_or_default();
-        let cites = s.citation_label();
-        let cites = if cites.is_empty() {
-            "(no citation in source)".to_string()
-        } else {
-            cites
-        };
-        writeln!(out, "{}. {lead}{} {cites}", i + 1, s.text)?;
+        writeln!(out, "{}. {}", i + 1, s.cited_text())?;
         writeln!(
             out,
             "   {} — {}:{} · score {:.2}",

@@ -34,6 +34,21 @@ impl Statement {
         self.text.ends_with(':') && self.citations.is_empty()
     }
 
+    /// The statement as shown to a reader: its list's lead-in, its text and its citations,
+    /// or "(no citation in source)" — never an invented one.
+    pub fn cited_text(&self) -> String {
+        let lead = self
+            .lead_in
+            .as_deref()
+            .map(|l| format!("{l} "))
+            .unwrap_or_default();
+        let cites = match self.citation_label() {
+            c if c.is_empty() => "(no citation in source)".to_string(),
+            c => c,
+        };
+        format!("{lead}{} {cites}", self.text)
+    }
+
     /// The citations for display: `[1, 4]`, or an empty string.
     pub fn citation_label(&self) -> String {
         if self.citations.is_empty() {

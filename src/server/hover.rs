@@ -44,20 +44,11 @@ pub fn term_markdown(engine: &Engine, term: TermId, limit: usize) -> String {
         md.push_str("**Source statements**\n\n");
         for (i, h) in hits.iter().enumerate() {
             let s = h.statement;
-            let lead = s
-                .lead_in
-                .as_deref()
-                .map(|l| format!("{l} "))
-                .unwrap_or_default();
             // Escaped brackets: "[1]" would render as a link reference in Markdown.
-            let cites = match s.citation_label() {
-                c if c.is_empty() => "(no citation in source)".to_string(),
-                c => c.replace('[', "\\[").replace(']', "\\]"),
-            };
+            let shown = s.cited_text().replace('[', "\\[").replace(']', "\\]");
             md.push_str(&format!(
-                "{}. {lead}{} {cites}  \n   _{}_\n",
+                "{}. {shown}  \n   _{}_\n",
                 i + 1,
-                s.text,
                 s.section_path()
             ));
         }
