@@ -225,10 +225,11 @@ impl ContextEngine {
         for (mi, m) in mentions.iter().enumerate() {
             // Only triggers within reach can apply: max_words words either side.
             let wi = word_starts.partition_point(|&w| w < m.start);
-            let lo = word_starts
-                .get(wi.saturating_sub(self.max_words + 2))
-                .copied()
-                .unwrap_or(0);
+            // Cues before the first word ("?calcinosis") are in reach too.
+            let lo = match wi.checked_sub(self.max_words + 2) {
+                Some(w) => word_starts[w],
+                None => 0,
+            };
             let wj = word_starts.partition_point(|&w| w < m.end);
             let hi = word_starts
                 .get(wj + self.max_words + 2)

@@ -212,3 +212,45 @@ impl Analyzer {
         self.lexicon.term(f.term).category == Category::CrestFeature
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn assertions(text: &str) -> Vec<(String, Assertion)> {
+        let a = Analyzer::new(&Corpus::embedded().unwrap());
+        a.analyze(text)
+            .findings
+            .into_iter()
+            .map(|f| (text[f.range].to_string(), f.assertion))
+            .collect()
+    }
+
+    #[test]
+    fn cues_at_the_edges_of_a_sentence_reach_their_terms() {
+        assert_eq!(
+            assertions("?calcinosis at L elbow")[0].1,
+            Assertion::Possible
+        );
+        assert_eq!(assertions("Raynaud's?")[0].1, Assertion::Possible);
+        assert_eq!(assertions("No RP")[0].1, Assertion::Negated);
+        assert_eq!(assertions("Sclerodactyly: none")[0].1, Assertion::Negated);
+        // Far beyond the scope limit, a cue no longer applies.
+        let far = format!("No {} RP", "word ".repeat(30));
+        assert_eq!(assertions(&far)[0].1, Assertion::Present);
+    }
+
+    #[test]
+    fn a_run_on_sentence_stays_linear_and_correct() {
+        let chunk = "vital signs stable, denies dysphagia, reports Raynaud's; ";
+        let text = chunk.repeat(2000);
+        let found = assertions(&text);
+        assert_eq!(found.len(), 4000);
+        assert!(found.iter().step_by(2).all(|f| f.1 == Assertion::Negated));
+        assert!(found
+            .iter()
+            .skip(1)
+            .step_by(2)
+            .all(|f| f.1 == Assertion::Present));
+    }
+}
