@@ -150,11 +150,6 @@ impl Knowledge {
         &self.index
     }
 
-    /// The term matcher over the lexicon.
-    pub fn matcher(&self) -> &TermMatcher {
-        &self.matcher
-    }
-
     /// A term by id.
     pub fn term(&self, id: TermId) -> &Term {
         self.corpus.lexicon.term(id)

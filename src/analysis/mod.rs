@@ -11,7 +11,7 @@ use std::ops::Range;
 
 pub use context::{Assertion, CauseKind};
 
-use crate::corpus::lexicon::{Category, Crest, FormKind, Lexicon, TermId};
+use crate::corpus::lexicon::{Crest, FormKind, Lexicon, TermId};
 use crate::corpus::rules::SectionEffect;
 use crate::corpus::Corpus;
 use crate::matcher::{Mention, TermMatcher};
@@ -205,11 +205,6 @@ impl Analyzer {
         }
         let crest = CrestSummary::of(&findings, &self.lexicon);
         Analysis { findings, crest }
-    }
-
-    /// Whether a finding is about a CREST feature.
-    pub fn is_crest(&self, f: &Finding) -> bool {
-        self.lexicon.term(f.term).category == Category::CrestFeature
     }
 }
 

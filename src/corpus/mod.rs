@@ -192,11 +192,6 @@ impl Corpus {
     pub fn fingerprint(&self) -> &str {
         &self.fingerprint
     }
-
-    /// The statement with this id.
-    pub fn statement(&self, id: &str) -> Option<&Statement> {
-        self.statements.iter().find(|s| s.id == id)
-    }
 }
 
 /// Ids are `slug/n`, n counting statements under the same innermost heading from 1, so
