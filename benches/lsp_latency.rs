@@ -1,7 +1,9 @@
 //! LSP round trips over stdio against the release binary, as an editor sees them: hover,
 //! completion, time from an edit to its diagnostics (whole-document replacement and a
 //! one-character edit), and memory, on notes of 500, 5,000 and 50,000 lines.
-//! Run: `cargo bench --bench lsp_latency`.
+//! The client decodes diagnostics into lsp-types structs, as a typed Rust client does.
+//! Run: `cargo bench --bench lsp_latency` (all sizes), or name sizes and kinds to run only
+//! those: `cargo bench --bench lsp_latency -- 5000 dense`.
 
 #[path = "../tests/common/mod.rs"]
 mod common;
@@ -45,7 +47,7 @@ fn run(
     small_edits: usize,
 ) {
     let uri = "file:///bench/note.txt";
-    let mut c = Client::start_with(&["serve"], &[("RUST_LOG", "warn")]);
+    let mut c = Client::start_typed(&["serve"], &[("RUST_LOG", "warn")]);
     let started = Instant::now();
     c.initialize(&["utf-16"], json!({"diagnostics": {"debounceMs": 0}}));
     let init_ms = started.elapsed().as_secs_f64() * 1000.0;
@@ -60,12 +62,14 @@ fn run(
     let text = gen.document(lines);
     let t = Instant::now();
     c.open(uri, "plaintext", &text);
-    let first = c.diagnostics(uri, 1);
+    let first = c.typed_diagnostics(uri, 1).params.diagnostics;
     let open_ms = t.elapsed().as_secs_f64() * 1000.0;
 
     // Hover targets: every diagnostic's start; completion targets: ends of long words.
-    let targets: Vec<serde_json::Value> =
-        first.iter().map(|d| d["range"]["start"].clone()).collect();
+    let targets: Vec<serde_json::Value> = first
+        .iter()
+        .map(|d| json!({"line": d.range.start.line, "character": d.range.start.character}))
+        .collect();
     let word_ends: Vec<usize> = text
         .match_indices(|c: char| !c.is_alphanumeric())
         .map(|(i, _)| i)
@@ -95,7 +99,8 @@ fn run(
         completion.push(t.elapsed());
     }
     let mut full = Vec::new();
-    let mut version = 1;
+    let mut full_received = Vec::new();
+    let mut version: i32 = 1;
     for i in 0..full_changes {
         version += 1;
         let new_text = if i % 2 == 0 {
@@ -105,10 +110,12 @@ fn run(
         };
         let t = Instant::now();
         c.notify("textDocument/didChange", json!({"textDocument": {"uri": uri, "version": version}, "contentChanges": [{"text": new_text}]}));
-        c.diagnostics(uri, version);
+        let got = c.typed_diagnostics(uri, version);
         full.push(t.elapsed());
+        full_received.push(got.received - t);
     }
     let mut small = Vec::new();
+    let mut small_received = Vec::new();
     let mid = lines as u64 / 2;
     for i in 0..small_edits {
         version += 1;
@@ -122,8 +129,9 @@ fn run(
             "textDocument/didChange",
             json!({"textDocument": {"uri": uri, "version": version}, "contentChanges": [change]}),
         );
-        c.diagnostics(uri, version);
+        let got = c.typed_diagnostics(uri, version);
         small.push(t.elapsed());
+        small_received.push(got.received - t);
     }
     let rss = c.memory_kb("VmRSS").unwrap_or(0);
     let peak = c.memory_kb("VmHWM").unwrap_or(0);
@@ -147,6 +155,11 @@ fn run(
         summary("one-character edit → diagnostics", &mut small)
     );
     println!(
+        "  of which the server (until the last byte is read, before decoding): full {}; one-character {}",
+        summary("", &mut full_received).trim_start_matches(": "),
+        summary("", &mut small_received).trim_start_matches(": ")
+    );
+    println!(
         "  RSS: idle {:.1} MB, after {:.1} MB, peak {:.1} MB",
         idle_rss as f64 / 1024.0,
         rss as f64 / 1024.0,
@@ -156,9 +169,22 @@ fn run(
 
 fn main() {
     println!("LSP latency over stdio (release binary, debounce 0 ms)");
-    for dense in [false, true] {
-        run(dense, 500, 1000, 1000, 100, 100);
-        run(dense, 5_000, 1000, 1000, 100, 100);
-        run(dense, 50_000, 300, 300, 20, 20);
+    // Filters from the command line (cargo passes `--bench` too): sizes and kinds.
+    let args: Vec<String> = std::env::args()
+        .skip(1)
+        .filter(|a| !a.starts_with('-'))
+        .collect();
+    let wanted = |what: &str, all: &[&str]| {
+        args.iter().any(|a| a == what) || !args.iter().any(|a| all.contains(&a.as_str()))
+    };
+    for (dense, kind) in [(false, "typical"), (true, "dense")] {
+        if !wanted(kind, &["typical", "dense"]) {
+            continue;
+        }
+        for (lines, requests, edits) in [(500, 1000, 100), (5_000, 1000, 100), (50_000, 300, 20)] {
+            if wanted(&lines.to_string(), &["500", "5000", "50000"]) {
+                run(dense, lines, requests, requests, edits, edits);
+            }
+        }
     }
 }

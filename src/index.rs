@@ -91,7 +91,8 @@ pub enum Provenance {
     Rebuilt(String),
 }
 
-/// A ready-to-query index.
+/// A ready-to-query index. Clones share the index (tantivy's handles are reference-counted).
+#[derive(Clone)]
 pub struct KnowledgeIndex {
     index: Index,
     reader: IndexReader,

@@ -84,7 +84,8 @@ pub struct Completion {
     pub distance: usize,
 }
 
-/// The knowledge base: corpus, index and term matcher together.
+/// The knowledge base: corpus, index and term matcher together. Clones share the index.
+#[derive(Clone)]
 pub struct Knowledge {
     corpus: Corpus,
     index: KnowledgeIndex,

@@ -179,6 +179,11 @@ impl TermMatcher {
         }
     }
 
+    /// Identifies this matcher (and so the lexicon it was built from) for caches.
+    pub(crate) fn id(&self) -> usize {
+        self.id
+    }
+
     /// Finds every term in `text` (any text: a note sentence, a question).
     pub fn find(&self, text: &str) -> Vec<Mention> {
         let norm = Normalized::new(text);

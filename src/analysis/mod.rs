@@ -3,6 +3,7 @@
 //! never fails — any UTF-8 text is a valid note.
 
 pub mod context;
+mod incremental;
 pub mod sections;
 pub mod sentences;
 
@@ -10,6 +11,7 @@ use std::collections::BTreeSet;
 use std::ops::Range;
 
 pub use context::{Assertion, CauseKind};
+pub use incremental::AnalysisCache;
 
 use crate::corpus::lexicon::{Crest, FormKind, Lexicon, TermId};
 use crate::corpus::rules::SectionEffect;
@@ -17,7 +19,8 @@ use crate::corpus::Corpus;
 use crate::matcher::{Mention, TermMatcher};
 use crate::text::Normalized;
 use context::{ContextEngine, SectionDefault};
-use sections::Sectioner;
+use incremental::{Piece, INHERITED_HEADER};
+use sections::{OpenSection, Sectioner};
 use sentences::SentenceSplitter;
 
 /// What decided a finding's assertion, located in the note.
@@ -136,10 +139,43 @@ impl Analyzer {
         &self.lexicon
     }
 
+    /// Identifies the lexicon and rules behind this analyser, for [`AnalysisCache`].
+    pub(crate) fn id(&self) -> usize {
+        self.matcher.id()
+    }
+
     /// Analyses a whole note.
     pub fn analyze(&self, text: &str) -> Analysis {
-        let sections = self.sectioner.sections(text);
-        let breaks: Vec<usize> = sections.iter().map(|s| s.body_start).collect();
+        let piece = self.analyze_piece(text, None);
+        let crest = CrestSummary::of(&piece.findings, &self.lexicon);
+        Analysis {
+            findings: piece.findings,
+            crest,
+        }
+    }
+
+    /// Analyses a note that `cache` has seen before (an earlier version of the same
+    /// document), re-analysing only the pieces of it that changed. The result is the same
+    /// as [`Analyzer::analyze`]'s.
+    pub fn reanalyze(&self, text: &str, cache: &mut AnalysisCache) -> Analysis {
+        let findings = cache.analyze(self, text);
+        let crest = CrestSummary::of(&findings, &self.lexicon);
+        Analysis { findings, crest }
+    }
+
+    /// Analyses `text`, a piece of a note that starts a sentence and starts inside the
+    /// section `entry` (if any). Offsets in the result are relative to the piece; a cause
+    /// that is the header of the entry section, which lies before the piece, has the range
+    /// [`INHERITED_HEADER`].
+    pub(crate) fn analyze_piece(&self, text: &str, entry: Option<OpenSection>) -> Piece {
+        let (sections, open) = self
+            .sectioner
+            .sections_from(text, entry.map(|o| (o, INHERITED_HEADER)));
+        let breaks: Vec<usize> = sections
+            .iter()
+            .filter(|s| s.header != INHERITED_HEADER)
+            .map(|s| s.body_start)
+            .collect();
         let mut sentences = Vec::new();
         self.splitter.split(text, &breaks, &mut sentences);
         // Header labels are not part of any sentence: "History of Present Illness:" must
@@ -190,7 +226,7 @@ impl Analyzer {
                     form: m.form,
                     assertion,
                     trigger: cause.map(|c| Trigger {
-                        // Section causes are already note offsets.
+                        // Section causes are already offsets in the piece (or inherited).
                         range: if c.kind == CauseKind::Section {
                             c.range
                         } else {
@@ -203,8 +239,9 @@ impl Analyzer {
                 });
             }
         }
-        let crest = CrestSummary::of(&findings, &self.lexicon);
-        Analysis { findings, crest }
+        // An open section is the last one.
+        let exit = open.zip(sections.last().map(|s| s.header.clone()));
+        Piece { findings, exit }
     }
 }
 

@@ -20,6 +20,43 @@ pub struct Section {
     pub range: Range<usize>,
 }
 
+/// The section open at a point of a note: what analysing the text that follows needs to
+/// know about the past. Small and comparable, so that a cached analysis of a piece of a
+/// note can be reused when the piece starts in the same state.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct OpenSection {
+    /// What the section does to mentions in it.
+    pub effect: SectionEffect,
+    /// Opened by a Markdown heading (runs to the next header) rather than a label.
+    pub markdown: bool,
+    /// Whether content has followed the header yet.
+    pub content_seen: bool,
+}
+
+/// A header line, as found by [`Sectioner::step`]; ranges relative to the line.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HeaderLine {
+    /// Index into the structure's section kinds; `None` for an unrecognised Markdown heading.
+    pub kind: Option<usize>,
+    /// What the section does to mentions in it.
+    pub effect: SectionEffect,
+    /// The header as written.
+    pub header: Range<usize>,
+    /// Where the section's content starts.
+    pub body: usize,
+}
+
+/// What one line does to the section state.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Step {
+    /// The line is a header and opens a section (closing any open one).
+    Header(HeaderLine),
+    /// The line is blank and closes the open section before it.
+    Close,
+    /// Nothing changes.
+    Continue,
+}
+
 /// Finds section headers in notes.
 #[derive(Debug, Clone)]
 pub struct Sectioner {
@@ -46,43 +83,100 @@ impl Sectioner {
 
     /// The sections of `text`, in order. Text before the first header is in no section.
     pub fn sections(&self, text: &str) -> Vec<Section> {
+        self.sections_from(text, None).0
+    }
+
+    /// The sections of `text`, a piece of a note that starts inside the section `entry`
+    /// (its state and header), and the section still open at the end of the piece. The
+    /// entry section, if any, comes first, with its header as given and its body starting
+    /// at 0.
+    pub fn sections_from(
+        &self,
+        text: &str,
+        entry: Option<(OpenSection, Range<usize>)>,
+    ) -> (Vec<Section>, Option<OpenSection>) {
         let mut out: Vec<Section> = Vec::new();
+        let mut open = None;
+        if let Some((o, header)) = entry {
+            open = Some(o);
+            out.push(Section {
+                kind: None,
+                effect: o.effect,
+                header,
+                body_start: 0,
+                range: 0..text.len(),
+            });
+        }
         let mut line_start = 0;
         for line in text.split_inclusive('\n') {
-            if let Some((kind, header, body)) = self.header(line) {
-                let at = line_start;
-                if let Some(prev) = out.last_mut() {
-                    prev.range.end = at;
+            match self.step(&mut open, line) {
+                Step::Header(h) => {
+                    if let Some(prev) = out.last_mut() {
+                        prev.range.end = prev.range.end.min(line_start);
+                    }
+                    out.push(Section {
+                        kind: h.kind,
+                        effect: h.effect,
+                        header: line_start + h.header.start..line_start + h.header.end,
+                        body_start: line_start + h.body,
+                        range: line_start..text.len(),
+                    });
                 }
-                out.push(Section {
-                    kind,
-                    effect: kind.map_or(SectionEffect::None, |k| self.effects[k]),
-                    header: at + header.start..at + header.end,
-                    body_start: at + body,
-                    range: at..text.len(),
-                });
+                Step::Close => {
+                    if let Some(prev) = out.last_mut() {
+                        prev.range.end = line_start;
+                    }
+                }
+                Step::Continue => {}
             }
             line_start += line.len();
         }
-        // A "Label:" section ends at the first blank line after its content; a Markdown
-        // heading's section runs to the next heading (blank lines follow headings).
-        for sec in &mut out {
-            let line_start = text[..sec.header.start].rfind('\n').map_or(0, |p| p + 1);
-            if text[line_start..].trim_start().starts_with('#') {
-                continue;
-            }
-            let body = &text[sec.body_start..sec.range.end];
-            let content = body.len() - body.trim_start().len();
-            if let Some(blank) = find_blank_line(&body[content..]) {
-                sec.range.end = sec.body_start + content + blank;
-            }
+        (out, open)
+    }
+
+    /// Advances the section state over one line (with its line break) and says what the
+    /// line did. This is the whole of section segmentation, one line at a time, so that a
+    /// note can be analysed piece by piece with the state carried from piece to piece.
+    ///
+    /// A "Label:" section ends at the first blank line after its content (blank lines
+    /// between the label and its content do not end it); a Markdown heading's section runs
+    /// to the next heading, since blank lines follow headings.
+    pub fn step(&self, open: &mut Option<OpenSection>, line: &str) -> Step {
+        if let Some((kind, header, body, markdown)) = self.header(line) {
+            let rest = line.get(body..).unwrap_or("");
+            let s = OpenSection {
+                effect: kind.map_or(SectionEffect::None, |k| self.effects[k]),
+                markdown,
+                content_seen: !rest.trim().is_empty(),
+            };
+            *open = Some(s);
+            return Step::Header(HeaderLine {
+                kind,
+                effect: s.effect,
+                header,
+                body,
+            });
         }
-        out
+        let Some(s) = open.as_mut() else {
+            return Step::Continue;
+        };
+        if s.markdown {
+            return Step::Continue;
+        }
+        if line.trim().is_empty() {
+            if s.content_seen {
+                *open = None;
+                return Step::Close;
+            }
+        } else {
+            s.content_seen = true;
+        }
+        Step::Continue
     }
 
     /// If `line` is a header: its kind, the header's range and where the body starts (all
-    /// relative to the line).
-    fn header(&self, line: &str) -> Option<(Option<usize>, Range<usize>, usize)> {
+    /// relative to the line), and whether it is a Markdown heading.
+    fn header(&self, line: &str) -> Option<(Option<usize>, Range<usize>, usize, bool)> {
         let content = line.trim_end_matches(['\n', '\r']);
         let lead = content.len() - content.trim_start().len();
         let rest = &content[lead..];
@@ -100,6 +194,7 @@ impl Sectioner {
                     self.kind_of(label),
                     start..start + title.len(),
                     content.len(),
+                    true,
                 ));
             }
             return None;
@@ -114,7 +209,7 @@ impl Sectioner {
                     let mut body = lead + bold + colon + 1;
                     body += content[body..].len() - content[body..].trim_start_matches('*').len();
                     let hs = lead + bold;
-                    return Some((Some(kind), hs..hs + label.len(), body));
+                    return Some((Some(kind), hs..hs + label.len(), body, false));
                 }
             }
         }
@@ -122,7 +217,7 @@ impl Sectioner {
         let bare = rest.trim();
         if !bare.is_empty() && bare.len() <= 40 && !bare.chars().any(|c| c.is_lowercase()) {
             if let Some(kind) = self.kind_of(bare) {
-                return Some((Some(kind), lead..lead + bare.len(), content.len()));
+                return Some((Some(kind), lead..lead + bare.len(), content.len(), false));
             }
         }
         None
@@ -132,18 +227,6 @@ impl Sectioner {
         let l = label.trim().to_lowercase();
         self.headers.iter().find(|(h, _)| *h == l).map(|(_, k)| *k)
     }
-}
-
-/// Offset of the first blank line (a line of only white space) in `s`, if any.
-fn find_blank_line(s: &str) -> Option<usize> {
-    let mut offset = 0;
-    for line in s.split_inclusive('\n') {
-        if offset > 0 && line.trim().is_empty() {
-            return Some(offset);
-        }
-        offset += line.len();
-    }
-    None
 }
 
 #[cfg(test)]

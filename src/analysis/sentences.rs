@@ -21,6 +21,18 @@ fn starts_item(line: &str) -> bool {
     digits > 0 && t[digits..].starts_with(['.', ')'])
 }
 
+/// Whether `line` (without its line break) starts a new sentence whatever came before it:
+/// such a line is a safe place to cut a note into independently analysable pieces. It
+/// mirrors the continuation rule in [`SentenceSplitter::split`] minus the parts that depend
+/// on the previous line's last character or on header breaks, which only add sentence ends.
+pub fn starts_sentence(line: &str, after_blank: bool) -> bool {
+    let t = line.trim_start();
+    let Some(first) = t.chars().next() else {
+        return false; // blank
+    };
+    after_blank || !first.is_lowercase() || starts_item(line)
+}
+
 impl SentenceSplitter {
     /// `abbreviations`: words (lower case, no final period) after which a period goes on.
     pub fn new(abbreviations: &[String]) -> SentenceSplitter {

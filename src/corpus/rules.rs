@@ -243,7 +243,7 @@ impl ContextRules {
 }
 
 /// What a note section says about the mentions in it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum SectionEffect {
     /// Nothing: mentions are judged by their sentence alone.
     None,

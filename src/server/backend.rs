@@ -13,12 +13,13 @@ use std::sync::{Arc, Mutex, RwLock};
 use std::time::Duration;
 
 use serde_json::{json, Value};
+use tokio::sync::mpsc::UnboundedSender;
 use tower_lsp::jsonrpc::{Error as RpcError, Result};
 use tower_lsp::lsp_types::notification::Notification;
 use tower_lsp::lsp_types::*;
 use tower_lsp::{Client, LanguageServer};
 
-use calcinosis_ls::analysis::Analysis;
+use calcinosis_ls::analysis::{Analysis, AnalysisCache};
 use calcinosis_ls::document::{Document, Encoding};
 
 use sha2::Digest;
@@ -50,13 +51,21 @@ impl Notification for CrestSummaryNotification {
     const METHOD: &'static str = "calcinosis/crestSummary";
 }
 
+/// An engine, a document version and its analysis, consistent with each other.
+type Snapshot = (Arc<Engine>, Arc<Document>, Arc<Analysis>);
+
 struct DocState {
     doc: Arc<Document>,
     version: i32,
     language: String,
     /// A number for logs: URIs may name the patient, so they are never logged.
     id: u64,
-    analysis: Option<(i32, Arc<Analysis>)>,
+    /// The analysis of `version` and the engine that made it (term ids are the engine's).
+    analysis: Option<(i32, Arc<Engine>, Arc<Analysis>)>,
+    /// Pieces of the last analysed version, so that an edit re-analyses only what changed.
+    /// Locked for the whole analysis: two requests for the same new version wait for one
+    /// analysis instead of running two.
+    cache: Arc<Mutex<AnalysisCache>>,
 }
 
 struct Inner {
@@ -69,6 +78,8 @@ struct Inner {
     next_id: AtomicU64,
     /// Set by `shutdown`: the process exit status depends on it.
     shut_down: Arc<AtomicBool>,
+    /// Message bodies written straight to the client by the transport, past tower-lsp.
+    outbox: UnboundedSender<Vec<u8>>,
 }
 
 /// The language server.
@@ -83,10 +94,13 @@ fn read<T: Clone>(lock: &RwLock<T>) -> T {
 
 /// Runs the analyser, turning an internal panic into an empty analysis (and a log line
 /// without the panic's message, which could quote the note).
-fn analyze_safely(engine: &Engine, text: &str) -> Analysis {
-    match std::panic::catch_unwind(AssertUnwindSafe(|| engine.analyzer.analyze(text))) {
+fn analyze_safely(engine: &Engine, text: &str, cache: &mut AnalysisCache) -> Analysis {
+    let run = AssertUnwindSafe(|| engine.analyzer.reanalyze(text, cache));
+    match std::panic::catch_unwind(run) {
         Ok(a) => a,
         Err(_) => {
+            // The cache may hold half an update; start afresh.
+            *cache = AnalysisCache::new();
             tracing::error!(
                 "note analysis failed with an internal error; no findings for this version"
             );
@@ -96,12 +110,14 @@ fn analyze_safely(engine: &Engine, text: &str) -> Analysis {
 }
 
 impl Backend {
-    /// A server over `engine`, with `cli` the corpus options it was started with.
+    /// A server over `engine`, with `cli` the corpus options it was started with and
+    /// `outbox` a way to the client that bypasses tower-lsp (see [`Self::publish`]).
     pub fn new(
         client: Client,
         engine: Engine,
         cli: KnowledgeArgs,
         shut_down: Arc<AtomicBool>,
+        outbox: UnboundedSender<Vec<u8>>,
     ) -> Backend {
         Backend {
             inner: Arc::new(Inner {
@@ -113,6 +129,7 @@ impl Backend {
                 cli,
                 next_id: AtomicU64::new(1),
                 shut_down,
+                outbox,
             }),
         }
     }
@@ -129,36 +146,123 @@ impl Backend {
         self.inner.docs.lock().unwrap_or_else(|p| p.into_inner())
     }
 
-    /// The document and its up-to-date analysis; `None` for unknown or non-note documents.
-    fn snapshot(&self, uri: &Url) -> Option<(Arc<Engine>, Arc<Document>, Arc<Analysis>)> {
+    /// The document, its version and its analysis if that is up to date; `None` for
+    /// unknown or non-note documents.
+    #[allow(clippy::type_complexity)]
+    fn current(
+        &self,
+        uri: &Url,
+    ) -> Option<(
+        Arc<Document>,
+        i32,
+        Option<(Arc<Engine>, Arc<Analysis>)>,
+        Arc<Mutex<AnalysisCache>>,
+    )> {
         let config = read(&self.inner.config);
-        let (doc, version, cached) = {
-            let docs = self.docs();
-            let s = docs.get(uri)?;
-            if !config.analyses(&s.language) {
-                return None;
-            }
-            let cached = s
-                .analysis
-                .as_ref()
-                .filter(|(v, _)| *v == s.version)
-                .map(|(_, a)| a.clone());
-            (s.doc.clone(), s.version, cached)
+        let docs = self.docs();
+        let s = docs.get(uri)?;
+        if !config.analyses(&s.language) {
+            return None;
+        }
+        let cached = s
+            .analysis
+            .as_ref()
+            .filter(|(v, ..)| *v == s.version)
+            .map(|(_, e, a)| (e.clone(), a.clone()));
+        Some((s.doc.clone(), s.version, cached, s.cache.clone()))
+    }
+
+    /// The document and its up-to-date analysis, analysing (incrementally) if needed: may
+    /// take a while on a big edit, so call it off the async workers.
+    fn snapshot_blocking(&self, uri: &Url) -> Option<Snapshot> {
+        let (doc, version, cached, cache) = self.current(uri)?;
+        let (engine, analysis) = match cached {
+            Some(c) => c,
+            None => self.analyse(uri, &doc, version, &cache),
         };
-        let engine = self.engine();
-        let analysis = match cached {
-            Some(a) => a,
+        Some((engine, doc, analysis))
+    }
+
+    /// For request handlers: the document as it is when the request arrives (taken before
+    /// the first `.await`, so later edits are not seen) and its analysis, computed on the
+    /// blocking pool if it is not cached, so that the async workers keep serving.
+    async fn snapshot(&self, uri: &Url) -> Option<Snapshot> {
+        let (doc, version, cached, cache) = self.current(uri)?;
+        let (engine, analysis) = match cached {
+            Some(c) => c,
             None => {
-                let a = Arc::new(analyze_safely(&engine, doc.text()));
-                if let Some(s) = self.docs().get_mut(uri) {
-                    if s.version == version {
-                        s.analysis = Some((version, a.clone()));
-                    }
-                }
-                a
+                let this = self.clone();
+                let (uri, doc) = (uri.clone(), doc.clone());
+                tokio::task::spawn_blocking(move || this.analyse(&uri, &doc, version, &cache))
+                    .await
+                    .ok()?
             }
         };
         Some((engine, doc, analysis))
+    }
+
+    /// Analyses `doc` (version `version` of `uri`) with the current engine, reusing the
+    /// document's cache, and remembers the result if that version is still the latest.
+    fn analyse(
+        &self,
+        uri: &Url,
+        doc: &Document,
+        version: i32,
+        cache: &Mutex<AnalysisCache>,
+    ) -> (Arc<Engine>, Arc<Analysis>) {
+        let mut cache = cache.lock().unwrap_or_else(|p| p.into_inner());
+        // Another request may have analysed this version while we waited for the lock.
+        if let Some((_, v, Some(done), _)) = self.current(uri) {
+            if v == version {
+                return done;
+            }
+        }
+        let t = std::time::Instant::now();
+        let engine = self.engine();
+        let a = Arc::new(analyze_safely(&engine, doc.text(), &mut cache));
+        let (reused, analysed) = cache.last_run();
+        tracing::debug!(
+            version,
+            reused,
+            analysed,
+            ms = t.elapsed().as_secs_f64() * 1000.0,
+            "pieces analysed"
+        );
+        if let Some(s) = self.docs().get_mut(uri) {
+            if s.version == version {
+                s.analysis = Some((version, engine.clone(), a.clone()));
+            }
+        }
+        (engine, a)
+    }
+
+    /// Publishes diagnostics. They are serialised here, straight from the typed structs,
+    /// and handed to the transport: tower-lsp 0.20 first turns every notification's
+    /// parameters into a `serde_json::Value` tree, which for a long note's thousands of
+    /// diagnostics cost several times the analysis. Every publication goes this way, so
+    /// they reach the client in the order they are made.
+    fn publish(&self, uri: Url, diagnostics: Vec<Diagnostic>, version: Option<i32>) {
+        #[derive(serde::Serialize)]
+        struct Message {
+            jsonrpc: &'static str,
+            method: &'static str,
+            params: PublishDiagnosticsParams,
+        }
+        let message = Message {
+            jsonrpc: "2.0",
+            method: <notification::PublishDiagnostics as Notification>::METHOD,
+            params: PublishDiagnosticsParams {
+                uri,
+                diagnostics,
+                version,
+            },
+        };
+        match serde_json::to_vec(&message) {
+            Ok(body) => {
+                let _ = self.inner.outbox.send(body);
+            }
+            Err(e) => tracing::error!("cannot serialise diagnostics: {e}"),
+        }
     }
 
     fn version(&self, uri: &Url) -> Option<i32> {
@@ -181,7 +285,7 @@ impl Backend {
             let key = uri.clone();
             let computed = tokio::task::spawn_blocking(move || {
                 let t = std::time::Instant::now();
-                let (engine, doc, analysis) = worker.snapshot(&key)?;
+                let (engine, doc, analysis) = worker.snapshot_blocking(&key)?;
                 let analysed = t.elapsed();
                 let diags = diagnostics::diagnostics(&engine, &doc, &analysis, &config, enc);
                 tracing::debug!(
@@ -203,10 +307,7 @@ impl Backend {
             }
             let n = diags.len();
             let t = std::time::Instant::now();
-            this.inner
-                .client
-                .publish_diagnostics(uri.clone(), diags, Some(version))
-                .await;
+            this.publish(uri.clone(), diags, Some(version));
             tracing::debug!(
                 version,
                 publish_ms = t.elapsed().as_secs_f64() * 1000.0,
@@ -429,6 +530,7 @@ impl LanguageServer for Backend {
             language: d.language_id,
             id,
             analysis: None,
+            cache: Arc::default(),
         };
         self.docs().insert(d.uri.clone(), state);
         self.schedule(d.uri, d.version);
@@ -466,10 +568,7 @@ impl LanguageServer for Backend {
         if let Some(s) = self.docs().remove(&uri) {
             tracing::debug!(doc = s.id, "close");
         }
-        self.inner
-            .client
-            .publish_diagnostics(uri, Vec::new(), None)
-            .await;
+        self.publish(uri, Vec::new(), None);
     }
 
     async fn did_change_configuration(&self, params: DidChangeConfigurationParams) {
@@ -482,7 +581,7 @@ impl LanguageServer for Backend {
 
     async fn hover(&self, params: HoverParams) -> Result<Option<Hover>> {
         let p = params.text_document_position_params;
-        let Some((engine, doc, analysis)) = self.snapshot(&p.text_document.uri) else {
+        let Some((engine, doc, analysis)) = self.snapshot(&p.text_document.uri).await else {
             return Ok(None);
         };
         let Some(offset) = self.offset(&doc, p.position) else {
@@ -526,7 +625,7 @@ impl LanguageServer for Backend {
 
     async fn code_action(&self, params: CodeActionParams) -> Result<Option<CodeActionResponse>> {
         let uri = params.text_document.uri;
-        let Some((engine, doc, analysis)) = self.snapshot(&uri) else {
+        let Some((engine, doc, analysis)) = self.snapshot(&uri).await else {
             return Ok(None);
         };
         let Some(range) = convert::byte_range(&doc, params.range, self.encoding()) else {
@@ -541,7 +640,7 @@ impl LanguageServer for Backend {
         params: GotoDefinitionParams,
     ) -> Result<Option<GotoDefinitionResponse>> {
         let p = params.text_document_position_params;
-        let Some((engine, doc, analysis)) = self.snapshot(&p.text_document.uri) else {
+        let Some((engine, doc, analysis)) = self.snapshot(&p.text_document.uri).await else {
             return Ok(None);
         };
         let Some(offset) = self.offset(&doc, p.position) else {
@@ -554,7 +653,7 @@ impl LanguageServer for Backend {
         &self,
         params: DocumentSymbolParams,
     ) -> Result<Option<DocumentSymbolResponse>> {
-        let Some((engine, doc, analysis)) = self.snapshot(&params.text_document.uri) else {
+        let Some((engine, doc, analysis)) = self.snapshot(&params.text_document.uri).await else {
             return Ok(None);
         };
         let symbols = navigation::document_symbols(&engine, &doc, &analysis, self.encoding());

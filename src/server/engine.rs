@@ -10,7 +10,9 @@ use calcinosis_ls::analysis::Analyzer;
 use calcinosis_ls::corpus::{Corpus, Statement, EMBEDDED};
 use calcinosis_ls::knowledge::Knowledge;
 
-/// Knowledge and analyser for one corpus. Swapped whole when the corpus changes.
+/// Knowledge and analyser for one corpus. Swapped whole when the corpus changes. Cloning
+/// is much cheaper than building (the fuzzer starts a server per input).
+#[derive(Clone)]
 pub struct Engine {
     /// The knowledge base.
     pub kb: Knowledge,

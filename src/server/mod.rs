@@ -8,7 +8,7 @@ mod completion;
 mod config;
 mod convert;
 mod diagnostics;
-mod engine;
+pub mod engine;
 mod hover;
 mod logging;
 mod navigation;
@@ -18,6 +18,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
 use anyhow::Context;
+use tokio::io::{AsyncRead, AsyncWrite};
 use tower_lsp::{LspService, Server};
 
 use crate::cli::KnowledgeArgs;
@@ -37,27 +38,14 @@ pub fn run(args: KnowledgeArgs) -> anyhow::Result<std::process::ExitCode> {
         .build()
         .context("cannot start the async runtime")?;
     let shut_down = Arc::new(AtomicBool::new(false));
-    let flag = shut_down.clone();
-    runtime.block_on(async move {
-        let (service, socket) = LspService::build(|client| {
-            logging::forward_to(client.clone(), forward);
-            backend::Backend::new(client, engine, args, flag)
-        })
-        .finish();
-        let (to_server, server_input) = tokio::io::duplex(1 << 20);
-        let (server_output, from_server) = tokio::io::duplex(1 << 20);
-        let (replies, replies_rx) = tokio::sync::mpsc::unbounded_channel();
-        tokio::spawn(transport::pump(tokio::io::stdin(), to_server, replies));
-        let writer = tokio::spawn(transport::merge(
-            from_server,
-            replies_rx,
-            tokio::io::stdout(),
-        ));
-        Server::new(server_input, server_output, socket)
-            .serve(service)
-            .await;
-        let _ = writer.await;
-    });
+    runtime.block_on(serve(
+        tokio::io::stdin(),
+        tokio::io::stdout(),
+        engine,
+        args,
+        Some(forward),
+        shut_down.clone(),
+    ));
     // Background analyses may still be running; they hold no state worth waiting for.
     runtime.shutdown_timeout(std::time::Duration::from_millis(100));
     Ok(if shut_down.load(Ordering::SeqCst) {
@@ -65,6 +53,50 @@ pub fn run(args: KnowledgeArgs) -> anyhow::Result<std::process::ExitCode> {
     } else {
         std::process::ExitCode::from(1)
     })
+}
+
+/// Serves one client over any byte streams (stdio for [`run`]; in-memory pipes for the
+/// fuzzer) until it sends `exit` or closes `input`. `logs` is the queue from
+/// [`logging::init`], which can be installed once per process: `None` forwards no logs.
+/// `shut_down` is set when the client sends `shutdown`. Returns whether the client sent
+/// `exit`.
+pub async fn serve(
+    input: impl AsyncRead + Unpin + Send + 'static,
+    output: impl AsyncWrite + Unpin + Send + 'static,
+    engine: engine::Engine,
+    args: KnowledgeArgs,
+    logs: Option<logging::Pending>,
+    shut_down: Arc<AtomicBool>,
+) -> bool {
+    // Messages the transport writes itself: its answers to unparseable input, and the
+    // server's diagnostics (see `Backend::publish`).
+    let (replies, replies_rx) = tokio::sync::mpsc::unbounded_channel();
+    let outbox = replies.clone();
+    let (service, socket) = LspService::build(|client| {
+        if let Some(logs) = logs {
+            logging::forward_to(client.clone(), logs);
+        }
+        backend::Backend::new(client, engine, args, shut_down, outbox)
+    })
+    .finish();
+    let (to_server, server_input) = tokio::io::duplex(1 << 20);
+    let (server_output, from_server) = tokio::io::duplex(1 << 20);
+    let pump = tokio::spawn(transport::pump(input, to_server, replies));
+    let writer = tokio::spawn(transport::merge(from_server, replies_rx, output));
+    Server::new(server_input, server_output, socket)
+        .serve(service)
+        .await;
+    let _ = writer.await;
+    // tower-lsp normally stops because the pump, returning, closed its input; if it stopped
+    // on its own, the pump may wait forever for input.
+    let stop = pump.abort_handle();
+    match tokio::time::timeout(std::time::Duration::from_secs(1), pump).await {
+        Ok(exited) => exited.unwrap_or(false),
+        Err(_) => {
+            stop.abort();
+            false
+        }
+    }
 }
 
 /// glibc gives every thread that allocates its own arena and keeps freed memory in it; with

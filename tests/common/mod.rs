@@ -9,6 +9,7 @@ use std::sync::mpsc::{channel, Receiver, RecvTimeoutError};
 use std::time::{Duration, Instant};
 
 use serde_json::{json, Value};
+use tower_lsp::lsp_types::PublishDiagnosticsParams;
 
 /// How long any single wait may take before the test fails (generous for slow CI).
 pub const TIMEOUT: Duration = Duration::from_secs(20);
@@ -17,14 +18,16 @@ pub struct Client {
     child: Child,
     stdin: Option<ChildStdin>,
     rx: Receiver<Value>,
+    /// Diagnostics decoded into lsp-types structs, when started with [`Client::start_typed`].
+    typed: Option<Receiver<Typed>>,
     /// Every message from the server not yet consumed by `request`.
     pub inbox: Vec<Value>,
     next_id: i64,
     pub stderr_path: std::path::PathBuf,
 }
 
-/// Reads one framed message; `None` at end of stream.
-pub fn read_message(r: &mut impl BufRead) -> Option<Value> {
+/// Reads one framed message body; `None` at end of stream.
+pub fn read_body(r: &mut impl BufRead) -> Option<Vec<u8>> {
     let mut len = None;
     loop {
         let mut line = String::new();
@@ -41,7 +44,22 @@ pub fn read_message(r: &mut impl BufRead) -> Option<Value> {
     }
     let mut buf = vec![0; len?];
     r.read_exact(&mut buf).ok()?;
-    serde_json::from_slice(&buf).ok()
+    Some(buf)
+}
+
+/// `publishDiagnostics` decoded by a client started with [`Client::start_typed`].
+pub struct Typed {
+    /// When the last byte of the message was read, before decoding.
+    pub received: Instant,
+    /// The notification's parameters.
+    pub params: PublishDiagnosticsParams,
+}
+
+/// Whether a message body is a `publishDiagnostics` notification (the method comes first).
+fn is_publication(body: &[u8]) -> bool {
+    let head = &body[..body.len().min(160)];
+    let method = b"\"textDocument/publishDiagnostics\"";
+    head.windows(method.len()).any(|w| w == method)
 }
 
 pub fn frame(body: &[u8]) -> Vec<u8> {
@@ -53,15 +71,24 @@ pub fn frame(body: &[u8]) -> Vec<u8> {
 impl Client {
     /// Starts the server with extra arguments and environment.
     pub fn start_with(args: &[&str], env: &[(&str, &str)]) -> Client {
-        Client::spawn(env!("CARGO_BIN_EXE_calcinosis-ls"), args, env)
+        Client::spawn(env!("CARGO_BIN_EXE_calcinosis-ls"), args, env, false)
+    }
+
+    /// Like [`Client::start_with`], but `publishDiagnostics` notifications are decoded into
+    /// lsp-types structs on the reader thread, as a typed Rust client (Helix, say) does,
+    /// rather than into `serde_json::Value` trees, and are read with
+    /// [`Client::typed_diagnostics`] only. For benchmarks: the generic tree of a
+    /// multi-megabyte notification costs the client more than the server's work.
+    pub fn start_typed(args: &[&str], env: &[(&str, &str)]) -> Client {
+        Client::spawn(env!("CARGO_BIN_EXE_calcinosis-ls"), args, env, true)
     }
 
     /// Starts another program that runs the server (a tracer, say).
     pub fn start_with_program(program: &str, args: &[&str]) -> Client {
-        Client::spawn(program, args, &[])
+        Client::spawn(program, args, &[], false)
     }
 
-    fn spawn(program: &str, args: &[&str], env: &[(&str, &str)]) -> Client {
+    fn spawn(program: &str, args: &[&str], env: &[(&str, &str)], typed: bool) -> Client {
         let dir = tempfile::tempdir().expect("tempdir").keep();
         let stderr_path = dir.join("stderr.log");
         let stderr = std::fs::File::create(&stderr_path).expect("stderr file");
@@ -78,9 +105,27 @@ impl Client {
         let mut child = cmd.spawn().expect("start calcinosis-ls");
         let stdout = child.stdout.take().expect("stdout");
         let (tx, rx) = channel();
+        let (typed_tx, typed_rx) = channel();
         std::thread::spawn(move || {
+            #[derive(serde::Deserialize)]
+            struct Publication {
+                params: PublishDiagnosticsParams,
+            }
             let mut r = BufReader::new(stdout);
-            while let Some(msg) = read_message(&mut r) {
+            while let Some(body) = read_body(&mut r) {
+                if typed && is_publication(&body) {
+                    let received = Instant::now();
+                    if let Ok(p) = serde_json::from_slice::<Publication>(&body) {
+                        let _ = typed_tx.send(Typed {
+                            received,
+                            params: p.params,
+                        });
+                        continue;
+                    }
+                }
+                let Ok(msg) = serde_json::from_slice::<Value>(&body) else {
+                    continue;
+                };
                 if tx.send(msg).is_err() {
                     break;
                 }
@@ -91,6 +136,7 @@ impl Client {
             child,
             stdin,
             rx,
+            typed: typed.then_some(typed_rx),
             inbox: Vec::new(),
             next_id: 1,
             stderr_path,
@@ -201,15 +247,33 @@ impl Client {
 
     /// Waits for `publishDiagnostics` for `uri` at `version`.
     pub fn diagnostics(&mut self, uri: &str, version: i64) -> Vec<Value> {
-        let msg = self.wait_for(&format!("diagnostics for {uri} v{version}"), |m| {
+        let mut msg = self.wait_for(&format!("diagnostics for {uri} v{version}"), |m| {
             m["method"] == "textDocument/publishDiagnostics"
                 && m["params"]["uri"] == uri
                 && m["params"]["version"] == version
         });
-        msg["params"]["diagnostics"]
-            .as_array()
-            .cloned()
-            .unwrap_or_default()
+        match msg["params"]["diagnostics"].take() {
+            Value::Array(diagnostics) => diagnostics,
+            _ => Vec::new(),
+        }
+    }
+
+    /// Waits for typed `publishDiagnostics` for `uri` at `version` (see
+    /// [`Client::start_typed`]), dropping earlier ones.
+    pub fn typed_diagnostics(&mut self, uri: &str, version: i32) -> Typed {
+        let rx = self.typed.as_ref().expect("started with start_typed");
+        let deadline = Instant::now() + TIMEOUT;
+        loop {
+            let left = deadline
+                .checked_duration_since(Instant::now())
+                .unwrap_or_default();
+            let p = rx
+                .recv_timeout(left)
+                .unwrap_or_else(|_| panic!("timed out waiting for diagnostics v{version}"));
+            if p.params.uri.as_str() == uri && p.params.version == Some(version) {
+                return p;
+            }
+        }
     }
 
     /// Initializes with the given position encodings offered (none: UTF-16 default).
