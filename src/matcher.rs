@@ -56,6 +56,9 @@ pub struct TermMatcher {
     automaton: AhoCorasick,
     patterns: Vec<Pattern>,
     fuzzy: HashMap<char, Vec<FuzzyCandidate>>,
+    /// Per ASCII first letter: the shortest and longest first word of its fuzzy candidates,
+    /// so that most words are ruled out before any lookup.
+    fuzzy_lengths: [Option<(usize, usize)>; 26],
     exact_words: HashSet<String>,
     fuzzy_ignore: HashSet<String>,
 }
@@ -63,14 +66,16 @@ pub struct TermMatcher {
 /// How many words the per-thread correction memo holds before it starts over.
 const MEMO_CAPACITY: usize = 65_536;
 
-/// A memoised correction: `(bucket index, stem length)`, or `None` for "near no term".
-type Memoised = Option<(usize, usize)>;
+/// A fuzzy candidate near a word: `(distance, bucket index, further words of the form)`.
+type Near = (usize, usize, usize);
 
 thread_local! {
-    /// Corrections already worked out for words (notes repeat their words). Per thread, so
-    /// matching stays lock-free; keyed by word only, so it is cleared when a thread
-    /// switches to another matcher.
-    static MEMO: std::cell::RefCell<HashMap<String, Memoised>> = Default::default();
+    /// The fuzzy candidates near each word already looked at (notes repeat their words;
+    /// most words are near nothing). Whether a multi-word candidate applies depends on the
+    /// words that follow, so that is checked per occurrence, cheaply, on this short list.
+    /// Per thread, so matching stays lock-free; keyed by word only, so it is cleared when a
+    /// thread switches to another matcher.
+    static MEMO: std::cell::RefCell<HashMap<String, Vec<Near>>> = Default::default();
     static MEMO_OWNER: std::cell::Cell<usize> = const { std::cell::Cell::new(0) };
 }
 
@@ -169,7 +174,15 @@ impl TermMatcher {
             .build(&texts)
             .expect("lexicon patterns are plain strings and always build");
         static NEXT_ID: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(1);
+        let mut fuzzy_lengths = [None; 26];
+        for (c, cands) in &fuzzy {
+            if c.is_ascii_lowercase() {
+                let lens = cands.iter().map(|c| c.first.len());
+                fuzzy_lengths[(*c as u8 - b'a') as usize] = lens.clone().min().zip(lens.max());
+            }
+        }
         TermMatcher {
+            fuzzy_lengths,
             id: NEXT_ID.fetch_add(1, std::sync::atomic::Ordering::Relaxed),
             automaton,
             patterns,
@@ -221,20 +234,14 @@ impl TermMatcher {
         }
     }
 
-    /// The closest fuzzy candidate for `word` whose further words (multi-word forms) follow
-    /// at `words[next..]`, as `(distance, extra words, bucket index)`; and whether any
-    /// multi-word candidate was near (then the answer depends on the following words).
-    fn closest(
-        &self,
-        word: &str,
-        following: &Following<'_>,
-    ) -> (Option<(usize, usize, usize)>, bool) {
+    /// The fuzzy candidates within reach of `word` (same first letter, distance 1, or 2 from
+    /// ten letters), in bucket order.
+    fn near(&self, word: &str) -> Vec<Near> {
         let Some(cands) = word.chars().next().and_then(|c| self.fuzzy.get(&c)) else {
-            return (None, false);
+            return Vec::new();
         };
         let max = if word.len() >= 10 { 2 } else { 1 };
-        let mut best: Option<(usize, usize, usize)> = None;
-        let mut multi_near = false;
+        let mut out = Vec::new();
         for (idx, c) in cands.iter().enumerate() {
             if c.first.len().abs_diff(word.len()) > max {
                 continue;
@@ -242,57 +249,76 @@ impl TermMatcher {
             // Optimal string alignment: edits and adjacent transpositions, without the
             // allocation-heavy unrestricted Damerau distance.
             let d = strsim::osa_distance(word, &c.first);
-            if d == 0 || d > max {
-                continue;
+            if d > 0 && d <= max {
+                out.push((d, idx, c.rest.len()));
             }
-            multi_near |= !c.rest.is_empty();
-            let follows = c.rest.iter().enumerate().all(|(k, rw)| {
-                following.words().get(k).is_some_and(|r| {
-                    strip_possessive(&following.text[r.clone()].to_ascii_lowercase()) == rw
-                })
-            });
+        }
+        out
+    }
+
+    /// The best of the `near` candidates whose further words follow, as `(extra words,
+    /// bucket index)`: more words matched first, then the smaller distance, then the
+    /// earlier candidate.
+    fn pick(&self, word: &str, near: &[Near], following: &Following<'_>) -> Option<(usize, usize)> {
+        let bucket = word.chars().next().and_then(|c| self.fuzzy.get(&c))?;
+        let mut best: Option<(usize, usize, usize)> = None;
+        for &(d, idx, extra) in near {
+            let follows = extra == 0
+                || bucket[idx].rest.iter().enumerate().all(|(k, rw)| {
+                    following.words().get(k).is_some_and(|r| {
+                        strip_possessive(&following.text[r.clone()].to_ascii_lowercase()) == rw
+                    })
+                });
             if !follows {
                 continue;
             }
             let better = match best {
                 None => true,
-                Some((bd, bw, _)) => c.rest.len() > bw || (c.rest.len() == bw && d < bd),
+                Some((bd, bw, _)) => extra > bw || (extra == bw && d < bd),
             };
             if better {
-                best = Some((d, c.rest.len(), idx));
+                best = Some((d, extra, idx));
             }
         }
-        (best, multi_near)
+        best.map(|(_, extra, idx)| (extra, idx))
+    }
+
+    /// The candidates near `word`, memoised.
+    fn near_memo(&self, word: &str) -> Vec<Near> {
+        if let Some(known) = MEMO.with(|m| m.borrow().get(word).cloned()) {
+            return known;
+        }
+        let near = self.near(word);
+        MEMO.with(|m| {
+            let mut m = m.borrow_mut();
+            if m.len() >= MEMO_CAPACITY {
+                m.clear();
+            }
+            m.insert(word.to_string(), near.clone());
+        });
+        near
     }
 
     /// The best correction for `word` (tried as written, then as a plural stem):
-    /// `(extra words, bucket index, stem length)`, memoised when it cannot depend on the
-    /// words that follow.
+    /// `(extra words, bucket index, stem length)`.
     fn correction(&self, word: &str, following: &Following<'_>) -> Option<(usize, usize, usize)> {
-        if let Some(known) = MEMO.with(|m| m.borrow().get(word).copied()) {
-            return known.map(|(idx, stem)| (0, idx, stem));
+        // Candidates share the word's first letter: most words have none to look up.
+        if !word
+            .chars()
+            .next()
+            .is_some_and(|c| self.fuzzy.contains_key(&c))
+        {
+            return None;
         }
-        let (best, multi_a) = self.closest(word, following);
-        let mut found = best.map(|(_, extra, idx)| (extra, idx, word.len()));
-        let mut multi = multi_a;
-        if found.is_none() {
-            // "Reynauds" → "Reynaud" + "s".
-            if let Some(stem) = word.strip_suffix('s').filter(|w| w.len() >= MIN_FUZZY_LEN) {
-                let (best, multi_b) = self.closest(stem, following);
-                found = best.map(|(_, extra, idx)| (extra, idx, stem.len()));
-                multi |= multi_b;
-            }
+        if let Some((extra, idx)) = self.pick(word, &self.near_memo(word), following) {
+            return Some((extra, idx, word.len()));
         }
-        if !multi {
-            MEMO.with(|m| {
-                let mut m = m.borrow_mut();
-                if m.len() >= MEMO_CAPACITY {
-                    m.clear();
-                }
-                m.insert(word.to_string(), found.map(|(_, idx, stem)| (idx, stem)));
-            });
-        }
-        found
+        // "Reynauds" → "Reynaud" + "s".
+        let stem = word
+            .strip_suffix('s')
+            .filter(|w| w.len() >= MIN_FUZZY_LEN)?;
+        let (extra, idx) = self.pick(stem, &self.near_memo(stem), following)?;
+        Some((extra, idx, stem.len()))
     }
 
     /// Adds misspelled mentions for words not covered by exact matches.
@@ -315,6 +341,13 @@ impl TermMatcher {
                 continue;
             }
             let raw = &text[w.clone()];
+            // Possessive and plural stripping shorten a word by at most three letters, and
+            // a candidate is at most two edits away: rule the rest out by length.
+            let window =
+                self.fuzzy_lengths[(raw.as_bytes()[0].to_ascii_lowercase() - b'a') as usize];
+            if !window.is_some_and(|(min, max)| min <= raw.len() + 2 && raw.len() <= max + 5) {
+                continue;
+            }
             lower.clear();
             lower.extend(raw.chars().map(|c| c.to_ascii_lowercase()));
             let word = strip_possessive(&lower);
@@ -449,9 +482,12 @@ fn long_words(text: &str, min: usize) -> impl Iterator<Item = Range<usize>> + '_
                 end += 1;
             }
             i = end;
+            if letters < min {
+                continue;
+            }
             let before = text[..start].chars().next_back();
             let after = text[end..].chars().next();
-            if letters >= min && !joined(before) && !joined(after) && after != Some('\'') {
+            if !joined(before) && !joined(after) && after != Some('\'') {
                 return Some(start..end);
             }
         }

@@ -1,6 +1,7 @@
 //! Soak: many random incremental edits (multi-byte text included) on an open document, with
 //! analyses requested between them. At the end the server's copy equals the text replayed
-//! here, nothing panicked, and memory stayed flat.
+//! here, its diagnostics (from incremental re-analysis) equal a fresh server's for the same
+//! text, nothing panicked, and memory stayed flat.
 //!
 //! CI runs the reduced form (3,000 edits); the full form is
 //! `SOAK_EDITS=100000 cargo test --release --test soak -- --nocapture`.
@@ -59,6 +60,7 @@ fn random_edits_replay_exactly() {
     c.open(uri, "plaintext", &text);
     let mut rss_quarter = 0;
     let mut skipped = 0;
+    let mut last_version = 1;
     for v in 2..edits as i64 + 2 {
         // A random range in UTF-16 positions, snapped to character starts (as an editor
         // sends), on lines without '\r' confusion: positions count within '\n' lines.
@@ -114,6 +116,7 @@ fn random_edits_replay_exactly() {
         };
         let range = json!({"start": pos(&text, start), "end": pos(&text, end)});
         text.replace_range(start..end, &insert);
+        last_version = v;
         c.notify("textDocument/didChange", json!({"textDocument": {"uri": uri, "version": v}, "contentChanges": [{"range": range, "text": insert}]}));
         if v % 50 == 0 {
             // An analysis in between: the outline needs the current version analysed.
@@ -151,5 +154,25 @@ fn random_edits_replay_exactly() {
         "memory grew from {rss_quarter} kB to {rss_end} kB"
     );
     assert!(c.is_running());
+    // What an editor shows: the diagnostics of the last version, re-analysed piece by piece
+    // thousands of times, must be those of a whole analysis.
+    let shown = outline(c.diagnostics(uri, last_version));
     assert_eq!(c.shutdown(), Some(0));
+    let mut fresh = Client::start();
+    fresh.initialize(&[], json!({"diagnostics": {"debounceMs": 0}}));
+    fresh.open(uri, "plaintext", &text);
+    assert_eq!(shown, outline(fresh.diagnostics(uri, 1)));
+    println!(
+        "{} diagnostics at the end, same as a fresh analysis",
+        shown.len()
+    );
+    assert_eq!(fresh.shutdown(), Some(0));
+}
+
+/// What matters of each diagnostic (related information names a per-server cache file).
+fn outline(diagnostics: Vec<Value>) -> Vec<Value> {
+    diagnostics
+        .into_iter()
+        .map(|d| json!([d["range"], d["code"], d["message"], d["tags"]]))
+        .collect()
 }

@@ -1,6 +1,9 @@
 //! Note analysis never panics, and every range it reports is a well-formed slice of the note:
 //! in bounds, on char boundaries, start <= end; findings are sorted by start and do not
-//! overlap. Input: any bytes, read as UTF-8 (invalid sequences become U+FFFD).
+//! overlap; and incremental re-analysis (`Analyzer::reanalyze` with a cache primed by an
+//! earlier version: the note with a slice cut out, chosen by the input's first two bytes)
+//! finds exactly what a whole analysis finds. Input: any bytes, read as UTF-8 (invalid
+//! sequences become U+FFFD).
 //!
 //! Set `FUZZ_ALLOW_OVERLAP=1` to skip the overlap check while a known overlap bug is open,
 //! so that a run can get past it to other bugs.
@@ -9,7 +12,7 @@
 use std::ops::Range;
 use std::sync::LazyLock;
 
-use calcinosis_ls::analysis::Analyzer;
+use calcinosis_ls::analysis::{AnalysisCache, Analyzer};
 use calcinosis_ls::corpus::Corpus;
 use libfuzzer_sys::fuzz_target;
 
@@ -55,4 +58,21 @@ fuzz_target!(|data: &[u8]| {
             w[1].range
         );
     }
+    let at = |b: Option<&u8>| {
+        let mut i = b.map_or(0, |&b| b as usize * text.len() / 255);
+        while !text.is_char_boundary(i) {
+            i -= 1;
+        }
+        i
+    };
+    let (a, b) = (at(data.first()), at(data.get(1)));
+    let (a, b) = (a.min(b), a.max(b));
+    let earlier = format!("{}{}", &text[..a], &text[b..]);
+    let mut cache = AnalysisCache::new();
+    ANALYZER.reanalyze(&earlier, &mut cache);
+    let again = ANALYZER.reanalyze(&text, &mut cache);
+    assert_eq!(
+        again.findings, analysis.findings,
+        "incremental re-analysis differs from a whole analysis"
+    );
 });

@@ -167,6 +167,8 @@ impl ContextEngine {
         let automaton = AhoCorasick::builder()
             .ascii_case_insensitive(true)
             .match_kind(MatchKind::LeftmostLongest)
+            // A few hundred phrases: the DFA is small and searches fastest.
+            .kind(Some(aho_corasick::AhoCorasickKind::DFA))
             .build(&phrases)
             .expect("trigger phrases are plain strings and always build");
         ContextEngine {

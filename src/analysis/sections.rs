@@ -60,21 +60,21 @@ pub enum Step {
 /// Finds section headers in notes.
 #[derive(Debug, Clone)]
 pub struct Sectioner {
-    /// `(header text, kind index)`, longest header first so "family history" beats "family".
-    headers: Vec<(String, usize)>,
+    /// Header text (lower case) → kind index.
+    headers: rustc_hash::FxHashMap<String, usize>,
     effects: Vec<SectionEffect>,
 }
 
 impl Sectioner {
     /// Prepares the header table.
     pub fn new(structure: &NoteStructure) -> Sectioner {
-        let mut headers: Vec<(String, usize)> = structure
-            .sections
-            .iter()
-            .enumerate()
-            .flat_map(|(i, s)| s.headers.iter().map(move |h| (h.clone(), i)))
-            .collect();
-        headers.sort_by_key(|h| std::cmp::Reverse(h.0.len()));
+        // The first kind to list a header keeps it.
+        let mut headers = rustc_hash::FxHashMap::default();
+        for (i, s) in structure.sections.iter().enumerate() {
+            for h in &s.headers {
+                headers.entry(h.to_lowercase()).or_insert(i);
+            }
+        }
         Sectioner {
             headers,
             effects: structure.sections.iter().map(|s| s.effect).collect(),
@@ -224,8 +224,7 @@ impl Sectioner {
     }
 
     fn kind_of(&self, label: &str) -> Option<usize> {
-        let l = label.trim().to_lowercase();
-        self.headers.iter().find(|(h, _)| *h == l).map(|(_, k)| *k)
+        self.headers.get(&label.trim().to_lowercase()).copied()
     }
 }
 

@@ -2,7 +2,7 @@
 //! "p.o."), blank lines, bullets and numbered items, headings and header labels each end a
 //! sentence; a wrapped line that continues in lower case does not.
 
-use std::collections::HashSet;
+use rustc_hash::FxHashSet as HashSet;
 use std::ops::Range;
 
 /// Splits notes into sentences.
@@ -142,8 +142,15 @@ impl SentenceSplitter {
         if numbered_item {
             return true; // "1. Plan"
         }
-        let lower = word.to_lowercase();
-        self.abbreviations.contains(lower.as_str())
+        if word.is_ascii() && word.len() <= 32 {
+            // Most words: lower-cased on the stack, no allocation per period.
+            let mut buf = [0u8; 32];
+            let lower = &mut buf[..word.len()];
+            lower.copy_from_slice(word.as_bytes());
+            lower.make_ascii_lowercase();
+            return std::str::from_utf8(lower).is_ok_and(|l| self.abbreviations.contains(l));
+        }
+        self.abbreviations.contains(word.to_lowercase().as_str())
     }
 }
 

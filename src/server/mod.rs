@@ -33,7 +33,10 @@ pub fn run(args: KnowledgeArgs) -> anyhow::Result<std::process::ExitCode> {
         engine::Engine::build(corpus, args.index.as_deref()).context("cannot build the index")?;
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
-        .max_blocking_threads(2)
+        // Blocking threads: one sits in the stdin read for the whole session, one writes to
+        // stdout, and analyses need the rest. With two, a multi-megabyte publication waited
+        // behind an analysis (time to diagnostics on 5,000 lines: 46 → 29 ms with four).
+        .max_blocking_threads(4)
         .enable_all()
         .build()
         .context("cannot start the async runtime")?;
