@@ -17,10 +17,26 @@ fn main() {
         .ok()
         .and_then(|v| v.parse().ok())
         .unwrap_or(12);
-    let passes = if mb < 12 { 1 } else { 3 };
-    let notes = notegen::NoteGen::new(42).notes(mb * 1024 * 1024);
+    println!("check throughput (1 thread)");
+    let kinds = [
+        (
+            "dense: a CREST cue in every second sentence",
+            notegen::NoteGen::new(42),
+        ),
+        (
+            "typical: a cue in one sentence in six",
+            notegen::NoteGen::typical(42),
+        ),
+    ];
+    for (kind, mut gen) in kinds {
+        let notes = gen.notes(mb * 1024 * 1024);
+        measure(&analyzer, kind, &notes, if mb < 12 { 1 } else { 3 });
+    }
+}
+
+fn measure(analyzer: &Analyzer, kind: &str, notes: &[String], passes: usize) {
     let bytes: usize = notes.iter().map(String::len).sum();
-    // Warm-up pass, then the best of three timed passes.
+    // Warm-up pass, then the best of the timed passes.
     let mut findings = 0;
     for n in notes.iter().take(200) {
         findings += analyzer.analyze(n).findings.len();
@@ -29,20 +45,20 @@ fn main() {
     for _ in 0..passes {
         let start = Instant::now();
         findings = 0;
-        for n in &notes {
+        for n in notes {
             findings += std::hint::black_box(analyzer.analyze(n)).findings.len();
         }
         best = best.min(start.elapsed().as_secs_f64());
     }
     let mb = bytes as f64 / 1e6;
     println!(
-        "check throughput (1 thread): {} notes, {:.1} MB, {} findings",
+        "  {kind}: {} notes, {:.1} MB, {} findings",
         notes.len(),
         mb,
         findings
     );
     println!(
-        "  best of {passes}: {:.3} s  →  {:.1} MB/s, {:.0} notes/s",
+        "    best of {passes}: {:.3} s  →  {:.1} MB/s, {:.0} notes/s",
         best,
         mb / best,
         notes.len() as f64 / best

@@ -21,13 +21,13 @@ impl Normalized {
         self.breaks.clear();
         // Fast path: most sentences have single spaces, no other white space and no curly
         // apostrophes, and are copied as they are.
+        // (Lead bytes 0xc2, 0xe1–0xe3 start every non-ASCII space and curly apostrophe.)
+        // Four SIMD scans beat one byte-by-byte pass.
         let b = src.as_bytes();
-        let plain = !b.iter().enumerate().any(|(i, &c)| {
-            matches!(
-                c,
-                b'\t' | b'\n' | b'\r' | 0x0b | 0x0c | 0xc2 | 0xe1 | 0xe2 | 0xe3
-            ) || (c == b' ' && b.get(i + 1) == Some(&b' '))
-        });
+        let plain = memchr::memchr3(b'\t', b'\n', b'\r', b).is_none()
+            && memchr::memchr3(0x0b, 0x0c, 0xc2, b).is_none()
+            && memchr::memchr3(0xe1, 0xe2, 0xe3, b).is_none()
+            && memchr::memmem::find(b, b"  ").is_none();
         if plain {
             self.text.push_str(src);
             return;
@@ -56,7 +56,10 @@ impl Normalized {
     /// Records a break if the normalised end no longer maps to `original`.
     fn sync(&mut self, original: usize) {
         let here = self.text.len();
-        if self.to_original(here) != original {
+        // `to_original(here)`, from the last break alone (it is at or before `here`): this
+        // runs for every character of a sentence that needs normalising.
+        let (n, o) = self.breaks.last().copied().unwrap_or((0, 0));
+        if o + (here - n) != original {
             self.breaks.push((here, original));
         }
     }

@@ -101,27 +101,28 @@ impl SentenceSplitter {
         let bytes = text.as_bytes();
         let mut i = from;
         while i < to {
+            // Jump to the next candidate with SIMD: most of a line is not punctuation.
+            let Some(at) = memchr::memchr3(b'.', b'!', b'?', &bytes[i..to]) else {
+                break;
+            };
+            i += at;
             let b = bytes[i];
-            if matches!(b, b'.' | b'!' | b'?') {
-                // Runs like "?!" or "..." end together.
-                let mut end = i + 1;
-                while end < to && matches!(bytes[end], b'.' | b'!' | b'?') {
-                    end += 1;
-                }
-                let followed_by_space = end >= to || bytes[end].is_ascii_whitespace();
-                if followed_by_space && (b != b'.' || !self.is_abbreviation(text, *start, i)) {
-                    // The next word must look like a new sentence: not lower case.
-                    let rest = text[end..to].trim_start();
-                    let next = rest.chars().next();
-                    if next.is_none_or(|c| !c.is_lowercase()) {
-                        push(text, *start..end, out);
-                        *start = end;
-                    }
-                }
-                i = end;
-            } else {
-                i += 1;
+            // Runs like "?!" or "..." end together.
+            let mut end = i + 1;
+            while end < to && matches!(bytes[end], b'.' | b'!' | b'?') {
+                end += 1;
             }
+            let followed_by_space = end >= to || bytes[end].is_ascii_whitespace();
+            if followed_by_space && (b != b'.' || !self.is_abbreviation(text, *start, i)) {
+                // The next word must look like a new sentence: not lower case.
+                let rest = text[end..to].trim_start();
+                let next = rest.chars().next();
+                if next.is_none_or(|c| !c.is_lowercase()) {
+                    push(text, *start..end, out);
+                    *start = end;
+                }
+            }
+            i = end;
         }
     }
 
