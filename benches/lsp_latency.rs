@@ -47,7 +47,9 @@ fn run(
     small_edits: usize,
 ) {
     let uri = "file:///bench/note.txt";
-    let mut c = Client::start_typed(&["serve"], &[("RUST_LOG", "warn")]);
+    // The server's debug log says how long each version's analysis took and how many
+    // pieces of the note it re-analysed (it never carries note text).
+    let mut c = Client::start_typed(&["serve"], &[("RUST_LOG", "calcinosis_ls=debug")]);
     let started = Instant::now();
     c.initialize(&["utf-16"], json!({"diagnostics": {"debounceMs": 0}}));
     let init_ms = started.elapsed().as_secs_f64() * 1000.0;
@@ -117,6 +119,7 @@ fn run(
     let mut small = Vec::new();
     let mut small_received = Vec::new();
     let mid = lines as u64 / 2;
+    let first_small = version + 1;
     for i in 0..small_edits {
         version += 1;
         let change = if i % 2 == 0 {
@@ -135,6 +138,7 @@ fn run(
     }
     let rss = c.memory_kb("VmRSS").unwrap_or(0);
     let peak = c.memory_kb("VmHWM").unwrap_or(0);
+    let log = c.stderr();
     c.shutdown();
 
     let kind = if dense { "dense" } else { "typical" };
@@ -159,11 +163,83 @@ fn run(
         summary("", &mut full_received).trim_start_matches(": "),
         summary("", &mut small_received).trim_start_matches(": ")
     );
+    let (mut full_analysis, mut small_analysis) = (Vec::new(), Vec::new());
+    let mut pieces = (0, 0);
+    for line in log.lines().filter(|l| l.contains("pieces analysed")) {
+        let field = |k: &str| {
+            line.split_whitespace()
+                .find_map(|w| w.strip_prefix(k))
+                .and_then(|v| v.parse::<f64>().ok())
+                .unwrap_or(0.0)
+        };
+        let (v, ms) = (field("version=") as i32, field("ms="));
+        let took = Duration::from_secs_f64(ms / 1000.0);
+        if v >= first_small {
+            small_analysis.push(took);
+            pieces = (field("analysed=") as usize, field("reused=") as usize);
+        } else if v > 1 {
+            full_analysis.push(took);
+        }
+    }
+    println!(
+        "  of which analysis on the server: full {}; one-character {} (last: {} of {} pieces re-analysed)",
+        summary("", &mut full_analysis).trim_start_matches(": "),
+        summary("", &mut small_analysis).trim_start_matches(": "),
+        pieces.0,
+        pieces.0 + pieces.1
+    );
+    neovim(&text, if lines >= 50_000 { 4 } else { 20 });
     println!(
         "  RSS: idle {:.1} MB, after {:.1} MB, peak {:.1} MB",
         idle_rss as f64 / 1024.0,
         rss as f64 / 1024.0,
         peak as f64 / 1024.0
+    );
+}
+
+/// Time to diagnostics in a real editor: `editors/neovim/test/latency.lua` in headless
+/// Neovim (when one >= 0.11 is found), typing and deleting one character mid-note.
+fn neovim(text: &str, edits: usize) {
+    let Ok((nvim, version)) = common::nvim::find_nvim() else {
+        println!("  Neovim: not found, skipped");
+        return;
+    };
+    let dir = tempfile::tempdir().expect("tempdir");
+    let note = dir.path().join("note.txt");
+    std::fs::write(&note, text).expect("write note");
+    let repo = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    let mut cmd = std::process::Command::new(nvim);
+    cmd.args(["--headless", "--clean", "-l"])
+        .arg(repo.join("editors/neovim/test/latency.lua"))
+        .env("CALCINOSIS_LS", env!("CARGO_BIN_EXE_calcinosis-ls"))
+        .env("NOTE", &note)
+        .env("EDITS", edits.to_string())
+        .env_remove("NVIM")
+        .stdin(std::process::Stdio::null());
+    for var in [
+        "XDG_CONFIG_HOME",
+        "XDG_DATA_HOME",
+        "XDG_STATE_HOME",
+        "XDG_CACHE_HOME",
+    ] {
+        cmd.env(var, dir.path().join(var.to_lowercase()));
+    }
+    let out = match cmd.output() {
+        Ok(o) => String::from_utf8_lossy(&o.stdout).into_owned(),
+        Err(e) => return println!("  Neovim: cannot run ({e})"),
+    };
+    let mut times: Vec<Duration> = out
+        .lines()
+        .filter_map(|l| l.strip_prefix("latency: "))
+        .filter_map(|v| v.parse::<f64>().ok())
+        .map(|ms| Duration::from_secs_f64(ms / 1000.0))
+        .collect();
+    if times.is_empty() {
+        return println!("  Neovim: no measurement; output:\n{out}");
+    }
+    println!(
+        "  {} (one character typed → diagnostics handled by Neovim)",
+        summary(&version, &mut times)
     );
 }
 
