@@ -326,17 +326,17 @@ impl TermMatcher {
         if MEMO_OWNER.with(|o| o.replace(self.id)) != self.id {
             MEMO.with(|m| m.borrow_mut().clear());
         }
-        let exact: Vec<Range<usize>> = out[first..].iter().map(|m| m.range.clone()).collect();
+        let exact = &out[first..];
         let mut found = Vec::new();
         let mut lower = String::new();
         let mut consumed = 0;
         let mut next_exact = 0;
         for w in long_words(text, MIN_FUZZY_LEN) {
             // Exact matches are sorted and words come in order: skip the ones behind.
-            while next_exact < exact.len() && exact[next_exact].end <= w.start {
+            while next_exact < exact.len() && exact[next_exact].range.end <= w.start {
                 next_exact += 1;
             }
-            let overlaps = exact.get(next_exact).is_some_and(|r| r.start < w.end);
+            let overlaps = exact.get(next_exact).is_some_and(|m| m.range.start < w.end);
             if w.start < consumed || overlaps {
                 continue;
             }
@@ -349,7 +349,9 @@ impl TermMatcher {
                 continue;
             }
             lower.clear();
-            lower.extend(raw.chars().map(|c| c.to_ascii_lowercase()));
+            // Long words are ASCII letters (and an apostrophe): lower-case them bytewise.
+            lower.push_str(raw);
+            lower.make_ascii_lowercase();
             let word = strip_possessive(&lower);
             if word.len() < MIN_FUZZY_LEN
                 || !word.bytes().all(|b| b.is_ascii_alphabetic())
@@ -384,7 +386,7 @@ impl TermMatcher {
                 // ("djffuse scleroderma": "scleroderma" is already a finding).
                 if exact[next_exact..]
                     .iter()
-                    .any(|r| r.start < end && w.start < r.end)
+                    .any(|m| m.range.start < end && w.start < m.range.end)
                 {
                     continue;
                 }

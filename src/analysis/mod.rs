@@ -183,6 +183,7 @@ impl Analyzer {
         let mut findings = Vec::new();
         let mut norm = Normalized::default();
         let mut mentions: Vec<Mention> = Vec::new();
+        let mut ranges: Vec<Range<usize>> = Vec::new();
         let mut si = 0;
         for sentence in sentences {
             while si + 1 < sections.len() && sections[si + 1].range.start <= sentence.start {
@@ -214,7 +215,8 @@ impl Analyzer {
                     .filter(|s| s.effect == SectionEffect::Historical)
                     .map(|s| s.header.clone()),
             };
-            let ranges: Vec<Range<usize>> = mentions.iter().map(|m| m.range.clone()).collect();
+            ranges.clear();
+            ranges.extend(mentions.iter().map(|m| m.range.clone()));
             let decided = self.context.assert(&norm.text, &ranges, &defaults);
             let to_note = |r: &Range<usize>| {
                 start + norm.to_original(r.start)..start + norm.to_original(r.end)
