@@ -269,3 +269,61 @@ fn exit_without_shutdown_is_an_error_status() {
         std::thread::sleep(std::time::Duration::from_millis(20));
     }
 }
+
+/// Found by the `jsonrpc` fuzz target: bodies that are JSON but that tower-lsp 0.20 cannot
+/// decode (a null method, an id above i64::MAX, a number out of f64's range) passed the
+/// transport, and the first one ended tower-lsp's input: the server exited with status 1
+/// and answered nothing more. An array body was read as a request: `["2.0","exit"]` made
+/// tower-lsp exit while the transport kept the stream open, and the server hung.
+#[test]
+fn bodies_tower_lsp_cannot_decode_get_errors_and_the_server_goes_on() {
+    let mut c = Client::start();
+    c.initialize(&[], json!({}));
+    for (body, code, id) in [
+        (
+            r#"{"jsonrpc":"2.0","id":41,"method":null}"#,
+            -32600,
+            json!(41),
+        ),
+        (
+            r#"{"jsonrpc":"2.0","id":18446744073709551615,"method":"textDocument/hover","params":{}}"#,
+            -32600,
+            Value::Null,
+        ),
+        (
+            r#"{"jsonrpc":"2.0","id":42,"method":"workspace/symbol","params":{"query":"RP","n":1e400}}"#,
+            -32700,
+            Value::Null,
+        ),
+        (r#"["2.0","exit"]"#, -32600, Value::Null),
+    ] {
+        c.send_raw(&common::frame(body.as_bytes()));
+        let e = c.wait_for(&format!("an error for {body}"), |m| {
+            m.get("method").is_none() && m["error"]["code"] == code
+        });
+        assert_eq!(e["id"], id, "{body}: {e}");
+        assert!(c.is_running(), "{body} stopped the server");
+    }
+    still_serving(&mut c);
+    assert_eq!(c.shutdown(), Some(0));
+}
+
+/// Found by the `jsonrpc` fuzz target: the transport looked for `exit` only in bodies under
+/// 4 KiB, so a padded `exit` reached tower-lsp unnoticed; tower-lsp stopped, the stream
+/// stayed open, and the process never ended, not even when its input was closed.
+#[test]
+fn a_long_exit_notification_still_ends_the_server() {
+    let mut c = Client::start();
+    c.initialize(&[], json!({}));
+    let r = c.request("shutdown", Value::Null);
+    assert!(r.get("error").is_none(), "{r}");
+    c.notify("exit", json!({ "padding": " ".repeat(8192) }));
+    let deadline = std::time::Instant::now() + common::TIMEOUT;
+    while c.is_running() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "server ignored a long exit"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+}

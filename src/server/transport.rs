@@ -8,12 +8,14 @@
 //! - Garbage between messages and headers without a usable `Content-Length` are skipped
 //!   (with a log line) until the next header; bodies larger than [`MAX_BODY`] are read and
 //!   discarded without being buffered.
-//! - Bodies that are not valid JSON never reach tower-lsp (whose 0.20 transport can stop
-//!   after a second decode error): the transport answers them itself with a JSON-RPC parse
-//!   error, merged into the output stream between whole messages ([`merge`]).
+//! - Bodies tower-lsp cannot decode never reach it (its 0.20 transport stops reading after
+//!   the first decode error, which ends the server): the transport decodes every body the
+//!   way tower-lsp does and answers the ones that fail itself, with a JSON-RPC parse error
+//!   or invalid request, merged into the output stream between whole messages ([`merge`]).
 
 use tokio::io::{AsyncBufReadExt, AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, BufReader};
 use tokio::sync::mpsc::{UnboundedReceiver, UnboundedSender};
+use tower_lsp::jsonrpc::{Request, Response};
 
 /// Frames a message body.
 fn framed(body: &[u8]) -> Vec<u8> {
@@ -59,11 +61,14 @@ pub async fn pump(
             tracing::error!("input ended inside a message");
             break;
         }
-        if let Err(reply) = validate(&body) {
-            let _ = replies.send(reply);
-            continue;
-        }
-        let (body, is_exit) = repair(body);
+        let message = match validate(&body) {
+            Ok(message) => message,
+            Err(reply) => {
+                let _ = replies.send(reply);
+                continue;
+            }
+        };
+        let (body, is_exit) = repair(body, message);
         if output.write_all(&framed(&body)).await.is_err() || output.flush().await.is_err() {
             break;
         }
@@ -158,20 +163,14 @@ async fn read_header(r: &mut (impl AsyncBufReadExt + Unpin)) -> Option<usize> {
     }
 }
 
-/// The parts of a JSON-RPC message tower-lsp insists on.
+/// What tower-lsp 0.20 decodes a body into (its own `Message`, which is private). Only
+/// decoding exactly the same way tells whether it will accept a body: a body it cannot
+/// decode ends its input stream, and with it the server.
 #[derive(serde::Deserialize)]
-struct Envelope {
-    jsonrpc: String,
-    #[serde(default)]
-    method: Option<String>,
-    #[serde(default)]
-    id: Option<serde_json::Value>,
-    #[serde(default, rename = "params")]
-    _params: Option<serde::de::IgnoredAny>,
-    #[serde(default, rename = "result")]
-    _result: Option<serde::de::IgnoredAny>,
-    #[serde(default, rename = "error")]
-    _error: Option<serde::de::IgnoredAny>,
+#[serde(untagged)]
+enum Message {
+    Response(#[allow(dead_code)] Response),
+    Request(Request),
 }
 
 fn error_reply(code: i64, message: &str, id: Option<serde_json::Value>) -> Vec<u8> {
@@ -180,10 +179,9 @@ fn error_reply(code: i64, message: &str, id: Option<serde_json::Value>) -> Vec<u
         .unwrap_or_default()
 }
 
-/// Checks that tower-lsp can decode `body` (its 0.20 transport may stop after a decode
-/// error); otherwise returns the JSON-RPC error to answer with. Logs positions only: the
-/// body may be a note.
-fn validate(body: &[u8]) -> Result<(), Vec<u8>> {
+/// Decodes `body` as tower-lsp will; otherwise returns the JSON-RPC error to answer with.
+/// Logs positions only: the body may be a note.
+fn validate(body: &[u8]) -> Result<Message, Vec<u8>> {
     let parse_error = |line: usize, column: usize| {
         tracing::error!(
             line,
@@ -196,63 +194,54 @@ fn validate(body: &[u8]) -> Result<(), Vec<u8>> {
             None,
         )
     };
-    if std::str::from_utf8(body).is_err() {
-        return Err(parse_error(0, 0));
-    }
-    let envelope: Envelope = match serde_json::from_slice(body) {
-        Ok(e) => e,
-        Err(e) if e.is_syntax() || e.is_eof() => return Err(parse_error(e.line(), e.column())),
-        Err(_) => {
-            tracing::error!("message is not a JSON-RPC object; answered with invalid request");
-            return Err(error_reply(
-                -32600,
-                "Invalid request: expected a JSON-RPC 2.0 object",
-                None,
-            ));
-        }
-    };
-    // Skipped values are not checked for escapes: a lone surrogate ("\ud800") is only
-    // caught by a full parse, needed only when an escape is there at all.
-    if body.windows(2).any(|w| w == b"\\u") {
-        if let Err(e) = serde_json::from_slice::<serde_json::Value>(body) {
-            return Err(parse_error(e.line(), e.column()));
-        }
-    }
-    let shaped = envelope.jsonrpc == "2.0" && (envelope.method.is_some() || envelope.id.is_some());
-    let id_ok = envelope
-        .id
-        .as_ref()
-        .is_none_or(|i| i.is_string() || i.is_i64() || i.is_u64() || i.is_null());
-    if !shaped || !id_ok {
+    let invalid = |id: Option<serde_json::Value>| {
         tracing::error!("message is not a JSON-RPC 2.0 request, notification or response");
-        return Err(error_reply(
-            -32600,
-            "Invalid request: not a JSON-RPC 2.0 message",
-            envelope.id.filter(|_| id_ok),
-        ));
+        error_reply(-32600, "Invalid request: not a JSON-RPC 2.0 message", id)
+    };
+    let Ok(text) = std::str::from_utf8(body) else {
+        return Err(parse_error(0, 0));
+    };
+    // serde reads a struct from an array too: tower-lsp takes `["2.0", "exit"]` for `exit`.
+    if !text
+        .trim_start_matches([' ', '\t', '\n', '\r'])
+        .starts_with('{')
+    {
+        return Err(match serde_json::from_str::<serde::de::IgnoredAny>(text) {
+            Err(e) if e.is_syntax() || e.is_eof() => parse_error(e.line(), e.column()),
+            _ => invalid(None),
+        });
     }
-    Ok(())
+    match serde_json::from_str::<Message>(text) {
+        // tower-lsp would ignore it (a notification without a method): say why instead.
+        Ok(Message::Request(r)) if r.method().is_empty() && r.id().is_none() => Err(invalid(None)),
+        Ok(message) => Ok(message),
+        Err(e) if e.is_syntax() || e.is_eof() => Err(parse_error(e.line(), e.column())),
+        Err(_) => {
+            // Echo the id only if it is one tower-lsp could have used.
+            let id = serde_json::from_str::<serde_json::Value>(text)
+                .ok()
+                .and_then(|v| v.get("id").cloned())
+                .filter(|id| id.is_string() || id.is_i64());
+            Err(invalid(id))
+        }
+    }
 }
 
-/// Messages this long or longer pass untouched: they carry documents, and neither `exit`
-/// nor a null `params` is ever that long. Saves parsing every keystroke's JSON twice.
-const REPAIR_LIMIT: usize = 4096;
-
-/// Drops `"params": null` and reports whether the message is `exit`.
-fn repair(body: Vec<u8>) -> (Vec<u8>, bool) {
-    if body.len() >= REPAIR_LIMIT {
-        return (body, false);
-    }
-    let Ok(serde_json::Value::Object(mut msg)) = serde_json::from_slice::<serde_json::Value>(&body)
-    else {
+/// Drops `"params": null` and reports whether the message is `exit` (as tower-lsp sees it:
+/// any request or notification with that method).
+fn repair(body: Vec<u8>, message: Message) -> (Vec<u8>, bool) {
+    let Message::Request(request) = message else {
         return (body, false);
     };
-    let is_exit = msg.get("method").and_then(|m| m.as_str()) == Some("exit");
-    if msg.get("params").is_some_and(|p| p.is_null()) {
-        msg.remove("params");
-        return (serde_json::to_vec(&msg).unwrap_or(body), is_exit);
+    let is_exit = request.method() == "exit";
+    if !request.params().is_some_and(serde_json::Value::is_null) {
+        return (body, is_exit);
     }
-    (body, is_exit)
+    let Ok(serde_json::Value::Object(mut msg)) = serde_json::from_slice(&body) else {
+        return (body, is_exit);
+    };
+    msg.remove("params");
+    (serde_json::to_vec(&msg).unwrap_or(body), is_exit)
 }
 
 #[cfg(test)]
@@ -307,5 +296,47 @@ mod tests {
         assert!(validate(br#"{"jsonrpc":"2.0","id":3,"result":null}"#).is_ok());
         assert!(out.contains(r#""method":"exit""#));
         assert!(!out.contains("never"), "nothing passes after exit");
+    }
+
+    /// Found by fuzzing: these bodies are JSON but tower-lsp cannot decode them, and the first
+    /// one it fails on ends its input (and the server); `exit` went unnoticed when padded or
+    /// sent as an array, and tower-lsp then waited forever.
+    #[tokio::test]
+    async fn decodes_exactly_as_tower_lsp_does() {
+        for bad in [
+            &br#"{"jsonrpc":"2.0","id":1,"method":null}"#[..],
+            br#"{"jsonrpc":"2.0","id":18446744073709551615,"method":"x"}"#,
+            br#"{"jsonrpc":"2.0","id":1.5,"method":"x"}"#,
+            br#"{"jsonrpc":"2.0","id":1,"method":"x","params":[1e400]}"#,
+            format!(
+                r#"{{"jsonrpc":"2.0","id":1,"method":"x","params":{}{}}}"#,
+                "[".repeat(200),
+                "]".repeat(200)
+            )
+            .as_bytes(),
+            br#"{"jsonrpc":"2.0","id":1,"id":2,"method":"x"}"#,
+            br#"["2.0","exit"]"#,
+        ] {
+            assert!(validate(bad).is_err(), "{}", String::from_utf8_lossy(bad));
+        }
+        let reply = |body: &[u8]| String::from_utf8(validate(body).err().unwrap()).unwrap();
+        assert!(reply(br#"{"jsonrpc":"2.0","id":"q","method":7}"#).contains(r#""id":"q""#));
+        assert!(
+            reply(br#"{"jsonrpc":"2.0","id":18446744073709551615,"method":7}"#)
+                .contains(r#""id":null"#)
+        );
+        let padded = format!(
+            r#"{{"jsonrpc":"2.0","method":"exit","params":{{"pad":"{}"}}}}"#,
+            "x".repeat(5000)
+        );
+        for exit in [
+            padded.as_str(),
+            r#"{"jsonrpc":"2.0","id":9,"method":"exit"}"#,
+            r#"{"jsonrpc":"2.0","method":"exit","params":null}"#,
+        ] {
+            let (out, exited) = run(format!("{}{}", frame(exit), frame("{}")).as_bytes()).await;
+            assert!(exited, "{exit:.80}");
+            assert!(!out.contains("{}"), "nothing passes after exit");
+        }
     }
 }
