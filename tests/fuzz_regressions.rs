@@ -5,7 +5,9 @@
 //! The `analyze_*` tests marked "crash" below are minimised crash inputs: they fail until
 //! the bug they name is fixed. Everything else passed when it was added.
 
-use std::ops::Range;
+#[path = "../fuzz/invariants.rs"]
+mod invariants;
+
 use std::sync::OnceLock;
 
 use calcinosis_ls::analysis::{Analysis, Analyzer};
@@ -13,7 +15,7 @@ use calcinosis_ls::corpus::lexicon::Lexicon;
 use calcinosis_ls::corpus::rules::{ContextRules, NoteStructure};
 use calcinosis_ls::corpus::{statements, Corpus, SourceFile, EMBEDDED};
 use calcinosis_ls::document::{Document, Encoding, Position};
-use calcinosis_ls::Error;
+use invariants::check_error;
 
 // ---------------------------------------------------------------------------------------
 // Note analysis (fuzz target `analyze`)
@@ -24,43 +26,15 @@ fn analyzer() -> &'static Analyzer {
     ANALYZER.get_or_init(|| Analyzer::new(&Corpus::embedded().expect("embedded corpus loads")))
 }
 
-fn check_range(text: &str, r: &Range<usize>, what: &str) {
-    assert!(r.start <= r.end, "{what} {r:?} is reversed in {text:?}");
-    assert!(
-        r.end <= text.len(),
-        "{what} {r:?} ends past the text in {text:?}"
-    );
-    assert!(
-        text.is_char_boundary(r.start) && text.is_char_boundary(r.end),
-        "{what} {r:?} is not on char boundaries in {text:?}"
-    );
-}
-
-/// Analyses `bytes` (read as UTF-8, lossily, like the fuzz target) and checks that every
-/// range is a valid slice of the note and that findings are sorted and do not overlap.
+/// Analyses `bytes` (read as UTF-8, lossily, like the fuzz target) and checks it as the
+/// fuzz target does: every range a valid slice of the note, findings sorted and not
+/// overlapping, and incremental re-analysis (primed with the note minus its first half)
+/// finding the same.
 fn check_note(bytes: &[u8]) -> Analysis {
     let text = String::from_utf8_lossy(bytes);
     let analysis = analyzer().analyze(&text);
-    for f in &analysis.findings {
-        check_range(&text, &f.range, "finding");
-        if let Some(t) = &f.trigger {
-            check_range(&text, &t.range, "trigger");
-        }
-    }
-    for w in analysis.findings.windows(2) {
-        assert!(
-            w[0].range.start <= w[1].range.start,
-            "findings out of order in {text:?}: {:?} before {:?}",
-            w[0].range,
-            w[1].range
-        );
-        assert!(
-            w[0].range.end <= w[1].range.start,
-            "findings overlap in {text:?}: {:?} and {:?}",
-            w[0].range,
-            w[1].range
-        );
-    }
+    invariants::check_analysis(&text, &analysis, false);
+    invariants::check_reanalysis(analyzer(), &text, 0..text.len() / 2, &analysis);
     analysis
 }
 
@@ -249,28 +223,6 @@ fn document_ranges_past_the_end() {
 // ---------------------------------------------------------------------------------------
 // Corpus parsers (fuzz target `corpus_parsers`)
 // ---------------------------------------------------------------------------------------
-
-/// The error is a syntax error that displays as `file:line: message`, with `line` within
-/// the lines of the file it names (`files`), or 1 for a file not given.
-fn check_error(e: &Error, files: &[(&str, &str)]) {
-    let Error::Syntax {
-        file,
-        line,
-        message,
-    } = e
-    else {
-        panic!("a parser returned a non-syntax error: {e:?}");
-    };
-    assert_eq!(e.to_string(), format!("{file}:{line}: {message}"));
-    let lines = files
-        .iter()
-        .find(|(name, _)| name == file)
-        .map_or(0, |(_, text)| text.lines().count());
-    assert!(
-        (1..=lines + 1).contains(line),
-        "{file}:{line} is outside the file's {lines} lines: {message}"
-    );
-}
 
 /// Runs every parser on `text`; returns how many of them refused it.
 fn check_parsers(text: &str) -> usize {

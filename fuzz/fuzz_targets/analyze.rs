@@ -9,10 +9,13 @@
 //! so that a run can get past it to other bugs.
 #![no_main]
 
-use std::ops::Range;
+#[allow(dead_code)] // each target uses some of the checks
+#[path = "../invariants.rs"]
+mod invariants;
+
 use std::sync::LazyLock;
 
-use calcinosis_ls::analysis::{AnalysisCache, Analyzer};
+use calcinosis_ls::analysis::Analyzer;
 use calcinosis_ls::corpus::Corpus;
 use libfuzzer_sys::fuzz_target;
 
@@ -22,57 +25,16 @@ static ALLOW_OVERLAP: LazyLock<bool> =
 static ANALYZER: LazyLock<Analyzer> =
     LazyLock::new(|| Analyzer::new(&Corpus::embedded().expect("embedded corpus loads")));
 
-fn check_range(text: &str, r: &Range<usize>, what: &str) {
-    assert!(r.start <= r.end, "{what} {r:?} is reversed");
-    assert!(
-        r.end <= text.len(),
-        "{what} {r:?} ends past the text ({} bytes)",
-        text.len()
-    );
-    assert!(
-        text.is_char_boundary(r.start) && text.is_char_boundary(r.end),
-        "{what} {r:?} is not on char boundaries"
-    );
-}
-
 fuzz_target!(|data: &[u8]| {
     let text = String::from_utf8_lossy(data);
     let analysis = ANALYZER.analyze(&text);
-    for f in &analysis.findings {
-        check_range(&text, &f.range, "finding");
-        if let Some(t) = &f.trigger {
-            check_range(&text, &t.range, "trigger");
-        }
-    }
-    for w in analysis.findings.windows(2) {
-        assert!(
-            w[0].range.start <= w[1].range.start,
-            "findings out of order: {:?} before {:?}",
-            w[0].range,
-            w[1].range
-        );
-        assert!(
-            *ALLOW_OVERLAP || w[0].range.end <= w[1].range.start,
-            "findings overlap: {:?} and {:?}",
-            w[0].range,
-            w[1].range
-        );
-    }
-    let at = |b: Option<&u8>| {
-        let mut i = b.map_or(0, |&b| b as usize * text.len() / 255);
-        while !text.is_char_boundary(i) {
-            i -= 1;
-        }
-        i
-    };
-    let (a, b) = (at(data.first()), at(data.get(1)));
-    let (a, b) = (a.min(b), a.max(b));
-    let earlier = format!("{}{}", &text[..a], &text[b..]);
-    let mut cache = AnalysisCache::new();
-    ANALYZER.reanalyze(&earlier, &mut cache);
-    let again = ANALYZER.reanalyze(&text, &mut cache);
-    assert_eq!(
-        again.findings, analysis.findings,
-        "incremental re-analysis differs from a whole analysis"
+    invariants::check_analysis(&text, &analysis, *ALLOW_OVERLAP);
+    // The earlier version the cache saw: the note without a slice the first bytes choose.
+    let at = |b: Option<&u8>| b.map_or(0, |&b| b as usize * text.len() / 255);
+    invariants::check_reanalysis(
+        &ANALYZER,
+        &text,
+        at(data.first())..at(data.get(1)),
+        &analysis,
     );
 });

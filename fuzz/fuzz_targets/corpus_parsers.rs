@@ -12,29 +12,12 @@
 use calcinosis_ls::corpus::lexicon::Lexicon;
 use calcinosis_ls::corpus::rules::{ContextRules, NoteStructure};
 use calcinosis_ls::corpus::{statements, Corpus, SourceFile, EMBEDDED};
-use calcinosis_ls::Error;
 use libfuzzer_sys::fuzz_target;
 
-/// Asserts the error's shape against the files it may name.
-fn check_error(e: &Error, files: &[(&str, &str)]) {
-    let Error::Syntax {
-        file,
-        line,
-        message,
-    } = e
-    else {
-        panic!("a parser returned a non-syntax error: {e:?}");
-    };
-    assert_eq!(e.to_string(), format!("{file}:{line}: {message}"));
-    let lines = files
-        .iter()
-        .find(|(name, _)| name == file)
-        .map_or(0, |(_, text)| text.lines().count());
-    assert!(
-        (1..=lines + 1).contains(line),
-        "{file}:{line} is outside the file's {lines} lines: {message}"
-    );
-}
+#[allow(dead_code)] // each target uses some of the checks
+#[path = "../invariants.rs"]
+mod invariants;
+use invariants::check_error;
 
 const NAMES: [&str; 4] = [
     "corpus/statements.md",
