@@ -214,16 +214,8 @@ fn neovim(text: &str, edits: usize) {
         .env("CALCINOSIS_LS", env!("CARGO_BIN_EXE_calcinosis-ls"))
         .env("NOTE", &note)
         .env("EDITS", edits.to_string())
-        .env_remove("NVIM")
         .stdin(std::process::Stdio::null());
-    for var in [
-        "XDG_CONFIG_HOME",
-        "XDG_DATA_HOME",
-        "XDG_STATE_HOME",
-        "XDG_CACHE_HOME",
-    ] {
-        cmd.env(var, dir.path().join(var.to_lowercase()));
-    }
+    common::nvim::isolate(&mut cmd, dir.path());
     let out = match cmd.output() {
         Ok(o) => String::from_utf8_lossy(&o.stdout).into_owned(),
         Err(e) => return println!("  Neovim: cannot run ({e})"),

@@ -47,20 +47,10 @@ fn neovim_end_to_end() {
         .current_dir(repo)
         .env("CALCINOSIS_LS", env!("CARGO_BIN_EXE_calcinosis-ls"))
         .env("CALCINOSIS_LS_REPO", repo)
-        .env_remove("NVIM")
-        .env_remove("NVIM_LOG_FILE")
         .stdin(Stdio::null())
         .stdout(log.try_clone().expect("log file"))
         .stderr(log);
-    // Keep Neovim's state and log files, and the server's cache, out of the user's home.
-    for var in [
-        "XDG_CONFIG_HOME",
-        "XDG_DATA_HOME",
-        "XDG_STATE_HOME",
-        "XDG_CACHE_HOME",
-    ] {
-        cmd.env(var, home.path().join(var.to_lowercase()));
-    }
+    common::nvim::isolate(&mut cmd, home.path());
 
     let spawned_ms = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)

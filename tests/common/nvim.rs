@@ -91,3 +91,18 @@ pub fn find_nvim() -> Result<(PathBuf, String), Vec<String>> {
     }
     Err(tried)
 }
+
+/// Keeps Neovim's config, data, state and log files, and the server's cache, under `home`
+/// rather than the user's, and stops `cmd` from inheriting `$NVIM` (set inside Neovim's
+/// `:terminal`).
+pub fn isolate(cmd: &mut Command, home: &Path) {
+    cmd.env_remove("NVIM").env_remove("NVIM_LOG_FILE");
+    for var in [
+        "XDG_CONFIG_HOME",
+        "XDG_DATA_HOME",
+        "XDG_STATE_HOME",
+        "XDG_CACHE_HOME",
+    ] {
+        cmd.env(var, home.join(var.to_lowercase()));
+    }
+}
