@@ -263,11 +263,7 @@ fn exit_without_shutdown_is_an_error_status() {
     let mut c = Client::start();
     c.initialize(&[], json!({}));
     c.notify("exit", Value::Null);
-    let deadline = std::time::Instant::now() + common::TIMEOUT;
-    while c.is_running() {
-        assert!(std::time::Instant::now() < deadline, "server ignored exit");
-        std::thread::sleep(std::time::Duration::from_millis(20));
-    }
+    assert_eq!(c.wait_for_exit("exit"), Some(1));
 }
 
 /// Found by the `jsonrpc` fuzz target: bodies that are JSON but that tower-lsp 0.20 cannot
@@ -318,12 +314,5 @@ fn a_long_exit_notification_still_ends_the_server() {
     let r = c.request("shutdown", Value::Null);
     assert!(r.get("error").is_none(), "{r}");
     c.notify("exit", json!({ "padding": " ".repeat(8192) }));
-    let deadline = std::time::Instant::now() + common::TIMEOUT;
-    while c.is_running() {
-        assert!(
-            std::time::Instant::now() < deadline,
-            "server ignored a long exit"
-        );
-        std::thread::sleep(std::time::Duration::from_millis(20));
-    }
+    assert_eq!(c.wait_for_exit("a long exit"), Some(0));
 }

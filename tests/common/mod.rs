@@ -299,6 +299,12 @@ impl Client {
         assert!(r.get("error").is_none(), "shutdown failed: {r}");
         // Like Neovim, keep our end of stdin open: `exit` alone must end the server.
         self.notify("exit", Value::Null);
+        self.wait_for_exit("shutdown/exit")
+    }
+
+    /// Waits for the server process to end (failing after [`TIMEOUT`], naming `after`) and
+    /// returns its exit status code.
+    pub fn wait_for_exit(&mut self, after: &str) -> Option<i32> {
         let deadline = Instant::now() + TIMEOUT;
         loop {
             if let Some(status) = self.child.try_wait().expect("wait") {
@@ -306,7 +312,7 @@ impl Client {
             }
             assert!(
                 Instant::now() < deadline,
-                "server did not exit after shutdown/exit"
+                "server did not exit after {after}"
             );
             std::thread::sleep(Duration::from_millis(20));
         }
