@@ -54,6 +54,15 @@ impl Notification for CrestSummaryNotification {
 /// An engine, a document version and its analysis, consistent with each other.
 type Snapshot = (Arc<Engine>, Arc<Document>, Arc<Analysis>);
 
+/// A document as it is at one moment, with what analysing it needs.
+struct Current {
+    doc: Arc<Document>,
+    version: i32,
+    /// The analysis of this version, if done, and the engine that made it.
+    analysis: Option<(Arc<Engine>, Arc<Analysis>)>,
+    cache: Arc<Mutex<AnalysisCache>>,
+}
+
 struct DocState {
     doc: Arc<Document>,
     version: i32,
@@ -146,59 +155,50 @@ impl Backend {
         self.inner.docs.lock().unwrap_or_else(|p| p.into_inner())
     }
 
-    /// The document, its version and its analysis if that is up to date; `None` for
-    /// unknown or non-note documents.
-    #[allow(clippy::type_complexity)]
-    fn current(
-        &self,
-        uri: &Url,
-    ) -> Option<(
-        Arc<Document>,
-        i32,
-        Option<(Arc<Engine>, Arc<Analysis>)>,
-        Arc<Mutex<AnalysisCache>>,
-    )> {
+    /// The document as it is now; `None` for unknown or non-note documents.
+    fn current(&self, uri: &Url) -> Option<Current> {
         let config = read(&self.inner.config);
         let docs = self.docs();
         let s = docs.get(uri)?;
         if !config.analyses(&s.language) {
             return None;
         }
-        let cached = s
+        let analysis = s
             .analysis
             .as_ref()
             .filter(|(v, ..)| *v == s.version)
             .map(|(_, e, a)| (e.clone(), a.clone()));
-        Some((s.doc.clone(), s.version, cached, s.cache.clone()))
+        Some(Current {
+            doc: s.doc.clone(),
+            version: s.version,
+            analysis,
+            cache: s.cache.clone(),
+        })
     }
 
-    /// The document and its up-to-date analysis, analysing (incrementally) if needed: may
+    /// `current` with its analysis, analysing (incrementally) if it is not done yet: may
     /// take a while on a big edit, so call it off the async workers.
-    fn snapshot_blocking(&self, uri: &Url) -> Option<Snapshot> {
-        let (doc, version, cached, cache) = self.current(uri)?;
-        let (engine, analysis) = match cached {
-            Some(c) => c,
-            None => self.analyse(uri, &doc, version, &cache),
+    fn complete(&self, uri: &Url, current: Current) -> Snapshot {
+        let (engine, analysis) = match current.analysis {
+            Some(done) => done,
+            None => self.analyse(uri, &current.doc, current.version, &current.cache),
         };
-        Some((engine, doc, analysis))
+        (engine, current.doc, analysis)
     }
 
     /// For request handlers: the document as it is when the request arrives (taken before
     /// the first `.await`, so later edits are not seen) and its analysis, computed on the
     /// blocking pool if it is not cached, so that the async workers keep serving.
     async fn snapshot(&self, uri: &Url) -> Option<Snapshot> {
-        let (doc, version, cached, cache) = self.current(uri)?;
-        let (engine, analysis) = match cached {
-            Some(c) => c,
-            None => {
-                let this = self.clone();
-                let (uri, doc) = (uri.clone(), doc.clone());
-                tokio::task::spawn_blocking(move || this.analyse(&uri, &doc, version, &cache))
-                    .await
-                    .ok()?
-            }
-        };
-        Some((engine, doc, analysis))
+        let current = self.current(uri)?;
+        if current.analysis.is_some() {
+            return Some(self.complete(uri, current));
+        }
+        let this = self.clone();
+        let uri = uri.clone();
+        tokio::task::spawn_blocking(move || this.complete(&uri, current))
+            .await
+            .ok()
     }
 
     /// Analyses `doc` (version `version` of `uri`) with the current engine, reusing the
@@ -212,7 +212,12 @@ impl Backend {
     ) -> (Arc<Engine>, Arc<Analysis>) {
         let mut cache = cache.lock().unwrap_or_else(|p| p.into_inner());
         // Another request may have analysed this version while we waited for the lock.
-        if let Some((_, v, Some(done), _)) = self.current(uri) {
+        if let Some(Current {
+            version: v,
+            analysis: Some(done),
+            ..
+        }) = self.current(uri)
+        {
             if v == version {
                 return done;
             }
@@ -285,7 +290,8 @@ impl Backend {
             let key = uri.clone();
             let computed = tokio::task::spawn_blocking(move || {
                 let t = std::time::Instant::now();
-                let (engine, doc, analysis) = worker.snapshot_blocking(&key)?;
+                let current = worker.current(&key)?;
+                let (engine, doc, analysis) = worker.complete(&key, current);
                 let analysed = t.elapsed();
                 let diags = diagnostics::diagnostics(&engine, &doc, &analysis, &config, enc);
                 tracing::debug!(
