@@ -184,6 +184,72 @@ impl Document {
         }
     }
 
+    /// Applies a batch of edits in order, each in the coordinates the previous one left (as
+    /// LSP's `didChange` sends them). Returns how many were refused (reversed ranges).
+    ///
+    /// A run of edits each of which ends before the previous one starts (what VS Code sends
+    /// for "replace all") is spliced in one pass over the text: such edits never move each
+    /// other's positions. Applied one at a time, 5,000 of them on a 5 MB note copied the
+    /// note 5,000 times and stalled every other request for 20 s.
+    pub fn apply_all<'a>(
+        &mut self,
+        edits: impl IntoIterator<Item = Edit<'a>>,
+        enc: Encoding,
+    ) -> usize {
+        let edits: Vec<Edit<'a>> = edits.into_iter().collect();
+        let mut refused = 0;
+        let mut i = 0;
+        while i < edits.len() {
+            let mut j = i + 1;
+            if let Some((mut prev_start, _)) = edits[i].range.filter(|(s, e)| s <= e) {
+                while let Some(Some((s, e))) = edits.get(j).map(|e| e.range) {
+                    // The previous start must name a real place: one past its line's end (or
+                    // inside a character) is clamped, and the previous edit may lengthen that
+                    // line, which moves a clamped position.
+                    if s > e || e > prev_start || !self.is_exact(prev_start, enc) {
+                        break;
+                    }
+                    prev_start = s;
+                    j += 1;
+                }
+            }
+            if j - i == 1 {
+                refused += usize::from(self.apply(edits[i].range, edits[i].text, enc).is_err());
+            } else {
+                self.splice_descending(&edits[i..j], enc);
+            }
+            i = j;
+        }
+        refused
+    }
+
+    /// Whether `pos` names a place in the text as it is, not one clamped or snapped to it.
+    fn is_exact(&self, pos: Position, enc: Encoding) -> bool {
+        self.offset(pos, enc)
+            .is_some_and(|o| self.position(o, enc) == pos)
+    }
+
+    /// Applies edits given last-first (each ends at or before the previous one's start), in
+    /// one pass.
+    fn splice_descending(&mut self, run: &[Edit<'_>], enc: Encoding) {
+        let mut out = String::with_capacity(
+            self.text.len() + run.iter().map(|e| e.text.len()).sum::<usize>(),
+        );
+        let mut at = 0;
+        for e in run.iter().rev() {
+            let Some((start, end)) = e.range else {
+                continue;
+            };
+            let s = self.offset_clamped(start, enc).max(at);
+            let t = self.offset_clamped(end, enc).max(s);
+            out.push_str(&self.text[at..s]);
+            out.push_str(e.text);
+            at = t;
+        }
+        out.push_str(&self.text[at..]);
+        *self = Document::new(out);
+    }
+
     /// Applies an edit: replaces `range` (whole document when `None`) with `new_text`.
     /// Returns the byte range replaced, in the text before the edit.
     pub fn apply(
@@ -205,6 +271,15 @@ impl Document {
         (self.line_starts, self.ascii) = line_starts(&self.text);
         Ok(replaced)
     }
+}
+
+/// One edit of a batch for [`Document::apply_all`].
+#[derive(Debug, Clone, Copy)]
+pub struct Edit<'a> {
+    /// The range replaced, start and end; the whole document when `None`.
+    pub range: Option<(Position, Position)>,
+    /// The new text.
+    pub text: &'a str,
 }
 
 /// See [`Document::cursor`].
@@ -304,5 +379,43 @@ mod tests {
         )
         .unwrap();
         assert_eq!(d.text(), "new!");
+    }
+
+    /// The one-pass splice gives exactly what applying the edits one by one gives.
+    #[test]
+    fn descending_batches_equal_sequential_edits() {
+        let base = "é😀中 RP\r\nline two\rthree é\n\nfour 😀😀 end";
+        let mut rng = 0x9e37_79b9_u64;
+        let mut next = |n: u32| {
+            rng ^= rng << 13;
+            rng ^= rng >> 7;
+            rng ^= rng << 17;
+            (rng % u64::from(n.max(1))) as u32
+        };
+        for enc in [Encoding::Utf8, Encoding::Utf16, Encoding::Utf32] {
+            for _ in 0..500 {
+                // Random positions, sorted descending, paired into ranges.
+                let mut points: Vec<Position> = (0..2 * (1 + next(6)))
+                    .map(|_| Position::new(next(6), next(12)))
+                    .collect();
+                points.sort_unstable_by(|a, b| b.cmp(a));
+                let texts = ["", "x", "é\n", "😀", "\r\nnew"];
+                let edits: Vec<Edit> = points
+                    .chunks(2)
+                    .map(|p| Edit {
+                        range: Some((p[1], p[0])),
+                        text: texts[next(5) as usize],
+                    })
+                    .collect();
+                let mut batch = Document::new(base.to_string());
+                assert_eq!(batch.apply_all(edits.iter().copied(), enc), 0);
+                let mut one_by_one = Document::new(base.to_string());
+                for e in &edits {
+                    one_by_one.apply(e.range, e.text, enc).unwrap();
+                }
+                assert_eq!(batch.text(), one_by_one.text(), "{enc:?} {edits:?}");
+                assert_eq!(batch.line_starts, one_by_one.line_starts);
+            }
+        }
     }
 }

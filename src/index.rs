@@ -5,7 +5,7 @@
 //! fingerprint it was built from; [`KnowledgeIndex::open_or_rebuild`] rebuilds an index that
 //! is missing, stale or corrupt instead of failing, and says why.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use tantivy::collector::TopDocs;
 use tantivy::query::{BooleanQuery, BoostQuery, Occur, PhraseQuery, Query, TermQuery};
@@ -18,11 +18,12 @@ use tantivy::tokenizer::{
 };
 use tantivy::{doc, Index, IndexReader, ReloadPolicy, TantivyDocument, Term};
 
-use crate::corpus::{Corpus, SCHEMA_VERSION};
+use crate::corpus::Corpus;
 use crate::error::{Error, Result};
 
-/// Name of the marker file written beside an on-disk index.
-pub const MARKER: &str = "calcinosis-index.json";
+mod store;
+
+pub use store::MARKER;
 const ANALYZER: &str = "clinical";
 
 /// The indexed fields.
@@ -115,79 +116,37 @@ fn tv(path: Option<&Path>) -> impl Fn(tantivy::TantivyError) -> Error + '_ {
     }
 }
 
-#[derive(serde::Serialize, serde::Deserialize)]
-struct Marker {
-    fingerprint: String,
-    schema_version: u32,
-    documents: u64,
-    built_by: String,
-}
-
 impl KnowledgeIndex {
     /// Builds the index in memory.
     pub fn in_memory(corpus: &Corpus) -> Result<KnowledgeIndex> {
-        let (schema, fields) = schema();
-        let index = Index::create_in_ram(schema);
-        Self::fill(index, fields, corpus, None, Provenance::InMemory)
+        let index = Index::create_in_ram(schema().0);
+        Self::fill(index, corpus, None, Provenance::InMemory)
     }
 
-    /// Builds the index into `dir` (created if needed), replacing an index already there.
-    /// Refuses to touch a non-empty directory that holds no index of ours.
+    /// Builds the index into `dir` (created if needed), replacing an index of ours already
+    /// there. Refuses a file, and a non-empty directory that holds no index of ours.
     pub fn build_in_dir(corpus: &Corpus, dir: &Path) -> Result<KnowledgeIndex> {
-        Self::build_in_dir_because(corpus, dir, Provenance::Rebuilt("built on request".into()))
-    }
-
-    fn build_in_dir_because(
-        corpus: &Corpus,
-        dir: &Path,
-        why: Provenance,
-    ) -> Result<KnowledgeIndex> {
-        std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
-        clear_index_dir(dir)?;
-        let (schema, fields) = schema();
-        let index = Index::create_in_dir(dir, schema).map_err(tv(Some(dir)))?;
-        let built = Self::fill(index, fields, corpus, Some(dir), why)?;
-        let marker = Marker {
-            fingerprint: corpus.fingerprint().to_string(),
-            schema_version: SCHEMA_VERSION,
-            documents: built.reader.searcher().num_docs(),
-            built_by: format!("calcinosis-ls {}", env!("CARGO_PKG_VERSION")),
-        };
-        let json = serde_json::to_string_pretty(&marker).unwrap_or_default();
-        std::fs::write(dir.join(MARKER), json).map_err(|e| Error::io(dir.join(MARKER), e))?;
-        Ok(built)
+        store::build(corpus, dir, None)
     }
 
     /// Opens the index in `dir` if it matches `corpus`; otherwise (missing, stale, corrupt)
-    /// rebuilds it there. The returned provenance says which happened and why.
+    /// builds it there. The returned provenance says which happened and why. See
+    /// [`store`] for what is (and is never) written or deleted.
     pub fn open_or_rebuild(corpus: &Corpus, dir: &Path) -> Result<KnowledgeIndex> {
-        match Self::open(corpus, dir) {
-            Ok(ix) => Ok(ix),
-            Err(reason) => Self::build_in_dir_because(corpus, dir, Provenance::Rebuilt(reason)),
-        }
+        store::open_or_build(corpus, dir)
     }
 
-    /// Opens an up-to-date index, or says why it cannot be used.
-    fn open(corpus: &Corpus, dir: &Path) -> std::result::Result<KnowledgeIndex, String> {
-        let marker_path = dir.join(MARKER);
-        let raw = std::fs::read_to_string(&marker_path)
-            .map_err(|_| format!("no index at {} yet", dir.display()))?;
-        let marker: Marker = serde_json::from_str(&raw)
-            .map_err(|e| format!("marker {} is unreadable ({e})", marker_path.display()))?;
-        if marker.schema_version != SCHEMA_VERSION {
-            return Err(format!(
-                "index schema {} is not this binary's schema {SCHEMA_VERSION}",
-                marker.schema_version
-            ));
-        }
-        if marker.fingerprint != corpus.fingerprint() {
-            return Err("the corpus changed since the index was built (stale fingerprint)".into());
-        }
+    /// Wraps an opened index after checking it: our schema, `documents` documents, every
+    /// stored document readable (a damaged segment fails here, not mid-session).
+    fn verified(
+        index: Index,
+        documents: u64,
+        provenance: Provenance,
+    ) -> std::result::Result<KnowledgeIndex, String> {
         let describe = |e: tantivy::TantivyError| format!("index is corrupt ({e})");
-        let index = Index::open_in_dir(dir).map_err(describe)?;
         index.tokenizers().register(ANALYZER, analyzer());
-        let (_, fields) = schema();
-        if index.schema() != schema().0 {
+        let (expected, fields) = schema();
+        if index.schema() != expected {
             return Err("index schema differs from this binary's".into());
         }
         let reader = index
@@ -199,15 +158,13 @@ impl KnowledgeIndex {
             index,
             reader,
             fields,
-            provenance: Provenance::Opened,
+            provenance,
         };
-        // Read every stored document once: a damaged segment fails here, not mid-session.
         let searcher = ix.reader.searcher();
-        if searcher.num_docs() != marker.documents {
+        if searcher.num_docs() != documents {
             return Err(format!(
-                "index holds {} documents, its marker says {}",
-                searcher.num_docs(),
-                marker.documents
+                "index holds {} documents, its marker says {documents}",
+                searcher.num_docs()
             ));
         }
         for reader in searcher.segment_readers() {
@@ -230,11 +187,11 @@ impl KnowledgeIndex {
 
     fn fill(
         index: Index,
-        fields: Fields,
         corpus: &Corpus,
         path: Option<&Path>,
         provenance: Provenance,
     ) -> Result<KnowledgeIndex> {
+        let fields = schema().1;
         index.tokenizers().register(ANALYZER, analyzer());
         let mut writer = index
             .writer_with_num_threads::<TantivyDocument>(1, 15_000_000)
@@ -375,43 +332,4 @@ impl KnowledgeIndex {
 /// Boosts a query.
 pub fn boost(q: Box<dyn Query>, by: f32) -> Box<dyn Query> {
     Box::new(BoostQuery::new(q, by))
-}
-
-/// Removes a previous index of ours from `dir`; refuses a directory with other content.
-fn clear_index_dir(dir: &Path) -> Result<()> {
-    let entries: Vec<PathBuf> = std::fs::read_dir(dir)
-        .map_err(|e| Error::io(dir, e))?
-        .filter_map(|e| e.ok().map(|e| e.path()))
-        .collect();
-    let ours_or_readme = |p: &PathBuf| {
-        p.file_name()
-            .is_some_and(|n| n == "README.md" || n == ".gitignore")
-    };
-    let removable: Vec<&PathBuf> = entries.iter().filter(|p| !ours_or_readme(p)).collect();
-    if removable.is_empty() {
-        return Ok(());
-    }
-    let is_ours = entries
-        .iter()
-        .any(|p| p.file_name().is_some_and(|n| n == MARKER))
-        || entries
-            .iter()
-            .any(|p| p.file_name().is_some_and(|n| n == "meta.json"));
-    if !is_ours {
-        return Err(Error::Index {
-            path: Some(dir.to_path_buf()),
-            message: "the directory is not empty and holds no calcinosis-ls index; \
-                      choose an empty or new directory for --index"
-                .into(),
-        });
-    }
-    for p in removable {
-        let r = if p.is_dir() {
-            std::fs::remove_dir_all(p)
-        } else {
-            std::fs::remove_file(p)
-        };
-        r.map_err(|e| Error::io(p.clone(), e))?;
-    }
-    Ok(())
 }

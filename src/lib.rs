@@ -1,7 +1,8 @@
 //! calcinosis-ls: a local knowledge assistant for clinical notes about calcinosis.
 //!
-//! The crate is the engine; the `calcinosis-ls` binary adapts it to a command line and to
-//! the Language Server Protocol, and nothing here knows about either. Data flows one way:
+//! The crate is the engine and, in [`server`], its adapter to the Language Server Protocol;
+//! the `calcinosis-ls` binary adds the command line. The engine knows about neither. Data
+//! flows one way:
 //!
 //! ```text
 //! corpus files ─► corpus (statements, lexicon, rules) ─► index (tantivy) ─► knowledge
@@ -17,6 +18,10 @@
 //!   and a CREST summary.
 //! - [`document`] keeps an editable document and converts positions between UTF-8,
 //!   UTF-16 and byte offsets.
+//! - [`limits`] bounds every input a user controls.
+//! - [`server`] (feature `server`, on by default) adapts the engine to the Language Server
+//!   Protocol. It is the only module that knows LSP; nothing else depends on it. The
+//!   `calcinosis-ls` binary adds the command line (clap) on top.
 //!
 //! Privacy: nothing in this crate logs, stores or sends note text. Analysis cannot fail,
 //! so note text never ends up in an error either.
@@ -27,7 +32,10 @@ pub mod document;
 pub mod error;
 pub mod index;
 pub mod knowledge;
+pub mod limits;
 pub mod matcher;
+#[cfg(feature = "server")]
+pub mod server;
 pub mod text;
 
 pub use error::{Error, Result};

@@ -2,7 +2,6 @@
 //! the Language Server Protocol over stdio; `ask`, `check` and `index` are the command line.
 
 mod cli;
-mod server;
 
 use std::process::ExitCode;
 

@@ -150,7 +150,13 @@ fn index_command_builds_and_ask_uses_it() {
         o.stderr.is_empty(),
         "an up-to-date index is opened silently"
     );
-    std::fs::write(ix.join("meta.json"), "garbage").unwrap();
+    // Damage the current generation: the index is rebuilt, not crashed on.
+    let marker: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(ix.join(calcinosis_ls::index::MARKER)).unwrap(),
+    )
+    .unwrap();
+    let generation = ix.join(marker["generation"].as_str().unwrap());
+    std::fs::write(generation.join("meta.json"), "garbage").unwrap();
     let o = run(&["ask", "--index", ix.to_str().unwrap(), "elbows"], None);
     assert!(o.status.success());
     assert!(String::from_utf8_lossy(&o.stderr).contains("rebuilt the index"));
@@ -166,4 +172,45 @@ fn version_and_help() {
     for cmd in ["serve", "ask", "check", "index"] {
         assert!(out.contains(cmd), "{out}");
     }
+}
+
+/// Regression: processes sharing one index directory failed (28 of 36), some told that our
+/// own index, mid-build, "holds no calcinosis-ls index".
+#[test]
+fn processes_sharing_one_index_directory_all_succeed() {
+    let dir = tempfile::tempdir().unwrap();
+    let ix = dir.path().join("shared");
+    let ix = ix.to_str().unwrap();
+    let children: Vec<_> = (0..8)
+        .map(|i| {
+            let args: &[&str] = if i % 2 == 0 {
+                &["index", "--out", ix]
+            } else {
+                &["ask", "--index", ix, "elbows"]
+            };
+            Command::new(env!("CARGO_BIN_EXE_calcinosis-ls"))
+                .args(args)
+                .stdin(Stdio::null())
+                .stdout(Stdio::piped())
+                .stderr(Stdio::piped())
+                .spawn()
+                .unwrap()
+        })
+        .collect();
+    for child in children {
+        let o = child.wait_with_output().unwrap();
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    }
+    let o = run(&["ask", "--index", ix, "elbows"], None);
+    assert!(
+        o.status.success() && o.stderr.is_empty(),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    let generations = std::fs::read_dir(ix)
+        .unwrap()
+        .flatten()
+        .filter(|e| e.file_name().to_string_lossy().starts_with("gen-"))
+        .count();
+    assert_eq!(generations, 1, "old generations are removed");
 }

@@ -7,8 +7,35 @@ use calcinosis_ls::corpus::Corpus;
 use calcinosis_ls::index::{KnowledgeIndex, Provenance, MARKER};
 use calcinosis_ls::knowledge::Knowledge;
 
+/// The seed as given, kept in the repository so that the comparison runs everywhere.
 fn seed_path() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/seed/calcinosis-statements.txt")
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("corpus/seed/calcinosis-statements.txt")
+}
+
+/// Where the project's shared inputs sit when the repository is checked out beside them
+/// (CI, the developers' machines); a user's clone has nothing there.
+fn shared_seed_path() -> PathBuf {
+    let repo = Path::new(env!("CARGO_MANIFEST_DIR"));
+    repo.parent()
+        .unwrap_or(repo)
+        .join("shared/seed/calcinosis-statements.txt")
+}
+
+#[test]
+fn the_repository_seed_copy_matches_the_shared_seed_where_present() {
+    let Ok(shared) = std::fs::read_to_string(shared_seed_path()) else {
+        eprintln!(
+            "skipped: {} is not beside this checkout (only CI and developers have it); \
+             the corpus is still checked against the copy in corpus/seed/",
+            shared_seed_path().display()
+        );
+        return;
+    };
+    let copy = std::fs::read_to_string(seed_path()).unwrap();
+    assert!(
+        copy == shared,
+        "the shared seed changed: copy it to corpus/seed/ and update corpus/statements.md"
+    );
 }
 
 /// Splits a seed line into its text and trailing citation numbers ("… overlap syndromes. 1").
@@ -27,14 +54,7 @@ fn seed_statement(line: &str) -> (String, Vec<u32>) {
 
 #[test]
 fn every_seed_statement_is_in_the_corpus_with_section_and_citations() {
-    let Ok(seed) = std::fs::read_to_string(seed_path()) else {
-        assert!(
-            std::env::var_os("CI").is_none(),
-            "CI must have ../shared/seed beside the repo"
-        );
-        eprintln!("skipped: {} not found", seed_path().display());
-        return;
-    };
+    let seed = std::fs::read_to_string(seed_path()).unwrap();
     let corpus = Corpus::embedded().unwrap();
     let titles: Vec<&str> = corpus
         .headings
@@ -195,12 +215,10 @@ fn on_disk_index_build_open_stale_corrupt() {
     );
     drop(rebuilt);
 
-    // Corrupt: damage every index file; the index is rebuilt, not crashed on.
-    for entry in std::fs::read_dir(&ix).unwrap().flatten() {
-        let p = entry.path();
-        if p.file_name().is_some_and(|n| n != MARKER) && p.is_file() {
-            std::fs::write(&p, b"garbage").unwrap();
-        }
+    // Corrupt: damage every file of the current generation; the index is rebuilt, not
+    // crashed on.
+    for entry in std::fs::read_dir(generation(&ix)).unwrap().flatten() {
+        std::fs::write(entry.path(), b"garbage").unwrap();
     }
     let repaired = KnowledgeIndex::open_or_rebuild(&changed, &ix).unwrap();
     assert!(
@@ -224,15 +242,109 @@ fn on_disk_index_build_open_stale_corrupt() {
     let again = KnowledgeIndex::open_or_rebuild(&changed, &ix).unwrap();
     assert!(matches!(again.provenance(), Provenance::Rebuilt(why) if why.contains("unreadable")));
 
-    // A directory holding someone else's files is never wiped.
+    // Each rebuild replaced the previous generation: only the current one is left.
+    let generations: Vec<_> = std::fs::read_dir(&ix)
+        .unwrap()
+        .flatten()
+        .filter(|e| e.file_name().to_string_lossy().starts_with("gen-"))
+        .collect();
+    assert_eq!(generations.len(), 1, "{generations:?}");
+}
+
+/// The directory the marker names as the current index generation.
+fn generation(ix: &Path) -> std::path::PathBuf {
+    let marker: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(ix.join(MARKER)).unwrap()).unwrap();
+    ix.join(marker["generation"].as_str().unwrap())
+}
+
+/// Every file under `dir` with its bytes, to show a directory survived unchanged.
+fn snapshot(dir: &Path) -> Vec<(std::path::PathBuf, Vec<u8>)> {
+    let mut out = Vec::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        for e in std::fs::read_dir(&d).unwrap().flatten() {
+            if e.file_type().unwrap().is_dir() {
+                stack.push(e.path());
+            } else {
+                out.push((e.path(), std::fs::read(e.path()).unwrap()));
+            }
+        }
+    }
+    out.sort();
+    out
+}
+
+/// Regression: a directory holding a tantivy `meta.json` was taken for our index, and
+/// everything else in it (notes, a source tree) deleted on "rebuild".
+#[test]
+fn index_dir_with_foreign_meta_json_survives_byte_for_byte() {
+    let corpus = Corpus::embedded().unwrap();
     let foreign = tempfile::tempdir().unwrap();
-    write(foreign.path(), "thesis.docx", "precious");
-    let err = KnowledgeIndex::open_or_rebuild(&corpus, foreign.path())
+    write(foreign.path(), "meta.json", "{\"segments\": []}");
+    write(foreign.path(), "notes.txt", "precious");
+    std::fs::create_dir_all(foreign.path().join("src/deep")).unwrap();
+    write(&foreign.path().join("src/deep"), "main.rs", "fn main() {}");
+    let before = snapshot(foreign.path());
+    for attempt in [
+        KnowledgeIndex::open_or_rebuild(&corpus, foreign.path()),
+        KnowledgeIndex::build_in_dir(&corpus, foreign.path()),
+    ] {
+        let err = attempt.unwrap_err().to_string();
+        assert!(
+            err.contains("not empty and holds no calcinosis-ls index")
+                && err.contains("nothing was changed"),
+            "{err}"
+        );
+    }
+    assert_eq!(snapshot(foreign.path()), before);
+
+    // A file where a directory is expected: a clear refusal, not "File exists".
+    let file = foreign.path().join("notes.txt");
+    let err = KnowledgeIndex::open_or_rebuild(&corpus, &file)
         .unwrap_err()
         .to_string();
-    assert!(
-        err.contains("not empty and holds no calcinosis-ls index"),
-        "{err}"
+    assert!(err.contains("is a file, not a directory"), "{err}");
+    assert_eq!(snapshot(foreign.path()), before);
+}
+
+/// A README and .gitignore (as in the repository's `index/`) may sit beside our index and
+/// are kept; a builder that died leaves a `.build-*` directory that the next build removes.
+#[test]
+fn index_dir_keeps_readme_and_cleans_only_its_own_leftovers() {
+    let corpus = Corpus::embedded().unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    write(dir.path(), "README.md", "about this folder");
+    write(dir.path(), ".gitignore", "*");
+    KnowledgeIndex::build_in_dir(&corpus, dir.path()).unwrap();
+    std::fs::create_dir(dir.path().join(".build-dead-1-2")).unwrap();
+    write(&dir.path().join(".build-dead-1-2"), "meta.json", "{}");
+    let rebuilt = KnowledgeIndex::build_in_dir(&corpus, dir.path()).unwrap();
+    assert!(matches!(rebuilt.provenance(), Provenance::Rebuilt(_)));
+    assert!(!dir.path().join(".build-dead-1-2").exists());
+    assert_eq!(
+        std::fs::read_to_string(dir.path().join("README.md")).unwrap(),
+        "about this folder"
     );
-    assert!(foreign.path().join("thesis.docx").is_file());
+    assert!(dir.path().join(".gitignore").is_file());
+}
+
+/// Several builders on one directory at once all succeed and all end with a usable index.
+#[test]
+fn concurrent_builders_share_one_index_dir() {
+    let corpus = Corpus::embedded().unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let ix = dir.path().join("shared-index");
+    std::thread::scope(|s| {
+        let handles: Vec<_> = (0..6)
+            .map(|_| s.spawn(|| KnowledgeIndex::open_or_rebuild(&corpus, &ix)))
+            .collect();
+        for h in handles {
+            let opened = h.join().unwrap().unwrap();
+            let kb = Knowledge::with_index(corpus.clone(), opened);
+            assert!(!kb.search("calcinosis", 1).unwrap().is_empty());
+        }
+    });
+    let opened = KnowledgeIndex::open_or_rebuild(&corpus, &ix).unwrap();
+    assert_eq!(opened.provenance(), &Provenance::Opened);
 }

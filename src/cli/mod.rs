@@ -10,9 +10,10 @@ use std::time::Instant;
 use anyhow::Context;
 use clap::{Args, Parser, Subcommand};
 
-use calcinosis_ls::corpus::Corpus;
+use calcinosis_ls::corpus::{Corpus, CorpusSource};
 use calcinosis_ls::index::{KnowledgeIndex, Provenance};
 use calcinosis_ls::knowledge::Knowledge;
+use calcinosis_ls::server::{self, ServerOptions};
 
 /// calcinosis-ls: calcinosis knowledge in your editor and on the command line.
 ///
@@ -25,6 +26,11 @@ pub struct Cli {
     /// Run the language server over stdio (same as `serve`).
     #[arg(long, global = true)]
     stdio: bool,
+    /// Largest LSP message the server accepts, in MB; larger ones are answered with an
+    /// error.
+    #[arg(long, global = true, value_name = "MB", default_value_t = 64,
+          value_parser = clap::value_parser!(u64).range(1..=4096))]
+    max_message_size: u64,
     #[command(flatten)]
     knowledge: KnowledgeArgs,
 }
@@ -60,24 +66,28 @@ enum Command {
 }
 
 impl KnowledgeArgs {
+    /// The corpus these arguments name, as the library takes it.
+    pub fn source(&self) -> CorpusSource {
+        CorpusSource {
+            dirs: self.corpus.clone(),
+            replace: self.replace_corpus,
+        }
+    }
+
     /// Loads the corpus these arguments name.
     pub fn corpus(&self) -> anyhow::Result<Corpus> {
-        let corpus = if self.corpus.is_empty() && !self.replace_corpus {
-            Corpus::embedded()
-        } else {
-            Corpus::load(&self.corpus, self.replace_corpus)
-        };
-        corpus.context("cannot load the corpus")
+        self.source().load().context("cannot load the corpus")
     }
 
     /// Loads the corpus and its index; says on stderr when an on-disk index was rebuilt.
     pub fn knowledge(&self) -> anyhow::Result<Knowledge> {
         let corpus = self.corpus()?;
         let kb = match &self.index {
-            None => Knowledge::in_memory(corpus),
-            Some(dir) => Knowledge::on_disk(corpus, dir),
-        }
-        .context("cannot build the index")?;
+            None => Knowledge::in_memory(corpus).context("cannot build the index")?,
+            Some(dir) => {
+                Knowledge::on_disk(corpus, dir).context("cannot open or build the index")?
+            }
+        };
         if let Provenance::Rebuilt(why) = kb.index().provenance() {
             eprintln!("calcinosis-ls: rebuilt the index: {why}");
         }
@@ -88,7 +98,11 @@ impl KnowledgeArgs {
 /// Runs the parsed command line.
 pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
-        None | Some(Command::Serve) => crate::server::run(cli.knowledge),
+        None | Some(Command::Serve) => server::run(ServerOptions {
+            corpus: cli.knowledge.source(),
+            index_dir: cli.knowledge.index.clone(),
+            max_message_bytes: (cli.max_message_size as usize).saturating_mul(1024 * 1024),
+        }),
         Some(_) if cli.stdio => {
             anyhow::bail!("--stdio runs the language server and takes no other command")
         }

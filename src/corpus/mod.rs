@@ -84,6 +84,27 @@ pub struct Corpus {
     fingerprint: String,
 }
 
+/// Where a corpus comes from: the embedded one, extended by directories, or replaced by
+/// them. The command line and the server settings both turn into this.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct CorpusSource {
+    /// Directories whose files extend (or replace) the embedded corpus, in order.
+    pub dirs: Vec<PathBuf>,
+    /// Use only `dirs`, not the embedded corpus.
+    pub replace: bool,
+}
+
+impl CorpusSource {
+    /// Loads the corpus this source names.
+    pub fn load(&self) -> Result<Corpus> {
+        if self.dirs.is_empty() && !self.replace {
+            Corpus::embedded()
+        } else {
+            Corpus::load(&self.dirs, self.replace)
+        }
+    }
+}
+
 /// A source file handed to [`Corpus::from_files`].
 #[derive(Debug, Clone)]
 pub struct SourceFile {

@@ -3,25 +3,19 @@
 use std::collections::HashMap;
 
 use serde_json::json;
-use tower_lsp::lsp_types::{
-    CodeAction, CodeActionKind, CodeActionOrCommand, Command, TextEdit, Url, WorkspaceEdit,
+use tower_lsp_server::ls_types::{
+    CodeAction, CodeActionKind, CodeActionOrCommand, Command, TextEdit, Uri, WorkspaceEdit,
 };
 
-use calcinosis_ls::analysis::Analysis;
-use calcinosis_ls::corpus::lexicon::FormKind;
-use calcinosis_ls::document::{Document, Encoding};
+use crate::analysis::Analysis;
+use crate::corpus::lexicon::FormKind;
+use crate::document::{Document, Encoding};
 
 use super::convert;
 use super::engine::Engine;
+use super::protocol::SHOW_STATEMENTS;
 
-/// Command that shows a term's source statements.
-pub const SHOW_STATEMENTS: &str = "calcinosis.showStatements";
-/// Command that answers a question.
-pub const ASK: &str = "calcinosis.ask";
-/// Command that returns the length and SHA-256 of the server's copy of a document.
-pub const DOCUMENT_DIGEST: &str = "calcinosis.documentDigest";
-
-fn edit(uri: &Url, range: tower_lsp::lsp_types::Range, text: String) -> WorkspaceEdit {
+fn edit(uri: &Uri, range: tower_lsp_server::ls_types::Range, text: String) -> WorkspaceEdit {
     WorkspaceEdit {
         changes: Some(HashMap::from([(
             uri.clone(),
@@ -34,7 +28,7 @@ fn edit(uri: &Url, range: tower_lsp::lsp_types::Range, text: String) -> Workspac
 /// Actions for the findings overlapping `range` (byte offsets).
 pub fn actions(
     engine: &Engine,
-    uri: &Url,
+    uri: &Uri,
     doc: &Document,
     analysis: &Analysis,
     range: std::ops::Range<usize>,

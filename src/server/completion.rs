@@ -2,13 +2,13 @@
 //! from the knowledge base, inserted as the canonical spelling.
 
 use serde_json::json;
-use tower_lsp::lsp_types::{
+use tower_lsp_server::ls_types::{
     CompletionItem, CompletionItemKind, CompletionList, CompletionResponse, CompletionTextEdit,
     Documentation, MarkupContent, MarkupKind, TextEdit,
 };
 
-use calcinosis_ls::corpus::lexicon::{Category, FormKind};
-use calcinosis_ls::document::{Document, Encoding};
+use crate::corpus::lexicon::{Category, FormKind};
+use crate::document::{Document, Encoding};
 
 use super::convert;
 use super::engine::Engine;

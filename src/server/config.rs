@@ -4,7 +4,7 @@
 use std::path::PathBuf;
 
 use serde_json::Value;
-use tower_lsp::lsp_types::DiagnosticSeverity;
+use tower_lsp_server::ls_types::DiagnosticSeverity;
 
 /// Language ids analysed by default: what VS Code (`plaintext`), Neovim and Emacs (`text`)
 /// send for `.txt` notes, Markdown, and the VS Code extension's own `clinical-note`.
@@ -29,6 +29,8 @@ pub struct Config {
     pub language_ids: Vec<String>,
     /// Wait after the last change before analysing, in milliseconds.
     pub debounce_ms: u64,
+    /// Diagnostics published per document at most; the rest are summed up in one.
+    pub max_diagnostics: usize,
 }
 
 impl Default for Config {
@@ -42,6 +44,7 @@ impl Default for Config {
             misspellings: true,
             language_ids: Vec::new(),
             debounce_ms: 30,
+            max_diagnostics: 1000,
         }
     }
 }
@@ -114,6 +117,14 @@ impl Config {
                                     _ => {
                                         problems.push(bad(&name, dv, "milliseconds from 0 to 5000"))
                                     }
+                                },
+                                ("maxPerDocument", n) => match n.as_u64() {
+                                    Some(n @ 1..=100_000) => self.max_diagnostics = n as usize,
+                                    _ => problems.push(bad(
+                                        &name,
+                                        dv,
+                                        "a whole number from 1 to 100000",
+                                    )),
                                 },
                                 ("enable" | "misspellings", _) => {
                                     problems.push(bad(&name, dv, "true or false"))

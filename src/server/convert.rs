@@ -3,9 +3,9 @@
 
 use std::ops::Range;
 
-use tower_lsp::lsp_types::{self as lsp, PositionEncodingKind};
+use tower_lsp_server::ls_types::{self as lsp, PositionEncodingKind};
 
-use calcinosis_ls::document::{Document, Encoding, Position, PositionCursor};
+use crate::document::{Document, Encoding, Position, PositionCursor};
 
 /// Picks the position encoding: UTF-8 when the client offers it (no conversion cost),
 /// else UTF-16, the protocol default.
@@ -55,4 +55,18 @@ pub fn byte_range(doc: &Document, r: lsp::Range, enc: Encoding) -> Option<Range<
     let s = doc.offset(position(r.start), enc)?;
     let e = doc.offset_clamped(position(r.end), enc).max(s);
     Some(s..e)
+}
+
+/// The workspace's root directory, for relative paths in settings: the first workspace
+/// folder, else the (deprecated) root URI.
+#[allow(deprecated)] // `root_uri` is what older clients send.
+pub fn workspace_root(params: &lsp::InitializeParams) -> Option<std::path::PathBuf> {
+    params
+        .workspace_folders
+        .as_ref()
+        .and_then(|f| f.first())
+        .map(|f| &f.uri)
+        .or(params.root_uri.as_ref())
+        .and_then(|u| u.to_file_path())
+        .map(|p| p.into_owned())
 }

@@ -2,13 +2,13 @@
 //! CREST summary, and misspellings.
 
 use serde_json::json;
-use tower_lsp::lsp_types::{
+use tower_lsp_server::ls_types::{
     Diagnostic, DiagnosticRelatedInformation, DiagnosticSeverity, DiagnosticTag, NumberOrString,
     Position, Range,
 };
 
-use calcinosis_ls::analysis::{Analysis, Assertion};
-use calcinosis_ls::document::{Document, Encoding};
+use crate::analysis::{Analysis, Assertion};
+use crate::document::{Document, Encoding};
 
 use super::config::Config;
 use super::convert;
@@ -35,8 +35,21 @@ pub fn diagnostics(
     let mut related_of: std::collections::HashMap<_, Option<Vec<DiagnosticRelatedInformation>>> =
         std::collections::HashMap::new();
     let mut cursor = doc.cursor(enc);
+    // Past the cap, findings are only counted: a message's size (and the client's work)
+    // stays bounded whatever the note's size.
+    let mut omitted = 0usize;
+    let mut first_omitted = None;
     for f in &analysis.findings {
         let t = lexicon.term(f.term);
+        if out.len() >= config.max_diagnostics {
+            let n =
+                usize::from(f.misspelling && config.misspellings) + usize::from(t.crest.is_some());
+            if n > 0 && first_omitted.is_none() {
+                first_omitted = Some(convert::range_at(&mut cursor, &f.range));
+            }
+            omitted += n;
+            continue;
+        }
         let range = convert::range_at(&mut cursor, &f.range);
         if f.misspelling && config.misspellings {
             let fix = f.suggestion.clone().unwrap_or_else(|| t.name.clone());
@@ -81,6 +94,21 @@ pub fn diagnostics(
             related_information: related,
             tags: (f.assertion == Assertion::Negated).then(|| vec![DiagnosticTag::UNNECESSARY]),
             data: Some(json!({ "crest": letter.as_str(), "term": t.name, "assertion": f.assertion.as_str() })),
+            ..Diagnostic::default()
+        });
+    }
+    if let Some(range) = first_omitted {
+        out.push(Diagnostic {
+            range,
+            severity: Some(DiagnosticSeverity::HINT),
+            code: Some(NumberOrString::String("more".into())),
+            source: Some(SOURCE.into()),
+            message: format!(
+                "{omitted} more calcinosis-ls diagnostics in this note are not shown \
+                 (setting diagnostics.maxPerDocument = {})",
+                config.max_diagnostics
+            ),
+            data: Some(json!({ "omitted": omitted })),
             ..Diagnostic::default()
         });
     }

@@ -4,11 +4,11 @@
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 
-use tower_lsp::lsp_types::{Location, Position, Range, Url};
+use tower_lsp_server::ls_types::{Location, Position, Range, Uri};
 
-use calcinosis_ls::analysis::Analyzer;
-use calcinosis_ls::corpus::{Corpus, Statement, EMBEDDED};
-use calcinosis_ls::knowledge::Knowledge;
+use crate::analysis::Analyzer;
+use crate::corpus::{Corpus, Statement, EMBEDDED};
+use crate::knowledge::Knowledge;
 
 /// Knowledge and analyser for one corpus. Swapped whole when the corpus changes. Cloning
 /// is much cheaper than building (the fuzzer starts a server per input).
@@ -23,7 +23,7 @@ pub struct Engine {
 
 impl Engine {
     /// Builds an engine over `corpus`, with an on-disk index when `index_dir` is given.
-    pub fn build(corpus: Corpus, index_dir: Option<&Path>) -> calcinosis_ls::Result<Engine> {
+    pub fn build(corpus: Corpus, index_dir: Option<&Path>) -> crate::Result<Engine> {
         let analyzer = Analyzer::new(&corpus);
         let kb = match index_dir {
             Some(dir) => Knowledge::on_disk(corpus, dir)?,
@@ -49,7 +49,7 @@ impl Engine {
         } else {
             Path::new(&s.file).canonicalize().ok()?
         };
-        let uri = Url::from_file_path(path).ok()?;
+        let uri = Uri::from_file_path(path)?;
         let line = s.line.saturating_sub(1) as u32;
         Some(Location::new(
             uri,
@@ -58,6 +58,8 @@ impl Engine {
     }
 
     /// Writes the embedded corpus to `<cache>/calcinosis-ls/corpus-<fingerprint>/` once.
+    /// Each file is written beside its final name and renamed over it, so a symbolic link
+    /// planted at that name is replaced, never followed.
     fn write_embedded(&self) -> Option<PathBuf> {
         let base = dirs::cache_dir().unwrap_or_else(std::env::temp_dir);
         let fp = &self.kb.corpus().fingerprint()[..12];
@@ -65,19 +67,17 @@ impl Engine {
         std::fs::create_dir_all(&dir).ok()?;
         for (name, text) in EMBEDDED {
             let path = dir.join(Path::new(name).file_name()?);
-            if !path.is_file() {
-                std::fs::write(&path, text).ok()?;
+            let current = std::fs::symlink_metadata(&path)
+                .is_ok_and(|m| m.is_file() && m.len() == text.len() as u64);
+            if !current {
+                let tmp = dir.join(format!(".{}.{}.tmp", fp, std::process::id()));
+                std::fs::write(&tmp, text).ok()?;
+                if std::fs::rename(&tmp, &path).is_err() {
+                    let _ = std::fs::remove_file(&tmp);
+                    return None;
+                }
             }
         }
         Some(dir)
-    }
-}
-
-/// Loads a corpus for the server: the built-in one extended by `dir`.
-pub fn load_corpus(dirs: &[PathBuf], replace: bool) -> calcinosis_ls::Result<Corpus> {
-    if dirs.is_empty() && !replace {
-        Corpus::embedded()
-    } else {
-        Corpus::load(dirs, replace)
     }
 }

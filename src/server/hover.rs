@@ -1,11 +1,11 @@
 //! Hover: what a term is, the note's assertion about it, and its best source statements.
 
-use tower_lsp::lsp_types::{Hover, HoverContents, MarkupContent, MarkupKind};
+use tower_lsp_server::ls_types::{Hover, HoverContents, MarkupContent, MarkupKind};
 
-use calcinosis_ls::analysis::{Analysis, Finding};
-use calcinosis_ls::corpus::lexicon::FormKind;
-use calcinosis_ls::corpus::TermId;
-use calcinosis_ls::document::{Document, Encoding};
+use crate::analysis::{Analysis, Finding};
+use crate::corpus::lexicon::FormKind;
+use crate::corpus::TermId;
+use crate::document::{Document, Encoding};
 
 use super::convert;
 use super::engine::Engine;

@@ -8,11 +8,12 @@
 //! the string.
 
 use std::fmt::Write as _;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::OnceLock;
 
 use tokio::sync::mpsc::{unbounded_channel, UnboundedReceiver, UnboundedSender};
-use tower_lsp::lsp_types::MessageType;
-use tower_lsp::Client;
+use tower_lsp_server::ls_types::MessageType;
+use tower_lsp_server::Client;
 use tracing::field::{Field, Visit};
 use tracing::{Event, Level, Subscriber};
 use tracing_subscriber::layer::{Context, SubscriberExt};
@@ -20,6 +21,8 @@ use tracing_subscriber::util::SubscriberInitExt;
 use tracing_subscriber::{EnvFilter, Layer};
 
 static SENDER: OnceLock<UnboundedSender<(Level, String)>> = OnceLock::new();
+/// Cleared when the session ends: nothing is forwarded to a client that is gone.
+static FORWARDING: AtomicBool = AtomicBool::new(true);
 
 /// Log lines waiting for the client.
 pub struct Pending(UnboundedReceiver<(Level, String)>);
@@ -48,6 +51,13 @@ impl Visit for Message {
 
 impl<S: Subscriber> Layer<S> for ForwardLayer {
     fn on_event(&self, event: &Event<'_>, _: Context<'_, S>) {
+        // tower-lsp-server's own events stay on stderr: one of them is "failed to send
+        // notification", and forwarding it once the client was gone sent another, which
+        // failed in turn (about 1,000 error lines after `exit`).
+        if !FORWARDING.load(Ordering::Relaxed) || event.metadata().target().starts_with("tower_lsp")
+        {
+            return;
+        }
         let mut m = Message(String::new());
         event.record(&mut m);
         if let Some(tx) = SENDER.get() {
@@ -66,8 +76,8 @@ pub fn init() -> Pending {
         .with_writer(std::io::stderr)
         .with_ansi(false)
         .with_target(false);
-    // tower-lsp traces every message it reads and writes, note text included: whatever
-    // RUST_LOG asks for, nothing below INFO from it is ever recorded.
+    // tower-lsp-server traces every message it reads and writes, note text included:
+    // whatever RUST_LOG asks for, nothing below INFO from it is ever recorded.
     let no_message_dumps = tracing_subscriber::filter::filter_fn(|meta| {
         !(meta.target().starts_with("tower_lsp") && *meta.level() > Level::INFO)
     });
@@ -87,6 +97,11 @@ pub fn init() -> Pending {
         );
     }));
     Pending(rx)
+}
+
+/// Stops forwarding log lines to the client (it has exited); stderr still gets them.
+pub fn stop_forwarding() {
+    FORWARDING.store(false, Ordering::Relaxed);
 }
 
 /// Sends queued and future log lines to the client as `window/logMessage`.

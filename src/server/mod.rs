@@ -1,36 +1,77 @@
 //! The language server: a thin adapter from LSP to the engine. It converts positions and
 //! protocol types, keeps open documents, schedules analyses off the request path, and
 //! forwards logs (never note text) to stderr and `window/logMessage`.
+//!
+//! Layout: [`transport`] frames stdin and stdout around tower-lsp-server; `backend` routes
+//! each LSP method to one feature module (`hover`, `completion`, `diagnostics`, `actions`,
+//! `navigation`, `commands`), each of which turns engine results into protocol types;
+//! `session` holds the documents and their analyses, `scheduler` publishes diagnostics,
+//! `reload` applies settings and rebuilds the engine; `protocol` names what this server adds
+//! to LSP. Nothing below this module knows about LSP.
 
 mod actions;
 mod backend;
+mod capabilities;
+mod commands;
 mod completion;
 mod config;
 mod convert;
 mod diagnostics;
 pub mod engine;
 mod hover;
-mod logging;
+pub mod logging;
 mod navigation;
-mod transport;
+pub mod protocol;
+mod reload;
+mod scheduler;
+mod session;
+pub mod transport;
 
+use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
 use anyhow::Context;
 use tokio::io::{AsyncRead, AsyncWrite};
-use tower_lsp::{LspService, Server};
+use tower_lsp_server::{LspService, Server};
 
-use crate::cli::KnowledgeArgs;
+use crate::corpus::CorpusSource;
+
+/// How the server was started: what the command line asked for. Settings the client sends
+/// (`corpusDir`, `indexDir`) extend these.
+#[derive(Debug, Clone)]
+pub struct ServerOptions {
+    /// The corpus.
+    pub corpus: CorpusSource,
+    /// An on-disk index directory (in memory when `None`).
+    pub index_dir: Option<PathBuf>,
+    /// The largest message accepted, in bytes; larger ones are answered with an error.
+    pub max_message_bytes: usize,
+}
+
+impl Default for ServerOptions {
+    fn default() -> ServerOptions {
+        ServerOptions {
+            corpus: CorpusSource::default(),
+            index_dir: None,
+            max_message_bytes: transport::DEFAULT_MAX_BODY,
+        }
+    }
+}
+
+/// Requests handled at once. `$/cancelRequest` reaches only requests being handled, so this
+/// is also how many can be cancelled: high, since a handler waiting for an analysis costs
+/// nothing but a task.
+const CONCURRENT_REQUESTS: usize = 64;
 
 /// Runs the server on stdin/stdout until the client exits. Returns the exit status the
 /// protocol asks for: success after `shutdown` then `exit`, failure otherwise.
-pub fn run(args: KnowledgeArgs) -> anyhow::Result<std::process::ExitCode> {
+pub fn run(options: ServerOptions) -> anyhow::Result<std::process::ExitCode> {
     limit_malloc_arenas();
     let forward = logging::init();
-    let corpus = args.corpus()?;
-    let engine =
-        engine::Engine::build(corpus, args.index.as_deref()).context("cannot build the index")?;
+    let corpus = options.corpus.load().context("cannot load the corpus")?;
+    let engine = engine::Engine::build(corpus, options.index_dir.as_deref())
+        .context("cannot open or build the index")?;
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         // Blocking threads: one sits in the stdin read for the whole session, one writes to
@@ -45,12 +86,13 @@ pub fn run(args: KnowledgeArgs) -> anyhow::Result<std::process::ExitCode> {
         tokio::io::stdin(),
         tokio::io::stdout(),
         engine,
-        args,
+        options,
         Some(forward),
         shut_down.clone(),
     ));
     // Background analyses may still be running; they hold no state worth waiting for.
     runtime.shutdown_timeout(std::time::Duration::from_millis(100));
+    logging::stop_forwarding();
     Ok(if shut_down.load(Ordering::SeqCst) {
         std::process::ExitCode::SUCCESS
     } else {
@@ -67,31 +109,35 @@ pub async fn serve(
     input: impl AsyncRead + Unpin + Send + 'static,
     output: impl AsyncWrite + Unpin + Send + 'static,
     engine: engine::Engine,
-    args: KnowledgeArgs,
+    options: ServerOptions,
     logs: Option<logging::Pending>,
     shut_down: Arc<AtomicBool>,
 ) -> bool {
-    // Messages the transport writes itself: its answers to unparseable input, and the
-    // server's diagnostics (see `Backend::publish`).
+    // Messages the transport writes itself: its answers to undecodable input, and the
+    // server's diagnostics (see `protocol::publish_diagnostics_body`).
     let (replies, replies_rx) = tokio::sync::mpsc::unbounded_channel();
     let outbox = replies.clone();
+    let max_body = options.max_message_bytes;
     let (service, socket) = LspService::build(|client| {
         if let Some(logs) = logs {
             logging::forward_to(client.clone(), logs);
         }
-        backend::Backend::new(client, engine, args, shut_down, outbox)
+        backend::Backend::new(session::Session::new(
+            client, engine, options, shut_down, outbox,
+        ))
     })
     .finish();
     let (to_server, server_input) = tokio::io::duplex(1 << 20);
     let (server_output, from_server) = tokio::io::duplex(1 << 20);
-    let pump = tokio::spawn(transport::pump(input, to_server, replies));
+    let pump = tokio::spawn(transport::pump(input, to_server, replies, max_body));
     let writer = tokio::spawn(transport::merge(from_server, replies_rx, output));
     Server::new(server_input, server_output, socket)
+        .concurrency_level(CONCURRENT_REQUESTS)
         .serve(service)
         .await;
     let _ = writer.await;
-    // tower-lsp normally stops because the pump, returning, closed its input; if it stopped
-    // on its own, the pump may wait forever for input.
+    // The server normally stops because the pump, returning, closed its input; if it
+    // stopped on its own, the pump may wait forever for input.
     let stop = pump.abort_handle();
     match tokio::time::timeout(std::time::Duration::from_secs(1), pump).await {
         Ok(exited) => exited.unwrap_or(false),

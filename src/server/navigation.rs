@@ -1,10 +1,10 @@
 //! Go to definition (a term's best statement in the corpus), document symbols (the note's
 //! CREST findings) and workspace symbols (a question box over the statements).
 
-use tower_lsp::lsp_types::{DocumentSymbol, Location, SymbolInformation, SymbolKind, Url};
+use tower_lsp_server::ls_types::{DocumentSymbol, Location, SymbolInformation, SymbolKind, Uri};
 
-use calcinosis_ls::analysis::Analysis;
-use calcinosis_ls::document::{Document, Encoding};
+use crate::analysis::Analysis;
+use crate::document::{Document, Encoding};
 
 use super::convert;
 use super::engine::Engine;
@@ -17,7 +17,11 @@ pub fn definition(engine: &Engine, analysis: &Analysis, offset: usize) -> Option
     engine.locate(hit.statement)
 }
 
-/// The note's CREST findings as an outline.
+/// Findings looked at for the outline: an outline of a whole book helps no one, and the
+/// answer's size must not grow with the note's.
+pub const MAX_DOCUMENT_SYMBOLS: usize = 2000;
+
+/// The note's CREST findings as an outline (of the first [`MAX_DOCUMENT_SYMBOLS`] findings).
 #[allow(deprecated)] // `DocumentSymbol::deprecated` must still be set.
 pub fn document_symbols(
     engine: &Engine,
@@ -29,6 +33,7 @@ pub fn document_symbols(
     analysis
         .findings
         .iter()
+        .take(MAX_DOCUMENT_SYMBOLS)
         .filter_map(|f| {
             let t = lexicon.term(f.term);
             let letter = t.crest?;
@@ -50,6 +55,7 @@ pub fn document_symbols(
 /// Statements matching `query` (all of them, in order, for an empty query).
 #[allow(deprecated)] // `SymbolInformation::deprecated` must still be set.
 pub fn workspace_symbols(engine: &Engine, query: &str, limit: usize) -> Vec<SymbolInformation> {
+    let query = crate::limits::question(query);
     let statements: Vec<_> = if query.trim().is_empty() {
         engine.kb.corpus().statements.iter().take(limit).collect()
     } else {
@@ -65,7 +71,8 @@ pub fn workspace_symbols(engine: &Engine, query: &str, limit: usize) -> Vec<Symb
         .into_iter()
         .filter_map(|s| {
             let location = engine.locate(s).or_else(|| {
-                Url::parse("untitled:corpus")
+                "untitled:corpus"
+                    .parse::<Uri>()
                     .ok()
                     .map(|u| Location::new(u, Default::default()))
             })?;

@@ -11,7 +11,7 @@ use std::sync::mpsc::{channel, Receiver, RecvTimeoutError};
 use std::time::{Duration, Instant};
 
 use serde_json::{json, Value};
-use tower_lsp::lsp_types::PublishDiagnosticsParams;
+use tower_lsp_server::ls_types::PublishDiagnosticsParams;
 
 /// How long any single wait may take before the test fails (generous for slow CI).
 pub const TIMEOUT: Duration = Duration::from_secs(20);
@@ -228,6 +228,16 @@ impl Client {
             }
             Err(RecvTimeoutError::Timeout | RecvTimeoutError::Disconnected) => None,
         }
+    }
+
+    /// The next message (the inbox first, in arrival order), or `None` when none comes
+    /// within `wait`.
+    #[allow(dead_code)] // Not every test binary uses it.
+    pub fn try_next(&mut self, wait: Duration) -> Option<Value> {
+        if !self.inbox.is_empty() {
+            return Some(self.inbox.remove(0));
+        }
+        self.recv(Instant::now() + wait)
     }
 
     /// Waits for a notification matching `pred` (checking the inbox first) and removes it.

@@ -1,0 +1,302 @@
+//! The state one client session shares across handlers, and the documents it keeps.
+//!
+//! Ordering invariant: document edits are applied synchronously inside the notification
+//! handler, before its first `.await`, and handlers are started in arrival order, so every
+//! later request and diagnostic run sees every earlier edit. Analyses are cached per
+//! document version and discarded when a newer version exists.
+
+use std::collections::HashMap;
+use std::panic::AssertUnwindSafe;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard, RwLock};
+
+use tokio::sync::mpsc::UnboundedSender;
+use tower_lsp_server::ls_types::{Position, TextDocumentContentChangeEvent, Uri};
+use tower_lsp_server::Client;
+
+use crate::analysis::{Analysis, AnalysisCache};
+use crate::document::{Document, Edit, Encoding};
+
+use super::config::Config;
+use super::convert;
+use super::engine::Engine;
+use super::ServerOptions;
+
+/// An engine, a document version and its analysis, consistent with each other.
+pub(super) type Snapshot = (Arc<Engine>, Arc<Document>, Arc<Analysis>);
+
+/// A document as it is at one moment, with what analysing it needs.
+pub(super) struct Current {
+    pub doc: Arc<Document>,
+    pub version: i32,
+    /// The analysis of this version, if done, and the engine that made it.
+    analysis: Option<(Arc<Engine>, Arc<Analysis>)>,
+    cache: Arc<Mutex<AnalysisCache>>,
+}
+
+/// An open document.
+pub(super) struct DocState {
+    pub doc: Arc<Document>,
+    pub version: i32,
+    pub language: String,
+    /// A number for logs: URIs may name the patient, so they are never logged.
+    pub id: u64,
+    /// The analysis of `version` and the engine that made it (term ids are the engine's).
+    analysis: Option<(i32, Arc<Engine>, Arc<Analysis>)>,
+    /// Pieces of the last analysed version, so that an edit re-analyses only what changed.
+    /// Locked for the whole analysis: two requests for the same new version wait for one
+    /// analysis instead of running two.
+    cache: Arc<Mutex<AnalysisCache>>,
+}
+
+impl DocState {
+    /// A newly opened document.
+    pub fn new(text: String, version: i32, language: String, id: u64) -> DocState {
+        DocState {
+            doc: Arc::new(Document::new(text)),
+            version,
+            language,
+            id,
+            analysis: None,
+            cache: Arc::default(),
+        }
+    }
+
+    /// Marks the document as changed to `version`: its analysis is out of date.
+    pub fn changed(&mut self, version: i32) {
+        self.version = version;
+        self.analysis = None;
+    }
+}
+
+/// Shared state of one client session.
+pub(super) struct Session {
+    pub client: Client,
+    pub engine: RwLock<Arc<Engine>>,
+    pub docs: Mutex<HashMap<Uri, DocState>>,
+    pub config: RwLock<Config>,
+    pub encoding: RwLock<Encoding>,
+    /// What the command line asked for; settings extend it.
+    pub options: ServerOptions,
+    pub next_id: AtomicU64,
+    /// Set by `shutdown`: the process exit status depends on it.
+    pub shut_down: Arc<AtomicBool>,
+    /// Message bodies written straight to the client by the transport, past tower-lsp.
+    pub outbox: UnboundedSender<Vec<u8>>,
+    /// Counts engine rebuild requests: a rebuild that finishes after a newer one was asked
+    /// for is dropped (the last requested corpus wins, not the last finished).
+    pub rebuilds: AtomicU64,
+    /// The workspace root from `initialize`, for relative paths in settings.
+    pub root: RwLock<Option<std::path::PathBuf>>,
+}
+
+/// A read lock's value, cloned; a poisoned lock still holds a usable value.
+pub(super) fn read<T: Clone>(lock: &RwLock<T>) -> T {
+    lock.read().unwrap_or_else(|p| p.into_inner()).clone()
+}
+
+/// Runs the analyser, turning an internal panic into an empty analysis (and a log line
+/// without the panic's message, which could quote the note).
+fn analyze_safely(engine: &Engine, text: &str, cache: &mut AnalysisCache) -> Analysis {
+    let run = AssertUnwindSafe(|| engine.analyzer.reanalyze(text, cache));
+    match std::panic::catch_unwind(run) {
+        Ok(a) => a,
+        Err(_) => {
+            // The cache may hold half an update; start afresh.
+            *cache = AnalysisCache::new();
+            tracing::error!(
+                "note analysis failed with an internal error; no findings for this version"
+            );
+            Analysis::default()
+        }
+    }
+}
+
+impl Session {
+    /// A session over `engine`.
+    pub fn new(
+        client: Client,
+        engine: Engine,
+        options: ServerOptions,
+        shut_down: Arc<AtomicBool>,
+        outbox: UnboundedSender<Vec<u8>>,
+    ) -> Session {
+        Session {
+            client,
+            engine: RwLock::new(Arc::new(engine)),
+            docs: Mutex::new(HashMap::new()),
+            config: RwLock::new(Config::default()),
+            encoding: RwLock::new(Encoding::Utf16),
+            options,
+            next_id: AtomicU64::new(1),
+            shut_down,
+            outbox,
+            rebuilds: AtomicU64::new(0),
+            root: RwLock::new(None),
+        }
+    }
+
+    pub fn engine(&self) -> Arc<Engine> {
+        read(&self.engine)
+    }
+
+    pub fn encoding(&self) -> Encoding {
+        read(&self.encoding)
+    }
+
+    pub fn config(&self) -> Config {
+        read(&self.config)
+    }
+
+    pub fn docs(&self) -> MutexGuard<'_, HashMap<Uri, DocState>> {
+        self.docs.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    pub fn next_id(&self) -> u64 {
+        self.next_id.fetch_add(1, Ordering::Relaxed)
+    }
+
+    /// A byte offset for a protocol position in `doc`; `None` past the end.
+    pub fn offset(&self, doc: &Document, pos: Position) -> Option<usize> {
+        doc.offset(convert::position(pos), self.encoding())
+    }
+
+    /// The current version of `uri`, if open.
+    pub fn version(&self, uri: &Uri) -> Option<i32> {
+        self.docs().get(uri).map(|s| s.version)
+    }
+
+    /// Forgets every analysis (the engine changed: term ids are the engine's).
+    pub fn forget_analyses(&self) {
+        for s in self.docs().values_mut() {
+            s.analysis = None;
+        }
+    }
+
+    /// Applies a `didChange` batch to `uri` and moves it to `version`; `false` when the
+    /// document is not open. Edits the client got wrong (a reversed range) are refused one
+    /// by one and logged without their text.
+    pub fn apply_changes(
+        &self,
+        uri: &Uri,
+        version: i32,
+        changes: Vec<TextDocumentContentChangeEvent>,
+    ) -> bool {
+        let enc = self.encoding();
+        let mut docs = self.docs();
+        let Some(state) = docs.get_mut(uri) else {
+            tracing::warn!("change for a document that is not open; ignored");
+            return false;
+        };
+        let edits = changes.iter().map(|c| Edit {
+            range: c
+                .range
+                .map(|r| (convert::position(r.start), convert::position(r.end))),
+            text: &c.text,
+        });
+        let refused = Arc::make_mut(&mut state.doc).apply_all(edits, enc);
+        if refused > 0 {
+            tracing::error!(
+                doc = state.id,
+                refused,
+                "edits with a reversed range refused"
+            );
+        }
+        state.changed(version);
+        true
+    }
+
+    /// The text of `uri` as it is now, if it is an open note.
+    pub fn text_of(&self, uri: &Uri) -> Option<Arc<Document>> {
+        let config = read(&self.config);
+        let docs = self.docs();
+        let s = docs.get(uri)?;
+        config.analyses(&s.language).then(|| s.doc.clone())
+    }
+
+    /// The document as it is now; `None` for unknown or non-note documents.
+    pub fn current(&self, uri: &Uri) -> Option<Current> {
+        let config = read(&self.config);
+        let docs = self.docs();
+        let s = docs.get(uri)?;
+        if !config.analyses(&s.language) {
+            return None;
+        }
+        let analysis = s
+            .analysis
+            .as_ref()
+            .filter(|(v, ..)| *v == s.version)
+            .map(|(_, e, a)| (e.clone(), a.clone()));
+        Some(Current {
+            doc: s.doc.clone(),
+            version: s.version,
+            analysis,
+            cache: s.cache.clone(),
+        })
+    }
+
+    /// `current` with its analysis, analysing (incrementally) if it is not done yet: may
+    /// take a while on a big edit, so call it off the async workers.
+    pub fn complete(&self, uri: &Uri, current: Current) -> Snapshot {
+        let (engine, analysis) = match current.analysis {
+            Some(done) => done,
+            None => self.analyse(uri, &current.doc, current.version, &current.cache),
+        };
+        (engine, current.doc, analysis)
+    }
+
+    /// For request handlers: the document as it is when the request arrives (taken before
+    /// the first `.await`, so later edits are not seen) and its analysis, computed on the
+    /// blocking pool if it is not cached, so that the async workers keep serving.
+    pub async fn snapshot(self: &Arc<Self>, uri: &Uri) -> Option<Snapshot> {
+        let current = self.current(uri)?;
+        if current.analysis.is_some() {
+            return Some(self.complete(uri, current));
+        }
+        let this = self.clone();
+        let uri = uri.clone();
+        tokio::task::spawn_blocking(move || this.complete(&uri, current))
+            .await
+            .ok()
+    }
+
+    /// Analyses `doc` (version `version` of `uri`) with the current engine, reusing the
+    /// document's cache, and remembers the result if that version is still the latest.
+    fn analyse(
+        &self,
+        uri: &Uri,
+        doc: &Document,
+        version: i32,
+        cache: &Mutex<AnalysisCache>,
+    ) -> (Arc<Engine>, Arc<Analysis>) {
+        let mut cache = cache.lock().unwrap_or_else(|p| p.into_inner());
+        // Another request may have analysed this version while we waited for the lock.
+        if let Some(Current {
+            version: v,
+            analysis: Some(done),
+            ..
+        }) = self.current(uri)
+        {
+            if v == version {
+                return done;
+            }
+        }
+        let t = std::time::Instant::now();
+        let engine = self.engine();
+        let a = Arc::new(analyze_safely(&engine, doc.text(), &mut cache));
+        let (reused, analysed) = cache.last_run();
+        tracing::debug!(
+            version,
+            reused,
+            analysed,
+            ms = t.elapsed().as_secs_f64() * 1000.0,
+            "pieces analysed"
+        );
+        if let Some(s) = self.docs().get_mut(uri) {
+            if s.version == version {
+                s.analysis = Some((version, engine.clone(), a.clone()));
+            }
+        }
+        (engine, a)
+    }
+}
