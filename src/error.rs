@@ -19,13 +19,14 @@ pub enum Error {
         message: String,
     },
     /// A file or directory could not be read or written.
-    #[error("{}: {source}", path.display())]
+    // The OS error is part of the message and deliberately not a source (a field named
+    // `source` would be one): printed as a chain (`{:#}`), it appeared twice.
+    #[error("{}: {error}", path.display())]
     Io {
         /// The path involved.
         path: PathBuf,
         /// The underlying error.
-        #[source]
-        source: std::io::Error,
+        error: std::io::Error,
     },
     /// The search index could not be built or opened.
     #[error("index {}: {message}", path.as_deref().map(|p| p.display().to_string()).unwrap_or_else(|| "(in memory)".into()))]
@@ -51,7 +52,7 @@ impl Error {
     pub fn io(path: impl Into<PathBuf>, source: std::io::Error) -> Self {
         Error::Io {
             path: path.into(),
-            source,
+            error: source,
         }
     }
 }

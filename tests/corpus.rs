@@ -348,3 +348,54 @@ fn concurrent_builders_share_one_index_dir() {
     let opened = KnowledgeIndex::open_or_rebuild(&corpus, &ix).unwrap();
     assert_eq!(opened.provenance(), &Provenance::Opened);
 }
+
+/// An index another user built, or one on a read-only mount, is opened (read into memory)
+/// rather than failing on tantivy's lock files; a stale one is reported, not half-rebuilt.
+/// Tests run as root here, so "read-only" is the immutable attribute (skipped where
+/// `chattr` does not work, e.g. on tmpfs).
+#[test]
+fn a_read_only_index_is_opened_and_a_stale_one_reported() {
+    let corpus = Corpus::embedded().unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let ix = dir.path().join("ro");
+    KnowledgeIndex::build_in_dir(&corpus, &ix).unwrap();
+    let gen = generation(&ix);
+    let chattr = |flag: &str| {
+        std::process::Command::new("chattr")
+            .arg(flag)
+            .arg(&ix)
+            .arg(&gen)
+            .status()
+            .is_ok_and(|s| s.success())
+    };
+    if !chattr("+i") {
+        eprintln!("skipped: chattr +i is not available here");
+        return;
+    }
+    struct Unfreeze<F: Fn(&str) -> bool>(F);
+    impl<F: Fn(&str) -> bool> Drop for Unfreeze<F> {
+        fn drop(&mut self) {
+            (self.0)("-i");
+        }
+    }
+    let _unfreeze = Unfreeze(chattr);
+    if std::fs::write(ix.join("probe"), "x").is_ok() {
+        eprintln!("skipped: the immutable attribute does not stop writes here");
+        return;
+    }
+    let opened = KnowledgeIndex::open_or_rebuild(&corpus, &ix).unwrap();
+    assert_eq!(opened.provenance(), &Provenance::Opened);
+    let kb = Knowledge::with_index(corpus.clone(), opened);
+    assert!(!kb.search("elbows", 1).unwrap().is_empty());
+
+    let extra = tempfile::tempdir().unwrap();
+    write(extra.path(), "more.md", "# More\n- Another statement [9]\n");
+    let changed = Corpus::load(&[extra.path().to_path_buf()], false).unwrap();
+    let err = KnowledgeIndex::open_or_rebuild(&changed, &ix)
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("stale") && err.contains("not writable"),
+        "{err}"
+    );
+}

@@ -81,8 +81,9 @@ pub(super) fn build(
     rebuild_because: Option<String>,
 ) -> Result<KnowledgeIndex> {
     claim(dir)?;
+    let lock = if writable(dir) { lock(dir)? } else { None };
     let _lock =
-        match lock(dir)? {
+        match lock {
             Some(lock) => lock,
             // Not writable (a read-only copy, another user's index): nothing can be built here.
             None => {
@@ -202,11 +203,14 @@ fn read_into_memory(path: &Path) -> Result<Index> {
     let ram = RamDirectory::create();
     for entry in fs::read_dir(path).map_err(|e| Error::io(path, e))? {
         let entry = entry.map_err(|e| Error::io(path, e))?;
-        if !entry.file_type().is_ok_and(|t| t.is_file()) {
+        let name = entry.file_name();
+        // tantivy's lock files: copied, they would read as held.
+        let is_lock = name.to_string_lossy().ends_with(".lock");
+        if is_lock || !entry.file_type().is_ok_and(|t| t.is_file()) {
             continue;
         }
         let bytes = fs::read(entry.path()).map_err(|e| Error::io(entry.path(), e))?;
-        let name = PathBuf::from(entry.file_name());
+        let name = PathBuf::from(name);
         tantivy::directory::Directory::atomic_write(&ram, &name, &bytes)
             .map_err(|e| Error::io(entry.path(), std::io::Error::other(e.to_string())))?;
     }
