@@ -106,6 +106,10 @@ if [[ -n "$target" ]]; then
   mkdir server
   cp "$server" "server/$exe"
   chmod 755 "server/$exe"
+  # The release profile keeps line tables for backtraces (debug = 1): ~100 MB, ~11 MB stripped.
+  if [[ "$target" == linux-* || "$target" == alpine-* ]] && command -v strip >/dev/null 2>&1; then
+    strip "server/$exe" 2>/dev/null || echo "warning: could not strip server/$exe (another architecture?)"
+  fi
   echo "$target" >server/target
   echo "==> bundling $server ($(wc -c <"server/$exe") bytes, $("server/$exe" --version 2>/dev/null || echo "built for $target"))"
   package_args+=(--target "$target")
