@@ -131,7 +131,11 @@ fn languages_toml_names_the_server_as_helix_expects() {
         .iter()
         .map(|a| a.as_str().expect("args are strings"))
         .collect();
-    assert_eq!(args, ["serve"], "the server speaks LSP as `calcinosis-ls serve`");
+    assert_eq!(
+        args,
+        ["serve"],
+        "the server speaks LSP as `calcinosis-ls serve`"
+    );
     assert!(
         ours.get("config").is_none_or(toml::Value::is_table),
         "config must be a table"

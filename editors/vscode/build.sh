@@ -22,6 +22,7 @@
 # signing tool (whose install script may download) is not needed to package.
 set -euo pipefail
 
+caller="$(pwd)"
 cd "$(dirname "${BASH_SOURCE[0]}")"
 repo="$(cd ../.. && pwd)"
 
@@ -30,7 +31,7 @@ server=""
 while [[ $# -gt 0 ]]; do
   case "$1" in
     --target) target="${2:?--target needs a platform, e.g. linux-x64}"; shift 2 ;;
-    --server) server="${2:?--server needs a path}"; shift 2 ;;
+    --server) server="${2:?--server needs a path}"; [[ "$server" == /* ]] || server="$caller/$server"; shift 2 ;;
     -h|--help) sed -n '2,20p' "${BASH_SOURCE[0]}"; exit 0 ;;
     *) echo "build.sh: unknown argument $1" >&2; exit 2 ;;
   esac
