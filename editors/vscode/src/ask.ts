@@ -14,7 +14,13 @@ export interface Answer {
   file?: string;
 }
 
+/** The server's command (`workspace/executeCommand`) that answers a question. */
 export const ASK_COMMAND = 'calcinosis.ask';
+/**
+ * The extension's command that asks the user for a question and lists the answers. Its name
+ * differs from the server's `calcinosis.ask`, which vscode-languageclient registers itself.
+ */
+export const ASK_UI_COMMAND = 'calcinosis.askKnowledgeBase';
 export const ASK_LIMIT = 10;
 const LABEL_MAX = 90;
 
@@ -146,7 +152,7 @@ function selectedText(): string | undefined {
 }
 
 /**
- * The `calcinosis.ask` command: asks for a question, sends it to the server
+ * The `calcinosis.askKnowledgeBase` command: asks for a question, sends it to the server
  * as `workspace/executeCommand`, and lists the answers in a QuickPick.
  */
 export async function askKnowledgeBase(client: RequestSender, corpusDir: string | null): Promise<void> {

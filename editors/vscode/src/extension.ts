@@ -1,23 +1,20 @@
 import * as vscode from 'vscode';
 import {
-  DynamicFeature,
-  ExecuteCommandRegistrationOptions,
-  ExecuteCommandRequest,
   LanguageClient,
   LanguageClientOptions,
-  RegistrationData,
   RevealOutputChannelOn,
   ServerOptions,
   State,
-  StaticFeature,
 } from 'vscode-languageclient/node';
 
-import { ASK_COMMAND, askKnowledgeBase } from './ask';
+import { ASK_UI_COMMAND, askKnowledgeBase } from './ask';
 import { CREST_SUMMARY_NOTIFICATION, CrestStatus } from './crestStatus';
 import {
+  MismatchedServer,
   UnresolvedServer,
+  chooseServer,
+  isMismatched,
   isResolved,
-  resolveServerCommand,
 } from './serverPath';
 import { SECTION, allLanguageIds, readInitializationOptions } from './settings';
 
@@ -26,47 +23,17 @@ const CLIENT_ID = SECTION;
 const CLIENT_NAME = 'Calcinosis LS';
 const RESTART_COMMAND = 'calcinosis.restartServer';
 const SHOW_OUTPUT_COMMAND = 'calcinosis.showOutput';
-/** Commands this extension registers itself; the server must not register them again. */
-const EXTENSION_COMMANDS: ReadonlySet<string> = new Set([
-  ASK_COMMAND,
-  RESTART_COMMAND,
-  SHOW_OUTPUT_COMMAND,
-]);
 /** Settings that need a new server process (or a new document selector) to take effect. */
 const RESTART_SETTINGS = [`${SECTION}.server.path`, `${SECTION}.languageIds`];
 
-function isExecuteCommandFeature(
-  feature: StaticFeature | DynamicFeature<unknown>,
-): feature is DynamicFeature<ExecuteCommandRegistrationOptions> {
-  const registrationType = (feature as Partial<DynamicFeature<unknown>>).registrationType;
-  return registrationType?.method === ExecuteCommandRequest.method;
-}
+// The server's own commands (`calcinosis.ask`, `calcinosis.showStatements`) are registered by
+// vscode-languageclient from its `executeCommandProvider`; the extension's commands have names
+// of their own (`calcinosis.askKnowledgeBase`, ...), so the two never collide.
 
-/**
- * vscode-languageclient turns every command in the server's
- * `executeCommandProvider.commands` into a VS Code command. If the server lists
- * `calcinosis.ask`, that would collide with the extension's own command of the
- * same name ("command already exists") and the client would fail to start, so
- * the extension's commands are filtered out of the server's list.
- */
-class CalcinosisLanguageClient extends LanguageClient {
-  public override registerFeature(feature: StaticFeature | DynamicFeature<any>): void {
-    if (isExecuteCommandFeature(feature)) {
-      const register = feature.register.bind(feature);
-      feature.register = (data: RegistrationData<ExecuteCommandRegistrationOptions>): void => {
-        const commands = (data.registerOptions.commands ?? []).filter(
-          (command) => !EXTENSION_COMMANDS.has(command),
-        );
-        register({ ...data, registerOptions: { ...data.registerOptions, commands } });
-      };
-    }
-    super.registerFeature(feature);
-  }
-}
-
-let client: CalcinosisLanguageClient | undefined;
-let outputChannel: vscode.OutputChannel;
-let traceOutputChannel: vscode.OutputChannel;
+let client: LanguageClient | undefined;
+let extensionPath: string | undefined;
+let outputChannel: vscode.LogOutputChannel;
+let traceOutputChannel: vscode.LogOutputChannel;
 let crestStatus: CrestStatus;
 /** Starts and stops run one after another, never interleaved. */
 let lifecycle: Promise<void> = Promise.resolve();
@@ -108,6 +75,20 @@ async function showServerMissing(unresolved: UnresolvedServer): Promise<void> {
   }
 }
 
+async function showServerMismatch(mismatch: MismatchedServer): Promise<void> {
+  const message =
+    `Calcinosis LS: the language server bundled with this extension is built for ${mismatch.builtFor}, ` +
+    `but this VS Code runs on ${mismatch.running}. Install the calcinosis-ls .vsix built for ${mismatch.running} ` +
+    '(`bash editors/vscode/build.sh --target ' + mismatch.running + '`), or build the server with ' +
+    '`cargo install --path .` and set "calcinosis.server.path" to it.';
+  outputChannel.appendLine(`[client] ${message} (bundled binary: ${mismatch.bundled})`);
+  const openSettings = 'Open Settings';
+  const choice = await vscode.window.showErrorMessage(message, openSettings);
+  if (choice === openSettings) {
+    await vscode.commands.executeCommand('workbench.action.openSettings', `${SECTION}.server.path`);
+  }
+}
+
 function buildClientOptions(): LanguageClientOptions {
   const documentSelector = allLanguageIds().flatMap((language) => [
     { scheme: 'file', language },
@@ -132,7 +113,11 @@ async function startClient(): Promise<void> {
     return;
   }
   const config = vscode.workspace.getConfiguration(SECTION);
-  const resolved = resolveServerCommand(config.get<string>('server.path'), workspaceRoot());
+  const resolved = chooseServer(config.get<string>('server.path'), workspaceRoot(), extensionPath);
+  if (isMismatched(resolved)) {
+    void showServerMismatch(resolved);
+    return;
+  }
   if (!isResolved(resolved)) {
     void showServerMissing(resolved);
     return;
@@ -147,8 +132,10 @@ async function startClient(): Promise<void> {
     options: { cwd: workspaceRoot() },
   };
 
-  outputChannel.appendLine(`[client] starting ${resolved.command} serve`);
-  const c = new CalcinosisLanguageClient(CLIENT_ID, CLIENT_NAME, serverOptions, buildClientOptions());
+  outputChannel.appendLine(
+    `[client] starting ${resolved.command} serve${resolved.bundled === true ? ' (bundled with the extension)' : ''}`,
+  );
+  const c = new LanguageClient(CLIENT_ID, CLIENT_NAME, serverOptions, buildClientOptions());
   c.onNotification(CREST_SUMMARY_NOTIFICATION, (params: unknown) => crestStatus.update(params));
   c.onDidChangeState((event) => {
     if (event.newState === State.Stopped) {
@@ -206,10 +193,15 @@ async function ask(): Promise<void> {
   // A client that is still starting queues the request until initialisation is done.
   const c = client;
   if (c === undefined || c.state === State.Stopped) {
-    const resolved = resolveServerCommand(
+    const resolved = chooseServer(
       vscode.workspace.getConfiguration(SECTION).get<string>('server.path'),
       workspaceRoot(),
+      extensionPath,
     );
+    if (isMismatched(resolved)) {
+      await showServerMismatch(resolved);
+      return;
+    }
     if (!isResolved(resolved)) {
       await showServerMissing(resolved);
       return;
@@ -228,15 +220,16 @@ async function ask(): Promise<void> {
 }
 
 export function activate(context: vscode.ExtensionContext): void {
-  outputChannel = vscode.window.createOutputChannel('Calcinosis LS');
-  traceOutputChannel = vscode.window.createOutputChannel('Calcinosis LS Trace');
-  crestStatus = new CrestStatus(ASK_COMMAND);
+  outputChannel = vscode.window.createOutputChannel('Calcinosis LS', { log: true });
+  traceOutputChannel = vscode.window.createOutputChannel('Calcinosis LS Trace', { log: true });
+  extensionPath = context.extensionPath;
+  crestStatus = new CrestStatus(ASK_UI_COMMAND);
 
   context.subscriptions.push(
     outputChannel,
     traceOutputChannel,
     crestStatus,
-    vscode.commands.registerCommand(ASK_COMMAND, ask),
+    vscode.commands.registerCommand(ASK_UI_COMMAND, ask),
     vscode.commands.registerCommand(RESTART_COMMAND, restartClient),
     vscode.commands.registerCommand(SHOW_OUTPUT_COMMAND, () => outputChannel.show()),
     vscode.workspace.onDidChangeConfiguration((event) => {

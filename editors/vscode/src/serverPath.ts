@@ -4,9 +4,26 @@ import * as path from 'path';
 
 export const DEFAULT_SERVER_COMMAND = 'calcinosis-ls';
 
+/** Where a platform-specific .vsix keeps the server, relative to the extension's folder. */
+export const BUNDLED_SERVER_DIR = 'server';
+/** The file beside the bundled binary naming the VS Code target it was built for. */
+export const BUNDLED_TARGET_FILE = 'target';
+
 export interface ResolvedServer {
   /** Absolute path of the executable to spawn. */
   command: string;
+  /** True when this is the binary shipped inside the extension. */
+  bundled?: boolean;
+}
+
+/** A bundled server that cannot run here: built for another platform. */
+export interface MismatchedServer {
+  /** Path of the bundled binary. */
+  bundled: string;
+  /** The VS Code target it was built for, e.g. `linux-x64`. */
+  builtFor: string;
+  /** The VS Code target of this machine, e.g. `darwin-arm64`. */
+  running: string;
 }
 
 export interface UnresolvedServer {
@@ -110,6 +127,98 @@ export function resolveServerCommand(
     : { configured: setting, searched: ['PATH', ...cargoDirs] };
 }
 
-export function isResolved(r: ResolvedServer | UnresolvedServer): r is ResolvedServer {
+export function isResolved(
+  r: ResolvedServer | UnresolvedServer | MismatchedServer,
+): r is ResolvedServer {
   return (r as ResolvedServer).command !== undefined;
+}
+
+export function isMismatched(
+  r: ResolvedServer | UnresolvedServer | MismatchedServer,
+): r is MismatchedServer {
+  return (r as MismatchedServer).builtFor !== undefined;
+}
+
+/**
+ * The VS Code target platform of this process (`linux-x64`, `alpine-arm64`, `darwin-arm64`,
+ * `win32-x64`, ...), the names `vsce package --target` takes. Linux without glibc is Alpine's
+ * musl: a binary linked against glibc does not run there.
+ */
+export function currentTarget(
+  platform: string = process.platform,
+  arch: string = process.arch,
+  glibc: boolean = hasGlibc(),
+): string {
+  const os = platform === 'linux' && !glibc ? 'alpine' : platform;
+  return `${os}-${arch}`;
+}
+
+function hasGlibc(): boolean {
+  if (process.platform !== 'linux') {
+    return true;
+  }
+  try {
+    const header = (process.report?.getReport() as { header?: { glibcVersionRuntime?: string } } | undefined)
+      ?.header;
+    return header?.glibcVersionRuntime !== undefined;
+  } catch {
+    // No report available: assume the common case rather than refuse to start.
+    return true;
+  }
+}
+
+/**
+ * The server shipped in `<extension>/server/`, if this .vsix carries one. Its `target` file
+ * names the platform it was built for; on another platform it is reported, not spawned
+ * (spawning it would fail with an obscure ENOEXEC or a missing-loader error).
+ */
+export function bundledServer(
+  extensionPath: string | undefined,
+  running: string = currentTarget(),
+): ResolvedServer | MismatchedServer | undefined {
+  if (extensionPath === undefined) {
+    return undefined;
+  }
+  const dir = path.join(extensionPath, BUNDLED_SERVER_DIR);
+  const exe = path.join(dir, DEFAULT_SERVER_COMMAND + (running.startsWith('win32-') ? '.exe' : ''));
+  let builtFor: string;
+  try {
+    builtFor = fs.readFileSync(path.join(dir, BUNDLED_TARGET_FILE), 'utf8').trim();
+  } catch {
+    return undefined;
+  }
+  const binary = [exe, path.join(dir, DEFAULT_SERVER_COMMAND), path.join(dir, `${DEFAULT_SERVER_COMMAND}.exe`)].find(
+    (f) => fs.existsSync(f),
+  );
+  if (binary === undefined) {
+    return undefined;
+  }
+  if (builtFor !== running) {
+    return { bundled: binary, builtFor, running };
+  }
+  if (!isExecutableFile(binary)) {
+    // vsce stores no file modes in some setups: restore the executable bit once.
+    try {
+      fs.chmodSync(binary, 0o755);
+    } catch {
+      return undefined;
+    }
+  }
+  return isExecutableFile(binary) ? { command: binary, bundled: true } : undefined;
+}
+
+/**
+ * The server to start: `calcinosis.server.path` when it is set, otherwise the server bundled
+ * in the extension, otherwise `calcinosis-ls` looked up on PATH (and in cargo's bin folder).
+ */
+export function chooseServer(
+  configured: string | undefined,
+  workspaceRoot: string | undefined,
+  extensionPath: string | undefined,
+  env: NodeJS.ProcessEnv = process.env,
+): ResolvedServer | UnresolvedServer | MismatchedServer {
+  if ((configured ?? '').trim() !== '') {
+    return resolveServerCommand(configured, workspaceRoot, env);
+  }
+  return bundledServer(extensionPath) ?? resolveServerCommand(undefined, workspaceRoot, env);
 }

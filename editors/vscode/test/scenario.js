@@ -21,18 +21,20 @@ const received = (method, n = 1) => () => serverLog().filter((m) => m.method ===
 
 (async () => {
   const ext = require(bundle);
-  ext.activate({ subscriptions: [] });
+  ext.activate({ subscriptions: [], extensionPath: process.env.MOCK_EXTENSION_PATH || '/nonexistent/extension' });
   const report = {};
 
   if (scenario === 'missing') {
     await waitFor('an error message', () => mock.events.some((e) => e[0] === 'error'));
-    await mock.commands.get('calcinosis.ask')();
+    report.commandsWhileRunning = [...mock.commands.keys()];
+    await mock.commands.get('calcinosis.askKnowledgeBase')();
   } else {
     await waitFor('initialized', received('initialized'));
     await waitFor('the CREST status', () => mock.statusItem.visible === true);
+    report.commandsWhileRunning = [...mock.commands.keys()];
     report.status = { text: mock.statusItem.text, tooltip: mock.statusItem.tooltip, visible: mock.statusItem.visible };
     await waitFor('didOpen', received('textDocument/didOpen'));
-    await mock.commands.get('calcinosis.ask')();
+    await mock.commands.get('calcinosis.askKnowledgeBase')();
     if (scenario === 'restart') {
       mock.configurationChanged.fire({ affectsConfiguration: (s) => s === 'calcinosis' || s === 'calcinosis.server.path' });
       await waitFor('a second initialize', received('initialized', 2));
@@ -47,6 +49,7 @@ const received = (method, n = 1) => () => serverLog().filter((m) => m.method ===
   await ext.deactivate();
   if (scenario !== 'missing') await waitFor('exit', received('exit', scenario === 'restart' ? 2 : 1));
   report.events = mock.events.filter((e) => e[0] !== 'output');
+  report.started = mock.events.filter((e) => e[0] === 'output' && /^\[client\] starting /.test(e[2])).map((e) => e[2]);
   report.commands = [...mock.commands.keys()];
   report.server = serverLog();
   process.stdout.write(JSON.stringify(report));

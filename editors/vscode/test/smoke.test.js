@@ -82,7 +82,15 @@ test('starts the server, shows the CREST summary, asks, syncs settings', () => {
   assert.deepEqual(settings.diagnostics, { enable: true, severity: 'warning', summaryThreshold: 3, misspellings: true });
 
   assert.deepEqual(events(r, 'error'), []);
-  assert.deepEqual(r.commands.sort(), ['calcinosis.ask', 'calcinosis.restartServer', 'calcinosis.showOutput']);
+  // The server's commands are registered by vscode-languageclient under their own names, next
+  // to the extension's, with no collision to work around.
+  assert.deepEqual(r.commandsWhileRunning.sort(), [
+    'calcinosis.ask',
+    'calcinosis.askKnowledgeBase',
+    'calcinosis.other',
+    'calcinosis.restartServer',
+    'calcinosis.showOutput',
+  ]);
   assert.ok(r.server.some((m) => m.method === 'shutdown'));
 });
 
@@ -119,5 +127,58 @@ test('a bare server name is searched on PATH', () => {
     assert.equal(r.status.text, 'CREST 3/5: C R S');
   } finally {
     fs.rmSync(bin, { recursive: true, force: true });
+  }
+});
+
+/** A fake extension folder whose server/ holds the fake server, built for `target`. */
+function fakeExtension(target) {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'calcinosis-ext-'));
+  fs.mkdirSync(path.join(dir, 'server'));
+  fs.copyFileSync(fakeServer, path.join(dir, 'server', 'calcinosis-ls'));
+  fs.chmodSync(path.join(dir, 'server', 'calcinosis-ls'), 0o644); // restored by the extension
+  fs.writeFileSync(path.join(dir, 'server', 'target'), `${target}\n`);
+  return dir;
+}
+
+const here = process.platform === 'linux' ? `linux-${process.arch}` : `${process.platform}-${process.arch}`;
+
+test('without settings the server bundled in the extension is started', () => {
+  const ext = fakeExtension(here);
+  try {
+    const r = run('happy', {}, { MOCK_EXTENSION_PATH: ext });
+    assert.deepEqual(r.started, [`[client] starting ${path.join(ext, 'server', 'calcinosis-ls')} serve (bundled with the extension)`]);
+    assert.deepEqual(r.server[0], { argv: ['serve'] });
+    assert.equal(r.status.text, 'CREST 3/5: C R S');
+    assert.deepEqual(events(r, 'error'), []);
+  } finally {
+    fs.rmSync(ext, { recursive: true, force: true });
+  }
+});
+
+test('calcinosis.server.path overrides the bundled server', () => {
+  const ext = fakeExtension(here);
+  try {
+    const r = run('missing', { 'calcinosis.server.path': '/nonexistent/bin/calcinosis-ls' }, { MOCK_EXTENSION_PATH: ext });
+    assert.deepEqual(r.server, []);
+    assert.match(events(r, 'error')[0][1], /not found at \/nonexistent\/bin\/calcinosis-ls/);
+  } finally {
+    fs.rmSync(ext, { recursive: true, force: true });
+  }
+});
+
+test('a bundled server built for another platform is reported, not started', () => {
+  const ext = fakeExtension('win32-arm64');
+  try {
+    const r = run('missing', {}, { MOCK_EXTENSION_PATH: ext });
+    assert.deepEqual(r.server, []);
+    const errors = events(r, 'error');
+    assert.ok(errors.length >= 1);
+    for (const e of errors) {
+      assert.match(e[1], new RegExp(`built for win32-arm64, but this VS Code runs on ${here}`));
+      assert.match(e[1], new RegExp(`build\\.sh --target ${here}`));
+      assert.match(e[1], /calcinosis\.server\.path/);
+    }
+  } finally {
+    fs.rmSync(ext, { recursive: true, force: true });
   }
 });

@@ -65,6 +65,7 @@ class CancellationTokenSource {
   dispose() {}
 }
 class CancellationError extends Error {}
+class TabInputText { constructor(uri) { this.uri = uri; } }
 
 const settings = JSON.parse(process.env.MOCK_SETTINGS || '{}');
 const commands = new Map();
@@ -120,11 +121,11 @@ const ui = { input: 'What treats calcinosis?' };
 const noEvent = () => new EventEmitter().event;
 
 const api = {
-  Disposable, EventEmitter, Uri, Range, Position, CancellationTokenSource, CancellationError,
+  Disposable, EventEmitter, Uri, Range, Position, CancellationTokenSource, CancellationError, TabInputText,
   StatusBarAlignment: { Left: 1, Right: 2 },
   ProgressLocation: { SourceControl: 1, Window: 10, Notification: 15 },
   TextEditorRevealType: { Default: 0, InCenter: 1, InCenterIfOutsideViewport: 2, AtTop: 3 },
-  version: '1.82.0',
+  version: '1.100.0',
   env: { clipboard: { writeText: async () => {} }, uiKind: 1, language: 'en', appName: 'vscode-mock' },
   commands: {
     registerCommand(id, handler) {
@@ -136,12 +137,17 @@ const api = {
   },
   window: {
     createOutputChannel: (name) => ({
+      logLevel: 2, onDidChangeLogLevel: noEvent(),
+      trace() {}, debug() {}, info: (s) => rec('output', name, s), warn: (s) => rec('output', name, s), error: (s) => rec('output', name, s),
       name, append() {}, appendLine: (s) => rec('output', name, s), show() {}, dispose() {}, clear() {}, replace() {},
     }),
     createStatusBarItem: (id, alignment, priority) => { rec('createStatusBarItem', id, alignment, priority); return statusItem; },
     get activeTextEditor() { return { document: note, selection: { isEmpty: true } }; },
     onDidChangeActiveTextEditor: noEvent(),
-    visibleTextEditors: [],
+    onDidChangeVisibleTextEditors: noEvent(),
+    // The note is open in a tab: vscode-languageclient 10+ syncs documents visible in tabs.
+    tabGroups: { all: [{ tabs: [{ input: new TabInputText(note.uri) }] }], onDidChangeTabs: noEvent() },
+    visibleTextEditors: [{ document: note }],
     showInputBox: async (o) => { rec('showInputBox', o.title); return ui.input; },
     showQuickPick: async (items, o) => {
       rec('showQuickPick', o.title, items.map((i) => ({ label: i.label, description: i.description, detail: i.detail })));
