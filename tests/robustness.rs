@@ -503,3 +503,50 @@ fn a_closed_document_ends_with_empty_diagnostics() {
     }
     assert_eq!(c.shutdown(), Some(0));
 }
+
+/// Regression: switching `corpusDir` to a slow corpus and straight back left the slow one in
+/// use (the last build to finish won, not the last one asked for).
+#[test]
+fn the_last_requested_corpus_wins_over_the_last_finished() {
+    let dir = tempfile::tempdir().unwrap();
+    let slow = dir.path().join("slow");
+    std::fs::create_dir(&slow).unwrap();
+    let mut md = String::from("# Slow corpus\n\n");
+    for i in 0..40_000 {
+        md.push_str(&format!(
+            "- Zanzibarite statement number {i} about elbows [1]\n"
+        ));
+    }
+    std::fs::write(slow.join("slow.md"), md).unwrap();
+    let mut c = Client::start();
+    c.initialize(&[], json!({}));
+    c.notify(
+        "workspace/didChangeConfiguration",
+        json!({"settings": {"calcinosis": {"corpusDir": slow}}}),
+    );
+    c.notify(
+        "workspace/didChangeConfiguration",
+        json!({"settings": {"calcinosis": {"corpusDir": null}}}),
+    );
+    let ends: Vec<String> = (0..2)
+        .map(|_| {
+            let m = c.wait_for("progress end", |m| {
+                m["method"] == "$/progress" && m["params"]["value"]["kind"] == "end"
+            });
+            m["params"]["value"]["message"]
+                .as_str()
+                .unwrap_or("")
+                .to_string()
+        })
+        .collect();
+    let r = c.call(
+        "workspace/executeCommand",
+        json!({"command": "calcinosis.ask", "arguments": ["zanzibarite", 3]}),
+    );
+    assert!(
+        !r.to_string().contains("Zanzibarite"),
+        "the slow corpus is in use after it was switched off: {ends:?}"
+    );
+    still_serving(&mut c);
+    assert_eq!(c.shutdown(), Some(0));
+}
