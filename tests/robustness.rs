@@ -550,3 +550,15 @@ fn the_last_requested_corpus_wins_over_the_last_finished() {
     still_serving(&mut c);
     assert_eq!(c.shutdown(), Some(0));
 }
+
+/// Eglot sends `shutdown` with `"params": null` and keeps stdin open after `exit`.
+#[test]
+fn eglot_style_shutdown_with_null_params() {
+    let mut c = Client::start();
+    c.initialize(&[], json!({}));
+    c.send(&json!({"jsonrpc": "2.0", "id": 990, "method": "shutdown", "params": null}));
+    let r = c.response(990);
+    assert!(r.get("error").is_none() && r["result"].is_null(), "{r}");
+    c.send(&json!({"jsonrpc": "2.0", "method": "exit", "params": null}));
+    assert_eq!(c.wait_for_exit("exit with null params"), Some(0));
+}
