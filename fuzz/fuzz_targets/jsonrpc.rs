@@ -1155,6 +1155,99 @@ fn completion_bytes(input: &[u8]) -> Option<Vec<u8>> {
 }
 
 // ---------------------------------------------------------------------------------------
+// The server's output.
+
+/// Reads one framed message, asserting the framing; `None` at a clean end of stream.
+async fn read_output(r: &mut (impl AsyncBufReadExt + Unpin)) -> Option<Value> {
+    let mut len = None;
+    let mut first = true;
+    loop {
+        let mut line = Vec::new();
+        let n = r.read_until(b'\n', &mut line).await.expect("read output");
+        if n == 0 {
+            assert!(first, "output ended inside a header");
+            return None;
+        }
+        first = false;
+        let line = std::str::from_utf8(&line).expect("header is UTF-8");
+        let line = line
+            .strip_suffix("\r\n")
+            .unwrap_or_else(|| panic!("header line not ended by CRLF: {line:?}"));
+        if line.is_empty() {
+            break;
+        }
+        let (name, value) = line.split_once(": ").expect("header is `Name: value`");
+        match name {
+            "Content-Length" => {
+                assert!(len.is_none(), "two Content-Length headers");
+                assert!(
+                    value.bytes().all(|b| b.is_ascii_digit()) && !value.is_empty(),
+                    "Content-Length {value:?}"
+                );
+                len = Some(value.parse::<usize>().expect("Content-Length"));
+            }
+            "Content-Type" => {}
+            _ => panic!("unexpected header {line:?}"),
+        }
+    }
+    let len = len.expect("message without Content-Length");
+    let mut body = vec![0; len];
+    r.read_exact(&mut body)
+        .await
+        .expect("output ended inside a body: Content-Length larger than the body");
+    let msg: Value = serde_json::from_slice(&body).unwrap_or_else(|e| {
+        panic!(
+            "output body is not JSON ({e}): {:?}",
+            String::from_utf8_lossy(&body)
+        )
+    });
+    check_message(&msg);
+    Some(msg)
+}
+
+/// Asserts that `msg` is a JSON-RPC 2.0 request, notification or response.
+fn check_message(msg: &Value) {
+    let obj = msg
+        .as_object()
+        .unwrap_or_else(|| panic!("not an object: {msg}"));
+    assert_eq!(obj.get("jsonrpc"), Some(&json!("2.0")), "{msg}");
+    let id_ok = |id: &Value| id.is_null() || id.is_string() || id.is_i64();
+    if let Some(method) = obj.get("method") {
+        assert!(method.is_string(), "{msg}");
+        if let Some(p) = obj.get("params") {
+            assert!(p.is_object() || p.is_array(), "params: {msg}");
+        }
+        if let Some(id) = obj.get("id") {
+            assert!(id.is_i64() || id.is_string(), "request id: {msg}");
+        }
+        for k in obj.keys() {
+            assert!(
+                ["jsonrpc", "method", "params", "id"].contains(&k.as_str()),
+                "{msg}"
+            );
+        }
+    } else {
+        assert!(obj.get("id").is_some_and(id_ok), "response id: {msg}");
+        match (obj.get("result"), obj.get("error")) {
+            (Some(_), None) => {}
+            (None, Some(e)) => {
+                assert!(e["code"].is_i64(), "error code: {msg}");
+                assert!(e["message"].is_string(), "error message: {msg}");
+            }
+            _ => panic!("a response needs exactly one of result and error: {msg}"),
+        }
+        for k in obj.keys() {
+            assert!(
+                ["jsonrpc", "id", "result", "error"].contains(&k.as_str()),
+                "{msg}"
+            );
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+
+// ---------------------------------------------------------------------------------------
 
 async fn run_session(input: Vec<u8>, completion: Option<Vec<u8>>) {
     let (client_w, server_r) = tokio::io::duplex(1 << 16);
