@@ -310,6 +310,30 @@ impl KnowledgeIndex {
         out
     }
 
+    /// Every stem the statement fields (text, lead-in, section) hold: the vocabulary that
+    /// question words are matched and typo-corrected against.
+    pub fn stems(&self) -> Result<Vec<String>> {
+        let searcher = self.reader.searcher();
+        let mut out = Vec::new();
+        for reader in searcher.segment_readers() {
+            for field in [self.fields.text, self.fields.lead_in, self.fields.section] {
+                let inverted = reader.inverted_index(field).map_err(tv(None))?;
+                let mut stream = inverted
+                    .terms()
+                    .stream()
+                    .map_err(|e| tv(None)(e.into()))?;
+                while stream.advance() {
+                    if let Ok(s) = std::str::from_utf8(stream.key()) {
+                        out.push(s.to_string());
+                    }
+                }
+            }
+        }
+        out.sort();
+        out.dedup();
+        Ok(out)
+    }
+
     /// A query matching `phrase` in `field`: a term query for one token, a phrase query
     /// for several; `None` when the phrase has no indexable words.
     pub fn phrase(&self, field: Field, phrase: &str) -> Option<Box<dyn Query>> {

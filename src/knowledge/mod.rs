@@ -1,28 +1,41 @@
-//! Knowledge queries over the corpus and its index: look a term up, search free text,
-//! complete a prefix. Everything the hover, completion and `ask` features say comes from here.
+//! Knowledge queries over the corpus and its index: answer a question, look a term up,
+//! complete a prefix. Everything the hover, completion, definition, diagnostics and `ask`
+//! features say comes from here, ranked one way (see [`answer`]).
+
+mod answer;
+pub mod text;
 
 use std::collections::HashMap;
 use std::path::Path;
+use std::sync::Arc;
 
-use tantivy::query::{BooleanQuery, Occur, Query};
+pub use answer::{Abstention, Concept, ConceptKind, Question};
 
 use crate::corpus::lexicon::{form_key, Category, FormKind, TermId};
 use crate::corpus::{Corpus, Statement, Term};
 use crate::error::Result;
-use crate::index::{boost, KnowledgeIndex};
+use crate::index::KnowledgeIndex;
 use crate::matcher::TermMatcher;
+
+use answer::{inline, merged_sources, Lexis, Ranked, Ranker};
 
 /// A statement with its relevance score.
 #[derive(Debug, Clone, serde::Serialize)]
 pub struct Hit<'a> {
     /// The statement.
     pub statement: &'a Statement,
-    /// BM25 score (higher is better; comparable only within one query).
+    /// Relevance (higher is better; comparable only within one question).
     pub score: f32,
+    /// Whether the question it was found for is answered by the sources (false: this is only
+    /// the nearest they come).
+    pub answered: bool,
+    /// How much of the question the best statement covers, 0–1 (0 when not answered).
+    pub confidence: f32,
 }
 
 /// The stable JSON form of a hit, as `ask --format json` and the server's `calcinosis.ask`
-/// command return it.
+/// command return it. `answered`, `confidence`, `sources` and `lead_in` were added after the
+/// first release; the other fields are unchanged.
 #[derive(Debug, Clone, serde::Serialize)]
 pub struct Answer<'a> {
     /// Statement id.
@@ -39,6 +52,14 @@ pub struct Answer<'a> {
     pub line: usize,
     /// Relevance score.
     pub score: f32,
+    /// Whether the sources answer the question (false: the statement is only the nearest).
+    pub answered: bool,
+    /// How much of the question is covered, 0–1.
+    pub confidence: f32,
+    /// What each citation refers to: a reference-list entry, or "source N of the seed document".
+    pub sources: Vec<String>,
+    /// The line that opens the statement's list, if any.
+    pub lead_in: Option<&'a str>,
 }
 
 impl<'a> Hit<'a> {
@@ -53,7 +74,118 @@ impl<'a> Hit<'a> {
             file: &s.file,
             line: s.line,
             score: self.score,
+            answered: self.answered,
+            confidence: self.confidence,
+            sources: s.sources.iter().map(|x| x.label()).collect(),
+            lead_in: s.lead_in.as_deref(),
         }
+    }
+}
+
+/// A question's full answer: what was understood, the ranked statements, and whether the
+/// sources answer it at all.
+#[derive(Debug, Clone)]
+pub struct Reply<'a> {
+    /// What was understood of the question.
+    pub question: Question,
+    /// Ranked statements: the answer, or the nearest the sources come when not answered.
+    pub hits: Vec<Hit<'a>>,
+    /// Whether the sources answer the question.
+    pub answered: bool,
+    /// How much of the question the best statement covers, 0–1.
+    pub confidence: f32,
+    /// Why it is not answered.
+    pub abstention: Option<Abstention>,
+    /// When the answer is a whole list: its opening line and its items, in order.
+    pub list: Option<(Option<&'a Statement>, Vec<&'a Statement>)>,
+}
+
+impl Reply<'_> {
+    /// The chat-bot answer: a short answer first (statements grouped under their section,
+    /// citations merged), or the statement that the sources do not cover the question with
+    /// what they say nearest to it. The numbered sources follow separately ([`Reply::hits`]).
+    pub fn short_answer(&self) -> String {
+        let mut out = String::new();
+        if let Some(a) = &self.abstention {
+            out.push_str(&a.message());
+            if let Some(h) = self.hits.first() {
+                out.push_str(&format!(
+                    "\nNearest in the sources ({}): {} {}",
+                    h.statement.section_path(),
+                    h.statement.lead_in.as_deref().map(|l| format!("{l} ")).unwrap_or_default()
+                        + &h.statement.text,
+                    h.statement.source_label()
+                ));
+            }
+            return out;
+        }
+        if let Some((lead, items)) = &self.list {
+            let section = items
+                .first()
+                .map(|s| s.section_path())
+                .unwrap_or_default();
+            let opening = lead
+                .map(|l| l.text.clone())
+                .or_else(|| items.first().and_then(|s| s.lead_in.clone()))
+                .unwrap_or_default();
+            let listed: Vec<String> = items.iter().map(|s| inline(&s.text)).collect();
+            out.push_str(&format!(
+                "{section}: {} {}. ({})",
+                opening,
+                listed.join("; "),
+                merged_sources(items)
+            ));
+            return out;
+        }
+        let Some(top) = self.hits.first() else {
+            return out;
+        };
+        // The statements close to the best one, grouped by section in order of rank.
+        let chosen: Vec<&Statement> = self
+            .hits
+            .iter()
+            .take(3)
+            .filter(|h| h.score >= top.score * 0.75)
+            .map(|h| h.statement)
+            .collect();
+        let mut sections: Vec<(String, Vec<&Statement>)> = Vec::new();
+        for s in chosen {
+            let p = s.section_path();
+            match sections.iter_mut().find(|(q, _)| *q == p) {
+                Some((_, v)) => v.push(s),
+                None => sections.push((p, vec![s])),
+            }
+        }
+        let lines: Vec<String> = sections
+            .iter()
+            .map(|(p, v)| {
+                let mut parts: Vec<String> = Vec::new();
+                let mut last_lead: Option<&str> = None;
+                for s in v {
+                    let t = match (s.lead_in.as_deref(), last_lead) {
+                        (Some(l), Some(prev)) if l == prev => inline(&s.text),
+                        (Some(l), _) => format!("{l} {}", inline(&s.text)),
+                        (None, _) => s.text.clone(),
+                    };
+                    last_lead = s.lead_in.as_deref();
+                    let t = if s.is_lead_in() {
+                        format!("{} (the source lists no items)", t.trim_end_matches(':'))
+                    } else {
+                        t
+                    };
+                    parts.push(t);
+                }
+                let cites = merged_sources(v);
+                let cites = if cites.is_empty() {
+                    "no citation in source".to_string()
+                } else {
+                    cites
+                };
+                format!("{p}: {}. ({cites})", parts.join("; ").trim_end_matches('.'))
+            })
+            .collect();
+        out.push_str(&lines.join("\n"));
+        out
     }
 }
 
@@ -93,6 +225,8 @@ pub struct Knowledge {
     by_id: HashMap<String, usize>,
     /// `(lower-case form, term, form, kind)` for completion.
     forms: Vec<(String, TermId, String, FormKind)>,
+    /// The compiled query vocabulary and per-statement ranking features.
+    lexis: Arc<Lexis>,
 }
 
 impl std::fmt::Debug for Knowledge {
@@ -132,12 +266,14 @@ impl Knowledge {
             .forms()
             .map(|f| (form_key(f.text), f.term, f.text.to_string(), f.kind))
             .collect();
+        let lexis = Arc::new(Lexis::new(&corpus, &index));
         Knowledge {
             corpus,
             index,
             matcher,
             by_id,
             forms,
+            lexis,
         }
     }
 
@@ -156,58 +292,80 @@ impl Knowledge {
         self.corpus.lexicon.term(id)
     }
 
-    /// Resolves index results to statements, halving the score of bare list openings, and
-    /// keeps the best `limit`.
-    fn hits(&self, found: Vec<(String, f32)>, limit: usize) -> Vec<Hit<'_>> {
-        let mut hits: Vec<Hit> = found
-            .into_iter()
-            .filter_map(|(id, score)| {
-                let s = &self.corpus.statements[*self.by_id.get(&id)?];
-                let score = if s.is_lead_in() { score * 0.5 } else { score };
-                Some(Hit {
-                    statement: s,
-                    score,
-                })
+    fn ranker(&self) -> Ranker<'_> {
+        Ranker {
+            lexis: &self.lexis,
+            ids: &self.by_id,
+            corpus: &self.corpus,
+            index: &self.index,
+            matcher: &self.matcher,
+        }
+    }
+
+    fn reply(&self, ranked: Ranked) -> Reply<'_> {
+        let answered = ranked.abstention.is_none() && !ranked.hits.is_empty();
+        let st = &self.corpus.statements;
+        let hits = ranked
+            .hits
+            .iter()
+            .map(|s| Hit {
+                statement: &st[s.idx],
+                score: s.score,
+                answered,
+                confidence: ranked.confidence,
             })
             .collect();
-        hits.sort_by(|a, b| b.score.total_cmp(&a.score));
-        hits.truncate(limit);
-        hits
-    }
-
-    /// Clauses that find statements about `term`: each of its forms as a phrase.
-    fn term_clauses(&self, term: TermId, weight: f32) -> Vec<(Occur, Box<dyn Query>)> {
-        let t = self.term(term);
-        let f = self.index.fields();
-        let forms = std::iter::once(&t.name)
-            .chain(&t.synonyms)
-            .chain(&t.abbreviations)
-            .map(String::as_str)
-            .chain(t.query.as_deref());
-        let mut out = Vec::new();
-        for form in forms {
-            for (field, w) in [
-                (f.text, weight),
-                (f.lead_in, weight * 0.5),
-                (f.section, weight * 0.7),
-            ] {
-                if let Some(q) = self.index.phrase(field, form) {
-                    out.push((Occur::Should, boost(q, w)));
-                }
-            }
+        Reply {
+            hits,
+            answered,
+            confidence: if answered { ranked.confidence } else { 0.0 },
+            abstention: ranked.abstention,
+            list: ranked
+                .list
+                .map(|(lead, items)| (lead.map(|i| &st[i]), items.iter().map(|&i| &st[i]).collect())),
+            question: ranked.question,
         }
-        out
     }
 
-    /// The statements about a term, best first.
+    /// Answers a question: understands it, ranks the statements, and says whether the
+    /// sources answer it (see [`Reply`]).
+    pub fn ask(&self, question: &str, limit: usize) -> Result<Reply<'_>> {
+        let r = self.ranker();
+        let q = r.understand(question)?;
+        Ok(self.reply(r.rank(q, limit.max(1))?))
+    }
+
+    /// If `question` follows up on `previous` ("and in dermatomyositis?"), the full question
+    /// it stands for; `None` when it stands on its own.
+    pub fn follow_up(&self, previous: &str, question: &str) -> Option<String> {
+        self.ranker().follow_up(previous, question)
+    }
+
+    /// The statements about a term, best first, for the term in the role its category gives
+    /// it (a CREST feature → statements about it as a CREST feature first).
     pub fn lookup(&self, term: TermId, limit: usize) -> Result<Vec<Hit<'_>>> {
-        let clauses = self.term_clauses(term, 1.0);
-        if clauses.is_empty() {
-            return Ok(Vec::new());
+        self.lookup_in_role(term, None, limit)
+    }
+
+    /// The statements about a term in a given role (an answer type of the vocabulary:
+    /// `crest`, `site`, `treatment`, …; `None`: the role of the term's category), best first.
+    /// Bare list openings are never returned.
+    pub fn lookup_in_role(
+        &self,
+        term: TermId,
+        role: Option<&str>,
+        limit: usize,
+    ) -> Result<Vec<Hit<'_>>> {
+        let r = self.ranker();
+        let q = r.term_question(term, role)?;
+        let ranked = r.rank(q, limit.max(1))?;
+        let mut reply = self.reply(ranked);
+        // A term found in a note is always "answered": these are its statements.
+        for h in &mut reply.hits {
+            h.answered = true;
         }
-        let query = Box::new(BooleanQuery::new(clauses));
-        let found = self.index.search("statement", query, limit * 2)?;
-        Ok(self.hits(found, limit))
+        reply.hits.truncate(limit);
+        Ok(reply.hits)
     }
 
     /// The terms a piece of text mentions, in order, without repeats.
@@ -221,36 +379,10 @@ impl Knowledge {
         out
     }
 
-    /// Free-text search: the question's words, plus every form of each term it mentions.
+    /// Free-text search with the same ranking as [`Knowledge::ask`]: its statements, each
+    /// marked with whether the question is answered.
     pub fn search(&self, text: &str, limit: usize) -> Result<Vec<Hit<'_>>> {
-        let f = self.index.fields();
-        let mut clauses: Vec<(Occur, Box<dyn Query>)> = Vec::new();
-        for token in self.index.tokens(text) {
-            for (field, w) in [(f.text, 1.0), (f.lead_in, 0.5), (f.section, 0.7)] {
-                let term = tantivy::Term::from_field_text(field, &token);
-                let q = tantivy::query::TermQuery::new(
-                    term,
-                    tantivy::schema::IndexRecordOption::WithFreqs,
-                );
-                clauses.push((Occur::Should, boost(Box::new(q), w)));
-            }
-        }
-        // A mentioned term adds its synonyms and abbreviations, weighted well above the plain
-        // words, unless it is the corpus's overall topic (in a quarter of all statements or
-        // more): then it would only pull up statements that mention nothing else asked.
-        let topic = self.corpus.statements.len() / 4;
-        for term in self.terms_in(text) {
-            let about = Box::new(BooleanQuery::new(self.term_clauses(term, 1.0)));
-            if self.index.count("statement", about)? <= topic {
-                clauses.extend(self.term_clauses(term, 3.0));
-            }
-        }
-        if clauses.is_empty() {
-            return Ok(Vec::new());
-        }
-        let query = Box::new(BooleanQuery::new(clauses));
-        let found = self.index.search("statement", query, limit * 2)?;
-        Ok(self.hits(found, limit))
+        Ok(self.ask(text, limit)?.hits)
     }
 
     /// Terms completing `prefix`, best first: prefix matches, then word-prefix matches, then
