@@ -576,8 +576,12 @@ impl Ranker<'_> {
         let mut concepts: Vec<Concept> = Vec::new();
         let within = |r: &std::ops::Range<usize>, w: &Word| w.range.start >= r.start && w.range.end <= r.end;
         for m in self.matcher.find(&text) {
+            // A form of the subject ("spinal calcinosis") leaves its other words to count.
+            let topic = lx.topic_terms.contains(&m.term);
             for (i, w) in words.iter().enumerate() {
-                if within(&m.range, w) {
+                if within(&m.range, w)
+                    && (!topic || w.root.as_deref().is_none_or(|r| lx.is_topic_root(r)))
+                {
                     used[i] = true;
                 }
             }
@@ -681,6 +685,9 @@ impl Ranker<'_> {
             }
             let kind = if lx.stems.contains_key(r) {
                 ConceptKind::Word
+            } else if lx.known.contains(&w.lower) {
+                // A word of the vocabulary or lexicon ("cutis") that no statement uses.
+                continue;
             } else {
                 ConceptKind::Unknown
             };
