@@ -32,6 +32,12 @@ const QUESTIONS: &[&str] = &[
     "mechanisms hypoxia trauma",
     "lcSSc",
     "how common is calcinosis in systemic sclerosis",
+    "how is calcinosis treated",
+    "Tx of calcinosis?",
+    "whre does calcinosis ocur",
+    "does calcinosis occur in lupus?",
+    "how is calcinosis diagnosed",
+    "What complications does calcinosis cause in scleroderma?",
 ];
 
 /// A corpus of `n` statements: the seed statements recombined under many headings.
@@ -81,11 +87,23 @@ fn main() {
     for _ in 0..200 {
         for q in QUESTIONS {
             let t = Instant::now();
-            std::hint::black_box(kb.search(q, 5).unwrap());
+            let reply = kb.ask(q, 5).unwrap();
+            std::hint::black_box(reply.short_answer());
             ask.push(t.elapsed());
         }
     }
-    println!("ask (search, 5 results, seed corpus): {}", percentiles(ask));
+    println!(
+        "ask (understand, rank, compose; 5 results, seed corpus): {}",
+        percentiles(ask)
+    );
+    let calcinosis = kb.corpus().lexicon.find("calcinosis").unwrap();
+    let mut lookup = Vec::new();
+    for _ in 0..1000 {
+        let t = Instant::now();
+        std::hint::black_box(kb.lookup(calcinosis, 3).unwrap());
+        lookup.push(t.elapsed());
+    }
+    println!("lookup (hover/definition, 3 results): {}", percentiles(lookup));
     let mut complete = Vec::new();
     for _ in 0..500 {
         for p in ["derm", "raynau", "reynaud", "lcs", "telangectas", "an"] {
@@ -135,12 +153,13 @@ fn main() {
     for _ in 0..50 {
         for question in QUESTIONS {
             let t = Instant::now();
-            std::hint::black_box(big.search(question, 10).unwrap());
+            let reply = big.ask(question, 10).unwrap();
+            std::hint::black_box(reply.short_answer());
             q.push(t.elapsed());
         }
     }
     println!(
-        "100,000 statements: ask (search, 10 results): {}",
+        "100,000 statements: ask (understand, rank, compose; 10 results): {}",
         percentiles(q)
     );
 }

@@ -334,6 +334,20 @@ impl KnowledgeIndex {
         Ok(out)
     }
 
+    /// In how many documents each of `stems` occurs in `field`, summed (an upper bound on the
+    /// documents holding any of them; a dictionary look-up, no posting list is read).
+    pub fn doc_freq(&self, field: Field, stems: &[String]) -> u64 {
+        let searcher = self.reader.searcher();
+        stems
+            .iter()
+            .map(|s| {
+                searcher
+                    .doc_freq(&Term::from_field_text(field, s))
+                    .unwrap_or(0)
+            })
+            .sum()
+    }
+
     /// A query matching `phrase` in `field`: a term query for one token, a phrase query
     /// for several; `None` when the phrase has no indexable words.
     pub fn phrase(&self, field: Field, phrase: &str) -> Option<Box<dyn Query>> {

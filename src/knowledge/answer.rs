@@ -376,35 +376,40 @@ fn lists(statements: &[Statement]) -> (Vec<Option<usize>>, Vec<List>) {
     (list_of, lists)
 }
 
-/// Headings with nothing under them but, at most, list openings without items.
+/// Headings with nothing under them but, at most, one list opening without items.
 fn empties(
     corpus: &Corpus,
     lists: &[List],
     list_of: &[Option<usize>],
     ta: &TextAnalysis,
 ) -> Vec<Empty> {
-    let mut out = Vec::new();
-    for h in &corpus.headings {
-        let under: Vec<usize> = corpus
-            .statements
-            .iter()
-            .enumerate()
-            .filter(|(_, s)| s.section.starts_with(&h.path))
-            .map(|(i, _)| i)
-            .collect();
-        let empty_opening = |i: &usize| {
-            corpus.statements[*i].is_lead_in()
-                && list_of[*i].is_none_or(|l| lists[l].items.is_empty())
-        };
-        if under.iter().all(empty_opening) && under.len() <= 1 {
-            out.push(Empty {
-                roots: h.path.last().map(|t| ta.roots(t)).unwrap_or_default(),
-                path: h.path.clone(),
-                opening: under.first().copied(),
-            });
+    // Per heading path: how many statements sit under it, and the first of them.
+    let mut under: HashMap<&[String], (usize, usize, bool)> = HashMap::new();
+    for (i, s) in corpus.statements.iter().enumerate() {
+        let empty_opening =
+            s.is_lead_in() && list_of[i].is_none_or(|l| lists[l].items.is_empty());
+        for depth in 1..=s.section.len() {
+            let e = under.entry(&s.section[..depth]).or_insert((0, i, true));
+            e.0 += 1;
+            e.2 &= empty_opening;
         }
     }
-    out
+    corpus
+        .headings
+        .iter()
+        .filter_map(|h| {
+            let opening = match under.get(h.path.as_slice()) {
+                None => None,
+                Some(&(1, i, true)) => Some(i),
+                Some(_) => return None,
+            };
+            Some(Empty {
+                roots: h.path.last().map(|t| ta.roots(t)).unwrap_or_default(),
+                path: h.path.clone(),
+                opening,
+            })
+        })
+        .collect()
 }
 
 /// What a concept of a question is.
@@ -706,10 +711,7 @@ impl Ranker<'_> {
         for c in &mut concepts {
             c.statements = match c.kind {
                 ConceptKind::Unknown => 0,
-                _ => match self.concept_query(&c.alts, 1.0) {
-                    Some(q) => self.index.count("statement", q)?,
-                    None => 0,
-                },
+                _ => self.statements_with(&c.alts),
             };
             let df = c.statements as f32;
             c.weight = if c.topic {
@@ -721,7 +723,8 @@ impl Ranker<'_> {
             let disease = c
                 .term
                 .is_some_and(|t| self.corpus.lexicon.term(t).category == Category::Disease);
-            if disease && !kinds.is_empty() {
+            let sectioned = kinds.iter().any(|(k, _)| !lx.kinds[*k].sections.is_empty());
+            if disease && sectioned {
                 c.weight *= DISEASE_WITH_ANSWER_TYPE;
             }
         }
@@ -759,10 +762,7 @@ impl Ranker<'_> {
         let n = self.corpus.statements.len().max(1) as f32;
         for c in &mut concepts {
             c.topic = false;
-            c.statements = match self.concept_query(&c.alts, 1.0) {
-                Some(q) => self.index.count("statement", q)?,
-                None => 0,
-            };
+            c.statements = self.statements_with(&c.alts);
             let df = c.statements as f32;
             c.weight = (1.0 + (n - df + 0.5) / (df + 0.5)).ln().max(0.2);
         }
@@ -789,6 +789,29 @@ impl Ranker<'_> {
             wants_figure: false,
             kinds,
         })
+    }
+
+    /// About how many statements state a concept: for each alternative, its rarest word's
+    /// document frequency (text and list openings); the largest over alternatives.
+    fn statements_with(&self, alts: &[Vec<String>]) -> usize {
+        let f = self.index.fields();
+        let n = self.corpus.statements.len() as u64;
+        alts.iter()
+            .map(|alt| {
+                alt.iter()
+                    .map(|r| match self.lexis.stems.get(r) {
+                        Some(stems) => {
+                            self.index.doc_freq(f.text, stems)
+                                + self.index.doc_freq(f.lead_in, stems)
+                        }
+                        None => 0,
+                    })
+                    .min()
+                    .unwrap_or(0)
+            })
+            .max()
+            .unwrap_or(0)
+            .min(n) as usize
     }
 
     /// The index query for a concept's alternatives: every stem of every root.
@@ -895,8 +918,12 @@ impl Ranker<'_> {
     pub(crate) fn rank(&self, q: Question, limit: usize) -> Result<Ranked> {
         let f = self.index.fields();
         let mut clauses: Vec<(Occur, Box<dyn Query>)> = Vec::new();
+        // The subject is in a large share of statements: it finds candidates only when
+        // nothing else can.
+        let others = q.concepts.iter().any(|c| !c.topic && c.kind != ConceptKind::Unknown)
+            || !q.kinds.is_empty();
         for c in &q.concepts {
-            if c.kind == ConceptKind::Unknown {
+            if c.kind == ConceptKind::Unknown || (c.topic && others) {
                 continue;
             }
             if let Some(cq) = self.concept_query(&c.alts, c.weight) {
@@ -916,7 +943,7 @@ impl Ranker<'_> {
         let mut scored: Vec<Scored> = Vec::new();
         if !clauses.is_empty() {
             let query = Box::new(BooleanQuery::new(clauses));
-            let found = self.index.search("statement", query, (limit * 10).max(60))?;
+            let found = self.index.search("statement", query, (limit * 4).max(40))?;
             for (id, bm25) in found {
                 if let Some(&i) = self.by_id(&id) {
                     let mut s = self.score(&q, i);
@@ -1037,7 +1064,13 @@ impl Ranker<'_> {
         // A number is asked for: the best statement must give one.
         if q.wants_figure {
             let f = self.lexis.feats(&self.corpus.statements, top.idx);
-            if !f.digit {
+            // The figure must be about what was asked (25 % of SSc says nothing of JDM).
+            let misses = q
+                .concepts
+                .iter()
+                .zip(&top.matched)
+                .any(|(c, &m)| !m && !c.topic && c.kind != ConceptKind::Unknown);
+            if !f.digit || misses {
                 let about: Vec<String> = q
                     .concepts
                     .iter()
@@ -1056,8 +1089,11 @@ impl Ranker<'_> {
         let unknown: Vec<String> = q
             .concepts
             .iter()
-            .filter(|c| c.kind == ConceptKind::Unknown)
-            .map(|c| c.label.clone())
+            .zip(&top.matched)
+            .filter(|(c, &m)| {
+                c.kind == ConceptKind::Unknown || (c.kind == ConceptKind::Word && !m && !c.topic)
+            })
+            .map(|(c, _)| c.label.clone())
             .collect();
         let specific = q
             .concepts
