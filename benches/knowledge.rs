@@ -103,7 +103,10 @@ fn main() {
         std::hint::black_box(kb.lookup(calcinosis, 3).unwrap());
         lookup.push(t.elapsed());
     }
-    println!("lookup (hover/definition, 3 results): {}", percentiles(lookup));
+    println!(
+        "lookup (hover/definition, 3 results): {}",
+        percentiles(lookup)
+    );
     let mut complete = Vec::new();
     for _ in 0..500 {
         for p in ["derm", "raynau", "reynaud", "lcs", "telangectas", "an"] {

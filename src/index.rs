@@ -318,10 +318,7 @@ impl KnowledgeIndex {
         for reader in searcher.segment_readers() {
             for field in [self.fields.text, self.fields.lead_in, self.fields.section] {
                 let inverted = reader.inverted_index(field).map_err(tv(None))?;
-                let mut stream = inverted
-                    .terms()
-                    .stream()
-                    .map_err(|e| tv(None)(e.into()))?;
+                let mut stream = inverted.terms().stream().map_err(|e| tv(None)(e.into()))?;
                 while stream.advance() {
                     if let Ok(s) = std::str::from_utf8(stream.key()) {
                         out.push(s.to_string());

@@ -111,7 +111,10 @@ fn full_session_utf16() {
     // Hover on several surface forms.
     let rp = hover_text(&mut c, URI, pos_of(NOTE, "RP.", false)).expect("hover on RP");
     assert!(rp.contains("**Raynaud's phenomenon** (RP)"), "{rp}");
-    assert!(rp.contains("CREST **R**") && rp.contains("(source 1 of the seed document)"), "{rp}");
+    assert!(
+        rp.contains("CREST **R**") && rp.contains("(source 1 of the seed document)"),
+        "{rp}"
+    );
     assert!(
         rp.contains("In this note:** family — decided by “mother”"),
         "{rp}"

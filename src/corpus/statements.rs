@@ -52,7 +52,10 @@ pub fn render_sources<'a>(sources: impl IntoIterator<Item = &'a Source>) -> Stri
     let mut bare: Vec<(&str, Vec<u32>)> = Vec::new();
     for s in sources {
         if s.reference.is_some() {
-            if !refs.iter().any(|r| r.number == s.number && r.document == s.document) {
+            if !refs
+                .iter()
+                .any(|r| r.number == s.number && r.document == s.document)
+            {
                 refs.push(s);
             }
             continue;
@@ -336,21 +339,34 @@ mod tests {
 
     #[test]
     fn reference_lists_and_source_labels() {
-        let f = parse("t.md", "# A\n- x [2, 1]\n\n[1]: Smith J. Calcinosis. 2020\n").unwrap();
+        let f = parse(
+            "t.md",
+            "# A\n- x [2, 1]\n\n[1]: Smith J. Calcinosis. 2020\n",
+        )
+        .unwrap();
         assert_eq!(f.statements.len(), 1);
-        assert_eq!(f.references, vec![(1, "Smith J. Calcinosis. 2020".to_string())]);
+        assert_eq!(
+            f.references,
+            vec![(1, "Smith J. Calcinosis. 2020".to_string())]
+        );
         let seed = |n| Source {
             number: n,
             reference: None,
             document: "the seed document".into(),
         };
-        assert_eq!(render_sources(&[seed(4), seed(1), seed(4)]), "sources 1 and 4 of the seed document");
+        assert_eq!(
+            render_sources(&[seed(4), seed(1), seed(4)]),
+            "sources 1 and 4 of the seed document"
+        );
         let r = Source {
             number: 1,
             reference: Some("Smith 2020".into()),
             document: "t.md".into(),
         };
-        assert_eq!(render_sources(&[seed(2), r]), "[1] Smith 2020; source 2 of the seed document");
+        assert_eq!(
+            render_sources(&[seed(2), r]),
+            "[1] Smith 2020; source 2 of the seed document"
+        );
     }
 
     #[test]

@@ -198,14 +198,19 @@ mod tests {
             "[ignore]\nwords = [\"What\"]\n[[synonyms]]\nwords = [\"treatment\", \"therapy\"]\nabbreviations = [\"Tx\"]\n[[answer]]\nname = \"site\"\ncues = [\"where\"]\n",
         )
         .unwrap();
-        v.extend("w.toml", "[[answer]]\nname = \"site\"\ncues = [\"location\"]\n")
-            .unwrap();
+        v.extend(
+            "w.toml",
+            "[[answer]]\nname = \"site\"\ncues = [\"location\"]\n",
+        )
+        .unwrap();
         assert_eq!(v.ignore, vec!["what"]);
         assert_eq!(v.synonyms[0].name, "treatment");
         assert_eq!(v.synonyms[0].abbreviations, vec!["Tx"]);
         assert_eq!(v.answers.len(), 1);
         assert_eq!(v.answers[0].cues, vec!["where", "location"]);
-        let e = v.extend("x.toml", "\n[[synonyms]]\nwords = []\n").unwrap_err();
+        let e = v
+            .extend("x.toml", "\n[[synonyms]]\nwords = []\n")
+            .unwrap_err();
         assert!(e.to_string().starts_with("x.toml:2:"), "{e}");
         let e = v.extend("y.toml", "[[answer]]\nnam = \"x\"\n").unwrap_err();
         assert!(e.to_string().starts_with("y.toml:"), "{e}");

@@ -293,7 +293,11 @@ impl Lexis {
                 .filter(|r| !self.is_topic_root(r))
                 .count();
             Feats {
-                lead: s.lead_in.as_deref().map(|l| self.ta.roots(l)).unwrap_or_default(),
+                lead: s
+                    .lead_in
+                    .as_deref()
+                    .map(|l| self.ta.roots(l))
+                    .unwrap_or_default(),
                 section: s.section.iter().flat_map(|h| self.ta.roots(h)).collect(),
                 digit: s.text.chars().any(|c| c.is_ascii_digit() || c == '%'),
                 bare: s.is_lead_in() && !items && content <= 2,
@@ -386,8 +390,7 @@ fn empties(
     // Per heading path: how many statements sit under it, and the first of them.
     let mut under: HashMap<&[String], (usize, usize, bool)> = HashMap::new();
     for (i, s) in corpus.statements.iter().enumerate() {
-        let empty_opening =
-            s.is_lead_in() && list_of[i].is_none_or(|l| lists[l].items.is_empty());
+        let empty_opening = s.is_lead_in() && list_of[i].is_none_or(|l| lists[l].items.is_empty());
         for depth in 1..=s.section.len() {
             let e = under.entry(&s.section[..depth]).or_insert((0, i, true));
             e.0 += 1;
@@ -579,7 +582,8 @@ impl Ranker<'_> {
         let words = lx.ta.words(&text);
         let mut used = vec![false; words.len()];
         let mut concepts: Vec<Concept> = Vec::new();
-        let within = |r: &std::ops::Range<usize>, w: &Word| w.range.start >= r.start && w.range.end <= r.end;
+        let within =
+            |r: &std::ops::Range<usize>, w: &Word| w.range.start >= r.start && w.range.end <= r.end;
         for m in self.matcher.find(&text) {
             // A form of the subject ("spinal calcinosis") leaves its other words to count.
             let topic = lx.topic_terms.contains(&m.term);
@@ -609,9 +613,7 @@ impl Ranker<'_> {
                         best = Some((p.len(), g));
                     }
                 }
-                if group.abbreviations.iter().any(|a| *a == words[i].written)
-                    && best.is_none()
-                {
+                if group.abbreviations.iter().any(|a| *a == words[i].written) && best.is_none() {
                     best = Some((1, g));
                 }
             }
@@ -730,7 +732,10 @@ impl Ranker<'_> {
         }
         Ok(Question {
             text,
-            answer_types: kinds.iter().map(|(k, _)| lx.kinds[*k].name.clone()).collect(),
+            answer_types: kinds
+                .iter()
+                .map(|(k, _)| lx.kinds[*k].name.clone())
+                .collect(),
             concepts,
             wants_list,
             wants_figure,
@@ -843,7 +848,11 @@ impl Ranker<'_> {
         (!alt_qs.is_empty()).then(|| Box::new(BooleanQuery::new(alt_qs)) as Box<dyn Query>)
     }
 
-    fn stems_query(&self, roots: &HashSet<String>, field: tantivy::schema::Field) -> Vec<(Occur, Box<dyn Query>)> {
+    fn stems_query(
+        &self,
+        roots: &HashSet<String>,
+        field: tantivy::schema::Field,
+    ) -> Vec<(Occur, Box<dyn Query>)> {
         roots
             .iter()
             .filter_map(|r| self.lexis.stems.get(r))
@@ -920,7 +929,10 @@ impl Ranker<'_> {
         let mut clauses: Vec<(Occur, Box<dyn Query>)> = Vec::new();
         // The subject is in a large share of statements: it finds candidates only when
         // nothing else can.
-        let others = q.concepts.iter().any(|c| !c.topic && c.kind != ConceptKind::Unknown)
+        let others = q
+            .concepts
+            .iter()
+            .any(|c| !c.topic && c.kind != ConceptKind::Unknown)
             || !q.kinds.is_empty();
         for c in &q.concepts {
             if c.kind == ConceptKind::Unknown || (c.topic && others) {
@@ -1137,7 +1149,10 @@ impl Ranker<'_> {
                 }
             }
             for &(k, strength) in &q.kinds {
-                if e.roots.iter().any(|r| self.lexis.kinds[k].sections.contains(r)) {
+                if e.roots
+                    .iter()
+                    .any(|r| self.lexis.kinds[k].sections.contains(r))
+                {
                     score += strength * SECTION_BONUS;
                 }
             }
@@ -1181,7 +1196,10 @@ impl Ranker<'_> {
         let lx = self.lexis;
         let words = lx.ta.words(question);
         let cue = lx.follow_cues.iter().find(|p| matches_at(&words, 0, p))?;
-        let rest_start = words.get(cue.len()).map(|w| w.range.start).unwrap_or(question.len());
+        let rest_start = words
+            .get(cue.len())
+            .map(|w| w.range.start)
+            .unwrap_or(question.len());
         let rest = &question[rest_start..];
         let q = self.understand(rest).ok()?;
         if !q.kinds.is_empty() || q.concepts.iter().any(|c| c.topic) || q.concepts.is_empty() {

@@ -112,7 +112,11 @@ impl Reply<'_> {
                 out.push_str(&format!(
                     "\nNearest in the sources ({}): {} {}",
                     h.statement.section_path(),
-                    h.statement.lead_in.as_deref().map(|l| format!("{l} ")).unwrap_or_default()
+                    h.statement
+                        .lead_in
+                        .as_deref()
+                        .map(|l| format!("{l} "))
+                        .unwrap_or_default()
                         + &h.statement.text,
                     h.statement.source_label()
                 ));
@@ -120,10 +124,7 @@ impl Reply<'_> {
             return out;
         }
         if let Some((lead, items)) = &self.list {
-            let section = items
-                .first()
-                .map(|s| s.section_path())
-                .unwrap_or_default();
+            let section = items.first().map(|s| s.section_path()).unwrap_or_default();
             let opening = lead
                 .map(|l| l.text.clone())
                 .or_else(|| items.first().and_then(|s| s.lead_in.clone()))
@@ -160,7 +161,8 @@ impl Reply<'_> {
             .iter()
             .map(|(p, v)| {
                 // An opening line whose items are shown is their header, not a part.
-                let shown_leads: Vec<&str> = v.iter().filter_map(|s| s.lead_in.as_deref()).collect();
+                let shown_leads: Vec<&str> =
+                    v.iter().filter_map(|s| s.lead_in.as_deref()).collect();
                 let mut parts: Vec<String> = Vec::new();
                 let mut last_lead: Option<&str> = None;
                 for s in v {
@@ -168,7 +170,10 @@ impl Reply<'_> {
                         continue;
                     }
                     let body = if s.is_lead_in() {
-                        format!("{} (the source lists nothing under it)", s.text.trim_end_matches(':'))
+                        format!(
+                            "{} (the source lists nothing under it)",
+                            s.text.trim_end_matches(':')
+                        )
                     } else {
                         s.text.clone()
                     };
@@ -325,9 +330,12 @@ impl Knowledge {
             answered,
             confidence: if answered { ranked.confidence } else { 0.0 },
             abstention: ranked.abstention,
-            list: ranked
-                .list
-                .map(|(lead, items)| (lead.map(|i| &st[i]), items.iter().map(|&i| &st[i]).collect())),
+            list: ranked.list.map(|(lead, items)| {
+                (
+                    lead.map(|i| &st[i]),
+                    items.iter().map(|&i| &st[i]).collect(),
+                )
+            }),
             question: ranked.question,
         }
     }
@@ -536,12 +544,20 @@ mod tests {
         let calcinosis = kb.corpus().lexicon.find("calcinosis").unwrap();
         // Found in a note, calcinosis is a CREST feature: the CREST statement comes first.
         let hits = kb.lookup(calcinosis, 3).unwrap();
-        assert!(hits[0].statement.text.contains("CREST syndrome"), "{:?}", hits[0].statement.text);
+        assert!(
+            hits[0].statement.text.contains("CREST syndrome"),
+            "{:?}",
+            hits[0].statement.text
+        );
         let sites = kb.lookup_in_role(calcinosis, Some("site"), 3).unwrap();
         assert_eq!(sites[0].statement.section, vec!["Anatomical Distribution"]);
         let treat = kb.lookup_in_role(calcinosis, Some("treatment"), 3).unwrap();
         assert!(treat[0].statement.text.to_lowercase().contains("treatment"));
-        assert!(hits.iter().chain(&sites).chain(&treat).all(|h| !h.statement.text.ends_with("through:")));
+        assert!(hits
+            .iter()
+            .chain(&sites)
+            .chain(&treat)
+            .all(|h| !h.statement.text.ends_with("through:")));
     }
 
     #[test]
@@ -549,29 +565,47 @@ mod tests {
         let kb = kb();
         let r = kb.ask("how is calcinosis treated", 5).unwrap();
         assert!(r.answered);
-        assert!(r.hits[0].statement.text.starts_with("Surgical excision"), "{:?}", r.hits[0].statement.text);
+        assert!(
+            r.hits[0].statement.text.starts_with("Surgical excision"),
+            "{:?}",
+            r.hits[0].statement.text
+        );
         let r = kb.ask("Tx of calcinosis?", 5).unwrap();
         assert!(r.hits[0].statement.text.starts_with("Surgical excision"));
         // A disease narrows the answer type; it does not take over.
-        let r = kb.ask("what complications does calcinosis cause in scleroderma?", 5).unwrap();
+        let r = kb
+            .ask(
+                "what complications does calcinosis cause in scleroderma?",
+                5,
+            )
+            .unwrap();
         assert_eq!(r.hits[0].statement.section, vec!["Clinical Implications"]);
         // The whole list when the question asks for it.
         let r = kb.ask("where does calcinosis occur", 5).unwrap();
         let (_, items) = r.list.as_ref().expect("whole list");
         assert_eq!(items.len(), 6);
-        assert!(r.short_answer().starts_with("Anatomical Distribution: Calcinosis can present"));
+        assert!(r
+            .short_answer()
+            .starts_with("Anatomical Distribution: Calcinosis can present"));
         // Not covered: said so, with JSON-visible flags.
         let r = kb.ask("does calcinosis occur in lupus?", 5).unwrap();
         assert!(!r.answered);
         assert_eq!(r.confidence, 0.0);
-        assert!(r.short_answer().starts_with("The sources do not cover systemic lupus erythematosus."));
-        assert!(r.short_answer().contains("Other Connective Tissue Diseases"));
+        assert!(r
+            .short_answer()
+            .starts_with("The sources do not cover systemic lupus erythematosus."));
+        assert!(r
+            .short_answer()
+            .contains("Other Connective Tissue Diseases"));
         assert!(r.hits.iter().all(|h| !h.answered));
         // An empty heading is never an answer.
         let r = kb.ask("how is calcinosis diagnosed", 5).unwrap();
         assert!(!r.answered);
         assert!(r.short_answer().contains("Diagnostic Approaches"));
-        assert!(r.hits.iter().all(|h| !h.statement.text.ends_with("through:")));
+        assert!(r
+            .hits
+            .iter()
+            .all(|h| !h.statement.text.ends_with("through:")));
         // Typos in ordinary words.
         let r = kb.ask("whre does calcinosis ocur", 5).unwrap();
         assert_eq!(r.hits[0].statement.section, vec!["Anatomical Distribution"]);
@@ -581,11 +615,23 @@ mod tests {
     fn follow_ups_refer_to_the_previous_question() {
         let kb = kb();
         let q = kb
-            .follow_up("how common is calcinosis in systemic sclerosis?", "and in dermatomyositis?")
+            .follow_up(
+                "how common is calcinosis in systemic sclerosis?",
+                "and in dermatomyositis?",
+            )
             .unwrap();
-        assert!(q.contains("dermatomyositis") && !q.contains("systemic sclerosis"), "{q}");
+        assert!(
+            q.contains("dermatomyositis") && !q.contains("systemic sclerosis"),
+            "{q}"
+        );
         assert!(q.contains("how common"), "{q}");
-        assert_eq!(kb.follow_up("how common is calcinosis in SSc?", "where does calcinosis occur?"), None);
+        assert_eq!(
+            kb.follow_up(
+                "how common is calcinosis in SSc?",
+                "where does calcinosis occur?"
+            ),
+            None
+        );
     }
 
     #[test]
