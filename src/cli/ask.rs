@@ -33,6 +33,9 @@ pub struct AskArgs {
     /// question before it (always on in the interactive prompt).
     #[arg(long)]
     follow_ups: bool,
+    /// Also print what was understood of the question (concepts, answer types) as JSON.
+    #[arg(long)]
+    explain: bool,
 }
 
 pub fn run(ka: &KnowledgeArgs, args: &AskArgs) -> anyhow::Result<ExitCode> {
@@ -88,6 +91,9 @@ fn answer(
     out: &mut impl Write,
 ) -> anyhow::Result<()> {
     let reply = kb.ask(question, args.limit)?;
+    if args.explain {
+        writeln!(out, "{}", serde_json::to_string(&reply.question)?)?;
+    }
     if let Format::Json = args.format {
         let rows: Vec<_> = reply.hits.iter().map(Hit::answer).collect();
         writeln!(out, "{}", serde_json::to_string(&rows)?)?;

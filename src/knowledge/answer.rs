@@ -64,10 +64,27 @@ fn tok_matches(w: &Word, p: &PatTok) -> bool {
     }
 }
 
+/// Whether `p` matches the words from `at`; `*` in a pattern stands for up to three words.
 fn matches_at(words: &[Word], at: usize, p: &Pattern) -> bool {
-    !p.is_empty()
-        && at + p.len() <= words.len()
-        && p.iter().zip(&words[at..]).all(|(pt, w)| tok_matches(w, pt))
+    match_len(words, at, p).is_some()
+}
+
+/// The number of words `p` matches from `at`.
+fn match_len(words: &[Word], at: usize, p: &[PatTok]) -> Option<usize> {
+    let Some((first, rest)) = p.split_first() else {
+        return Some(0);
+    };
+    if first.lower == "*" {
+        return (0..=3).find_map(|skip| {
+            (at + skip <= words.len())
+                .then(|| match_len(words, at + skip, rest).map(|n| n + skip))
+                .flatten()
+        });
+    }
+    let w = words.get(at)?;
+    tok_matches(w, first)
+        .then(|| match_len(words, at + 1, rest).map(|n| n + 1))
+        .flatten()
 }
 
 /// Whether `needle` occurs as a contiguous run in `hay`.
@@ -584,9 +601,14 @@ impl Ranker<'_> {
         let mut concepts: Vec<Concept> = Vec::new();
         let within =
             |r: &std::ops::Range<usize>, w: &Word| w.range.start >= r.start && w.range.end <= r.end;
+        let mut topic_spans: Vec<std::ops::Range<usize>> = Vec::new();
         for m in self.matcher.find(&text) {
-            // A form of the subject ("spinal calcinosis") leaves its other words to count.
+            // A form of the subject ("spinal calcinosis") leaves its other words to count
+            // when they mean something of their own (a synonym group).
             let topic = lx.topic_terms.contains(&m.term);
+            if topic {
+                topic_spans.push(m.range.clone());
+            }
             for (i, w) in words.iter().enumerate() {
                 if within(&m.range, w)
                     && (!topic || w.root.as_deref().is_none_or(|r| lx.is_topic_root(r)))
@@ -650,16 +672,36 @@ impl Ranker<'_> {
         let mut cue = vec![false; words.len()];
         let mut kinds: Vec<(usize, f32)> = Vec::new();
         let mut wants_figure = false;
+        // (kind, span, has a wildcard) of every cue found.
+        let mut found: Vec<(usize, std::ops::Range<usize>, bool)> = Vec::new();
         for (k, kind) in lx.kinds.iter().enumerate() {
-            let mut n = 0.0;
             for p in &kind.cues {
                 for at in 0..words.len() {
-                    if matches_at(&words, at, p) {
-                        n += p.len() as f32;
-                        for c in &mut cue[at..at + p.len()] {
-                            *c = true;
-                        }
+                    if let Some(len) = match_len(&words, at, p) {
+                        found.push((k, at..at + len, p.iter().any(|t| t.lower == "*")));
                     }
+                }
+            }
+        }
+        // A loose cue ("how … develop") gives way to an exact one of another kind over the
+        // same words ("how many patients develop").
+        let exact: Vec<(usize, std::ops::Range<usize>)> = found
+            .iter()
+            .filter(|f| !f.2)
+            .map(|f| (f.0, f.1.clone()))
+            .collect();
+        found.retain(|(k, span, loose)| {
+            !*loose
+                || !exact
+                    .iter()
+                    .any(|(k2, s2)| k2 != k && s2.start < span.end && span.start < s2.end)
+        });
+        for (k, kind) in lx.kinds.iter().enumerate() {
+            let mut n = 0.0;
+            for (_, span, loose) in found.iter().filter(|f| f.0 == k) {
+                n += if *loose { 2.0 } else { span.len() as f32 };
+                for c in &mut cue[span.clone()] {
+                    *c = true;
                 }
             }
             if n > 0.0 {
@@ -682,10 +724,18 @@ impl Ranker<'_> {
             .any(|p| (0..words.len()).any(|at| matches_at(&words, at, p)));
         // Whatever is left is a plain word of the statements, or unknown.
         for (i, w) in words.iter().enumerate() {
-            if used[i] || cue[i] || lx.ignore.contains(&w.lower) {
+            if used[i]
+                || cue[i]
+                || lx.ignore.contains(&w.lower)
+                || topic_spans.iter().any(|r| within(r, w))
+            {
                 continue;
             }
             let Some(r) = &w.root else { continue };
+            // A lone letter ("what's", "Raynaud's") says nothing.
+            if w.lower.chars().count() < 2 && !w.lower.chars().all(|c| c.is_ascii_digit()) {
+                continue;
+            }
             let label = w.lower.clone();
             if concepts.iter().any(|c| c.label == label) {
                 continue;
@@ -725,7 +775,11 @@ impl Ranker<'_> {
             let disease = c
                 .term
                 .is_some_and(|t| self.corpus.lexicon.term(t).category == Category::Disease);
-            let sectioned = kinds.iter().any(|(k, _)| !lx.kinds[*k].sections.is_empty());
+            // (Unless the answer asked for is about diseases: then the disease is its focus.)
+            let sectioned = kinds.iter().any(|(k, _)| {
+                !lx.kinds[*k].sections.is_empty()
+                    && lx.kinds[*k].category.as_deref() != Some(Category::Disease.as_str())
+            });
             if disease && sectioned {
                 c.weight *= DISEASE_WITH_ANSWER_TYPE;
             }
@@ -951,6 +1005,14 @@ impl Ranker<'_> {
                     .into_iter()
                     .map(|(o, q)| (o, boost(q, 0.3))),
             );
+        }
+        if others {
+            // Should the other concepts find nothing, the subject still does.
+            for c in q.concepts.iter().filter(|c| c.topic) {
+                if let Some(cq) = self.concept_query(&c.alts, c.weight) {
+                    clauses.push((Occur::Should, boost(cq, 0.01)));
+                }
+            }
         }
         let mut scored: Vec<Scored> = Vec::new();
         if !clauses.is_empty() {

@@ -113,8 +113,8 @@ impl TextAnalysis {
             if let Some(s) = start.take() {
                 push(s, i, &mut out);
             }
-            // "%" asks for a figure: it is a word of its own.
-            if c == '%' {
+            // "%" asks for a figure, "*" is a vocabulary wildcard: words of their own.
+            if c == '%' || c == '*' {
                 push(i, i + 1, &mut out);
             }
         }
