@@ -561,6 +561,30 @@ mod tests {
     }
 
     #[test]
+    fn every_terms_first_statement_states_it() {
+        let kb = kb();
+        let key = |s: &str| form_key(s).replace('\'', "");
+        for (id, t) in kb.corpus().lexicon.terms().iter().enumerate() {
+            let hits = kb.lookup(id, 1).unwrap();
+            let Some(h) = hits.first() else { continue };
+            let s = h.statement;
+            let hay = key(&format!("{} {}", s.text, s.section_path()));
+            let forms: Vec<String> = std::iter::once(&t.name)
+                .chain(&t.synonyms)
+                .chain(&t.abbreviations)
+                .chain(t.query.iter())
+                .map(|f| key(f))
+                .collect();
+            let stated = forms.iter().any(|f| {
+                hay.contains(f.as_str())
+                    || f.split(' ').filter(|w| w.len() > 3).any(|w| hay.contains(w))
+            });
+            assert!(stated, "{}: {:?}", t.name, s.text);
+            assert!(!s.text.ends_with("through:"), "{}", t.name);
+        }
+    }
+
+    #[test]
     fn ask_understands_answers_and_abstains() {
         let kb = kb();
         let r = kb.ask("how is calcinosis treated", 5).unwrap();
