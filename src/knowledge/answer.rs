@@ -927,11 +927,15 @@ impl Ranker<'_> {
         let mut score = 0.0;
         let mut matched = Vec::with_capacity(q.concepts.len());
         for c in &q.concepts {
-            let in_text = c.alts.iter().any(|a| contains_seq(&f.text, a));
+            let in_text_n = c.alts.iter().filter(|a| contains_seq(&f.text, a)).count();
+            let in_text = in_text_n > 0;
             let in_lead = c.alts.iter().any(|a| contains_seq(&f.lead, a));
             let in_section = c.alts.iter().any(|a| contains_seq(&f.section, a));
+            // Naming it several ways ("limited cutaneous systemic sclerosis (lcSSc)") marks
+            // a statement about it, rather than one that mentions it.
             let m: f32 = if in_text {
-                1.0 + if in_section { UNDER_HEADING } else { 0.0 }
+                1.0 + 0.1 * (in_text_n.min(4) - 1) as f32
+                    + if in_section { UNDER_HEADING } else { 0.0 }
             } else if in_section {
                 0.6
             } else if in_lead {

@@ -577,7 +577,9 @@ mod tests {
                 .collect();
             let stated = forms.iter().any(|f| {
                 hay.contains(f.as_str())
-                    || f.split(' ').filter(|w| w.len() > 3).any(|w| hay.contains(w))
+                    || f.split(' ')
+                        .filter(|w| w.len() > 3)
+                        .any(|w| hay.contains(w))
             });
             assert!(stated, "{}: {:?}", t.name, s.text);
             assert!(!s.text.ends_with("through:"), "{}", t.name);
