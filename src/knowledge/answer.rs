@@ -683,18 +683,17 @@ impl Ranker<'_> {
                 }
             }
         }
-        // A loose cue ("how … develop") gives way to an exact one of another kind over the
-        // same words ("how many patients develop").
-        let exact: Vec<(usize, std::ops::Range<usize>)> = found
-            .iter()
-            .filter(|f| !f.2)
-            .map(|f| (f.0, f.1.clone()))
-            .collect();
+        // Over the same words, a loose cue ("how … develop") gives way to an exact one of
+        // another kind ("how many patients develop"), and a shorter one to a longer one
+        // ("common" to "most common").
+        let all = found.clone();
         found.retain(|(k, span, loose)| {
-            !*loose
-                || !exact
-                    .iter()
-                    .any(|(k2, s2)| k2 != k && s2.start < span.end && span.start < s2.end)
+            !all.iter().any(|(k2, s2, loose2)| {
+                k2 != k
+                    && s2.start < span.end
+                    && span.start < s2.end
+                    && ((*loose && !loose2) || (loose == loose2 && s2.len() > span.len()))
+            })
         });
         for (k, kind) in lx.kinds.iter().enumerate() {
             let mut n = 0.0;
@@ -963,7 +962,7 @@ impl Ranker<'_> {
                 b += MARK_BONUS;
             }
             if !kind.figure.is_empty() && f.digit {
-                b += 2.0 * MARK_BONUS;
+                b += if q.wants_figure { 2.0 } else { 1.0 } * MARK_BONUS;
             }
             kind_hit |= b > 0.0;
             score += strength * b;
@@ -1127,6 +1126,20 @@ impl Ranker<'_> {
             return Some(Abstention::NotCovered {
                 what: uncovered.iter().map(|c| c.label.clone()).collect(),
                 empty_headings,
+            });
+        }
+        // The question names an empty heading outright ("other connective tissue diseases").
+        let asked = self.lexis.ta.roots(&q.text);
+        if let Some(e) = self
+            .lexis
+            .empties
+            .iter()
+            .filter(|e| e.roots.len() >= 2 && contains_seq(&asked, &e.roots))
+            .max_by_key(|e| e.roots.len())
+        {
+            return Some(Abstention::NoContent {
+                heading: e.path.last().cloned().unwrap_or_default(),
+                opening: e.opening.map(|i| self.corpus.statements[i].text.clone()),
             });
         }
         let Some(top) = real.first() else {
