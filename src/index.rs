@@ -267,6 +267,41 @@ impl KnowledgeIndex {
         out
     }
 
+    /// Every stem the statement fields (text, lead-in, section) hold: the vocabulary that
+    /// question words are matched and typo-corrected against.
+    pub fn stems(&self) -> Result<Vec<String>> {
+        let searcher = self.reader.searcher();
+        let mut out = Vec::new();
+        for reader in searcher.segment_readers() {
+            for field in [self.fields.text, self.fields.lead_in, self.fields.section] {
+                let inverted = reader.inverted_index(field).map_err(tv(None))?;
+                let mut stream = inverted.terms().stream().map_err(|e| tv(None)(e.into()))?;
+                while stream.advance() {
+                    if let Ok(s) = std::str::from_utf8(stream.key()) {
+                        out.push(s.to_string());
+                    }
+                }
+            }
+        }
+        out.sort();
+        out.dedup();
+        Ok(out)
+    }
+
+    /// In how many documents each of `stems` occurs in `field`, summed (an upper bound on the
+    /// documents holding any of them; a dictionary look-up, no posting list is read).
+    pub fn doc_freq(&self, field: Field, stems: &[String]) -> u64 {
+        let searcher = self.reader.searcher();
+        stems
+            .iter()
+            .map(|s| {
+                searcher
+                    .doc_freq(&Term::from_field_text(field, s))
+                    .unwrap_or(0)
+            })
+            .sum()
+    }
+
     /// A query matching `phrase` in `field`: a term query for one token, a phrase query
     /// for several; `None` when the phrase has no indexable words.
     pub fn phrase(&self, field: Field, phrase: &str) -> Option<Box<dyn Query>> {

@@ -42,7 +42,7 @@ fn ask_prints_jdm_statements_first_with_citations() {
     assert!(
         numbered[..3]
             .iter()
-            .all(|l| l.contains("JDM") && l.ends_with("[1]")),
+            .all(|l| l.contains("JDM") && l.ends_with("(source 1 of the seed document)")),
         "{out}"
     );
     assert!(out.contains("Primary Connective Tissue Disease Associations › Dermatomyositis"));

@@ -111,7 +111,10 @@ fn full_session_utf16() {
     // Hover on several surface forms.
     let rp = hover_text(&mut c, URI, pos_of(NOTE, "RP.", false)).expect("hover on RP");
     assert!(rp.contains("**Raynaud's phenomenon** (RP)"), "{rp}");
-    assert!(rp.contains("CREST **R**") && rp.contains("\\[1\\]"), "{rp}");
+    assert!(
+        rp.contains("CREST **R**") && rp.contains("(source 1 of the seed document)"),
+        "{rp}"
+    );
     assert!(
         rp.contains("In this note:** family — decided by “mother”"),
         "{rp}"
@@ -125,7 +128,7 @@ fn full_session_utf16() {
     );
     let pm = hover_text(&mut c, URI, pos_of(NOTE, "PM/Scl", false)).expect("hover on anti-PM/Scl");
     assert!(
-        pm.contains("**anti-PM/Scl antibody**") && pm.contains("\\[2\\]"),
+        pm.contains("**anti-PM/Scl antibody**") && pm.contains("(source 2 of the seed document)"),
         "{pm}"
     );
     assert_eq!(

@@ -9,6 +9,7 @@
 pub mod lexicon;
 pub mod rules;
 pub mod statements;
+pub mod vocabulary;
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -17,7 +18,8 @@ use sha2::{Digest, Sha256};
 
 pub use lexicon::{Category, Crest, Lexicon, Term, TermId};
 pub use rules::{ContextRules, NoteStructure};
-pub use statements::{Heading, Statement};
+pub use statements::{Heading, Source, Statement};
+pub use vocabulary::Vocabulary;
 
 use crate::error::{Error, Result};
 
@@ -39,7 +41,14 @@ pub const EMBEDDED: &[(&str, &str)] = &[
         "corpus/note-structure.toml",
         include_str!("../../corpus/note-structure.toml"),
     ),
+    (
+        "corpus/vocabulary.toml",
+        include_str!("../../corpus/vocabulary.toml"),
+    ),
 ];
+
+/// The display name of the embedded statements file, whose citations are "of the seed document".
+const SEED_STATEMENTS: &str = "corpus/statements.md";
 
 /// Bumped whenever the index schema or the way statements are indexed changes, so that
 /// on-disk indexes built by an older binary are seen as stale.
@@ -52,6 +61,7 @@ enum FileKind {
     Lexicon,
     Context,
     Structure,
+    Vocabulary,
 }
 
 fn kind_of(path: &Path) -> Option<FileKind> {
@@ -60,6 +70,7 @@ fn kind_of(path: &Path) -> Option<FileKind> {
         "lexicon.toml" => Some(FileKind::Lexicon),
         "context.toml" => Some(FileKind::Context),
         "note-structure.toml" => Some(FileKind::Structure),
+        "vocabulary.toml" => Some(FileKind::Vocabulary),
         "README.md" => None,
         n if n.ends_with(".md") => Some(FileKind::Statements),
         _ => None,
@@ -79,6 +90,8 @@ pub struct Corpus {
     pub context: ContextRules,
     /// Section headers and sentence rules for notes.
     pub structure: NoteStructure,
+    /// The query vocabulary `ask` understands questions with (optional: empty without one).
+    pub vocabulary: Vocabulary,
     /// Directories the files came from, for go-to-definition; empty for the embedded corpus.
     pub dirs: Vec<PathBuf>,
     fingerprint: String,
@@ -152,13 +165,15 @@ impl Corpus {
         let mut lexicon = Lexicon::default();
         let mut context = ContextRules::default();
         let mut structure = NoteStructure::default();
+        let mut vocabulary = Vocabulary::default();
         let mut have = (false, false, false);
         for f in &files {
             hasher.update(format!("{}\n{}\n", f.name, f.text.len()));
             hasher.update(&f.text);
             match kind_of(Path::new(&f.name)) {
                 Some(FileKind::Statements) => {
-                    let parsed = statements::parse(&f.name, &f.text)?;
+                    let mut parsed = statements::parse(&f.name, &f.text)?;
+                    attach_sources(&f.name, &mut parsed);
                     statements.extend(parsed.statements);
                     headings.extend(parsed.headings);
                 }
@@ -174,6 +189,7 @@ impl Corpus {
                     structure.extend(&f.name, &f.text)?;
                     have.2 = true;
                 }
+                Some(FileKind::Vocabulary) => vocabulary.extend(&f.name, &f.text)?,
                 None => {}
             }
         }
@@ -204,6 +220,7 @@ impl Corpus {
             lexicon,
             context,
             structure,
+            vocabulary,
             dirs,
             fingerprint: format!("{:x}", hasher.finalize()),
         })
@@ -212,6 +229,33 @@ impl Corpus {
     /// A hex digest of every source file and the schema version.
     pub fn fingerprint(&self) -> &str {
         &self.fingerprint
+    }
+}
+
+/// Resolves each statement's citation numbers against its file's reference list.
+fn attach_sources(file: &str, parsed: &mut statements::ParsedFile) {
+    let document = if file == SEED_STATEMENTS {
+        "the seed document".to_string()
+    } else {
+        Path::new(file)
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_else(|| file.to_string())
+    };
+    for s in &mut parsed.statements {
+        s.sources = s
+            .citations
+            .iter()
+            .map(|&n| Source {
+                number: n,
+                reference: parsed
+                    .references
+                    .iter()
+                    .find(|(m, _)| *m == n)
+                    .map(|(_, r)| r.clone()),
+                document: document.clone(),
+            })
+            .collect();
     }
 }
 

@@ -20,6 +20,70 @@ pub struct Statement {
     pub file: String,
     /// 1-based line in that file.
     pub line: usize,
+    /// What each citation refers to, in the order of `citations` (filled when the corpus loads).
+    pub sources: Vec<Source>,
+}
+
+/// What one citation number refers to.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct Source {
+    /// The number as written.
+    pub number: u32,
+    /// The entry of the file's reference list (`[n]: …`), when it has one.
+    pub reference: Option<String>,
+    /// The document the number belongs to: "the seed document" or the file's name.
+    pub document: String,
+}
+
+impl Source {
+    /// One citation for display: its reference, or "source N of the seed document".
+    pub fn label(&self) -> String {
+        match &self.reference {
+            Some(r) => format!("[{}] {r}", self.number),
+            None => format!("source {} of {}", self.number, self.document),
+        }
+    }
+}
+
+/// Citations merged for display, without repeats: references as `[n] text; …`, numbers
+/// without one as "sources 1, 2 and 4 of the seed document". Empty when there are none.
+pub fn render_sources<'a>(sources: impl IntoIterator<Item = &'a Source>) -> String {
+    let mut refs: Vec<&Source> = Vec::new();
+    let mut bare: Vec<(&str, Vec<u32>)> = Vec::new();
+    for s in sources {
+        if s.reference.is_some() {
+            if !refs
+                .iter()
+                .any(|r| r.number == s.number && r.document == s.document)
+            {
+                refs.push(s);
+            }
+            continue;
+        }
+        match bare.iter_mut().find(|(d, _)| *d == s.document) {
+            Some((_, nums)) => {
+                if !nums.contains(&s.number) {
+                    nums.push(s.number);
+                }
+            }
+            None => bare.push((&s.document, vec![s.number])),
+        }
+    }
+    refs.sort_by_key(|r| r.number);
+    let mut parts: Vec<String> = refs.iter().map(|r| r.label()).collect();
+    for (doc, mut nums) in bare {
+        nums.sort_unstable();
+        let n: Vec<String> = nums.iter().map(u32::to_string).collect();
+        parts.push(match n.len() {
+            1 => format!("source {} of {doc}", n[0]),
+            _ => format!(
+                "sources {} and {} of {doc}",
+                n[..n.len() - 1].join(", "),
+                n[n.len() - 1]
+            ),
+        });
+    }
+    parts.join("; ")
 }
 
 impl Statement {
@@ -42,11 +106,19 @@ impl Statement {
             .as_deref()
             .map(|l| format!("{l} "))
             .unwrap_or_default();
-        let cites = match self.citation_label() {
-            c if c.is_empty() => "(no citation in source)".to_string(),
-            c => c,
-        };
-        format!("{lead}{} {cites}", self.text)
+        format!("{lead}{} {}", self.text, self.source_label())
+    }
+
+    /// The citations for display: "(source 2 of the seed document)", the reference list's
+    /// entries where the file has one, or "(no citation in source)" — never an invented one.
+    pub fn source_label(&self) -> String {
+        if self.citations.is_empty() {
+            return "(no citation in source)".to_string();
+        }
+        if self.sources.len() != self.citations.len() {
+            return self.citation_label();
+        }
+        format!("({})", render_sources(&self.sources))
     }
 
     /// The citations for display: `[1, 4]`, or an empty string.
@@ -78,6 +150,8 @@ pub struct ParsedFile {
     pub statements: Vec<Statement>,
     /// Headings in file order.
     pub headings: Vec<Heading>,
+    /// The reference list: `[n]: text` lines.
+    pub references: Vec<(u32, String)>,
 }
 
 /// Parses one statement file. `file` is the name used in errors and in each statement.
@@ -101,6 +175,10 @@ pub fn parse(file: &str, source: &str) -> Result<ParsedFile> {
             continue;
         }
         if line.trim().is_empty() {
+            continue;
+        }
+        if let Some((n, text)) = reference(line) {
+            out.references.push((n, text.to_string()));
             continue;
         }
 
@@ -175,6 +253,7 @@ pub fn parse(file: &str, source: &str) -> Result<ParsedFile> {
             citations,
             file: file.to_string(),
             line: line_no,
+            sources: Vec::new(),
         });
         let is_lead_in = text.ends_with(':')
             && out
@@ -185,6 +264,15 @@ pub fn parse(file: &str, source: &str) -> Result<ParsedFile> {
         lead_ins.push(is_lead_in.then(|| text.to_string()));
     }
     Ok(out)
+}
+
+/// A reference list entry, `[4]: Author. Title. Journal 2020.`, as its number and text.
+fn reference(line: &str) -> Option<(u32, &str)> {
+    let rest = line.strip_prefix('[')?;
+    let close = rest.find("]:")?;
+    let n = rest[..close].trim().parse::<u32>().ok()?;
+    let text = rest[close + 2..].trim();
+    (!text.is_empty()).then_some((n, text))
 }
 
 /// Splits `text [1, 4]` into the text and its citation numbers.
@@ -246,6 +334,39 @@ mod tests {
         assert_eq!(s[6].section, vec!["A", "B"]);
         assert_eq!(s[6].lead_in, None);
         assert_eq!(f.headings.len(), 2);
+        assert!(f.references.is_empty());
+    }
+
+    #[test]
+    fn reference_lists_and_source_labels() {
+        let f = parse(
+            "t.md",
+            "# A\n- x [2, 1]\n\n[1]: Smith J. Calcinosis. 2020\n",
+        )
+        .unwrap();
+        assert_eq!(f.statements.len(), 1);
+        assert_eq!(
+            f.references,
+            vec![(1, "Smith J. Calcinosis. 2020".to_string())]
+        );
+        let seed = |n| Source {
+            number: n,
+            reference: None,
+            document: "the seed document".into(),
+        };
+        assert_eq!(
+            render_sources(&[seed(4), seed(1), seed(4)]),
+            "sources 1 and 4 of the seed document"
+        );
+        let r = Source {
+            number: 1,
+            reference: Some("Smith 2020".into()),
+            document: "t.md".into(),
+        };
+        assert_eq!(
+            render_sources(&[seed(2), r]),
+            "[1] Smith 2020; source 2 of the seed document"
+        );
     }
 
     #[test]

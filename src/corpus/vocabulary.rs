@@ -1,0 +1,218 @@
+//! The query vocabulary (`vocabulary.toml`): what `ask` needs to understand a question that
+//! the statements and the lexicon do not give — words that carry no weight, lay and clinical
+//! synonyms and abbreviations, the kinds of answer a question can ask for, and the names of
+//! things the statements may not discuss (so that `ask` can say they are not covered).
+//! Kept as data so that a user corpus can extend it. The format is in `corpus/README.md`.
+
+use serde::Deserialize;
+use toml::Spanned;
+
+use crate::error::{Error, Result};
+
+/// One group of interchangeable words or phrases ("treatment", "therapy", "Tx").
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SynonymGroup {
+    /// The name shown when the group is reported (its first entry unless given).
+    pub name: String,
+    /// Phrases matched case-insensitively.
+    pub words: Vec<String>,
+    /// Abbreviations matched case-sensitively ("Tx", "SLE").
+    pub abbreviations: Vec<String>,
+    /// What the thing is ("connective tissue disease"), to find what the sources say nearest to it.
+    pub is_a: Option<String>,
+    /// The group names the subject of the whole corpus ("calcium lumps" = calcinosis).
+    pub topic: bool,
+}
+
+/// A kind of answer a question can ask for, and how to recognise the statements that give it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AnswerType {
+    /// Short name (`site`, `treatment`, …).
+    pub name: String,
+    /// Phrases in a question that ask for this kind of answer ("where", "how is it treated").
+    pub cues: Vec<String>,
+    /// Words of section headings that hold such answers ("anatomical", "distribution").
+    pub sections: Vec<String>,
+    /// Words in a statement that give such an answer ("treatment", "surgical").
+    pub marks: Vec<String>,
+    /// Lexicon category whose terms, looked up from a note, are in this role.
+    pub category: Option<String>,
+    /// Phrases that ask for a number ("what percentage"): without one in the answer, the
+    /// question is not answered.
+    pub figure_cues: Vec<String>,
+}
+
+/// The whole query vocabulary.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Vocabulary {
+    /// Words that carry no weight in a question (lower case).
+    pub ignore: Vec<String>,
+    /// Words that ask for a whole list ("list", "all").
+    pub list_cues: Vec<String>,
+    /// Words that make a question a follow-up of the previous one ("and", "what about").
+    pub follow_up_cues: Vec<String>,
+    /// Synonym groups.
+    pub synonyms: Vec<SynonymGroup>,
+    /// Answer types, in priority order.
+    pub answers: Vec<AnswerType>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FileDef {
+    #[serde(default)]
+    ignore: WordsDef,
+    #[serde(default)]
+    list: WordsDef,
+    #[serde(default, rename = "follow-up")]
+    follow_up: WordsDef,
+    #[serde(default)]
+    synonyms: Vec<Spanned<GroupDef>>,
+    #[serde(default)]
+    answer: Vec<Spanned<AnswerDef>>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct WordsDef {
+    #[serde(default)]
+    words: Vec<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct GroupDef {
+    name: Option<String>,
+    #[serde(default)]
+    words: Vec<String>,
+    #[serde(default)]
+    abbreviations: Vec<String>,
+    #[serde(rename = "is-a")]
+    is_a: Option<String>,
+    #[serde(default)]
+    topic: bool,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct AnswerDef {
+    name: String,
+    #[serde(default)]
+    cues: Vec<String>,
+    #[serde(default)]
+    sections: Vec<String>,
+    #[serde(default)]
+    marks: Vec<String>,
+    category: Option<String>,
+    #[serde(default, rename = "figure-cues")]
+    figure_cues: Vec<String>,
+}
+
+fn line_of(source: &str, byte: usize) -> usize {
+    source[..byte.min(source.len())].matches('\n').count() + 1
+}
+
+impl Vocabulary {
+    /// Adds the entries of one vocabulary file to those already loaded. An answer type with a
+    /// name already defined gains the new cues, sections and marks.
+    pub fn extend(&mut self, file: &str, source: &str) -> Result<()> {
+        let def: FileDef = toml::from_str(source).map_err(|e| {
+            let line = e.span().map(|s| line_of(source, s.start)).unwrap_or(1);
+            Error::syntax(file, line, e.message().trim().to_string())
+        })?;
+        let lower = |v: Vec<String>| -> Vec<String> {
+            v.into_iter()
+                .map(|w| w.trim().to_lowercase())
+                .filter(|w| !w.is_empty())
+                .collect()
+        };
+        self.ignore.extend(lower(def.ignore.words));
+        self.list_cues.extend(lower(def.list.words));
+        self.follow_up_cues.extend(lower(def.follow_up.words));
+        for g in def.synonyms {
+            let line = line_of(source, g.span().start);
+            let g = g.into_inner();
+            let words = lower(g.words);
+            let abbreviations: Vec<String> = g
+                .abbreviations
+                .into_iter()
+                .map(|a| a.trim().to_string())
+                .filter(|a| !a.is_empty())
+                .collect();
+            let Some(first) = words.first().or(abbreviations.first()).cloned() else {
+                return Err(Error::syntax(
+                    file,
+                    line,
+                    "a [[synonyms]] group needs at least one entry in `words` or `abbreviations`",
+                ));
+            };
+            self.synonyms.push(SynonymGroup {
+                name: g.name.unwrap_or(first),
+                words,
+                abbreviations,
+                is_a: g.is_a,
+                topic: g.topic,
+            });
+        }
+        for a in def.answer {
+            let line = line_of(source, a.span().start);
+            let a = a.into_inner();
+            let name = a.name.trim().to_lowercase();
+            if name.is_empty() {
+                return Err(Error::syntax(file, line, "an [[answer]] needs a name"));
+            }
+            let new = AnswerType {
+                name: name.clone(),
+                cues: lower(a.cues),
+                sections: lower(a.sections),
+                marks: lower(a.marks),
+                category: a.category,
+                figure_cues: lower(a.figure_cues),
+            };
+            match self.answers.iter_mut().find(|x| x.name == name) {
+                Some(old) => {
+                    old.cues.extend(new.cues);
+                    old.sections.extend(new.sections);
+                    old.marks.extend(new.marks);
+                    old.figure_cues.extend(new.figure_cues);
+                    if new.category.is_some() {
+                        old.category = new.category;
+                    }
+                }
+                None => self.answers.push(new),
+            }
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_and_extends() {
+        let mut v = Vocabulary::default();
+        v.extend(
+            "v.toml",
+            "[ignore]\nwords = [\"What\"]\n[[synonyms]]\nwords = [\"treatment\", \"therapy\"]\nabbreviations = [\"Tx\"]\n[[answer]]\nname = \"site\"\ncues = [\"where\"]\n",
+        )
+        .unwrap();
+        v.extend(
+            "w.toml",
+            "[[answer]]\nname = \"site\"\ncues = [\"location\"]\n",
+        )
+        .unwrap();
+        assert_eq!(v.ignore, vec!["what"]);
+        assert_eq!(v.synonyms[0].name, "treatment");
+        assert_eq!(v.synonyms[0].abbreviations, vec!["Tx"]);
+        assert_eq!(v.answers.len(), 1);
+        assert_eq!(v.answers[0].cues, vec!["where", "location"]);
+        let e = v
+            .extend("x.toml", "\n[[synonyms]]\nwords = []\n")
+            .unwrap_err();
+        assert!(e.to_string().starts_with("x.toml:2:"), "{e}");
+        let e = v.extend("y.toml", "[[answer]]\nnam = \"x\"\n").unwrap_err();
+        assert!(e.to_string().starts_with("y.toml:"), "{e}");
+    }
+}

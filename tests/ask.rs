@@ -1,0 +1,213 @@
+//! `ask` quality on the development question set (`tests/data/questions.tsv`): MRR@5, hit@1,
+//! recall@5 and abstention precision/recall for the ranking, next to a plain BM25 baseline
+//! over the same statements (no lexicon, no vocabulary). Failures are printed for the `dev`
+//! split only: the `held` split is never tuned on. `cargo test --test ask -- --nocapture`
+//! prints the table recorded in BENCHMARKS.md.
+
+use calcinosis_ls::corpus::Corpus;
+use calcinosis_ls::knowledge::Knowledge;
+use tantivy::query::{BooleanQuery, Occur, Query, TermQuery};
+use tantivy::schema::IndexRecordOption;
+
+struct Q {
+    split: String,
+    kind: String,
+    text: String,
+    relevant: Vec<String>,
+}
+
+fn questions() -> Vec<Q> {
+    include_str!("data/questions.tsv")
+        .lines()
+        .filter(|l| !l.starts_with('#') && !l.trim().is_empty())
+        .map(|l| {
+            let f: Vec<&str> = l.split('\t').collect();
+            assert_eq!(f.len(), 4, "bad line {l:?}");
+            Q {
+                split: f[0].into(),
+                kind: f[1].into(),
+                text: f[2].into(),
+                relevant: if f[3] == "-" {
+                    Vec::new()
+                } else {
+                    f[3].split(',').map(str::to_string).collect()
+                },
+            }
+        })
+        .collect()
+}
+
+/// One system's output for one question: ranked ids, and whether it answered.
+struct Out {
+    ids: Vec<String>,
+    answered: bool,
+}
+
+#[derive(Default, Debug)]
+struct Metrics {
+    answerable: usize,
+    rr: f64,
+    hit1: usize,
+    recall: f64,
+    unanswerable: usize,
+    flagged_right: usize,
+    flagged_wrong: usize,
+}
+
+impl Metrics {
+    fn add(&mut self, q: &Q, o: &Out) {
+        if q.relevant.is_empty() {
+            self.unanswerable += 1;
+            if !o.answered {
+                self.flagged_right += 1;
+            }
+            return;
+        }
+        self.answerable += 1;
+        if !o.answered {
+            self.flagged_wrong += 1;
+        }
+        let top5 = &o.ids[..o.ids.len().min(5)];
+        if let Some(r) = top5.iter().position(|id| q.relevant.contains(id)) {
+            self.rr += 1.0 / (r + 1) as f64;
+            if r == 0 {
+                self.hit1 += 1;
+            }
+        }
+        let found = q.relevant.iter().filter(|id| top5.contains(id)).count();
+        self.recall += found as f64 / q.relevant.len().min(5) as f64;
+    }
+
+    fn mrr(&self) -> f64 {
+        self.rr / self.answerable.max(1) as f64
+    }
+
+    fn row(&self, name: &str) -> String {
+        let flagged = self.flagged_right + self.flagged_wrong;
+        let precision = if flagged == 0 {
+            1.0
+        } else {
+            self.flagged_right as f64 / flagged as f64
+        };
+        format!(
+            "| {name} | {:.3} | {}/{} | {:.3} | {:.2} ({}/{}) | {:.2} ({}/{}) | {} |",
+            self.mrr(),
+            self.hit1,
+            self.answerable,
+            self.recall / self.answerable.max(1) as f64,
+            precision,
+            self.flagged_right,
+            flagged,
+            self.flagged_right as f64 / self.unanswerable.max(1) as f64,
+            self.flagged_right,
+            self.unanswerable,
+            self.flagged_wrong,
+        )
+    }
+}
+
+fn ours(kb: &Knowledge, q: &str) -> Out {
+    let r = kb.ask(q, 5).unwrap();
+    if std::env::var_os("ASK_DEBUG").is_some() {
+        let c: Vec<String> = r
+            .question
+            .concepts
+            .iter()
+            .map(|c| format!("{}:{:?}:{}:{:.2}", c.label, c.kind, c.statements, c.weight))
+            .collect();
+        println!(
+            "  {q:?} → {:?} {c:?} {:?} {:?}",
+            r.question.text, r.question.answer_types, r.abstention
+        );
+    }
+    Out {
+        ids: r.hits.iter().map(|h| h.statement.id.clone()).collect(),
+        answered: r.answered,
+    }
+}
+
+/// Plain BM25: the question's words (index analyzer) over statement text only.
+fn bm25(kb: &Knowledge, q: &str) -> Out {
+    let ix = kb.index();
+    let f = ix.fields();
+    let clauses: Vec<(Occur, Box<dyn Query>)> = ix
+        .tokens(q)
+        .into_iter()
+        .map(|t| {
+            let q = TermQuery::new(
+                tantivy::Term::from_field_text(f.text, &t),
+                IndexRecordOption::WithFreqs,
+            );
+            (Occur::Should, Box::new(q) as Box<dyn Query>)
+        })
+        .collect();
+    if clauses.is_empty() {
+        return Out {
+            ids: Vec::new(),
+            answered: false,
+        };
+    }
+    let ids: Vec<String> = ix
+        .search("statement", Box::new(BooleanQuery::new(clauses)), 5)
+        .unwrap()
+        .into_iter()
+        .map(|(id, _)| id)
+        .collect();
+    Out {
+        answered: !ids.is_empty(),
+        ids,
+    }
+}
+
+#[test]
+fn question_set_quality() {
+    let kb = Knowledge::in_memory(Corpus::embedded().unwrap()).unwrap();
+    let qs = questions();
+    assert!(qs.len() >= 120);
+    let mut table = vec![
+        "| split | system | MRR@5 | hit@1 | recall@5 | abstention precision | abstention recall | answerable flagged |".to_string(),
+        "| --- | --- | --- | --- | --- | --- | --- | --- |".to_string(),
+    ];
+    let mut dev_ours = Metrics::default();
+    let mut held_ours = Metrics::default();
+    for split in ["dev", "held"] {
+        let mut m = Metrics::default();
+        let mut b = Metrics::default();
+        for q in qs.iter().filter(|q| q.split == split) {
+            let o = ours(&kb, &q.text);
+            m.add(q, &o);
+            b.add(q, &bm25(&kb, &q.text));
+            let rank = o.ids.iter().take(5).position(|id| q.relevant.contains(id));
+            let wrong = if q.relevant.is_empty() {
+                o.answered
+            } else {
+                rank != Some(0) || !o.answered
+            };
+            if split == "dev" && wrong {
+                println!(
+                    "MISS [{}] {:?} → {:?} answered={} want {:?}",
+                    q.kind,
+                    q.text,
+                    &o.ids[..o.ids.len().min(3)],
+                    o.answered,
+                    &q.relevant[..q.relevant.len().min(3)]
+                );
+            }
+        }
+        table.push(m.row(&format!("{split} | ranking")));
+        table.push(b.row(&format!("{split} | plain BM25")));
+        if split == "dev" {
+            dev_ours = m;
+        } else {
+            held_ours = m;
+        }
+    }
+    println!("{}", table.join("\n"));
+    // Floors well under what the ranking reaches, so that a regression fails loudly.
+    assert!(dev_ours.mrr() >= 0.8, "dev MRR@5 {:.3}", dev_ours.mrr());
+    assert!(held_ours.mrr() >= 0.75, "held MRR@5 {:.3}", held_ours.mrr());
+    assert_eq!(
+        dev_ours.flagged_wrong, 0,
+        "answerable dev questions flagged"
+    );
+}
