@@ -214,3 +214,21 @@ fn processes_sharing_one_index_directory_all_succeed() {
         .count();
     assert_eq!(generations, 1, "old generations are removed");
 }
+
+/// Regression: `--limit 18446744073709551615` panicked and `--limit 4294967296` tried to
+/// allocate 137 GB; a question of any length is answered from its first 2 KB.
+#[test]
+fn ask_limit_is_a_range_and_long_questions_are_bounded() {
+    for limit in ["0", "101", "4294967296", "18446744073709551615"] {
+        let o = run(&["ask", "--limit", limit, "elbows"], None);
+        assert_eq!(o.status.code(), Some(2), "--limit {limit}");
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert!(
+            err.contains("--limit") && !err.contains("panicked"),
+            "{err}"
+        );
+    }
+    let long = format!("{}\n", "calcinosis treatment ".repeat(100_000));
+    let o = run(&["ask", "--limit", "3"], Some(long.as_bytes()));
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+}

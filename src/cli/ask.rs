@@ -23,9 +23,9 @@ pub enum Format {
 pub struct AskArgs {
     /// The question; without one, questions are read from stdin, one per line.
     question: Vec<String>,
-    /// How many statements to show (a whole list asked for is shown whole).
-    #[arg(long, default_value_t = 5)]
-    limit: usize,
+    /// How many statements to show, 1 to 100 (a whole list asked for is shown whole).
+    #[arg(long, default_value_t = 5, value_parser = clap::value_parser!(u64).range(1..=100))]
+    limit: u64,
     /// Output format.
     #[arg(long, value_enum, default_value_t)]
     format: Format,
@@ -90,7 +90,7 @@ fn answer(
     args: &AskArgs,
     out: &mut impl Write,
 ) -> anyhow::Result<()> {
-    let reply = kb.ask(question, args.limit)?;
+    let reply = kb.ask(question, args.limit as usize)?;
     if args.explain {
         writeln!(out, "{}", serde_json::to_string(&reply.question)?)?;
     }

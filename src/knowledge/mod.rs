@@ -343,6 +343,9 @@ impl Knowledge {
     /// Answers a question: understands it, ranks the statements, and says whether the
     /// sources answer it (see [`Reply`]).
     pub fn ask(&self, question: &str, limit: usize) -> Result<Reply<'_>> {
+        // Bounded here, for every caller: a 5 MB question once took 23.5 GB.
+        let question = crate::limits::question(question);
+        let limit = limit.min(crate::limits::MAX_RESULTS);
         let r = self.ranker();
         let q = r.understand(question)?;
         Ok(self.reply(r.rank(q, limit.max(1))?))
@@ -351,6 +354,10 @@ impl Knowledge {
     /// If `question` follows up on `previous` ("and in dermatomyositis?"), the full question
     /// it stands for; `None` when it stands on its own.
     pub fn follow_up(&self, previous: &str, question: &str) -> Option<String> {
+        let (previous, question) = (
+            crate::limits::question(previous),
+            crate::limits::question(question),
+        );
         self.ranker().follow_up(previous, question)
     }
 
@@ -402,6 +409,11 @@ impl Knowledge {
     /// typo-tolerant ones (edit distance 1 from 4 letters, 2 from 7); diseases first within a
     /// tier. One entry per term, with the form that matched best.
     pub fn complete(&self, prefix: &str, limit: usize) -> Vec<Completion> {
+        // No term is longer than a lexicon form may be; a longer "prefix" (a note typed
+        // without spaces) completes nothing, and is not compared with every form.
+        if prefix.len() > crate::corpus::lexicon::MAX_FORM_BYTES {
+            return Vec::new();
+        }
         let typed = form_key(prefix);
         let n = typed.chars().count();
         if n == 0 {
