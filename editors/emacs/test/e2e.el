@@ -64,7 +64,8 @@
   (e2e-finish))
 
 (defmacro e2e-check (name &rest body)
-  "Run BODY as check NAME.  BODY returns (PASSED . DETAIL); an error fails the check."
+  "Run BODY as check NAME.
+BODY returns (PASSED . DETAIL); an error fails the check."
   (declare (indent 1))
   `(condition-case err
        (let ((result (progn ,@body)))
@@ -74,10 +75,11 @@
      (error (e2e-fail ,name (format "error: %S" err)))))
 
 (defun e2e-run-idle-timers (idle-for ran)
-  "Run the idle timers due after IDLE-FOR seconds of idleness and not in RAN.
-Returns RAN with the timers run added.  Batch Emacs has no command loop, so it is never
-idle and never runs idle timers itself; Eglot sends didChange and Flymake rechecks on idle
-timers, which an interactive Emacs runs once the user stops typing."
+  "Run the idle timers due after IDLE-FOR idle seconds and not in RAN.
+Returns RAN with the timers run added.  Batch Emacs has no command
+loop, so it is never idle and never runs idle timers itself; Eglot
+sends didChange and Flymake rechecks on idle timers, which an
+interactive Emacs runs once the user stops typing."
   (dolist (timer (copy-sequence timer-idle-list))
     (when (and (not (memq timer ran))
                (<= (float-time (timer--time timer)) idle-for))
@@ -86,8 +88,9 @@ timers, which an interactive Emacs runs once the user stops typing."
   ran)
 
 (defun e2e-wait (pred &optional timeout)
-  "Pump the event loop until PRED returns non-nil or TIMEOUT seconds pass; PRED's value.
-The wait counts as the user being idle: idle timers run once their delay has passed."
+  "Pump the event loop until PRED is non-nil or TIMEOUT seconds pass.
+Returns PRED's value.  The wait counts as the user being idle: idle
+timers run once their delay has passed."
   (let* ((start (float-time))
          (deadline (+ start (or timeout e2e-timeout)))
          ran result)
@@ -164,7 +167,8 @@ The wait counts as the user being idle: idle timers run once their delay has pas
 (defconst e2e-note
   "Denies Raynaud's. Sclerodactyly and telangiectasias noted. Telangectasias on face.\n")
 
-(let ((file (expand-file-name "visit.txt" (make-temp-file "note-" t))))
+(let ((file (expand-file-name "visit.txt"
+                              (make-temp-file (expand-file-name "note-" e2e-home) t))))
   (setq e2e-buffer (find-file file))
   (insert e2e-note)
   ;; Shown in the selected window, as in a session: Flymake starts its checks and Eglot
@@ -243,7 +247,7 @@ The wait counts as the user being idle: idle timers run once their delay has pas
                  (string-match-p "sclerodactyly" (downcase value))
                  (string-match-p e2e-citation-re value))
             (if (stringp value)
-                (format "%s markdown, cites %s" (plist-get contents :kind)
+                (format "kind %s, cites %s" (plist-get contents :kind)
                         (and (string-match e2e-citation-re value) (match-string 0 value)))
               (format "no markdown hover: %S" result))))))
 
