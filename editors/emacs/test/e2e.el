@@ -231,8 +231,9 @@ timers run once their delay has passed."
                       (flymake-diagnostic-text raynaud)
                       (and misspelling (flymake-diagnostic-text misspelling))))))))
 
-(defvar e2e-citation-re "\\[[0-9]+[^]\n]*\\]"
-  "A citation in the server's hover text, as in [3] or [3, p. 12].")
+(defvar e2e-citation-re "\\[[0-9]+[^]\n]*\\]\\|sources? [0-9]+[^)\n]* of [^)\n]+"
+  "A citation in the server's hover text: \"(source 1 of the seed document)\" for the
+seed's bare numbers, or [3] and [3, p. 12] where a reference list is given.")
 
 (e2e-check "hover on Sclerodactyly"
   (with-current-buffer e2e-buffer

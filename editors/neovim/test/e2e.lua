@@ -252,7 +252,8 @@ check('hover on RP', function()
     return false, 'no markdown hover: ' .. vim.inspect(result)
   end
   local has_name = value:find("Raynaud's phenomenon", 1, true)
-  local citation = value:match('%[%d+[^%]]*%]')
+  -- Seed citations read "(source 1 of the seed document)"; a reference list gives "[1] …".
+  local citation = value:match('%[%d+[^%]]*%]') or value:match('sources? %d+[^)]* of [^)]*')
   if not (has_name and citation and result.contents.kind == 'markdown') then
     return false, 'hover lacks the name or a citation: ' .. value
   end

@@ -465,7 +465,8 @@ def run_checks(page: Page, checks: Checks, cs: CodeServer, started: float) -> No
         if heading is None or "In this note: present" not in text:
             raise AssertionError(f"the hover lacks the term or its assertion: {text[:300]!r}")
         statements = text[text.index("Source statements") :]
-        citation = re.search(r"\[\d+(?:\s*[,–-]\s*\d+)*\]", statements)
+        # Seed citations read "(source 1 of the seed document)"; a reference list gives "[1] …".
+        citation = re.search(r"\[\d+(?:\s*[,–-]\s*\d+)*\]|sources? \d+[^)]*? of [^)]+", statements)
         if not citation:
             raise AssertionError(f"the hover's statements have no citation: {statements[:400]!r}")
         page.mouse.move(5, 5)
