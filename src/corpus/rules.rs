@@ -28,6 +28,10 @@ pub enum TriggerKind {
     TerminateExistence,
     /// Ends a family scope: the patient is the subject again ("patient", "she").
     TerminateExperiencer,
+    /// Ends every scope but a family or history one: what follows is what something is for
+    /// ("Not on anticoagulation for atrial fibrillation", "Recommend manometry for
+    /// dysphagia", but "s/p surgery for calcinosis").
+    TerminateIndication,
 }
 
 /// Which way from the trigger its scope runs.
@@ -72,6 +76,10 @@ pub struct ContextRules {
     pub labels: Vec<LabelValue>,
     /// How many words a scope reaches at most.
     pub max_scope_words: usize,
+    /// Words (lower case) that open a clause belonging to the trigger before them: a
+    /// termination right after a trigger, or after one of these, does not end its scope
+    /// ("not sure whether she has X", "denies that she has X").
+    pub clause_openers: Vec<String>,
 }
 
 #[derive(Deserialize, Default)]
@@ -94,6 +102,8 @@ struct Terminations {
     existence: Vec<String>,
     #[serde(default)]
     experiencer: Vec<String>,
+    #[serde(default)]
+    indication: Vec<String>,
 }
 
 #[derive(Deserialize, Default)]
@@ -118,6 +128,8 @@ struct Pseudo {
 #[serde(deny_unknown_fields)]
 struct Scope {
     max_words: Option<usize>,
+    #[serde(default)]
+    clause_openers: Vec<String>,
 }
 
 #[derive(Deserialize)]
@@ -175,6 +187,11 @@ impl ContextRules {
         } else if self.max_scope_words == 0 {
             self.max_scope_words = Self::DEFAULT_MAX_SCOPE_WORDS;
         }
+        for w in clean(def.scope.clause_openers) {
+            if !self.clause_openers.contains(&w) {
+                self.clause_openers.push(w);
+            }
+        }
         let directed = [
             (def.negated, TriggerKind::Negated),
             (def.possible, TriggerKind::Possible),
@@ -210,6 +227,11 @@ impl ContextRules {
         self.push(
             clean(def.terminate.experiencer),
             TriggerKind::TerminateExperiencer,
+            Direction::None,
+        );
+        self.push(
+            clean(def.terminate.indication),
+            TriggerKind::TerminateIndication,
             Direction::None,
         );
         for (list, kind) in [
