@@ -257,21 +257,30 @@ impl Score {
                 path.display()
             )
         });
-        let changed: Vec<String> = pinned
-            .lines()
-            .filter(|l| !l.starts_with('#'))
-            .zip(self.observed.iter())
-            .filter(|(a, b)| a != b)
-            .map(|(a, b)| format!("  was: {a}\n  now: {b}"))
-            .collect();
-        let pinned_cases = pinned.lines().filter(|l| !l.starts_with('#')).count();
+        // Matched by case, so that adding a case shows as one new case, not a shift.
+        let mut unmatched: Vec<&str> = pinned.lines().filter(|l| !l.starts_with('#')).collect();
+        let mut changed = Vec::new();
+        for now in &self.observed {
+            let key = now.split('\t').next().unwrap_or("");
+            let same_key = unmatched
+                .iter()
+                .position(|p| p.split('\t').next() == Some(key));
+            match same_key {
+                Some(i) => {
+                    let was = unmatched.remove(i);
+                    if was != now {
+                        changed.push(format!("  was: {was}\n  now: {now}"));
+                    }
+                }
+                None => changed.push(format!("  new: {now}")),
+            }
+        }
+        changed.extend(unmatched.iter().map(|p| format!("  gone: {p}")));
         assert!(
-            changed.is_empty() && pinned_cases == self.observed.len(),
-            "{}: {} case(s) changed ({} pinned, {} now):\n{}",
+            changed.is_empty(),
+            "{}: {} case(s) differ from the pinned behaviour:\n{}",
             path.display(),
             changed.len(),
-            pinned_cases,
-            self.observed.len(),
             changed.join("\n")
         );
     }

@@ -174,6 +174,7 @@ pub struct ContextEngine {
     rules: Vec<Vec<(TriggerKind, Direction)>>,
     labels: Vec<LabelValue>,
     max_words: usize,
+    list_item_words: usize,
     clause_openers: Vec<String>,
 }
 
@@ -244,6 +245,7 @@ impl ContextEngine {
             rules: table,
             labels: rules.labels.clone(),
             max_words: rules.max_scope_words.max(1),
+            list_item_words: rules.list_item_words,
             clause_openers: rules.clause_openers.clone(),
         }
     }
@@ -301,16 +303,18 @@ impl ContextEngine {
             .map(|t| t.range.end);
         let mut out = Vec::with_capacity(mentions.len());
         for (mi, m) in mentions.iter().enumerate() {
-            // Only triggers within reach can apply: max_words words either side.
+            // Only triggers within reach can apply: max_words words either side, or as many
+            // list items of list_item_words words.
+            let reach = self.max_words * self.list_item_words.max(1) + 2;
             let wi = word_starts.partition_point(|&w| w < m.start);
             // Cues before the first word ("?calcinosis") are in reach too.
-            let lo = match wi.checked_sub(self.max_words + 2) {
+            let lo = match wi.checked_sub(reach) {
                 Some(w) => word_starts[w],
                 None => 0,
             };
             let wj = word_starts.partition_point(|&w| w < m.end);
             let hi = word_starts
-                .get(wj + self.max_words + 2)
+                .get(wj + reach)
                 .copied()
                 .unwrap_or(sentence.len());
             let near = hits_touching(&(lo..hi));
@@ -350,7 +354,13 @@ impl ContextEngine {
                     if !allowed {
                         continue;
                     }
-                    let distance = words_between(gap.start, gap.end);
+                    let mut distance = words_between(gap.start, gap.end);
+                    if distance > self.max_words && self.list_item_words > 0 {
+                        // A coordinated list counts one word per item: "denies fevers,
+                        // chills, …, or rash" reaches as far as its items do.
+                        distance = list_items(&sentence[gap.clone()], self.list_item_words)
+                            .unwrap_or(distance);
+                    }
                     if distance > self.max_words {
                         continue;
                     }
@@ -491,6 +501,35 @@ fn decide(best: &[Slot; 3]) -> (Assertion, Option<Cause>) {
         return (Assertion::Historical, cause(time));
     }
     (Assertion::Present, cause(existence))
+}
+
+/// If `gap` is the inside of a coordinated list (items of at most `max_item` words joined by
+/// commas, "or", "and", "nor"), the number of items; otherwise `None`.
+fn list_items(gap: &str, max_item: usize) -> Option<usize> {
+    let mut items = 0;
+    for part in gap.split(',') {
+        let mut words = 0;
+        let tokens = part
+            .split(' ')
+            .map(|t| t.trim_matches(|c: char| !c.is_alphanumeric()))
+            .filter(|w| !w.is_empty());
+        for w in tokens {
+            if ["or", "and", "nor"]
+                .iter()
+                .any(|j| w.eq_ignore_ascii_case(j))
+            {
+                items += usize::from(words > 0);
+                words = 0;
+            } else {
+                words += 1;
+                if words > max_item {
+                    return None;
+                }
+            }
+        }
+        items += usize::from(words > 0);
+    }
+    Some(items)
 }
 
 fn word_starts(s: &str) -> Vec<usize> {

@@ -76,6 +76,9 @@ pub struct ContextRules {
     pub labels: Vec<LabelValue>,
     /// How many words a scope reaches at most.
     pub max_scope_words: usize,
+    /// Over a coordinated list whose items have at most this many words, a scope counts
+    /// items instead of words (0: words only).
+    pub list_item_words: usize,
     /// Words (lower case) that open a clause belonging to the trigger before them: a
     /// termination right after a trigger, or after one of these, does not end its scope
     /// ("not sure whether she has X", "denies that she has X").
@@ -128,6 +131,7 @@ struct Pseudo {
 #[serde(deny_unknown_fields)]
 struct Scope {
     max_words: Option<usize>,
+    list_item_words: Option<usize>,
     #[serde(default)]
     clause_openers: Vec<String>,
 }
@@ -186,6 +190,9 @@ impl ContextRules {
             self.max_scope_words = n;
         } else if self.max_scope_words == 0 {
             self.max_scope_words = Self::DEFAULT_MAX_SCOPE_WORDS;
+        }
+        if let Some(n) = def.scope.list_item_words {
+            self.list_item_words = n;
         }
         for w in clean(def.scope.clause_openers) {
             if !self.clause_openers.contains(&w) {
