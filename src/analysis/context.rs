@@ -204,6 +204,9 @@ impl ContextEngine {
         // The longest phrase wins a position, so a longer phrase keeps the terminations of
         // the phrases it contains: "she has" still ends a family scope as "she" does. A
         // pseudo phrase keeps nothing: hiding the triggers inside it is its job.
+        let terminations: Vec<usize> = (0..phrases.len())
+            .filter(|&j| table[j].iter().any(|&(k, _)| is_termination(k)))
+            .collect();
         let inherited: Vec<Vec<(TriggerKind, Direction)>> = phrases
             .iter()
             .enumerate()
@@ -212,8 +215,8 @@ impl ContextEngine {
                     return Vec::new();
                 }
                 let mut extra = Vec::new();
-                for (j, inner) in phrases.iter().enumerate() {
-                    if !contains_words(outer, inner) {
+                for &j in &terminations {
+                    if !contains_words(outer, &phrases[j]) {
                         continue;
                     }
                     for &rule in &table[j] {
