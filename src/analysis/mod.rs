@@ -371,6 +371,10 @@ mod tests {
             assertions("Mother with scleroderma, she has not had calcinosis")[1].1,
             Assertion::Negated
         );
+        assert_eq!(
+            assertions("Mother with scleroderma and she has not had calcinosis")[1].1,
+            Assertion::Negated
+        );
     }
 
     #[test]
