@@ -352,6 +352,9 @@ impl ContextEngine {
                         Direction::Forward => forward,
                         Direction::Backward => !forward,
                         Direction::Both => true,
+                        Direction::Leading => {
+                            forward && word_starts.first() == Some(&h.range.start)
+                        }
                         Direction::None => false,
                     };
                     if !allowed {

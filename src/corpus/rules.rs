@@ -43,6 +43,9 @@ pub enum Direction {
     Backward,
     /// Both.
     Both,
+    /// Mentions after the trigger, only when the trigger opens its sentence ("None
+    /// telangiectasias", but not "sclerodactyly none, telangiectasia present").
+    Leading,
     /// No scope of its own (pseudo triggers and terminations).
     None,
 }
@@ -94,6 +97,8 @@ struct Directed {
     backward: Vec<String>,
     #[serde(default)]
     both: Vec<String>,
+    #[serde(default)]
+    leading: Vec<String>,
 }
 
 #[derive(Deserialize, Default)]
@@ -212,6 +217,7 @@ impl ContextRules {
                 (d.forward, Direction::Forward),
                 (d.backward, Direction::Backward),
                 (d.both, Direction::Both),
+                (d.leading, Direction::Leading),
             ] {
                 self.push(clean(list), kind, direction);
             }
