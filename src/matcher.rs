@@ -130,7 +130,8 @@ impl TermMatcher {
         let mut fuzzy: HashMap<char, Vec<FuzzyCandidate>> = HashMap::default();
         for form in lexicon.forms() {
             let abbreviation = form.kind == FormKind::Abbreviation;
-            let text = form.text.replace('\u{2019}', "'");
+            // Normalised as note text is (white-space runs, curly apostrophes).
+            let text = Normalized::new(form.text.trim()).text;
             for (variant, base_len) in variants(&text, abbreviation) {
                 let key = variant.to_ascii_lowercase();
                 for w in key.split(|c: char| !c.is_alphanumeric() && c != '\'') {
@@ -170,6 +171,8 @@ impl TermMatcher {
         let automaton = AhoCorasick::builder()
             .ascii_case_insensitive(true)
             .match_kind(MatchKind::LeftmostLongest)
+            // Anchored searches: `whole_word_matches` tries shorter forms at a failed match.
+            .start_kind(aho_corasick::StartKind::Both)
             .kind(Some(aho_corasick::AhoCorasickKind::DFA))
             .build(&texts)
             .expect("lexicon patterns are plain strings and always build");

@@ -98,8 +98,12 @@ pub fn is_whole_word(text: &str, start: usize, end: usize) -> bool {
 
 /// Leftmost-longest matches of `automaton` in `text` that stand as whole words.
 ///
-/// A match that fails the word test does not hide the matches starting inside it: the
-/// search resumes one character later ("calcinos|is absent|" must still find "absent").
+/// A match that fails the word test does not hide the shorter patterns that start at the
+/// same byte ("if he|moglobin" must still find "if"), nor the matches starting inside it:
+/// the search then resumes one character later ("calcinos|is absent|" must still find
+/// "absent"). The shorter patterns are found with anchored searches, so `automaton` should
+/// be built with [`aho_corasick::StartKind::Both`]; without anchored support only the
+/// longest pattern at a position is tried.
 pub fn whole_word_matches<'a>(
     automaton: &'a aho_corasick::AhoCorasick,
     text: &'a str,
@@ -109,13 +113,66 @@ pub fn whole_word_matches<'a>(
         while pos <= text.len() {
             let input = aho_corasick::Input::new(text).range(pos..);
             let m = automaton.find(input)?;
-            if is_whole_word(text, m.start(), m.end()) {
+            let found = if is_whole_word(text, m.start(), m.end()) {
+                Some(m)
+            } else {
+                shorter_whole_word(automaton, text, m)
+            };
+            if let Some(m) = found {
                 pos = m.end().max(m.start() + 1);
                 return Some(m);
             }
             pos = m.start() + text[m.start()..].chars().next().map_or(1, char::len_utf8);
         }
         None
+    })
+}
+
+/// The longest whole-word match that starts where `m` starts and ends before it (the
+/// rare path: only after a failed word test).
+fn shorter_whole_word(
+    automaton: &aho_corasick::AhoCorasick,
+    text: &str,
+    m: aho_corasick::Match,
+) -> Option<aho_corasick::Match> {
+    let mut end = m.end();
+    loop {
+        // The next shorter pattern must end before `end`, at a char boundary.
+        end = text[..end].char_indices().next_back().map(|(i, _)| i)?;
+        if end <= m.start() {
+            return None;
+        }
+        let input = aho_corasick::Input::new(text)
+            .range(m.start()..end)
+            .anchored(aho_corasick::Anchored::Yes);
+        let shorter = automaton.try_find(input).ok().flatten()?;
+        if is_whole_word(text, shorter.start(), shorter.end()) {
+            return Some(shorter);
+        }
+        end = shorter.end();
+    }
+}
+
+/// The lines of `text` with their line breaks, as LSP counts them: a line ends at `\n`,
+/// `\r\n` or a lone `\r`. Every part of the note that works line by line (sections,
+/// sentences, incremental pieces) uses this one line model, so a CR-only note has the same
+/// lines to all of them as to the document store.
+pub fn lines_inclusive(text: &str) -> impl Iterator<Item = &str> + '_ {
+    let bytes = text.as_bytes();
+    let mut start = 0;
+    std::iter::from_fn(move || {
+        if start >= text.len() {
+            return None;
+        }
+        let rest = &bytes[start..];
+        let end = match memchr::memchr2(b'\n', b'\r', rest) {
+            None => text.len(),
+            Some(i) if rest[i] == b'\r' && rest.get(i + 1) == Some(&b'\n') => start + i + 2,
+            Some(i) => start + i + 1,
+        };
+        let line = &text[start..end];
+        start = end;
+        Some(line)
     })
 }
 
@@ -144,5 +201,39 @@ mod tests {
         assert!(is_whole_word("(calcinosis)", 1, 11));
         assert!(is_whole_word("a ? b", 2, 3));
         assert!(is_whole_word("x?", 1, 2));
+    }
+
+    fn automaton(patterns: &[&str]) -> aho_corasick::AhoCorasick {
+        aho_corasick::AhoCorasick::builder()
+            .ascii_case_insensitive(true)
+            .match_kind(aho_corasick::MatchKind::LeftmostLongest)
+            .start_kind(aho_corasick::StartKind::Both)
+            .build(patterns)
+            .unwrap()
+    }
+
+    fn matched<'a>(a: &aho_corasick::AhoCorasick, text: &'a str) -> Vec<&'a str> {
+        whole_word_matches(a, text)
+            .map(|m| &text[m.range()])
+            .collect()
+    }
+
+    #[test]
+    fn shorter_trigger_at_same_byte_is_tried_when_the_longest_is_not_a_whole_word() {
+        let a = automaton(&["if", "if he", "if he develops"]);
+        assert_eq!(matched(&a, "If hemoglobin stable"), ["If"]);
+        assert_eq!(matched(&a, "if he developsx or if he"), ["if he", "if he"]);
+        assert_eq!(matched(&a, "ifhe"), Vec::<&str>::new());
+        // Non-ASCII next to the failed match: the shorter search ends on char boundaries.
+        let a = automaton(&["no", "no é"]);
+        assert_eq!(matched(&a, "no éa"), ["no"]);
+    }
+
+    #[test]
+    fn lines_break_at_lf_crlf_and_lone_cr() {
+        let lines: Vec<&str> = lines_inclusive("a\rb\r\nc\nd\r\re").collect();
+        assert_eq!(lines, ["a\r", "b\r\n", "c\n", "d\r", "\r", "e"]);
+        assert_eq!(lines_inclusive("").count(), 0);
+        assert_eq!(lines_inclusive("x\n").collect::<Vec<_>>(), ["x\n"]);
     }
 }

@@ -97,6 +97,123 @@ fn analyze_odd_line_endings_and_unicode() {
 }
 
 // ---------------------------------------------------------------------------------------
+// User labels and case folding (issue 13): analysis and `check` output
+// ---------------------------------------------------------------------------------------
+
+/// Label values whose lower case has another length than the value as written: KELVIN SIGN
+/// (3 bytes → "k", 1), ANGSTROM SIGN (3 → "å", 2), OHM SIGN (3 → "ω", 2), capital dotted I
+/// (2 → "i̇", 3), capital sharp S (3 → "ß", 2), and a ligature that has no lower case.
+const FOLDING_LABELS: &str = "[label]\nnegated = [\"k\", \"\u{e5}\", \"\u{3c9}\", \"i\u{307}\", \"\u{df}\"]\npresent = [\"\u{fb01}\", \"\u{212a}\u{212a}\"]\n";
+
+/// The values as written in notes, the assertion their label gives, and the cue expected
+/// (the value as written, or its first word).
+const FOLDING_VALUES: [(&str, &str, &str); 8] = [
+    ("\u{212a}", "negated", "\u{212a}"),
+    ("\u{212b}", "negated", "\u{212b}"),
+    ("\u{2126}", "negated", "\u{2126}"),
+    ("\u{130}", "negated", "\u{130}"),
+    ("\u{1e9e}", "negated", "\u{1e9e}"),
+    ("\u{fb01}", "present", "\u{fb01}"),
+    ("K", "negated", "K"),
+    ("\u{212a}\u{212a} and more", "present", "\u{212a}\u{212a}"),
+];
+
+/// Notes with each value after a label, in a few surroundings: (note, assertion, cue).
+fn folding_notes() -> Vec<(String, &'static str, &'static str)> {
+    let mut notes = Vec::new();
+    for (value, want, cue) in FOLDING_VALUES {
+        notes.push((format!("Sclerodactyly: {value}"), want, cue));
+        notes.push((
+            format!("Sclerodactyly: {value}, Raynaud's: none"),
+            want,
+            cue,
+        ));
+        notes.push((
+            format!("\u{130}\u{212a} Sclerodactyly:\t{value}\r\u{1e9e}"),
+            want,
+            cue,
+        ));
+    }
+    notes
+}
+
+fn user_label_corpus() -> Corpus {
+    let mut files: Vec<SourceFile> = EMBEDDED
+        .iter()
+        .map(|(n, t)| SourceFile {
+            name: n.to_string(),
+            text: t.to_string(),
+        })
+        .collect();
+    files.push(SourceFile {
+        name: "user/context.toml".into(),
+        text: FOLDING_LABELS.into(),
+    });
+    Corpus::from_files(files, Vec::new()).expect("user labels load")
+}
+
+/// Every label shape, through the analysis: valid ranges, and the label value found as
+/// written (its whole extent, in the note's own bytes).
+#[test]
+fn analyze_user_labels_with_case_folding_shapes() {
+    let analyzer = Analyzer::new(&user_label_corpus());
+    for (note, want, cue) in folding_notes() {
+        let analysis = analyzer.analyze(&note);
+        invariants::check_analysis(&note, &analysis, false);
+        invariants::check_reanalysis(&analyzer, &note, 0..note.len() / 2, &analysis);
+        let f = analysis
+            .findings
+            .first()
+            .unwrap_or_else(|| panic!("no finding in {note:?}"));
+        assert_eq!(f.assertion.as_str(), want, "{note:?}");
+        let range = f.trigger.as_ref().expect("a label cause").range.clone();
+        assert_eq!(&note[range], cue, "{note:?}");
+    }
+}
+
+/// The same shapes through `check` (text and JSON output) with the labels in a user corpus:
+/// it must not panic, and every range it prints is the note's own text.
+#[test]
+fn check_output_with_user_labels_and_case_folding_shapes() {
+    let dir = std::env::temp_dir().join(format!("calcinosis-ls-folding-{}", std::process::id()));
+    let corpus = dir.join("corpus");
+    std::fs::create_dir_all(&corpus).expect("temp dir");
+    std::fs::write(corpus.join("context.toml"), FOLDING_LABELS).expect("user labels");
+    let notes = folding_notes();
+    let mut paths = Vec::new();
+    for (i, (note, _, _)) in notes.iter().enumerate() {
+        let p = dir.join(format!("note{i}.txt"));
+        std::fs::write(&p, note).expect("note");
+        paths.push(p);
+    }
+    for format in ["text", "json"] {
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_calcinosis-ls"))
+            .arg("check")
+            .arg("--corpus")
+            .arg(&corpus)
+            .args(["--format", format])
+            .args(&paths)
+            .output()
+            .expect("the binary runs");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(out.status.success(), "check --format {format}: {stderr}");
+        assert!(!stderr.contains("panick"), "{stderr}");
+        if format == "json" {
+            let reports: serde_json::Value =
+                serde_json::from_slice(&out.stdout).expect("JSON output");
+            let reports = reports.as_array().expect("one report per note");
+            assert_eq!(reports.len(), notes.len());
+            for (report, (note, want, cue)) in reports.iter().zip(&notes) {
+                let finding = &report["findings"][0];
+                assert_eq!(finding["assertion"], *want, "{note:?}: {report}");
+                assert_eq!(finding["trigger"], *cue, "{note:?}: {report}");
+            }
+        }
+    }
+    std::fs::remove_dir_all(&dir).ok();
+}
+
+// ---------------------------------------------------------------------------------------
 // Documents (fuzz target `document_edits`)
 // ---------------------------------------------------------------------------------------
 

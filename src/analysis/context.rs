@@ -120,15 +120,50 @@ fn axis(kind: TriggerKind) -> Option<Axis> {
     }
 }
 
-/// Whether a termination of `kind` ends a scope on axis `a`. An affirmative verb ends only
-/// forward scopes: "Denies dysphagia, has RP" but "Scleroderma has been ruled out".
-fn blocks(kind: TriggerKind, a: Axis, forward: bool) -> bool {
+/// Whether a termination of `kind` ends the scope of a trigger of kind `target`, as
+/// `context.toml` defines the three lists. An affirmative verb ends only forward negation,
+/// possibility, affirmation and history scopes ("Denies dysphagia, has RP" but
+/// "Scleroderma has been ruled out"); it does not end a hypothetical scope ("Return if she
+/// has worsening calcinosis") nor a family one.
+fn blocks(kind: TriggerKind, target: TriggerKind, forward: bool) -> bool {
     match kind {
         TriggerKind::Terminate => true,
-        TriggerKind::TerminateExistence => forward && a != Axis::Experiencer,
-        TriggerKind::TerminateExperiencer => a == Axis::Experiencer,
+        TriggerKind::TerminateExistence => {
+            forward
+                && matches!(
+                    target,
+                    TriggerKind::Negated
+                        | TriggerKind::Possible
+                        | TriggerKind::Present
+                        | TriggerKind::Historical
+                )
+        }
+        TriggerKind::TerminateExperiencer => target == TriggerKind::Family,
+        // History runs on: "s/p surgery for calcinosis".
+        TriggerKind::TerminateIndication => {
+            !matches!(target, TriggerKind::Family | TriggerKind::Historical)
+        }
         _ => false,
     }
+}
+
+/// Whether `kind` is a termination (it has no scope of its own).
+fn is_termination(kind: TriggerKind) -> bool {
+    matches!(
+        kind,
+        TriggerKind::Terminate
+            | TriggerKind::TerminateExistence
+            | TriggerKind::TerminateExperiencer
+            | TriggerKind::TerminateIndication
+    )
+}
+
+/// Whether `inner` occurs in `outer` as whole words ("she" in "she has", not "he").
+fn contains_words(outer: &str, inner: &str) -> bool {
+    outer != inner
+        && outer
+            .match_indices(inner)
+            .any(|(i, _)| crate::text::is_whole_word(outer, i, i + inner.len()))
 }
 
 /// The compiled trigger rules.
@@ -139,6 +174,8 @@ pub struct ContextEngine {
     rules: Vec<Vec<(TriggerKind, Direction)>>,
     labels: Vec<LabelValue>,
     max_words: usize,
+    list_item_words: usize,
+    clause_openers: Vec<String>,
 }
 
 /// Section defaults handed in by the caller for one sentence.
@@ -164,9 +201,44 @@ impl ContextEngine {
                 }
             }
         }
+        // The longest phrase wins a position, so a longer phrase keeps the terminations of
+        // the phrases it contains: "she has" still ends a family scope as "she" does. A
+        // pseudo phrase keeps nothing: hiding the triggers inside it is its job.
+        let terminations: Vec<usize> = (0..phrases.len())
+            .filter(|&j| table[j].iter().any(|&(k, _)| is_termination(k)))
+            .collect();
+        let inherited: Vec<Vec<(TriggerKind, Direction)>> = phrases
+            .iter()
+            .enumerate()
+            .map(|(i, outer)| {
+                if table[i].iter().any(|&(k, _)| k == TriggerKind::Pseudo) {
+                    return Vec::new();
+                }
+                let mut extra = Vec::new();
+                for &j in &terminations {
+                    if !contains_words(outer, &phrases[j]) {
+                        continue;
+                    }
+                    for &rule in &table[j] {
+                        if is_termination(rule.0)
+                            && !table[i].contains(&rule)
+                            && !extra.contains(&rule)
+                        {
+                            extra.push(rule);
+                        }
+                    }
+                }
+                extra
+            })
+            .collect();
+        for (row, extra) in table.iter_mut().zip(inherited) {
+            row.extend(extra);
+        }
         let automaton = AhoCorasick::builder()
             .ascii_case_insensitive(true)
             .match_kind(MatchKind::LeftmostLongest)
+            // Anchored searches find a shorter phrase where the longest is not a whole word.
+            .start_kind(aho_corasick::StartKind::Both)
             // A few hundred phrases: the DFA is small and searches fastest.
             .kind(Some(aho_corasick::AhoCorasickKind::DFA))
             .build(&phrases)
@@ -176,6 +248,8 @@ impl ContextEngine {
             rules: table,
             labels: rules.labels.clone(),
             max_words: rules.max_scope_words.max(1),
+            list_item_words: rules.list_item_words,
+            clause_openers: rules.clause_openers.clone(),
         }
     }
 
@@ -215,6 +289,13 @@ impl ContextEngine {
             let b = hits.partition_point(|h| h.range.end <= r.end).max(a);
             &hits[a..b]
         };
+        // Hits that overlap a byte range: a multi-word trigger whose first word is out of
+        // the window may still end (forward) or start (backward) within reach.
+        let hits_touching = |r: &Range<usize>| {
+            let a = hits.partition_point(|h| h.range.end <= r.start);
+            let b = hits.partition_point(|h| h.range.start < r.end).max(a);
+            &hits[a..b]
+        };
         let first_patient = hits
             .iter()
             .find(|t| {
@@ -225,22 +306,26 @@ impl ContextEngine {
             .map(|t| t.range.end);
         let mut out = Vec::with_capacity(mentions.len());
         for (mi, m) in mentions.iter().enumerate() {
-            // Only triggers within reach can apply: max_words words either side.
+            // Only triggers within reach can apply: max_words words either side, or as many
+            // list items of list_item_words words.
+            let reach = self.max_words * self.list_item_words.max(1) + 2;
             let wi = word_starts.partition_point(|&w| w < m.start);
             // Cues before the first word ("?calcinosis") are in reach too.
-            let lo = match wi.checked_sub(self.max_words + 2) {
+            let lo = match wi.checked_sub(reach) {
                 Some(w) => word_starts[w],
                 None => 0,
             };
             let wj = word_starts.partition_point(|&w| w < m.end);
             let hi = word_starts
-                .get(wj + self.max_words + 2)
+                .get(wj + reach)
                 .copied()
                 .unwrap_or(sentence.len());
-            let near = hits_within(&(lo..hi));
+            let near = hits_touching(&(lo..hi));
             let next_mention = mentions.get(mi + 1).map_or(sentence.len(), |n| n.start);
             let label = self.label(sentence, m.end, next_mention);
             let mut best: [Slot; 3] = [None, None, None];
+            // The closest negation before the mention whose scope reaches it.
+            let mut negation_before: Option<(usize, Range<usize>)> = None;
             if let Some((kind, range)) = &label {
                 best[0] = Some((0, *kind, range.clone(), CauseKind::Label));
             }
@@ -267,27 +352,59 @@ impl ContextEngine {
                         Direction::Forward => forward,
                         Direction::Backward => !forward,
                         Direction::Both => true,
+                        Direction::Leading => {
+                            forward && word_starts.first() == Some(&h.range.start)
+                        }
                         Direction::None => false,
                     };
                     if !allowed {
                         continue;
                     }
-                    let distance = words_between(gap.start, gap.end);
+                    let mut distance = words_between(gap.start, gap.end);
+                    if distance > self.max_words && self.list_item_words > 0 {
+                        // A coordinated list counts one word per item: "denies fevers,
+                        // chills, …, or rash" reaches as far as its items do.
+                        distance = list_items(&sentence[gap.clone()], self.list_item_words)
+                            .unwrap_or(distance);
+                    }
                     if distance > self.max_words {
                         continue;
                     }
                     let blocked = hits_within(&gap).iter().any(|t| {
                         self.rules[t.phrase]
                             .iter()
-                            .any(|&(k, _)| blocks(k, ax, forward))
+                            .any(|&(k, _)| blocks(k, kind, forward))
+                            && !(forward
+                                && self.opens_clause(&sentence[h.range.end..t.range.start]))
                     });
                     if blocked {
                         continue;
+                    }
+                    if kind == TriggerKind::Negated
+                        && forward
+                        && negation_before.as_ref().is_none_or(|(d, _)| distance < *d)
+                    {
+                        negation_before = Some((distance, h.range.clone()));
                     }
                     let slot = &mut best[ax as usize];
                     if slot.as_ref().is_none_or(|(d, ..)| distance < *d) {
                         *slot = Some((distance, kind, h.range.clone(), CauseKind::Trigger));
                     }
+                }
+            }
+            // An affirmation inside a negation's scope is negated with the mention: "No
+            // calcinosis is seen", "no A or B noted", "without evidence of B". A forward
+            // affirmation keeps its own ground after another mention: "negative for A,
+            // positive for B".
+            if let (Some((_, TriggerKind::Present, affirm, CauseKind::Trigger)), Some((d, neg))) =
+                (&best[0], &negation_before)
+            {
+                let inside = affirm.start >= m.end || {
+                    let k = mentions.partition_point(|x| x.start < neg.end);
+                    mentions.get(k).is_none_or(|x| x.start >= affirm.start)
+                };
+                if inside {
+                    best[0] = Some((*d, TriggerKind::Negated, neg.clone(), CauseKind::Trigger));
                 }
             }
             // Section defaults, unless the sentence says otherwise.
@@ -317,6 +434,17 @@ impl ContextEngine {
         out
     }
 
+    /// Whether `between` (the text from a trigger to a termination after it) is empty or
+    /// one clause opener: then the termination is in the trigger's own clause.
+    fn opens_clause(&self, between: &str) -> bool {
+        let w = between.trim();
+        w.is_empty()
+            || self
+                .clause_openers
+                .iter()
+                .any(|o| o.eq_ignore_ascii_case(w))
+    }
+
     /// A label value right after a mention: "Sclerodactyly: none", "Raynaud's - yes".
     fn label(
         &self,
@@ -340,10 +468,12 @@ impl ContextEngine {
         if value.is_empty() {
             return None;
         }
-        let lower = value.to_lowercase();
-        let first_word_len = lower.find(' ').unwrap_or(lower.len());
-        for candidate in [&lower[..], &lower[..first_word_len]] {
-            if let Some(l) = self.labels.iter().find(|l| l.value == candidate) {
+        // Compared case-insensitively, but measured on the value as written: a lower-cased
+        // copy can have another length ("\u{212a}" is three bytes, "k" one).
+        let first_word_len = value.find(' ').unwrap_or(value.len());
+        for candidate in [value, &value[..first_word_len]] {
+            let lower = candidate.to_lowercase();
+            if let Some(l) = self.labels.iter().find(|l| l.value == lower) {
                 return Some((l.kind, value_start..value_start + candidate.len()));
             }
         }
@@ -377,6 +507,35 @@ fn decide(best: &[Slot; 3]) -> (Assertion, Option<Cause>) {
         return (Assertion::Historical, cause(time));
     }
     (Assertion::Present, cause(existence))
+}
+
+/// If `gap` is the inside of a coordinated list (items of at most `max_item` words joined by
+/// commas, "or", "and", "nor"), the number of items; otherwise `None`.
+fn list_items(gap: &str, max_item: usize) -> Option<usize> {
+    let mut items = 0;
+    for part in gap.split(',') {
+        let mut words = 0;
+        let tokens = part
+            .split(' ')
+            .map(|t| t.trim_matches(|c: char| !c.is_alphanumeric()))
+            .filter(|w| !w.is_empty());
+        for w in tokens {
+            if ["or", "and", "nor"]
+                .iter()
+                .any(|j| w.eq_ignore_ascii_case(j))
+            {
+                items += usize::from(words > 0);
+                words = 0;
+            } else {
+                words += 1;
+                if words > max_item {
+                    return None;
+                }
+            }
+        }
+        items += usize::from(words > 0);
+    }
+    Some(items)
 }
 
 fn word_starts(s: &str) -> Vec<usize> {

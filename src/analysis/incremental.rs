@@ -144,7 +144,7 @@ fn pieces(text: &str) -> impl Iterator<Item = Range<usize>> + '_ {
     let mut start = 0;
     let mut line_start = 0;
     let mut after_blank = false;
-    let mut lines = text.split_inclusive('\n');
+    let mut lines = crate::text::lines_inclusive(text);
     std::iter::from_fn(move || loop {
         let Some(line) = lines.next() else {
             if start < text.len() {

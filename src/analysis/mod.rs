@@ -63,9 +63,12 @@ pub struct CrestSummary {
 }
 
 impl CrestSummary {
-    /// Builds the summary from findings: present beats possible beats negated.
+    /// Builds the summary from findings: present beats possible beats negated, except that
+    /// an explicit label value ("Telangiectasia: none") beats a doubt elsewhere ("not sure
+    /// about telangiectasia").
     pub fn of(findings: &[Finding], lexicon: &Lexicon) -> CrestSummary {
         let mut s = CrestSummary::default();
+        let mut labelled_negated = BTreeSet::new();
         for f in findings {
             let Some(c) = lexicon.term(f.term).crest else {
                 continue;
@@ -79,12 +82,19 @@ impl CrestSummary {
                 }
                 Assertion::Negated => {
                     s.negated.insert(c);
+                    if f.trigger
+                        .as_ref()
+                        .is_some_and(|t| t.kind == CauseKind::Label)
+                    {
+                        labelled_negated.insert(c);
+                    }
                 }
                 _ => {}
             }
         }
         let present = s.present.clone();
-        s.possible.retain(|c| !present.contains(c));
+        s.possible
+            .retain(|c| !present.contains(c) && !labelled_negated.contains(c));
         let possible = s.possible.clone();
         s.negated
             .retain(|c| !present.contains(c) && !possible.contains(c));
@@ -121,8 +131,11 @@ impl Analyzer {
     pub fn with_ad_hoc_terms(corpus: &Corpus, phrases: &[String]) -> Analyzer {
         let mut lexicon = corpus.lexicon.clone();
         for p in phrases {
-            if !p.trim().is_empty() && lexicon.find(p).is_none() {
-                lexicon.add_ad_hoc(p);
+            // Normalised as note text is ("pericardial   effusion" is found where the note
+            // says "pericardial effusion"); the matcher does the same for lexicon forms.
+            let p = Normalized::new(p.trim()).text;
+            if !p.is_empty() && lexicon.find(&p).is_none() {
+                lexicon.add_ad_hoc(&p);
             }
         }
         Analyzer {
@@ -171,11 +184,23 @@ impl Analyzer {
         let (sections, open) = self
             .sectioner
             .sections_from(text, entry.map(|o| (o, INHERITED_HEADER)));
-        let breaks: Vec<usize> = sections
+        let mut breaks: Vec<usize> = sections
             .iter()
             .filter(|s| s.header != INHERITED_HEADER)
             .map(|s| s.body_start)
             .collect();
+        // A line in capitals is a heading of its own ("CT HAND WITHOUT CONTRAST"): the
+        // lower-case line under it does not continue it as a wrapped sentence would.
+        let mut line_start = 0;
+        let mut after_caps = false;
+        for line in crate::text::lines_inclusive(text) {
+            if after_caps {
+                breaks.push(line_start);
+            }
+            after_caps = is_caps_line(line);
+            line_start += line.len();
+        }
+        breaks.sort_unstable();
         let mut sentences = Vec::new();
         self.splitter.split(text, &breaks, &mut sentences);
         // Header labels are not part of any sentence: "History of Present Illness:" must
@@ -247,6 +272,21 @@ impl Analyzer {
     }
 }
 
+/// Whether `line` has at least two letters and no lower-case one.
+fn is_caps_line(line: &str) -> bool {
+    if line.bytes().any(|b| b.is_ascii_lowercase()) {
+        return false; // the common case, decided at the first lower-case letter
+    }
+    let mut letters = 0;
+    for c in line.chars() {
+        if c.is_lowercase() {
+            return false;
+        }
+        letters += usize::from(c.is_alphabetic());
+    }
+    letters >= 2
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -286,5 +326,167 @@ mod tests {
             .skip(1)
             .step_by(2)
             .all(|f| f.1 == Assertion::Present));
+    }
+
+    fn first(text: &str) -> Assertion {
+        assertions(text)[0].1
+    }
+
+    // Regression tests for the rule bugs of issue 13, one per bug, named after it.
+
+    #[test]
+    fn verbs_do_not_end_a_hypothetical_scope() {
+        assert_eq!(
+            first("Return if she has worsening calcinosis"),
+            Assertion::Hypothetical
+        );
+        assert_eq!(
+            first("Call if the patient shows new digital ulcers"),
+            Assertion::Hypothetical
+        );
+        // They still end negation.
+        assert_eq!(
+            assertions("Denies dysphagia, has Raynaud's")[1].1,
+            Assertion::Present
+        );
+    }
+
+    #[test]
+    fn shorter_trigger_at_same_byte_is_tried_when_the_longest_fails_the_word_test() {
+        // "if he" is a trigger and matches the start of "hemoglobin".
+        assert_eq!(
+            first("If hemoglobin stable, start treatment of calcinosis"),
+            Assertion::Hypothetical
+        );
+        assert_eq!(
+            first("If potassium stable, start treatment of calcinosis"),
+            Assertion::Hypothetical
+        );
+    }
+
+    #[test]
+    fn a_longer_phrase_keeps_the_terminations_of_the_phrases_inside_it() {
+        // "she has" is a verb termination and must still end the family scope as "she".
+        assert_eq!(
+            assertions("Mother with scleroderma, she has not had calcinosis")[1].1,
+            Assertion::Negated
+        );
+        assert_eq!(
+            assertions("Mother with scleroderma and she has not had calcinosis")[1].1,
+            Assertion::Negated
+        );
+    }
+
+    #[test]
+    fn multi_word_triggers_at_the_edge_of_the_scope_window_apply() {
+        let twelve = "word ".repeat(12);
+        assert_eq!(
+            first(&format!("No evidence of {twelve}calcinosis")),
+            Assertion::Negated
+        );
+        assert_eq!(
+            first(&format!("Without {twelve}calcinosis")),
+            Assertion::Negated
+        );
+        let eleven = "word ".repeat(11);
+        assert_eq!(
+            first(&format!("Calcinosis {eleven}has been ruled out")),
+            Assertion::Negated
+        );
+        // One word past the limit, neither applies.
+        let thirteen = "word ".repeat(13);
+        assert_eq!(
+            first(&format!("No evidence of {thirteen}calcinosis")),
+            Assertion::Present
+        );
+    }
+
+    #[test]
+    fn label_ranges_are_measured_on_the_text_as_written() {
+        // U+212A KELVIN SIGN lower-cases to the one-byte "k"; U+0130 to three bytes.
+        for value in ["NONE", "\u{212a}", "\u{130}", "Nİ", "none\u{212a}"] {
+            let text = format!("Sclerodactyly: {value}, Raynaud's: none");
+            let a = Analyzer::new(&Corpus::embedded().unwrap()).analyze(&text);
+            for f in &a.findings {
+                assert!(text.get(f.range.clone()).is_some());
+                if let Some(t) = &f.trigger {
+                    assert!(text.get(t.range.clone()).is_some(), "{value:?}: {t:?}");
+                }
+            }
+            let raynaud = a.findings.last().unwrap();
+            let cue = raynaud.trigger.as_ref().unwrap();
+            assert_eq!(&text[cue.range.clone()], "none");
+        }
+        let text = "Sclerodactyly: NONE";
+        let a = Analyzer::new(&Corpus::embedded().unwrap()).analyze(text);
+        let cue = a.findings[0].trigger.as_ref().unwrap();
+        assert_eq!(&text[cue.range.clone()], "NONE");
+    }
+
+    #[test]
+    fn a_lone_cr_breaks_lines_for_sections_sentences_and_pieces() {
+        let lf = "HPI: follow up\nFamily History:\nscleroderma\n\nExam: sclerodactyly\nDenies RP\nCalcinosis noted\n";
+        let cr = lf.replace('\n', "\r");
+        let crlf = lf.replace('\n', "\r\n");
+        let want = assertions(lf);
+        assert_eq!(
+            want.iter().map(|f| f.1).collect::<Vec<_>>(),
+            [
+                Assertion::Family,
+                Assertion::Present,
+                Assertion::Negated,
+                Assertion::Present
+            ]
+        );
+        assert_eq!(assertions(&cr), want);
+        assert_eq!(assertions(&crlf), want);
+        let analyzer = Analyzer::new(&Corpus::embedded().unwrap());
+        let mut cache = AnalysisCache::new();
+        analyzer.reanalyze(&cr[..cr.len() / 2], &mut cache);
+        assert_eq!(
+            analyzer.reanalyze(&cr, &mut cache).findings,
+            analyzer.analyze(&cr).findings
+        );
+    }
+
+    #[test]
+    fn ad_hoc_terms_are_normalised_like_note_text() {
+        let corpus = Corpus::embedded().unwrap();
+        let a = Analyzer::with_ad_hoc_terms(
+            &corpus,
+            &[
+                "pericardial   effusion".into(),
+                " pleural\teffusion ".into(),
+            ],
+        );
+        let text = "No pericardial effusion. Small pleural\n  effusion.";
+        let found: Vec<_> = a
+            .analyze(text)
+            .findings
+            .into_iter()
+            .map(|f| (&text[f.range], f.assertion))
+            .collect();
+        assert_eq!(
+            found,
+            [
+                ("pericardial effusion", Assertion::Negated),
+                ("pleural\n  effusion", Assertion::Present)
+            ]
+        );
+    }
+
+    #[test]
+    fn a_doubt_does_not_override_an_explicit_label_in_the_crest_summary() {
+        let corpus = Corpus::embedded().unwrap();
+        let a = Analyzer::new(&corpus);
+        let text = "Telangiectasia: none.\nNot sure about telangiectasia on the lips.";
+        let analysis = a.analyze(text);
+        let got: Vec<_> = analysis.findings.iter().map(|f| f.assertion).collect();
+        assert_eq!(got, [Assertion::Negated, Assertion::Possible]);
+        assert!(analysis.crest.negated.contains(&Crest::T));
+        assert!(analysis.crest.possible.is_empty());
+        // Without the label, the doubt stands.
+        let doubt = a.analyze("Not sure about telangiectasia on the lips.");
+        assert!(doubt.crest.possible.contains(&Crest::T));
     }
 }

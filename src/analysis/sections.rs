@@ -31,6 +31,9 @@ pub struct OpenSection {
     pub markdown: bool,
     /// Whether content has followed the header yet.
     pub content_seen: bool,
+    /// Opened by a label with its content on the same line ("FHx: mother with SSc"): such
+    /// a section also ends at the next label-shaped line ("Social: …", "Hands: …").
+    pub inline: bool,
 }
 
 /// A header line, as found by [`Sectioner::step`]; ranges relative to the line.
@@ -108,7 +111,7 @@ impl Sectioner {
             });
         }
         let mut line_start = 0;
-        for line in text.split_inclusive('\n') {
+        for line in crate::text::lines_inclusive(text) {
             match self.step(&mut open, line) {
                 Step::Header(h) => {
                     if let Some(prev) = out.last_mut() {
@@ -144,10 +147,12 @@ impl Sectioner {
     pub fn step(&self, open: &mut Option<OpenSection>, line: &str) -> Step {
         if let Some((kind, header, body, markdown)) = self.header(line) {
             let rest = line.get(body..).unwrap_or("");
+            let content_seen = !rest.trim().is_empty();
             let s = OpenSection {
                 effect: kind.map_or(SectionEffect::None, |k| self.effects[k]),
                 markdown,
-                content_seen: !rest.trim().is_empty(),
+                content_seen,
+                inline: content_seen && !markdown,
             };
             *open = Some(s);
             return Step::Header(HeaderLine {
@@ -162,6 +167,10 @@ impl Sectioner {
         };
         if s.markdown {
             return Step::Continue;
+        }
+        if s.inline && is_label_line(line) {
+            *open = None;
+            return Step::Close;
         }
         if line.trim().is_empty() {
             if s.content_seen {
@@ -228,6 +237,21 @@ impl Sectioner {
     }
 }
 
+/// Whether `line` starts with a short label and a colon ("Social: …", "Hands:", "R hand:"),
+/// whether or not the label is a known header.
+fn is_label_line(line: &str) -> bool {
+    let t = line.trim_start().trim_start_matches('*');
+    let Some(colon) = t.get(..t.len().min(32)).and_then(|h| h.find(':')) else {
+        return false;
+    };
+    let label = t[..colon].trim_end_matches('*').trim_end();
+    label.chars().next().is_some_and(char::is_alphabetic)
+        && label.split(' ').count() <= 3
+        && label
+            .chars()
+            .all(|c| c.is_alphanumeric() || matches!(c, ' ' | '/' | '&' | '-' | '\'' | '.'))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -237,7 +261,7 @@ mod tests {
     fn finds_colon_markdown_and_caps_headers() {
         let c = Corpus::embedded().unwrap();
         let s = Sectioner::new(&c.structure);
-        let text = "HPI: pain.\nFamily History: mother with SSc\n## Plan\nfollow up\nFAMILY HISTORY\nnone\nSkin: fine\n\nafter\n";
+        let text = "HPI: pain.\nFamily History: mother with SSc\n## Plan\nfollow up\nFAMILY HISTORY\nnone\nSocial worker: fine\n\nafter\n";
         let secs = s.sections(text);
         assert_eq!(secs.len(), 4);
         assert_eq!(&text[secs[1].header.clone()], "Family History");
@@ -250,7 +274,29 @@ mod tests {
         assert_eq!(secs[3].effect, SectionEffect::Family);
         assert_eq!(
             &text[secs[3].range.clone()],
-            "FAMILY HISTORY\nnone\nSkin: fine\n"
+            "FAMILY HISTORY\nnone\nSocial worker: fine\n"
         );
+    }
+
+    #[test]
+    fn an_inline_label_section_ends_at_the_next_label_line() {
+        let c = Corpus::embedded().unwrap();
+        let s = Sectioner::new(&c.structure);
+        let text = "FHx: sister with lupus\nmother with RA\nHands: calcinosis\nFamily History:\nMother: SSc\nSister: RP\n";
+        let secs = s.sections(text);
+        assert_eq!(secs[0].effect, SectionEffect::Family);
+        assert_eq!(
+            &text[secs[0].range.clone()],
+            "FHx: sister with lupus\nmother with RA\n"
+        );
+        // A header on its own line keeps its sub-labels.
+        let last = secs.last().unwrap();
+        assert_eq!(
+            &text[last.range.clone()],
+            "Family History:\nMother: SSc\nSister: RP\n"
+        );
+        assert!(is_label_line("R hand: ok"));
+        assert!(!is_label_line("Denies RP and dysphagia today: see below"));
+        assert!(!is_label_line("12:30 seen"));
     }
 }

@@ -48,7 +48,7 @@ impl SentenceSplitter {
         let mut next_break = breaks.iter().copied().peekable();
         let mut prev_line_end_char: Option<char> = None;
         let mut line_start = 0;
-        for line in text.split_inclusive('\n') {
+        for line in crate::text::lines_inclusive(text) {
             let content = line.trim_end_matches(['\n', '\r']);
             let blank = content.trim().is_empty();
             let mut forced = false;

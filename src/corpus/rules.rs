@@ -28,6 +28,10 @@ pub enum TriggerKind {
     TerminateExistence,
     /// Ends a family scope: the patient is the subject again ("patient", "she").
     TerminateExperiencer,
+    /// Ends every scope but a family or history one: what follows is what something is for
+    /// ("Not on anticoagulation for atrial fibrillation", "Recommend manometry for
+    /// dysphagia", but "s/p surgery for calcinosis").
+    TerminateIndication,
 }
 
 /// Which way from the trigger its scope runs.
@@ -39,6 +43,9 @@ pub enum Direction {
     Backward,
     /// Both.
     Both,
+    /// Mentions after the trigger, only when the trigger opens its sentence ("None
+    /// telangiectasias", but not "sclerodactyly none, telangiectasia present").
+    Leading,
     /// No scope of its own (pseudo triggers and terminations).
     None,
 }
@@ -72,6 +79,13 @@ pub struct ContextRules {
     pub labels: Vec<LabelValue>,
     /// How many words a scope reaches at most.
     pub max_scope_words: usize,
+    /// Over a coordinated list whose items have at most this many words, a scope counts
+    /// items instead of words (0: words only).
+    pub list_item_words: usize,
+    /// Words (lower case) that open a clause belonging to the trigger before them: a
+    /// termination right after a trigger, or after one of these, does not end its scope
+    /// ("not sure whether she has X", "denies that she has X").
+    pub clause_openers: Vec<String>,
 }
 
 #[derive(Deserialize, Default)]
@@ -83,6 +97,8 @@ struct Directed {
     backward: Vec<String>,
     #[serde(default)]
     both: Vec<String>,
+    #[serde(default)]
+    leading: Vec<String>,
 }
 
 #[derive(Deserialize, Default)]
@@ -94,6 +110,8 @@ struct Terminations {
     existence: Vec<String>,
     #[serde(default)]
     experiencer: Vec<String>,
+    #[serde(default)]
+    indication: Vec<String>,
 }
 
 #[derive(Deserialize, Default)]
@@ -118,6 +136,9 @@ struct Pseudo {
 #[serde(deny_unknown_fields)]
 struct Scope {
     max_words: Option<usize>,
+    list_item_words: Option<usize>,
+    #[serde(default)]
+    clause_openers: Vec<String>,
 }
 
 #[derive(Deserialize)]
@@ -175,6 +196,14 @@ impl ContextRules {
         } else if self.max_scope_words == 0 {
             self.max_scope_words = Self::DEFAULT_MAX_SCOPE_WORDS;
         }
+        if let Some(n) = def.scope.list_item_words {
+            self.list_item_words = n;
+        }
+        for w in clean(def.scope.clause_openers) {
+            if !self.clause_openers.contains(&w) {
+                self.clause_openers.push(w);
+            }
+        }
         let directed = [
             (def.negated, TriggerKind::Negated),
             (def.possible, TriggerKind::Possible),
@@ -188,6 +217,7 @@ impl ContextRules {
                 (d.forward, Direction::Forward),
                 (d.backward, Direction::Backward),
                 (d.both, Direction::Both),
+                (d.leading, Direction::Leading),
             ] {
                 self.push(clean(list), kind, direction);
             }
@@ -210,6 +240,11 @@ impl ContextRules {
         self.push(
             clean(def.terminate.experiencer),
             TriggerKind::TerminateExperiencer,
+            Direction::None,
+        );
+        self.push(
+            clean(def.terminate.indication),
+            TriggerKind::TerminateIndication,
             Direction::None,
         );
         for (list, kind) in [
