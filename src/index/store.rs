@@ -20,7 +20,9 @@
 //! - Readers never see a half-built index: a generation is complete before the marker that
 //!   names it replaces the previous one by an atomic rename.
 //! - Two processes may share `DIR`: builders take the lock and re-check the marker under it,
-//!   so the second one opens what the first built instead of failing or building again.
+//!   so the second one opens what the first built instead of failing or building again. The
+//!   first builder of a new directory writes a provisional marker (naming no generation) at
+//!   once, so that no other process takes the directory for someone else's meanwhile.
 
 use std::fs::{self, File};
 use std::io::ErrorKind;
@@ -41,6 +43,8 @@ const FORMAT: u32 = 2;
 const LOCK: &str = ".lock";
 const GENERATION_PREFIX: &str = "gen-";
 const BUILD_PREFIX: &str = ".build-";
+/// A file made and removed at once to learn whether a directory is writable.
+const PROBE_PREFIX: &str = ".write-probe-";
 /// Files a user may keep in an otherwise empty index directory (the repository's own
 /// `index/` has both).
 const TOLERATED: [&str; 2] = ["README.md", ".gitignore"];
@@ -96,6 +100,21 @@ pub(super) fn build(
                 ))
             }
         };
+    // Claim the directory at once, so that other processes see it as ours while this
+    // build runs (a provisional marker names no generation yet).
+    if !dir.join(MARKER).exists() {
+        write_marker(
+            dir,
+            &Marker {
+                format: FORMAT,
+                schema_version: SCHEMA_VERSION,
+                fingerprint: String::new(),
+                generation: String::new(),
+                documents: 0,
+                built_by: format!("calcinosis-ls {} (building)", env!("CARGO_PKG_VERSION")),
+            },
+        )?;
+    }
     let previous = read_marker(dir).ok();
     // Another process may have built it while we waited for the lock.
     if rebuild_because.is_some() {
@@ -159,6 +178,9 @@ fn open_current(
         Ok(m) => m,
         Err(why) => return Ok(Err(why)),
     };
+    if marker.generation.is_empty() {
+        return Ok(Err(format!("no index at {} yet", dir.display())));
+    }
     if marker.format != FORMAT || marker.schema_version != SCHEMA_VERSION {
         return Ok(Err(format!(
             "the index was built by another version ({})",
@@ -218,7 +240,11 @@ fn read_into_memory(path: &Path) -> Result<Index> {
 }
 
 fn writable(dir: &Path) -> bool {
-    let probe = dir.join(format!(".write-probe-{}", std::process::id()));
+    let nanos = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.subsec_nanos())
+        .unwrap_or_default();
+    let probe = dir.join(format!("{PROBE_PREFIX}{}-{nanos}", std::process::id()));
     match File::create(&probe) {
         Ok(_) => {
             let _ = fs::remove_file(&probe);
@@ -257,6 +283,7 @@ fn claim(dir: &Path) -> Result<()> {
             let name = name.to_string_lossy();
             !(TOLERATED.contains(&name.as_ref())
                 || name == LOCK
+                || name.starts_with(PROBE_PREFIX)
                 || is_our_name(&name, BUILD_PREFIX)
                 || (name.starts_with(&format!(".{MARKER}.")) && name.ends_with(".tmp")))
         });
