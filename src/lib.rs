@@ -28,6 +28,7 @@ pub mod error;
 pub mod index;
 pub mod knowledge;
 pub mod matcher;
+pub mod report;
 pub mod text;
 
 pub use error::{Error, Result};
