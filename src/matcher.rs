@@ -599,6 +599,22 @@ mod tests {
     }
 
     #[test]
+    fn the_look_ahead_after_a_misspelling_stops_after_its_words() {
+        let text = "phenomenon of the hands, acro-osteolysis and Raynaud's phenomenon";
+        let all = word_spans(text);
+        assert_eq!(word_spans_limited(text, 3), all[..3]);
+        assert_eq!(word_spans_limited(text, 100), all);
+        // A multi-word correction still sees the words that follow it on a long line.
+        let long = format!(
+            "Reynaud's phenomenon {}",
+            "and then some more ".repeat(50_000)
+        );
+        let got = names(&long);
+        assert_eq!(got[0].0, "Reynaud's phenomenon");
+        assert!(got[0].2);
+    }
+
+    #[test]
     fn misspellings_are_flagged() {
         let got = names("Reynaud's phenomenon, telangectasia, sclerodactily, dermatomyosits");
         assert_eq!(
