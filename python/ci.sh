@@ -17,7 +17,7 @@ java -version 2>&1 | head -1
 
 [ -x "$venv/bin/python" ] || python3 -m venv "$venv"
 "$venv/bin/python" -m pip install --quiet --disable-pip-version-check \
-  "maturin>=1.5,<2" pytest "pyspark>=3.5" pandas pyarrow
+  "maturin>=1.5,<2" pytest "pyspark>=3.5" "pandas<3" pyarrow
 
 # The CLI for the RDD.pipe test (the same debug build `cargo test` uses).
 (cd "$root" && cargo build --quiet --bin calcinosis-ls)

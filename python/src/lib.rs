@@ -295,7 +295,8 @@ impl Analyzer {
 #[pyfunction]
 #[pyo3(signature = (text, terms = Vec::new()))]
 fn analyze<'py>(py: Python<'py>, text: &str, terms: Vec<String>) -> PyResult<Bound<'py, PyList>> {
-    findings_list(py, &run(&engine(&terms)?, text))
+    let engine = engine(&terms)?;
+    findings_list(py, &run(&engine, text))
 }
 
 /// The CREST summary of `text`.

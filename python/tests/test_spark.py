@@ -65,6 +65,8 @@ def test_map_in_pandas_gives_one_row_per_finding(spark):
         from crest_findings import crest_findings
     finally:
         sys.path.remove(str(EXAMPLE))
+    # Executors import the module by name, as with `--py-files` on a cluster.
+    spark.sparkContext.addPyFile(str(EXAMPLE / "crest_findings.py"))
     notes = spark.createDataFrame(
         [(f"n{i}", t) for i, t in enumerate(NOTES)], "note_id string, text string"
     ).repartition(3)
