@@ -9,6 +9,7 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex, OnceLock};
 
 use pyo3::exceptions::{PyRuntimeError, PyValueError};
+use pyo3::intern;
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyList};
 use rayon::prelude::*;
@@ -119,34 +120,34 @@ fn run(engine: &Engine, text: &str) -> NoteResult {
 
 fn position<'py>(py: Python<'py>, line: u32, character: u32) -> PyResult<Bound<'py, PyDict>> {
     let d = PyDict::new(py);
-    d.set_item("line", line)?;
-    d.set_item("character", character)?;
+    d.set_item(intern!(py, "line"), line)?;
+    d.set_item(intern!(py, "character"), character)?;
     Ok(d)
 }
 
 fn finding_dict<'py>(py: Python<'py>, f: &Found) -> PyResult<Bound<'py, PyDict>> {
     let range = PyDict::new(py);
-    range.set_item("start", position(py, f.line, f.character)?)?;
-    range.set_item("end", position(py, f.end_line, f.end_character)?)?;
+    range.set_item(intern!(py, "start"), position(py, f.line, f.character)?)?;
+    range.set_item(intern!(py, "end"), position(py, f.end_line, f.end_character)?)?;
     let d = PyDict::new(py);
-    d.set_item("range", range)?;
-    d.set_item("start", f.start)?;
-    d.set_item("end", f.end)?;
-    d.set_item("text", &f.text)?;
-    d.set_item("term", &f.term)?;
-    d.set_item("category", f.category)?;
-    d.set_item("crest", f.crest)?;
-    d.set_item("assertion", f.assertion)?;
-    d.set_item("trigger", f.trigger.as_deref())?;
-    d.set_item("misspelling", f.misspelling)?;
+    d.set_item(intern!(py, "range"), range)?;
+    d.set_item(intern!(py, "start"), f.start)?;
+    d.set_item(intern!(py, "end"), f.end)?;
+    d.set_item(intern!(py, "text"), &f.text)?;
+    d.set_item(intern!(py, "term"), &f.term)?;
+    d.set_item(intern!(py, "category"), f.category)?;
+    d.set_item(intern!(py, "crest"), f.crest)?;
+    d.set_item(intern!(py, "assertion"), f.assertion)?;
+    d.set_item(intern!(py, "trigger"), f.trigger.as_deref())?;
+    d.set_item(intern!(py, "misspelling"), f.misspelling)?;
     Ok(d)
 }
 
 fn crest_dict<'py>(py: Python<'py>, c: &CrestReport) -> PyResult<Bound<'py, PyDict>> {
     let d = PyDict::new(py);
-    d.set_item("present", &c.present)?;
-    d.set_item("possible", &c.possible)?;
-    d.set_item("negated", &c.negated)?;
+    d.set_item(intern!(py, "present"), &c.present)?;
+    d.set_item(intern!(py, "possible"), &c.possible)?;
+    d.set_item(intern!(py, "negated"), &c.negated)?;
     Ok(d)
 }
 
