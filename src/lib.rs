@@ -34,6 +34,7 @@ pub mod index;
 pub mod knowledge;
 pub mod limits;
 pub mod matcher;
+pub mod report;
 #[cfg(feature = "server")]
 pub mod server;
 pub mod text;

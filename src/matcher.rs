@@ -387,9 +387,11 @@ impl TermMatcher {
                 };
                 // A multi-word correction must not swallow an exact match further on
                 // ("djffuse scleroderma": "scleroderma" is already a finding).
+                // (Sorted by start: only the ones starting before `end` can overlap.)
                 if exact[next_exact..]
                     .iter()
-                    .any(|m| m.range.start < end && w.start < m.range.end)
+                    .take_while(|m| m.range.start < end)
+                    .any(|m| w.start < m.range.end)
                 {
                     continue;
                 }
@@ -453,9 +455,10 @@ impl Following<'_> {
     /// Up to the next eight words, as ranges of the whole text.
     fn words(&self) -> &[Range<usize>] {
         self.words.get_or_init(|| {
-            word_spans(&self.text[self.after..])
+            // Only the next few words: scanning the rest of a long sentence for every
+            // candidate would make a run-on note with many misspellings quadratic.
+            word_spans_limited(&self.text[self.after..], 8)
                 .into_iter()
-                .take(8)
                 .map(|r| r.start + self.after..r.end + self.after)
                 .collect()
         })
@@ -503,6 +506,11 @@ fn long_words(text: &str, min: usize) -> impl Iterator<Item = Range<usize>> + '_
 /// Byte ranges of the words of `text`: letters and digits, with inner apostrophes and
 /// hyphens kept ("Raynaud's", "acro-osteolysis").
 pub fn word_spans(text: &str) -> Vec<Range<usize>> {
+    word_spans_limited(text, usize::MAX)
+}
+
+/// The first `limit` of [`word_spans`], without looking further into `text`.
+fn word_spans_limited(text: &str, limit: usize) -> Vec<Range<usize>> {
     let bytes = text.as_bytes();
     // Whether the character starting at byte `i` is a letter or digit (ASCII fast path).
     let alnum_at = |i: usize| match bytes.get(i) {
@@ -525,6 +533,9 @@ pub fn word_spans(text: &str) -> Vec<Range<usize>> {
             start.get_or_insert(i);
         } else if let Some(s) = start.take() {
             out.push(s..i);
+            if out.len() >= limit {
+                return out;
+            }
         }
         i += width;
     }
@@ -588,6 +599,22 @@ mod tests {
                 "CREST syndrome"
             ]
         );
+    }
+
+    #[test]
+    fn the_look_ahead_after_a_misspelling_stops_after_its_words() {
+        let text = "phenomenon of the hands, acro-osteolysis and Raynaud's phenomenon";
+        let all = word_spans(text);
+        assert_eq!(word_spans_limited(text, 3), all[..3]);
+        assert_eq!(word_spans_limited(text, 100), all);
+        // A multi-word correction still sees the words that follow it on a long line.
+        let long = format!(
+            "Reynaud's phenomenon {}",
+            "and then some more ".repeat(50_000)
+        );
+        let got = names(&long);
+        assert_eq!(got[0].0, "Reynaud's phenomenon");
+        assert!(got[0].2);
     }
 
     #[test]

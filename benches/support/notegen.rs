@@ -181,3 +181,83 @@ impl NoteGen {
         doc.lines().take(lines).collect::<Vec<_>>().join("\n") + "\n"
     }
 }
+
+/// Words with no CREST meaning, for filler in the shapes below.
+const FILLER: &[&str] = &[
+    "patient", "seen", "today", "with", "her", "husband", "hands", "cold", "in", "winter",
+    "stable", "weight", "plan", "follow", "up", "labs", "reviewed", "and", "the", "exam",
+];
+
+/// Misspellings the matcher corrects (each a finding of its own).
+const MISSPELLED: &[&str] = &[
+    "Reynaud's",
+    "telangectasia",
+    "sclerodactily",
+    "calcinossis",
+    "dermatomyosits",
+    "telangiectasis",
+];
+
+/// Note shapes for the linear-time benches: each generator takes a size and makes one note
+/// of that size, so that a super-linear cost shows as a curve over 1×, 2×, 4×.
+impl NoteGen {
+    /// One note of about `bytes` on a single line: typical notes with their line breaks
+    /// turned into spaces (sentence punctuation kept).
+    pub fn one_line(&mut self, bytes: usize) -> String {
+        let mut s = String::with_capacity(bytes + 2048);
+        while s.len() < bytes {
+            s.push_str(&self.note().replace('\n', " "));
+            s.push(' ');
+        }
+        s
+    }
+
+    /// A quickly typed note: `lines` lower-case lines without sentence punctuation, so
+    /// every line continues the sentence before it (one sentence for the whole note).
+    pub fn unpunctuated_lines(&mut self, lines: usize) -> String {
+        let mut s = String::new();
+        for _ in 0..lines {
+            let line = self.unpunctuated_sentence();
+            s.push_str(&line);
+            s.push('\n');
+        }
+        s
+    }
+
+    /// One line of about `bytes` without any sentence punctuation.
+    pub fn unpunctuated_line(&mut self, bytes: usize) -> String {
+        let mut s = String::with_capacity(bytes + 256);
+        while s.len() < bytes {
+            s.push_str(&self.unpunctuated_sentence());
+            s.push(' ');
+        }
+        s
+    }
+
+    /// A cue sentence or prose, lower case, without `.`, `!`, `?` or `:`.
+    fn unpunctuated_sentence(&mut self) -> String {
+        let s = if self.rng.bool() {
+            self.cue_sentence()
+        } else {
+            self.pick(PROSE).to_string()
+        };
+        s.to_lowercase()
+            .chars()
+            .filter(|c| !matches!(c, '.' | '!' | '?' | ':' | ';'))
+            .collect()
+    }
+
+    /// One line with `count` misspelled terms among filler words, no punctuation.
+    pub fn misspellings_line(&mut self, count: usize) -> String {
+        let mut s = String::new();
+        for _ in 0..count {
+            s.push_str(self.pick(MISSPELLED));
+            s.push(' ');
+            for _ in 0..self.rng.usize(1..4) {
+                s.push_str(self.pick(FILLER));
+                s.push(' ');
+            }
+        }
+        s
+    }
+}

@@ -1,123 +1,312 @@
-//! `calcinosis-ls check`: the note analyser on files, as a linter-like report or JSON.
+//! `calcinosis-ls check`: the note analyser on files, directories or JSON Lines records, as a
+//! linter-like report, a JSON array or a JSON Lines stream. Notes are analysed on every core
+//! and reported in input order, each as soon as it and the notes before it are done.
+//!
+//! Exit status: 0 when every input was analysed (also when the reader of the output went
+//! away early, as `check … | head` does); 2 when some input could not be read or parsed (the
+//! others are still analysed; the errors are on stderr, and in the stream with `jsonl`), or
+//! on a fatal error such as an unreadable stdin or a bad option.
 
-use std::io::{Read, Write};
+use std::io::{IsTerminal, Write};
 use std::path::PathBuf;
 use std::process::ExitCode;
+use std::sync::Arc;
 
-use clap::Args;
-use serde_json::json;
+use clap::{Args, ValueEnum};
 
 use calcinosis_ls::analysis::{Analysis, Analyzer, Finding};
-use calcinosis_ls::document::{Document, Encoding, Position, PositionCursor};
+use calcinosis_ls::document::{Document, Encoding};
+use calcinosis_ls::report::{self, CrestReport};
 
-use super::ask::Format;
+use super::batch::{self, Item, Origin, RecordFields, Source};
 use super::KnowledgeArgs;
+
+#[derive(Debug, Clone, Copy, ValueEnum, Default, PartialEq, Eq)]
+pub enum CheckFormat {
+    /// Linter-like lines with a snippet of the note under each finding.
+    #[default]
+    Text,
+    /// One JSON array, one object per note (streamed, one object per line).
+    Json,
+    /// JSON Lines: one compact object per note, written as soon as it is analysed.
+    Jsonl,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum, Default, PartialEq, Eq)]
+pub enum InputFormat {
+    /// Each file (or stdin) is one note.
+    #[default]
+    Files,
+    /// Each line of each file (or of stdin) is a JSON record holding a note.
+    Jsonl,
+}
 
 #[derive(Debug, Args)]
 pub struct CheckArgs {
-    /// Note files to check; `-` reads stdin.
-    #[arg(required = true)]
+    /// Note files or directories (searched recursively); `-` (the default) reads stdin.
     files: Vec<PathBuf>,
     /// Output format.
     #[arg(long, value_enum, default_value_t)]
-    format: Format,
+    format: CheckFormat,
     /// An extra target phrase, matched and asserted like a lexicon term (repeatable).
     #[arg(long = "term", value_name = "TEXT")]
     terms: Vec<String>,
+    /// What the inputs hold: whole notes, or JSON Lines records.
+    #[arg(long, value_enum, default_value_t)]
+    input: InputFormat,
+    /// With `--input jsonl`: the field echoed in each report to identify the note.
+    #[arg(long, value_name = "NAME", default_value = "id")]
+    id_field: String,
+    /// With `--input jsonl`: the field holding the note's text.
+    #[arg(long, value_name = "NAME", default_value = "text")]
+    text_field: String,
+    /// In directories, only files whose path (below the directory) or name matches this
+    /// glob, e.g. `*.txt` or `2024/**/*.note`.
+    #[arg(long, value_name = "GLOB")]
+    glob: Option<String>,
+    /// Notes analysed in parallel (default: one per core).
+    #[arg(long, short = 'j', value_name = "N")]
+    jobs: Option<usize>,
 }
 
-/// Reads a file (or stdin for `-`) as UTF-8, with an error that names the bad byte.
-fn read_note(path: &PathBuf) -> anyhow::Result<String> {
-    let mut bytes = Vec::new();
-    if path.as_os_str() == "-" {
-        std::io::stdin().read_to_end(&mut bytes)?;
-    } else {
-        bytes = std::fs::read(path)
-            .map_err(|e| anyhow::anyhow!("{}: cannot read: {e}", path.display()))?;
-    }
-    String::from_utf8(bytes).map_err(|e| {
-        anyhow::anyhow!(
-            "{}: not valid UTF-8 at byte {}: save the note as UTF-8",
-            path.display(),
-            e.utf8_error().valid_up_to()
-        )
-    })
+/// Characters of context shown either side of a finding in text output.
+const SNIPPET_CONTEXT: usize = 60;
+
+/// One note's rendered report, or its error.
+struct Rendered {
+    /// The bytes to write to stdout (empty for an error outside JSON Lines).
+    out: Vec<u8>,
+    /// An error to print on stderr: `NAME: reason`.
+    error: Option<String>,
+    /// The note's size, for the progress bar.
+    bytes: u64,
 }
 
 pub fn run(ka: &KnowledgeArgs, args: &CheckArgs) -> anyhow::Result<ExitCode> {
     let corpus = ka.corpus()?;
-    let analyzer = Analyzer::with_ad_hoc_terms(&corpus, &args.terms);
-    let mut out = std::io::stdout().lock();
-    let mut reports = Vec::new();
-    let mut failed = false;
-    for path in &args.files {
-        let text = match read_note(path) {
-            Ok(t) => t,
-            Err(e) => {
-                eprintln!("calcinosis-ls: {e}");
-                failed = true;
-                continue;
-            }
+    let analyzer = Arc::new(Analyzer::with_ad_hoc_terms(&corpus, &args.terms));
+    drop(corpus);
+    let glob = match &args.glob {
+        Some(g) => Some(
+            globset::GlobBuilder::new(g)
+                .literal_separator(false)
+                .build()
+                .map_err(|e| anyhow::anyhow!("--glob: {e}"))?
+                .compile_matcher(),
+        ),
+        None => None,
+    };
+    let source = Source {
+        paths: if args.files.is_empty() {
+            vec![PathBuf::from("-")]
+        } else {
+            args.files.clone()
+        },
+        glob,
+        jsonl: (args.input == InputFormat::Jsonl).then(|| RecordFields {
+            id: args.id_field.clone(),
+            text: args.text_field.clone(),
+        }),
+    };
+    let jobs = args
+        .jobs
+        .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
+        .max(1);
+    let format = args.format;
+    let id_key = args.id_field.clone();
+    let render_analyzer = analyzer.clone();
+    let render = move |item: Item| render(&render_analyzer, format, &id_key, item);
+
+    let progress = std::io::stderr().is_terminal().then(|| {
+        let bar = indicatif::ProgressBar::new_spinner();
+        bar.set_style(
+            indicatif::ProgressStyle::with_template(
+                "{spinner} {human_pos} notes, {msg} [{elapsed_precise}, {per_sec}]",
+            )
+            .unwrap_or_else(|_| indicatif::ProgressStyle::default_spinner()),
+        );
+        bar.enable_steady_tick(std::time::Duration::from_millis(200));
+        bar
+    });
+
+    let mut out = std::io::BufWriter::with_capacity(1 << 16, std::io::stdout().lock());
+    let mut errors = 0u64;
+    let mut total_bytes = 0u64;
+    let mut first = true;
+    if format == CheckFormat::Json && !write_or_closed(out.write_all(b"["))? {
+        return Ok(ExitCode::SUCCESS);
+    }
+    let mut closed = false;
+    batch::run_ordered(source, jobs, 4 * jobs + 4, render, |r: Option<Rendered>| {
+        let Some(r) = r else {
+            // Nothing finished yet: let the reader see what is done so far.
+            return write_or_closed(out.flush());
         };
-        let analysis = analyzer.analyze(&text);
-        let doc = Document::new(text);
-        let name = path.display().to_string();
-        match args.format {
-            Format::Json => reports.push(json_report(&analyzer, &doc, &analysis, &name)),
-            Format::Text => text_report(&analyzer, &doc, &analysis, &name, &mut out)?,
+        if let Some(p) = &progress {
+            total_bytes += r.bytes;
+            p.inc(1);
+            p.set_message(indicatif::HumanBytes(total_bytes).to_string());
         }
+        if let Some(e) = &r.error {
+            errors += 1;
+            // JSON Lines carries its errors in the stream; a count comes at the end.
+            if format != CheckFormat::Jsonl {
+                let line = format!("calcinosis-ls: {e}");
+                match &progress {
+                    Some(p) => p.suspend(|| eprintln!("{line}")),
+                    None => eprintln!("{line}"),
+                }
+            }
+        }
+        if r.out.is_empty() {
+            return Ok(true);
+        }
+        if format == CheckFormat::Json {
+            let sep: &[u8] = if first { b"\n" } else { b",\n" };
+            first = false;
+            if !write_or_closed(out.write_all(sep))? {
+                closed = true;
+                return Ok(false);
+            }
+        }
+        let body = match format {
+            // The array's separators go between objects: drop the object's line break.
+            CheckFormat::Json => r.out.strip_suffix(b"\n").unwrap_or(&r.out),
+            _ => &r.out,
+        };
+        let ok = write_or_closed(out.write_all(body))?;
+        closed = !ok;
+        Ok(ok)
+    })?;
+    if let Some(p) = &progress {
+        p.finish_and_clear();
     }
-    if let Format::Json = args.format {
-        writeln!(out, "{}", serde_json::to_string_pretty(&reports)?)?;
+    if closed {
+        return Ok(ExitCode::SUCCESS);
     }
-    Ok(if failed {
+    if format == CheckFormat::Json && !write_or_closed(out.write_all(b"\n]\n"))? {
+        return Ok(ExitCode::SUCCESS);
+    }
+    if !write_or_closed(out.flush())? {
+        return Ok(ExitCode::SUCCESS);
+    }
+    Ok(if errors > 0 {
+        if format == CheckFormat::Jsonl {
+            eprintln!(
+                "calcinosis-ls: {errors} input(s) could not be analysed (see the \"error\" objects)"
+            );
+        }
         ExitCode::from(2)
     } else {
         ExitCode::SUCCESS
     })
 }
 
-fn range_json(cursor: &mut PositionCursor<'_>, r: &std::ops::Range<usize>) -> serde_json::Value {
-    let p = |p: Position| json!({"line": p.line, "character": p.character});
-    let start = cursor.position(r.start);
-    let end = cursor.position(r.end);
-    json!({ "start": p(start), "end": p(end) })
+/// `Ok(false)` when the reader of stdout has gone away (a closed pipe ends the run
+/// quietly, as in `check … | head`); other write errors are errors.
+fn write_or_closed(r: std::io::Result<()>) -> anyhow::Result<bool> {
+    match r {
+        Ok(()) => Ok(true),
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(false),
+        Err(e) => Err(anyhow::anyhow!("cannot write the report: {e}")),
+    }
 }
 
-/// The stable JSON form documented in the README.
-pub fn json_report(
+/// Analyses one note and renders its report (runs on the pool).
+fn render(analyzer: &Analyzer, format: CheckFormat, id_key: &str, item: Item) -> Rendered {
+    let text = match item.text {
+        Ok(t) => t,
+        Err(reason) => return render_error(format, id_key, &item.origin, &reason),
+    };
+    let bytes = text.len() as u64;
+    let analysis = analyzer.analyze(&text);
+    let doc = Document::new(text);
+    let mut out = Vec::with_capacity(256 + 256 * analysis.findings.len());
+    match format {
+        CheckFormat::Text => {
+            let name = match &item.origin {
+                Origin::File(n) => n.clone(),
+                Origin::Record { line, id } => record_name(*line, id.as_deref()),
+            };
+            // Writing to a Vec cannot fail.
+            let _ = text_report(analyzer, &doc, &analysis, &name, &mut out);
+        }
+        CheckFormat::Json | CheckFormat::Jsonl => {
+            json_report(analyzer, &doc, &analysis, id_key, &item.origin, &mut out);
+        }
+    }
+    Rendered {
+        out,
+        error: None,
+        bytes,
+    }
+}
+
+/// How a record is named in text output and on stderr: its id, else its line.
+fn record_name(line: u64, id: Option<&serde_json::value::RawValue>) -> String {
+    match id {
+        Some(id) => match serde_json::from_str::<String>(id.get()) {
+            Ok(s) => s,
+            Err(_) => id.get().to_string(),
+        },
+        None => format!("line {line}"),
+    }
+}
+
+/// Writes the opening fields that say which note a report is about.
+fn origin_fields(out: &mut Vec<u8>, id_key: &str, origin: &Origin) {
+    out.push(b'{');
+    match origin {
+        Origin::File(name) => {
+            out.extend_from_slice(b"\"file\":");
+            let _ = serde_json::to_writer(&mut *out, name);
+        }
+        Origin::Record { line, id } => {
+            let _ = serde_json::to_writer(&mut *out, id_key);
+            out.push(b':');
+            out.extend_from_slice(id.as_ref().map_or("null", |v| v.get()).as_bytes());
+            let _ = write!(out, ",\"line\":{line}");
+        }
+    }
+}
+
+fn render_error(format: CheckFormat, id_key: &str, origin: &Origin, reason: &str) -> Rendered {
+    let name = match origin {
+        Origin::File(n) => n.clone(),
+        Origin::Record { line, id: Some(id) } => {
+            format!("{}: line {line}", record_name(*line, Some(id)))
+        }
+        Origin::Record { line, id: None } => record_name(*line, None),
+    };
+    let mut out = Vec::new();
+    if format == CheckFormat::Jsonl {
+        origin_fields(&mut out, id_key, origin);
+        out.extend_from_slice(b",\"error\":");
+        let _ = serde_json::to_writer(&mut out, reason);
+        out.extend_from_slice(b"}\n");
+    }
+    Rendered {
+        out,
+        error: Some(format!("{name}: {reason}")),
+        bytes: 0,
+    }
+}
+
+/// The stable JSON object documented in the README, compact, on one line.
+fn json_report(
     analyzer: &Analyzer,
     doc: &Document,
     a: &Analysis,
-    name: &str,
-) -> serde_json::Value {
-    let mut cursor = doc.cursor(Encoding::Utf16);
-    let findings: Vec<serde_json::Value> = a
-        .findings
-        .iter()
-        .map(|f| {
-            let t = analyzer.lexicon().term(f.term);
-            json!({
-                "range": range_json(&mut cursor, &f.range),
-                "text": &doc.text()[f.range.clone()],
-                "term": t.name,
-                "category": t.category.as_str(),
-                "crest": t.crest.map(|c| c.as_str()),
-                "assertion": f.assertion.as_str(),
-                "trigger": f.trigger.as_ref().map(|tr| &doc.text()[tr.range.clone()]),
-                "misspelling": f.misspelling,
-            })
-        })
-        .collect();
-    json!({
-        "file": name,
-        "findings": findings,
-        "crest": {
-            "present": a.crest.present.iter().map(|c| c.as_str()).collect::<Vec<_>>(),
-            "possible": a.crest.possible.iter().map(|c| c.as_str()).collect::<Vec<_>>(),
-            "negated": a.crest.negated.iter().map(|c| c.as_str()).collect::<Vec<_>>(),
-        }
-    })
+    id_key: &str,
+    origin: &Origin,
+    out: &mut Vec<u8>,
+) {
+    origin_fields(out, id_key, origin);
+    out.extend_from_slice(b",\"findings\":");
+    let _ = serde_json::to_writer(&mut *out, &report::findings(analyzer, doc, a));
+    out.extend_from_slice(b",\"crest\":");
+    let _ = serde_json::to_writer(&mut *out, &CrestReport::from(&a.crest));
+    out.extend_from_slice(b"}\n");
 }
 
 /// One line describing a finding: `R (Raynaud's phenomenon) negated by "denies"`.
@@ -139,44 +328,98 @@ pub fn describe(analyzer: &Analyzer, text: &str, f: &Finding) -> String {
     format!("{tag} ({}) {}{why}{spelled}", t.name, f.assertion)
 }
 
+/// The part of `line` shown under a finding at `start..end` (byte offsets in the line): the
+/// whole line when short, else `SNIPPET_CONTEXT` characters either side, marked with `…`.
+/// Returns the snippet and the caret's column and width, in characters. O(context), not
+/// O(line): a one-line note of megabytes prints a few hundred bytes per finding.
+fn snippet(line: &str, start: usize, end: usize) -> (String, usize, usize) {
+    let end = end.clamp(start, line.len());
+    let from = line[..start]
+        .char_indices()
+        .rev()
+        .nth(SNIPPET_CONTEXT - 1)
+        .map_or(0, |(i, _)| i);
+    let to = line[end..]
+        .char_indices()
+        .nth(SNIPPET_CONTEXT)
+        .map_or(line.len(), |(i, _)| end + i);
+    // A long mention keeps its start and end in view.
+    let shown_end = if end - start > 4 * SNIPPET_CONTEXT {
+        line[start..]
+            .char_indices()
+            .nth(2 * SNIPPET_CONTEXT)
+            .map_or(end, |(i, _)| start + i)
+    } else {
+        end
+    };
+    let mut s = String::new();
+    let lead = from > 0;
+    if lead {
+        s.push('…');
+    }
+    s.push_str(&line[from..shown_end]);
+    let column = usize::from(lead) + line[from..start].chars().count();
+    let width = line[start..shown_end].chars().count().max(1);
+    if shown_end < end {
+        s.push('…');
+        s.push_str(&line[end..to]);
+    } else {
+        s.push_str(&line[end..to]);
+    }
+    if to < line.len() {
+        s.push('…');
+    }
+    (s, column, width)
+}
+
 fn text_report(
     analyzer: &Analyzer,
     doc: &Document,
     a: &Analysis,
     name: &str,
     out: &mut impl Write,
-) -> anyhow::Result<()> {
+) -> std::io::Result<()> {
     let text = doc.text();
+    let mut cursor = doc.cursor(Encoding::Utf32);
     for f in &a.findings {
-        let p = doc.position(f.range.start, Encoding::Utf32);
+        let p = cursor.position(f.range.start);
         let line_range = doc.line_range(p.line as usize).unwrap_or(0..0);
-        let line = &text[line_range.clone()];
+        let line = text[line_range.clone()].trim_end_matches(['\n', '\r']);
+        let start = f
+            .range
+            .start
+            .saturating_sub(line_range.start)
+            .min(line.len());
+        let end = f.range.end.saturating_sub(line_range.start).min(line.len());
+        let (shown, column, width) = snippet(line, start, end);
+        let mention = &text[f.range.clone()];
+        let mention = match mention.char_indices().nth(2 * SNIPPET_CONTEXT) {
+            Some((i, _)) => format!("{}…", &mention[..i]),
+            None => mention.to_string(),
+        };
         writeln!(
             out,
-            "{name}:{}:{}: {} — \"{}\"",
+            "{name}:{}:{}: {} — \"{mention}\"",
             p.line + 1,
             p.character + 1,
             describe(analyzer, text, f),
-            &text[f.range.clone()]
         )?;
         let gutter = format!("{}", p.line + 1);
-        let end_in_line = f.range.end.min(line_range.end);
-        let width = text[f.range.start..end_in_line].chars().count().max(1);
-        writeln!(out, "{gutter} | {line}")?;
+        writeln!(out, "{gutter} | {shown}")?;
         writeln!(
             out,
             "{} | {}{}",
             " ".repeat(gutter.len()),
-            " ".repeat(p.character as usize),
+            " ".repeat(column),
             "^".repeat(width)
         )?;
     }
-    let c = &a.crest;
-    let letters = |s: &std::collections::BTreeSet<calcinosis_ls::corpus::Crest>| {
+    let c = CrestReport::from(&a.crest);
+    let letters = |s: &[&str]| {
         if s.is_empty() {
             "none".to_string()
         } else {
-            s.iter().map(|c| c.as_str()).collect::<Vec<_>>().join(" ")
+            s.join(" ")
         }
     };
     writeln!(
@@ -188,4 +431,25 @@ fn text_report(
         letters(&c.negated)
     )?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn snippets_are_bounded_and_carets_line_up() {
+        let short = "She denies Raynaud’s today";
+        let s = short.find("Raynaud").unwrap();
+        let e = s + "Raynaud’s".len();
+        assert_eq!(snippet(short, s, e), (short.to_string(), 11, 9));
+
+        let long = format!("{}denies RP{}", "é ".repeat(5000), " x".repeat(5000));
+        let s = long.find("RP").unwrap();
+        let (shown, column, width) = snippet(&long, s, s + 2);
+        assert!(shown.chars().count() <= 2 * SNIPPET_CONTEXT + 4, "{shown}");
+        assert!(shown.starts_with('…') && shown.ends_with('…'));
+        let caret: String = shown.chars().skip(column).take(width).collect();
+        assert_eq!(caret, "RP");
+    }
 }

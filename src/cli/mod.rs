@@ -1,6 +1,7 @@
 //! Command-line interface: argument parsing and the `ask`, `check` and `index` commands.
 
 pub mod ask;
+mod batch;
 mod check;
 
 use std::path::PathBuf;

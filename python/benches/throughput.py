@@ -1,0 +1,78 @@
+"""Throughput of the Python package and of the Spark example, on the JSON Lines notes that
+`CHECK_BENCH_WRITE=DIR cargo bench --bench check_throughput` writes (DIR/notes.jsonl).
+
+    python python/benches/throughput.py DIR/notes.jsonl            # batch calls, 1 and all cores
+    python python/benches/throughput.py DIR/notes.jsonl spark N    # the Spark job on N short notes
+"""
+
+import json
+import os
+import sys
+import time
+
+
+def load(path):
+    with open(path, encoding="utf-8") as f:
+        return [json.loads(line)["text"] for line in f]
+
+
+def batch(notes):
+    import calcinosis_ls
+
+    mb = sum(len(n.encode()) for n in notes) / 1e6
+    a = calcinosis_ls.Analyzer()
+    a.analyze_batch(notes[:100])
+    for name, call in [
+        ("analyze_batch, jobs=1", lambda: a.analyze_batch(notes, jobs=1)),
+        ("analyze_batch, all cores", lambda: a.analyze_batch(notes)),
+        ("analyze_table, jobs=1", lambda: a.analyze_table(notes, jobs=1)),
+        ("analyze_table, all cores", lambda: a.analyze_table(notes)),
+        ("analyze() per note", lambda: [a.analyze(n) for n in notes]),
+    ]:
+        best = min(timed(call) for _ in range(3))
+        print(f"{name}: {len(notes)} notes, {mb:.1f} MB: {best:.3f} s, "
+              f"{mb / best:.1f} MB/s, {len(notes) / best:,.0f} notes/s")
+
+
+def timed(call):
+    start = time.perf_counter()
+    call()
+    return time.perf_counter() - start
+
+
+def spark(notes, count):
+    import pandas as pd
+    from pyspark.sql import SparkSession
+
+    sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "..", "examples", "spark"))
+    from crest_findings import crest_findings
+
+    os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
+    # Short notes: paragraphs of the synthetic notes, about 400 bytes each.
+    paras = [p for n in notes for p in n.split("\n") if len(p) > 80]
+    rows = [(f"n{i}", paras[i % len(paras)]) for i in range(count)]
+    mb = sum(len(t.encode()) for _, t in rows) / 1e6
+    s = (SparkSession.builder.master("local[*]").appName("calcinosis-ls bench")
+         .config("spark.ui.enabled", "false")
+         .config("spark.sql.execution.arrow.pyspark.enabled", "true")
+         .getOrCreate())
+    s.sparkContext.setLogLevel("ERROR")
+    s.sparkContext.addPyFile(os.path.join(os.path.dirname(__file__), "..", "..", "examples", "spark",
+                                          "crest_findings.py"))
+    df = s.createDataFrame(pd.DataFrame(rows, columns=["note_id", "text"])).cache()
+    df.count()
+    for _ in range(2):
+        start = time.perf_counter()
+        n = crest_findings(df).count()
+        t = time.perf_counter() - start
+        print(f"spark local[*]: {count:,} notes, {mb:.1f} MB, {n:,} findings: {t:.2f} s, "
+              f"{count / t:,.0f} notes/s, {mb / t:.1f} MB/s")
+    s.stop()
+
+
+if __name__ == "__main__":
+    notes = load(sys.argv[1])
+    if len(sys.argv) > 2 and sys.argv[2] == "spark":
+        spark(notes, int(sys.argv[3]) if len(sys.argv) > 3 else 100_000)
+    else:
+        batch(notes)

@@ -1,0 +1,42 @@
+#!/usr/bin/env bash
+# The Python package in CI: a fresh venv, maturin/pytest/PySpark from PyPI, the abi3 wheel
+# built and pip-installed, then pytest (package tests and the Spark tests, which must run:
+# CALCINOSIS_REQUIRE_SPARK=1 turns a missing Java or PySpark into a failure, not a skip).
+# Java comes from Debian's packages when missing. Usage: bash python/ci.sh
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")"
+root="$(cd .. && pwd)"
+venv="${CALCINOSIS_VENV:-$root/target/python-ci-venv}"
+
+if ! command -v java >/dev/null 2>&1; then
+  echo "installing a Java runtime for PySpark (Debian package)"
+  apt-get update -qq
+  apt-get install -y -qq --no-install-recommends default-jre-headless >/dev/null
+fi
+java -version 2>&1 | head -1
+
+[ -x "$venv/bin/python" ] || python3 -m venv "$venv"
+"$venv/bin/python" -m pip install --quiet --disable-pip-version-check \
+  "maturin>=1.5,<2" pytest "pyspark>=3.5" "pandas<3" pyarrow
+
+# The CLI for the RDD.pipe test (the same debug build `cargo test` uses).
+(cd "$root" && cargo build --quiet --bin calcinosis-ls)
+export CALCINOSIS_LS_BIN="$root/target/debug/calcinosis-ls"
+
+rm -rf "$root/target/wheels"
+"$venv/bin/maturin" build --release --quiet --out "$root/target/wheels"
+wheel="$(ls "$root"/target/wheels/calcinosis_ls-*-abi3-*.whl)"
+echo "built $(basename "$wheel")"
+"$venv/bin/python" -m pip install --quiet --disable-pip-version-check --force-reinstall --no-deps "$wheel"
+
+export CALCINOSIS_REQUIRE_SPARK=1
+set +e
+# Run from outside the source tree so that the installed wheel, not ./calcinosis_ls, is tested.
+(cd "$root/target" && "$venv/bin/python" -m pytest -q -p no:cacheprovider "$root/python/tests")
+status=$?
+set -e
+case $status in
+  0) echo "python tests passed" ;;
+  5) echo "error: pytest collected no tests" >&2; exit 1 ;;
+  *) exit "$status" ;;
+esac

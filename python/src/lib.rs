@@ -1,0 +1,366 @@
+//! Python bindings for the calcinosis-ls engine (`calcinosis_ls._calcinosis_ls`).
+//!
+//! Findings cross into Python as plain dicts with the fields of `check --format json`,
+//! plus `start`/`end`: code point offsets, so that `text[f["start"]:f["end"]]` is the
+//! mention in Python. Batch calls copy the notes out of Python, release the GIL and analyse
+//! on every core (rayon), then build the Python objects in input order.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, OnceLock};
+
+use pyo3::exceptions::{PyRuntimeError, PyValueError};
+use pyo3::intern;
+use pyo3::prelude::*;
+use pyo3::types::{PyDict, PyList};
+use rayon::prelude::*;
+
+use calcinosis_ls::analysis::{Analysis, Analyzer as Engine};
+use calcinosis_ls::corpus::Corpus;
+use calcinosis_ls::document::Document;
+use calcinosis_ls::knowledge::Knowledge;
+use calcinosis_ls::report::{self, CrestReport};
+
+/// The built-in corpus, loaded once per process.
+fn corpus() -> PyResult<&'static Corpus> {
+    static CORPUS: OnceLock<Result<Corpus, String>> = OnceLock::new();
+    CORPUS
+        .get_or_init(|| Corpus::embedded().map_err(|e| e.to_string()))
+        .as_ref()
+        .map_err(|e| PyRuntimeError::new_err(format!("cannot load the corpus: {e}")))
+}
+
+/// Analysers by ad-hoc term list: building one compiles automata (milliseconds), so calls
+/// with the same terms share one.
+fn engine(terms: &[String]) -> PyResult<Arc<Engine>> {
+    static ENGINES: OnceLock<Mutex<HashMap<Vec<String>, Arc<Engine>>>> = OnceLock::new();
+    let cache = ENGINES.get_or_init(Default::default);
+    let mut map = cache.lock().unwrap_or_else(|p| p.into_inner());
+    if let Some(e) = map.get(terms) {
+        return Ok(e.clone());
+    }
+    let e = Arc::new(Engine::with_ad_hoc_terms(corpus()?, terms));
+    if map.len() >= 32 {
+        map.clear();
+    }
+    map.insert(terms.to_vec(), e.clone());
+    Ok(e)
+}
+
+/// One finding, owned, so that it can be built without the GIL.
+struct Found {
+    start: usize,
+    end: usize,
+    line: u32,
+    character: u32,
+    end_line: u32,
+    end_character: u32,
+    text: String,
+    term: String,
+    category: &'static str,
+    crest: Option<&'static str>,
+    assertion: &'static str,
+    trigger: Option<String>,
+    misspelling: bool,
+}
+
+/// A note's findings and CREST summary, owned.
+struct NoteResult {
+    findings: Vec<Found>,
+    crest: CrestReport,
+}
+
+/// Code point offsets for sorted-or-not byte offsets of `text`, in one walk.
+fn code_points(text: &str, bytes: &[usize]) -> Vec<usize> {
+    let mut order: Vec<usize> = (0..bytes.len()).collect();
+    order.sort_unstable_by_key(|&i| bytes[i]);
+    let mut out = vec![0; bytes.len()];
+    let (mut at, mut count) = (0usize, 0usize);
+    for i in order {
+        let b = bytes[i].min(text.len());
+        count += text[at..b.max(at)].chars().count();
+        at = b.max(at);
+        out[i] = count;
+    }
+    out
+}
+
+fn run(engine: &Engine, text: &str) -> NoteResult {
+    let analysis: Analysis = engine.analyze(text);
+    let doc = Document::new(text.to_string());
+    let found = report::findings(engine, &doc, &analysis);
+    let offsets: Vec<usize> = found
+        .iter()
+        .flat_map(|f| [f.bytes.start, f.bytes.end])
+        .collect();
+    let cps = code_points(text, &offsets);
+    let findings = found
+        .iter()
+        .enumerate()
+        .map(|(i, f)| Found {
+            start: cps[2 * i],
+            end: cps[2 * i + 1],
+            line: f.range.start.line,
+            character: f.range.start.character,
+            end_line: f.range.end.line,
+            end_character: f.range.end.character,
+            text: f.text.to_string(),
+            term: f.term.to_string(),
+            category: f.category,
+            crest: f.crest,
+            assertion: f.assertion,
+            trigger: f.trigger.map(str::to_string),
+            misspelling: f.misspelling,
+        })
+        .collect();
+    NoteResult {
+        findings,
+        crest: CrestReport::from(&analysis.crest),
+    }
+}
+
+fn position<'py>(py: Python<'py>, line: u32, character: u32) -> PyResult<Bound<'py, PyDict>> {
+    let d = PyDict::new(py);
+    d.set_item(intern!(py, "line"), line)?;
+    d.set_item(intern!(py, "character"), character)?;
+    Ok(d)
+}
+
+fn finding_dict<'py>(py: Python<'py>, f: &Found) -> PyResult<Bound<'py, PyDict>> {
+    let range = PyDict::new(py);
+    range.set_item(intern!(py, "start"), position(py, f.line, f.character)?)?;
+    range.set_item(intern!(py, "end"), position(py, f.end_line, f.end_character)?)?;
+    let d = PyDict::new(py);
+    d.set_item(intern!(py, "range"), range)?;
+    d.set_item(intern!(py, "start"), f.start)?;
+    d.set_item(intern!(py, "end"), f.end)?;
+    d.set_item(intern!(py, "text"), &f.text)?;
+    d.set_item(intern!(py, "term"), &f.term)?;
+    d.set_item(intern!(py, "category"), f.category)?;
+    d.set_item(intern!(py, "crest"), f.crest)?;
+    d.set_item(intern!(py, "assertion"), f.assertion)?;
+    d.set_item(intern!(py, "trigger"), f.trigger.as_deref())?;
+    d.set_item(intern!(py, "misspelling"), f.misspelling)?;
+    Ok(d)
+}
+
+fn crest_dict<'py>(py: Python<'py>, c: &CrestReport) -> PyResult<Bound<'py, PyDict>> {
+    let d = PyDict::new(py);
+    d.set_item(intern!(py, "present"), &c.present)?;
+    d.set_item(intern!(py, "possible"), &c.possible)?;
+    d.set_item(intern!(py, "negated"), &c.negated)?;
+    Ok(d)
+}
+
+fn findings_list<'py>(py: Python<'py>, r: &NoteResult) -> PyResult<Bound<'py, PyList>> {
+    let items = r
+        .findings
+        .iter()
+        .map(|f| finding_dict(py, f))
+        .collect::<PyResult<Vec<_>>>()?;
+    PyList::new(py, items)
+}
+
+/// Analyses `texts` without the GIL, on `jobs` threads (default: every core).
+fn batch(
+    py: Python<'_>,
+    engine: Arc<Engine>,
+    texts: Vec<String>,
+    jobs: Option<usize>,
+) -> PyResult<Vec<NoteResult>> {
+    let pool = match jobs {
+        Some(0) => return Err(PyValueError::new_err("jobs must be at least 1")),
+        Some(n) => Some(
+            rayon::ThreadPoolBuilder::new()
+                .num_threads(n)
+                .build()
+                .map_err(|e| PyRuntimeError::new_err(e.to_string()))?,
+        ),
+        None => None,
+    };
+    Ok(py.allow_threads(move || {
+        let work = || texts.par_iter().map(|t| run(&engine, t)).collect();
+        match pool {
+            Some(p) => p.install(work),
+            None => work(),
+        }
+    }))
+}
+
+/// Column-oriented findings of many notes: one list per field, `note` = input index.
+fn table<'py>(py: Python<'py>, results: &[NoteResult]) -> PyResult<Bound<'py, PyDict>> {
+    let n: usize = results.iter().map(|r| r.findings.len()).sum();
+    let mut note = Vec::with_capacity(n);
+    let all = || results.iter().flat_map(|r| r.findings.iter());
+    for (i, r) in results.iter().enumerate() {
+        note.extend(std::iter::repeat_n(i, r.findings.len()));
+    }
+    let d = PyDict::new(py);
+    d.set_item("note", note)?;
+    d.set_item("start", all().map(|f| f.start).collect::<Vec<_>>())?;
+    d.set_item("end", all().map(|f| f.end).collect::<Vec<_>>())?;
+    d.set_item("line", all().map(|f| f.line).collect::<Vec<_>>())?;
+    d.set_item("character", all().map(|f| f.character).collect::<Vec<_>>())?;
+    d.set_item("text", all().map(|f| f.text.as_str()).collect::<Vec<_>>())?;
+    d.set_item("term", all().map(|f| f.term.as_str()).collect::<Vec<_>>())?;
+    d.set_item("category", all().map(|f| f.category).collect::<Vec<_>>())?;
+    d.set_item("crest", all().map(|f| f.crest).collect::<Vec<_>>())?;
+    d.set_item("assertion", all().map(|f| f.assertion).collect::<Vec<_>>())?;
+    d.set_item(
+        "trigger",
+        all().map(|f| f.trigger.as_deref()).collect::<Vec<_>>(),
+    )?;
+    d.set_item(
+        "misspelling",
+        all().map(|f| f.misspelling).collect::<Vec<_>>(),
+    )?;
+    Ok(d)
+}
+
+/// A note analyser with a fixed set of ad-hoc terms; reuse one for many calls.
+#[pyclass(frozen, module = "calcinosis_ls")]
+struct Analyzer {
+    engine: Arc<Engine>,
+    terms: Vec<String>,
+}
+
+#[pymethods]
+impl Analyzer {
+    #[new]
+    #[pyo3(signature = (terms = Vec::new()))]
+    fn new(terms: Vec<String>) -> PyResult<Analyzer> {
+        Ok(Analyzer {
+            engine: engine(&terms)?,
+            terms,
+        })
+    }
+
+    /// The ad-hoc terms this analyser finds besides the lexicon.
+    #[getter]
+    fn terms(&self) -> Vec<String> {
+        self.terms.clone()
+    }
+
+    /// The findings in one note.
+    fn analyze<'py>(&self, py: Python<'py>, text: &str) -> PyResult<Bound<'py, PyList>> {
+        findings_list(py, &run(&self.engine, text))
+    }
+
+    /// The CREST summary of one note.
+    fn crest_summary<'py>(&self, py: Python<'py>, text: &str) -> PyResult<Bound<'py, PyDict>> {
+        crest_dict(py, &CrestReport::from(&self.engine.analyze(text).crest))
+    }
+
+    /// The findings of each note, in input order, analysed in parallel without the GIL.
+    #[pyo3(signature = (texts, *, jobs = None))]
+    fn analyze_batch<'py>(
+        &self,
+        py: Python<'py>,
+        texts: Vec<String>,
+        jobs: Option<usize>,
+    ) -> PyResult<Vec<Bound<'py, PyList>>> {
+        let results = batch(py, self.engine.clone(), texts, jobs)?;
+        results.iter().map(|r| findings_list(py, r)).collect()
+    }
+
+    /// The findings of many notes as columns (one list per field, `note` = input index),
+    /// ready for `pandas.DataFrame`; analysed in parallel without the GIL.
+    #[pyo3(signature = (texts, *, jobs = None))]
+    fn analyze_table<'py>(
+        &self,
+        py: Python<'py>,
+        texts: Vec<String>,
+        jobs: Option<usize>,
+    ) -> PyResult<Bound<'py, PyDict>> {
+        let results = batch(py, self.engine.clone(), texts, jobs)?;
+        table(py, &results)
+    }
+
+    /// The CREST summary of each note, in input order, in parallel without the GIL.
+    #[pyo3(signature = (texts, *, jobs = None))]
+    fn crest_summary_batch<'py>(
+        &self,
+        py: Python<'py>,
+        texts: Vec<String>,
+        jobs: Option<usize>,
+    ) -> PyResult<Vec<Bound<'py, PyDict>>> {
+        let results = batch(py, self.engine.clone(), texts, jobs)?;
+        results.iter().map(|r| crest_dict(py, &r.crest)).collect()
+    }
+
+    fn __repr__(&self) -> String {
+        format!("Analyzer(terms={:?})", self.terms)
+    }
+}
+
+/// The findings in `text`: one dict per mention, in note order.
+#[pyfunction]
+#[pyo3(signature = (text, terms = Vec::new()))]
+fn analyze<'py>(py: Python<'py>, text: &str, terms: Vec<String>) -> PyResult<Bound<'py, PyList>> {
+    let engine = engine(&terms)?;
+    findings_list(py, &run(&engine, text))
+}
+
+/// The CREST summary of `text`.
+#[pyfunction]
+fn crest_summary<'py>(py: Python<'py>, text: &str) -> PyResult<Bound<'py, PyDict>> {
+    crest_dict(py, &CrestReport::from(&engine(&[])?.analyze(text).crest))
+}
+
+/// The findings of each note in `texts`, in order, analysed on every core without the GIL.
+#[pyfunction]
+#[pyo3(signature = (texts, terms = Vec::new(), *, jobs = None))]
+fn analyze_batch<'py>(
+    py: Python<'py>,
+    texts: Vec<String>,
+    terms: Vec<String>,
+    jobs: Option<usize>,
+) -> PyResult<Vec<Bound<'py, PyList>>> {
+    let results = batch(py, engine(&terms)?, texts, jobs)?;
+    results.iter().map(|r| findings_list(py, r)).collect()
+}
+
+/// Source statements that answer `question`, best first.
+#[pyfunction]
+#[pyo3(signature = (question, limit = 5))]
+fn ask<'py>(py: Python<'py>, question: &str, limit: usize) -> PyResult<Bound<'py, PyList>> {
+    static KNOWLEDGE: OnceLock<Result<Knowledge, String>> = OnceLock::new();
+    let kb = py.allow_threads(|| {
+        KNOWLEDGE.get_or_init(|| {
+            let corpus = Corpus::embedded().map_err(|e| e.to_string())?;
+            Knowledge::in_memory(corpus).map_err(|e| e.to_string())
+        })
+    });
+    let kb = kb
+        .as_ref()
+        .map_err(|e| PyRuntimeError::new_err(format!("cannot build the index: {e}")))?;
+    let hits = py
+        .allow_threads(|| kb.search(question, limit))
+        .map_err(|e| PyRuntimeError::new_err(e.to_string()))?;
+    let rows = hits
+        .iter()
+        .map(|h| {
+            let a = h.answer();
+            let d = PyDict::new(py);
+            d.set_item("id", a.id)?;
+            d.set_item("section", a.section)?;
+            d.set_item("text", a.text)?;
+            d.set_item("citations", a.citations)?;
+            d.set_item("file", a.file)?;
+            d.set_item("line", a.line)?;
+            d.set_item("score", a.score)?;
+            Ok(d)
+        })
+        .collect::<PyResult<Vec<_>>>()?;
+    PyList::new(py, rows)
+}
+
+#[pymodule]
+fn _calcinosis_ls(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    m.add_class::<Analyzer>()?;
+    m.add_function(wrap_pyfunction!(analyze, m)?)?;
+    m.add_function(wrap_pyfunction!(crest_summary, m)?)?;
+    m.add_function(wrap_pyfunction!(analyze_batch, m)?)?;
+    m.add_function(wrap_pyfunction!(ask, m)?)?;
+    m.add("__version__", env!("CARGO_PKG_VERSION"))?;
+    Ok(())
+}

@@ -1,0 +1,119 @@
+"""The Python package against the engine's documented behaviour."""
+
+import threading
+import time
+
+import pytest
+
+import calcinosis_ls
+from calcinosis_ls import Analyzer
+
+NOTE = (
+    "Family History: mother with SSc.\n\n"
+    "She denies Raynaud\u2019s \U0001F600 but reports sclerodactyly.\n"
+    "Telangectasia noted. Possible calcinosis cutis.\n"
+)
+
+
+def test_findings_have_the_json_fields_and_python_offsets():
+    found = calcinosis_ls.analyze(NOTE)
+    by_text = {f["text"]: f for f in found}
+    rp = by_text["Raynaud\u2019s"]
+    assert rp["term"] == "Raynaud's phenomenon"
+    assert rp["crest"] == "R"
+    assert rp["category"] == "crest-feature"
+    assert rp["assertion"] == "negated"
+    assert rp["trigger"] == "denies"
+    assert rp["misspelling"] is False
+    assert rp["range"] == {
+        "start": {"line": 2, "character": 11},
+        "end": {"line": 2, "character": 20},
+    }
+    # Code point offsets: slicing the Python string gives the mention, even after an emoji.
+    for f in found:
+        assert NOTE[f["start"] : f["end"]] == f["text"]
+    s = by_text["sclerodactyly"]
+    assert NOTE[s["start"] : s["end"]] == "sclerodactyly"
+    assert by_text["SSc"]["assertion"] == "family"
+    assert by_text["Telangectasia"]["misspelling"] is True
+    assert by_text["calcinosis cutis"]["assertion"] == "possible"
+
+
+def test_crest_summary_and_ad_hoc_terms():
+    assert calcinosis_ls.crest_summary(NOTE) == {
+        "present": ["S", "T"],
+        "possible": ["C"],
+        "negated": ["R"],
+    }
+    found = calcinosis_ls.analyze("No morphea. Raynaud's present.", terms=["morphea"])
+    assert [(f["term"], f["category"], f["assertion"]) for f in found] == [
+        ("morphea", "ad-hoc", "negated"),
+        ("Raynaud's phenomenon", "crest-feature", "present"),
+    ]
+    assert calcinosis_ls.analyze("No morphea.") == []
+
+
+def test_batch_matches_single_calls_in_order():
+    notes = [NOTE, "", "Denies dysphagia.", "?calcinosis at the elbow"] * 25
+    a = Analyzer()
+    batch = a.analyze_batch(notes)
+    assert batch == [a.analyze(n) for n in notes]
+    assert calcinosis_ls.analyze_batch(notes, jobs=1) == batch
+    assert a.crest_summary_batch(notes) == [a.crest_summary(n) for n in notes]
+    table = a.analyze_table(notes)
+    assert len(table["note"]) == sum(len(f) for f in batch)
+    first = [i for i, n in enumerate(table["note"]) if n == 2]
+    assert [table["text"][i] for i in first] == ["dysphagia"]
+    assert [table["assertion"][i] for i in first] == ["negated"]
+    assert table["note"] == sorted(table["note"])
+
+
+def test_batch_releases_the_gil():
+    notes = [NOTE * 40] * 400
+    ticks = []
+    stop = threading.Event()
+
+    def tick():
+        while not stop.is_set():
+            ticks.append(time.monotonic())
+            time.sleep(0.001)
+
+    t = threading.Thread(target=tick)
+    t.start()
+    time.sleep(0.05)
+    start = time.monotonic()
+    calcinosis_ls.analyze_batch(notes)
+    end = time.monotonic()
+    stop.set()
+    t.join()
+    # Holding the GIL, the other thread would get at most a tick or two in per switch
+    # interval at the call's edges; released, it ticks all along.
+    during = [x for x in ticks if start < x < end]
+    assert end - start > 0.05, "make the batch bigger: it ended too soon to tell"
+    assert len(during) > 20, (len(during), end - start)
+
+
+def test_bad_arguments_raise():
+    with pytest.raises(ValueError):
+        calcinosis_ls.analyze_batch(["x"], jobs=0)
+    with pytest.raises(TypeError):
+        calcinosis_ls.analyze_batch(["x", 3])  # type: ignore[list-item]
+    with pytest.raises(TypeError):
+        calcinosis_ls.analyze(None)  # type: ignore[arg-type]
+
+
+def test_ask_cites_source_statements():
+    rows = calcinosis_ls.ask("anticentromere", limit=3)
+    assert 1 <= len(rows) <= 3
+    assert rows[0]["text"] == "Positive anticentromere antibody"
+    assert rows[0]["section"].endswith("Systemic Sclerosis")
+    assert set(rows[0]) == {"id", "section", "text", "citations", "file", "line", "score"}
+    assert calcinosis_ls.ask("zzzz qqqq") == []
+
+
+def test_analyzer_is_reusable_and_typed():
+    a = Analyzer(terms=["morphea"])
+    assert a.terms == ["morphea"]
+    assert "morphea" in repr(a)
+    assert a.analyze("morphea")[0]["term"] == "morphea"
+    assert isinstance(calcinosis_ls.__version__, str)
