@@ -204,18 +204,24 @@ impl Score {
         );
         if !self.categories.is_empty() {
             println!(
-                "\n{:<16} {:>6} {:>9} {:>9} {:>9} {:>9}",
-                "category", "cases", "neg P", "neg R", "neg F1", "accuracy"
+                "\n{:<16} {:>8} {:>9} {:>9} {:>9} {:>9}",
+                "category", "mentions", "neg P", "neg R", "neg F1", "accuracy"
             );
             for (name, c) in &self.categories {
                 let (tp, fp, fn_) = c.get(Assertion::Negated);
                 let (p, r, f1) = prf(tp, fp, fn_);
                 let right: usize = c.tp.values().sum();
                 let total = right + c.fn_.values().sum::<usize>();
-                println!(
-                    "{name:<16} {total:>6} {p:>9.3} {r:>9.3} {f1:>9.3} {:>9.3}",
-                    right as f64 / total.max(1) as f64
-                );
+                let accuracy = right as f64 / total.max(1) as f64;
+                if tp + fp + fn_ == 0 {
+                    // No negation expected or found: only the accuracy means anything.
+                    println!(
+                        "{name:<16} {total:>8} {:>9} {:>9} {:>9} {accuracy:>9.3}",
+                        "-", "-", "-"
+                    );
+                } else {
+                    println!("{name:<16} {total:>8} {p:>9.3} {r:>9.3} {f1:>9.3} {accuracy:>9.3}");
+                }
             }
         }
         println!(

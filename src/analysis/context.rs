@@ -149,13 +149,33 @@ fn blocks(kind: TriggerKind, target: TriggerKind, forward: bool) -> bool {
 
 /// Whether `kind` is a termination (it has no scope of its own).
 fn is_termination(kind: TriggerKind) -> bool {
-    matches!(
-        kind,
-        TriggerKind::Terminate
-            | TriggerKind::TerminateExistence
-            | TriggerKind::TerminateExperiencer
-            | TriggerKind::TerminateIndication
-    )
+    !ends(kind).is_empty()
+}
+
+/// The axes whose scopes a termination of `kind` ends (none for a trigger).
+fn ends(kind: TriggerKind) -> &'static [Axis] {
+    match kind {
+        TriggerKind::Terminate => &[Axis::Existence, Axis::Time, Axis::Experiencer],
+        TriggerKind::TerminateExistence | TriggerKind::TerminateIndication => {
+            &[Axis::Existence, Axis::Time]
+        }
+        TriggerKind::TerminateExperiencer => &[Axis::Experiencer],
+        _ => &[],
+    }
+}
+
+/// The axes a phrase with these rules works on: those of its triggers and those its
+/// terminations end.
+fn own_axes(rules: &[(TriggerKind, Direction)]) -> Vec<Axis> {
+    let mut out = Vec::new();
+    for &(k, _) in rules {
+        for a in axis(k).into_iter().chain(ends(k).iter().copied()) {
+            if !out.contains(&a) {
+                out.push(a);
+            }
+        }
+    }
+    out
 }
 
 /// Whether `inner` occurs in `outer` as whole words ("she" in "she has", not "he").
@@ -202,8 +222,10 @@ impl ContextEngine {
             }
         }
         // The longest phrase wins a position, so a longer phrase keeps the terminations of
-        // the phrases it contains: "she has" still ends a family scope as "she" does. A
-        // pseudo phrase keeps nothing: hiding the triggers inside it is its job.
+        // the phrases it contains that end another axis than its own: "she has" still ends
+        // a family scope as "she" does, but "evaluate for" does not end scopes as "for"
+        // does (the phrase is there to absorb it). A pseudo phrase keeps nothing: hiding
+        // the triggers inside it is its job.
         let terminations: Vec<usize> = (0..phrases.len())
             .filter(|&j| table[j].iter().any(|&(k, _)| is_termination(k)))
             .collect();
@@ -214,6 +236,7 @@ impl ContextEngine {
                 if table[i].iter().any(|&(k, _)| k == TriggerKind::Pseudo) {
                     return Vec::new();
                 }
+                let mine = own_axes(&table[i]);
                 let mut extra = Vec::new();
                 for &j in &terminations {
                     if !contains_words(outer, &phrases[j]) {
@@ -221,6 +244,7 @@ impl ContextEngine {
                     }
                     for &rule in &table[j] {
                         if is_termination(rule.0)
+                            && ends(rule.0).iter().all(|a| !mine.contains(a))
                             && !table[i].contains(&rule)
                             && !extra.contains(&rule)
                         {

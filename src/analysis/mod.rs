@@ -421,6 +421,25 @@ mod tests {
         let a = Analyzer::new(&Corpus::embedded().unwrap()).analyze(text);
         let cue = a.findings[0].trigger.as_ref().unwrap();
         assert_eq!(&text[cue.range.clone()], "NONE");
+        // A user label "k": the Kelvin sign lower-cases to it, and its range is the sign's
+        // three bytes, not one.
+        let mut files: Vec<crate::corpus::SourceFile> = crate::corpus::EMBEDDED
+            .iter()
+            .map(|(n, t)| crate::corpus::SourceFile {
+                name: n.to_string(),
+                text: t.to_string(),
+            })
+            .collect();
+        files.push(crate::corpus::SourceFile {
+            name: "user/context.toml".into(),
+            text: "[label]\nnegated = [\"k\"]\n".into(),
+        });
+        let corpus = Corpus::from_files(files, Vec::new()).unwrap();
+        let text = "Sclerodactyly: \u{212a}, Raynaud's: yes";
+        let a = Analyzer::new(&corpus).analyze(text);
+        assert_eq!(a.findings[0].assertion, Assertion::Negated);
+        let cue = a.findings[0].trigger.as_ref().unwrap();
+        assert_eq!(&text[cue.range.clone()], "\u{212a}");
     }
 
     #[test]
