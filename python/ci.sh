@@ -24,7 +24,9 @@ java -version 2>&1 | head -1
 export CALCINOSIS_LS_BIN="$root/target/debug/calcinosis-ls"
 
 rm -rf "$root/target/wheels"
-"$venv/bin/maturin" build --release --quiet --out "$root/target/wheels"
+# CALCINOSIS_WHEEL_PROFILE=dev builds an unoptimised wheel, faster on a cold machine.
+"$venv/bin/maturin" build --profile "${CALCINOSIS_WHEEL_PROFILE:-release}" --quiet \
+  --out "$root/target/wheels"
 wheel="$(ls "$root"/target/wheels/calcinosis_ls-*-abi3-*.whl)"
 echo "built $(basename "$wheel")"
 "$venv/bin/python" -m pip install --quiet --disable-pip-version-check --force-reinstall --no-deps "$wheel"

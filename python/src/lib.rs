@@ -128,7 +128,10 @@ fn position<'py>(py: Python<'py>, line: u32, character: u32) -> PyResult<Bound<'
 fn finding_dict<'py>(py: Python<'py>, f: &Found) -> PyResult<Bound<'py, PyDict>> {
     let range = PyDict::new(py);
     range.set_item(intern!(py, "start"), position(py, f.line, f.character)?)?;
-    range.set_item(intern!(py, "end"), position(py, f.end_line, f.end_character)?)?;
+    range.set_item(
+        intern!(py, "end"),
+        position(py, f.end_line, f.end_character)?,
+    )?;
     let d = PyDict::new(py);
     d.set_item(intern!(py, "range"), range)?;
     d.set_item(intern!(py, "start"), f.start)?;

@@ -42,6 +42,12 @@ pub enum InputFormat {
 }
 
 #[derive(Debug, Args)]
+#[command(
+    after_help = "Exit status: 0 when every input was analysed (also when the output \
+pipe closes early); 2 when some input could not be read or parsed (the others are still \
+analysed; with --format jsonl each becomes an {\"error\": …} object in the stream), or on \
+a fatal error."
+)]
 pub struct CheckArgs {
     /// Note files or directories (searched recursively); `-` (the default) reads stdin.
     files: Vec<PathBuf>,
