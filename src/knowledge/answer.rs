@@ -111,6 +111,7 @@ struct Kind {
     marks: Vec<Vec<String>>,
     category: Option<String>,
     figure: Vec<Pattern>,
+    secondary: bool,
 }
 
 /// A list of the corpus: its opening line (if it is a statement) and its items, in order.
@@ -131,6 +132,8 @@ struct Empty {
 /// What is known about one statement for ranking, computed on first use.
 #[derive(Debug, Clone)]
 struct Feats {
+    /// Every root of text, lead-in and section: most alternatives fail on their first root.
+    all: HashSet<String>,
     text: Vec<String>,
     lead: Vec<String>,
     section: Vec<String>,
@@ -150,6 +153,8 @@ pub(crate) struct Lexis {
     kinds: Vec<Kind>,
     /// Root → the index stems with that root.
     stems: HashMap<String, Vec<String>>,
+    /// Root → documents holding it in text or lead-in (summed over its stems: an upper bound).
+    root_df: HashMap<String, u64>,
     /// Lower-case words that are not typos: vocabulary, lexicon, ignore list.
     known: HashSet<String>,
     /// Correction targets, by first letter.
@@ -173,8 +178,10 @@ impl Lexis {
                 known.insert(w.lower);
             }
         };
+        // Words without weight are known but never a correction ("fever" is not "ever").
+        let mut weightless: HashSet<String> = HashSet::new();
         for w in v.ignore.iter().chain(&v.list_cues).chain(&v.follow_up_cues) {
-            note_words(w, &mut known);
+            note_words(w, &mut weightless);
         }
         let term_alts: Vec<Vec<Vec<String>>> = lex
             .terms()
@@ -247,12 +254,16 @@ impl Lexis {
                         .collect(),
                     category: a.category.clone(),
                     figure: a.figure_cues.iter().map(|c| pattern(&ta, c)).collect(),
+                    secondary: a.secondary,
                 }
             })
             .collect();
         let mut stems: HashMap<String, Vec<String>> = HashMap::new();
-        for s in index.stems().unwrap_or_default() {
-            stems.entry(root(&s)).or_default().push(s);
+        let mut root_df: HashMap<String, u64> = HashMap::new();
+        for (s, df) in index.stems().unwrap_or_default() {
+            let r = root(&s);
+            *root_df.entry(r.clone()).or_insert(0) += df;
+            stems.entry(r).or_default().push(s);
         }
         for v in stems.values_mut() {
             v.sort();
@@ -260,6 +271,9 @@ impl Lexis {
         }
         let mut dict: HashMap<char, Vec<String>> = HashMap::new();
         for w in known.iter().chain(stems.values().flatten()) {
+            if weightless.contains(w) && !known.contains(w) {
+                continue;
+            }
             if w.chars().count() >= 4 && w.chars().all(char::is_alphabetic) {
                 if let Some(c) = w.chars().next() {
                     dict.entry(c).or_default().push(w.clone());
@@ -275,6 +289,7 @@ impl Lexis {
         let feats = (0..corpus.statements.len())
             .map(|_| OnceLock::new())
             .collect();
+        known.extend(weightless);
         Lexis {
             ignore: v.ignore.iter().cloned().collect(),
             list_cues: v.list_cues.iter().map(|c| pattern(&ta, c)).collect(),
@@ -283,6 +298,7 @@ impl Lexis {
             groups,
             kinds,
             stems,
+            root_df,
             known,
             dict,
             term_alts,
@@ -309,13 +325,16 @@ impl Lexis {
                 .filter_map(|w| w.root.as_ref())
                 .filter(|r| !self.is_topic_root(r))
                 .count();
+            let lead: Vec<String> = s
+                .lead_in
+                .as_deref()
+                .map(|l| self.ta.roots(l))
+                .unwrap_or_default();
+            let section: Vec<String> = s.section.iter().flat_map(|h| self.ta.roots(h)).collect();
             Feats {
-                lead: s
-                    .lead_in
-                    .as_deref()
-                    .map(|l| self.ta.roots(l))
-                    .unwrap_or_default(),
-                section: s.section.iter().flat_map(|h| self.ta.roots(h)).collect(),
+                all: text.iter().chain(&lead).chain(&section).cloned().collect(),
+                lead,
+                section,
                 digit: s.text.chars().any(|c| c.is_ascii_digit() || c == '%'),
                 bare: s.is_lead_in() && !items && content <= 2,
                 text,
@@ -711,6 +730,15 @@ impl Ranker<'_> {
                     .any(|p| (0..words.len()).any(|at| matches_at(&words, at, p)));
             }
         }
+        // A secondary kind counts fully only when nothing else is asked.
+        let primary = kinds.iter().any(|(k, _)| !lx.kinds[*k].secondary);
+        if primary {
+            for k in &mut kinds {
+                if lx.kinds[k.0].secondary {
+                    k.1 *= 0.5;
+                }
+            }
+        }
         kinds.sort_by(|a, b| b.1.total_cmp(&a.1));
         if let Some(&(_, top)) = kinds.first() {
             for k in &mut kinds {
@@ -852,18 +880,11 @@ impl Ranker<'_> {
     /// About how many statements state a concept: for each alternative, its rarest word's
     /// document frequency (text and list openings); the largest over alternatives.
     fn statements_with(&self, alts: &[Vec<String>]) -> usize {
-        let f = self.index.fields();
         let n = self.corpus.statements.len() as u64;
         alts.iter()
             .map(|alt| {
                 alt.iter()
-                    .map(|r| match self.lexis.stems.get(r) {
-                        Some(stems) => {
-                            self.index.doc_freq(f.text, stems)
-                                + self.index.doc_freq(f.lead_in, stems)
-                        }
-                        None => 0,
-                    })
+                    .map(|r| self.lexis.root_df.get(r).copied().unwrap_or(0))
                     .min()
                     .unwrap_or(0)
             })
@@ -926,10 +947,15 @@ impl Ranker<'_> {
         let mut score = 0.0;
         let mut matched = Vec::with_capacity(q.concepts.len());
         for c in &q.concepts {
-            let in_text_n = c.alts.iter().filter(|a| contains_seq(&f.text, a)).count();
+            let alts: Vec<&Vec<String>> = c
+                .alts
+                .iter()
+                .filter(|a| a.iter().all(|r| f.all.contains(r)))
+                .collect();
+            let in_text_n = alts.iter().filter(|a| contains_seq(&f.text, a)).count();
             let in_text = in_text_n > 0;
-            let in_lead = c.alts.iter().any(|a| contains_seq(&f.lead, a));
-            let in_section = c.alts.iter().any(|a| contains_seq(&f.section, a));
+            let in_lead = alts.iter().any(|a| contains_seq(&f.lead, a));
+            let in_section = alts.iter().any(|a| contains_seq(&f.section, a));
             // Naming it several ways ("limited cutaneous systemic sclerosis (lcSSc)") marks
             // a statement about it, rather than one that mentions it.
             let m: f32 = if in_text {
@@ -1009,18 +1035,29 @@ impl Ranker<'_> {
                     .map(|(o, q)| (o, boost(q, 0.3))),
             );
         }
-        if others {
-            // Should the other concepts find nothing, the subject still does.
-            for c in q.concepts.iter().filter(|c| c.topic) {
-                if let Some(cq) = self.concept_query(&c.alts, c.weight) {
-                    clauses.push((Occur::Should, boost(cq, 0.01)));
-                }
+        let wanted = (limit * 4).max(24);
+        let mut found = Vec::new();
+        if !clauses.is_empty() {
+            let query = Box::new(BooleanQuery::new(clauses));
+            found = self.index.search("statement", query, wanted)?;
+        }
+        if found.is_empty() && others {
+            // The other concepts found nothing: the subject still does.
+            let topic: Vec<(Occur, Box<dyn Query>)> = q
+                .concepts
+                .iter()
+                .filter(|c| c.topic)
+                .filter_map(|c| self.concept_query(&c.alts, c.weight))
+                .map(|cq| (Occur::Should, cq))
+                .collect();
+            if !topic.is_empty() {
+                found =
+                    self.index
+                        .search("statement", Box::new(BooleanQuery::new(topic)), wanted)?;
             }
         }
         let mut scored: Vec<Scored> = Vec::new();
-        if !clauses.is_empty() {
-            let query = Box::new(BooleanQuery::new(clauses));
-            let found = self.index.search("statement", query, (limit * 4).max(40))?;
+        {
             for (id, bm25) in found {
                 if let Some(&i) = self.by_id(&id) {
                     let mut s = self.score(&q, i);
