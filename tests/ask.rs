@@ -239,7 +239,8 @@ fn user_corpus_extends_vocabulary_and_references() {
     assert_eq!(top.sources, vec!["[1] Clinic handbook, 2024."]);
     assert!(r.short_answer().contains("[1] Clinic handbook, 2024."));
     // The seed has no reference list: its numbers name the seed document.
-    let seed = kb.ask("anticentromere", 1).unwrap();
+    let seed = kb.ask("anti-PM/Scl antibody", 1).unwrap();
+    assert_eq!(seed.hits[0].statement.text, "Positive anti-PM/Scl antibody");
     assert_eq!(
         seed.hits[0].answer().sources,
         vec!["source 2 of the seed document"]
