@@ -57,6 +57,31 @@ fn pattern(ta: &TextAnalysis, phrase: &str) -> Pattern {
         .collect()
 }
 
+fn pattern_memo(
+    ta: &TextAnalysis,
+    memo: &mut HashMap<String, Option<String>>,
+    phrase: &str,
+) -> Pattern {
+    ta.words_memo(phrase, memo)
+        .into_iter()
+        .map(|w| PatTok {
+            lower: w.lower,
+            root: w.root,
+        })
+        .collect()
+}
+
+fn roots_memo(
+    ta: &TextAnalysis,
+    memo: &mut HashMap<String, Option<String>>,
+    text: &str,
+) -> Vec<String> {
+    ta.words_memo(text, memo)
+        .into_iter()
+        .filter_map(|w| w.root)
+        .collect()
+}
+
 fn tok_matches(w: &Word, p: &PatTok) -> bool {
     match (&p.root, &w.root) {
         (Some(a), Some(b)) => a == b,
@@ -173,15 +198,19 @@ impl Lexis {
         let v = &corpus.vocabulary;
         let lex = &corpus.lexicon;
         let mut known: HashSet<String> = HashSet::new();
-        let note_words = |phrase: &str, known: &mut HashSet<String>| {
-            for w in ta.words(phrase) {
+        // Phrases share most of their words: each word is analysed once.
+        let mut memo: HashMap<String, Option<String>> = HashMap::new();
+        let note_words = |phrase: &str,
+                          known: &mut HashSet<String>,
+                          memo: &mut HashMap<String, Option<String>>| {
+            for w in ta.words_memo(phrase, memo) {
                 known.insert(w.lower);
             }
         };
         // Words without weight are known but never a correction ("fever" is not "ever").
         let mut weightless: HashSet<String> = HashSet::new();
         for w in v.ignore.iter().chain(&v.list_cues).chain(&v.follow_up_cues) {
-            note_words(w, &mut weightless);
+            note_words(w, &mut weightless, &mut memo);
         }
         let term_alts: Vec<Vec<Vec<String>>> = lex
             .terms()
@@ -190,8 +219,8 @@ impl Lexis {
                 let mut alts: Vec<Vec<String>> = std::iter::once(&t.name)
                     .chain(&t.synonyms)
                     .chain(&t.abbreviations)
-                    .map(|f| ta.roots(f))
-                    .chain(t.query.iter().map(|q| ta.roots(q)))
+                    .chain(t.query.iter())
+                    .map(|f| roots_memo(&ta, &mut memo, f))
                     .filter(|r| !r.is_empty())
                     .collect();
                 alts.dedup();
@@ -200,23 +229,27 @@ impl Lexis {
             .collect();
         for t in lex.terms() {
             for f in std::iter::once(&t.name).chain(&t.synonyms) {
-                note_words(f, &mut known);
+                note_words(f, &mut known, &mut memo);
             }
         }
         let mut groups = Vec::new();
         for g in &v.synonyms {
             for w in &g.words {
-                note_words(w, &mut known);
+                note_words(w, &mut known, &mut memo);
             }
             let alts: Vec<Vec<String>> = g
                 .words
                 .iter()
-                .map(|w| ta.roots(w))
+                .map(|w| roots_memo(&ta, &mut memo, w))
                 .filter(|r| !r.is_empty())
                 .collect();
             groups.push(Group {
                 name: g.name.clone(),
-                patterns: g.words.iter().map(|w| pattern(&ta, w)).collect(),
+                patterns: g
+                    .words
+                    .iter()
+                    .map(|w| pattern_memo(&ta, &mut memo, w))
+                    .collect(),
                 abbreviations: g.abbreviations.clone(),
                 alts,
                 is_a: g.is_a.clone(),
@@ -240,20 +273,32 @@ impl Lexis {
             .iter()
             .map(|a| {
                 for c in &a.cues {
-                    note_words(c, &mut known);
+                    note_words(c, &mut known, &mut memo);
                 }
                 Kind {
                     name: a.name.clone(),
-                    cues: a.cues.iter().map(|c| pattern(&ta, c)).collect(),
-                    sections: a.sections.iter().flat_map(|s| ta.roots(s)).collect(),
+                    cues: a
+                        .cues
+                        .iter()
+                        .map(|c| pattern_memo(&ta, &mut memo, c))
+                        .collect(),
+                    sections: a
+                        .sections
+                        .iter()
+                        .flat_map(|s| roots_memo(&ta, &mut memo, s))
+                        .collect(),
                     marks: a
                         .marks
                         .iter()
-                        .map(|m| ta.roots(m))
+                        .map(|m| roots_memo(&ta, &mut memo, m))
                         .filter(|r| !r.is_empty())
                         .collect(),
                     category: a.category.clone(),
-                    figure: a.figure_cues.iter().map(|c| pattern(&ta, c)).collect(),
+                    figure: a
+                        .figure_cues
+                        .iter()
+                        .map(|c| pattern_memo(&ta, &mut memo, c))
+                        .collect(),
                     secondary: a.secondary,
                 }
             })
@@ -292,8 +337,16 @@ impl Lexis {
         known.extend(weightless);
         Lexis {
             ignore: v.ignore.iter().cloned().collect(),
-            list_cues: v.list_cues.iter().map(|c| pattern(&ta, c)).collect(),
-            follow_cues: v.follow_up_cues.iter().map(|c| pattern(&ta, c)).collect(),
+            list_cues: v
+                .list_cues
+                .iter()
+                .map(|c| pattern_memo(&ta, &mut memo, c))
+                .collect(),
+            follow_cues: v
+                .follow_up_cues
+                .iter()
+                .map(|c| pattern_memo(&ta, &mut memo, c))
+                .collect(),
             ta,
             groups,
             kinds,
