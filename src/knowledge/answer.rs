@@ -47,16 +47,6 @@ struct PatTok {
 
 type Pattern = Vec<PatTok>;
 
-fn pattern(ta: &TextAnalysis, phrase: &str) -> Pattern {
-    ta.words(phrase)
-        .into_iter()
-        .map(|w| PatTok {
-            lower: w.lower,
-            root: w.root,
-        })
-        .collect()
-}
-
 fn pattern_memo(
     ta: &TextAnalysis,
     memo: &mut HashMap<String, Option<String>>,
