@@ -97,6 +97,17 @@ fn main() {
         "start-up part: term matcher + query vocabulary over a ready index: {}",
         percentiles(wrap)
     );
+    let corpus = Corpus::embedded().unwrap();
+    let mut matcher = Vec::new();
+    for _ in 0..20 {
+        let t = Instant::now();
+        std::hint::black_box(calcinosis_ls::matcher::TermMatcher::new(&corpus.lexicon));
+        matcher.push(t.elapsed());
+    }
+    println!(
+        "start-up part: term matcher alone: {}",
+        percentiles(matcher)
+    );
 
     let kb = Knowledge::in_memory(Corpus::embedded().unwrap()).unwrap();
     let mut ask = Vec::new();

@@ -267,39 +267,32 @@ impl KnowledgeIndex {
         out
     }
 
-    /// Every stem the statement fields (text, lead-in, section) hold: the vocabulary that
-    /// question words are matched and typo-corrected against.
-    pub fn stems(&self) -> Result<Vec<String>> {
+    /// Every stem the statement fields (text, lead-in, section) hold, with the number of
+    /// documents holding it in the text and lead-in fields (the section field counts 0): the
+    /// vocabulary that question words are matched and typo-corrected against, read from the
+    /// term dictionary without touching a posting list.
+    pub fn stems(&self) -> Result<Vec<(String, u64)>> {
         let searcher = self.reader.searcher();
-        let mut out = Vec::new();
+        let mut out: std::collections::HashMap<String, u64> = std::collections::HashMap::new();
         for reader in searcher.segment_readers() {
             for field in [self.fields.text, self.fields.lead_in, self.fields.section] {
                 let inverted = reader.inverted_index(field).map_err(tv(None))?;
                 let mut stream = inverted.terms().stream().map_err(|e| tv(None)(e.into()))?;
                 while stream.advance() {
                     if let Ok(s) = std::str::from_utf8(stream.key()) {
-                        out.push(s.to_string());
+                        let n = if field == self.fields.section {
+                            0
+                        } else {
+                            u64::from(stream.value().doc_freq)
+                        };
+                        *out.entry(s.to_string()).or_insert(0) += n;
                     }
                 }
             }
         }
+        let mut out: Vec<(String, u64)> = out.into_iter().collect();
         out.sort();
-        out.dedup();
         Ok(out)
-    }
-
-    /// In how many documents each of `stems` occurs in `field`, summed (an upper bound on the
-    /// documents holding any of them; a dictionary look-up, no posting list is read).
-    pub fn doc_freq(&self, field: Field, stems: &[String]) -> u64 {
-        let searcher = self.reader.searcher();
-        stems
-            .iter()
-            .map(|s| {
-                searcher
-                    .doc_freq(&Term::from_field_text(field, s))
-                    .unwrap_or(0)
-            })
-            .sum()
     }
 
     /// A query matching `phrase` in `field`: a term query for one token, a phrase query

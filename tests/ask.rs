@@ -211,3 +211,42 @@ fn question_set_quality() {
         "answerable dev questions flagged"
     );
 }
+
+/// A user corpus extends the vocabulary and brings its own reference list.
+#[test]
+fn user_corpus_extends_vocabulary_and_references() {
+    use calcinosis_ls::corpus::SourceFile;
+    let mut files: Vec<SourceFile> = calcinosis_ls::corpus::EMBEDDED
+        .iter()
+        .map(|(n, t)| SourceFile {
+            name: n.to_string(),
+            text: t.to_string(),
+        })
+        .collect();
+    files.push(SourceFile {
+        name: "mine/clinic.md".into(),
+        text: "# Local Practice\n\n- Calcinosis clinic runs on Tuesdays [1]\n\n[1]: Clinic handbook, 2024.\n".into(),
+    });
+    files.push(SourceFile {
+        name: "mine/vocabulary.toml".into(),
+        text: "[[synonyms]]\nwords = [\"tuesdays\", \"weekly clinic day\"]\n".into(),
+    });
+    let kb = Knowledge::in_memory(Corpus::from_files(files, Vec::new()).unwrap()).unwrap();
+    let r = kb.ask("when is the weekly clinic day?", 3).unwrap();
+    assert!(r.answered);
+    let top = r.hits[0].answer();
+    assert_eq!(top.text, "Calcinosis clinic runs on Tuesdays");
+    assert_eq!(top.sources, vec!["[1] Clinic handbook, 2024."]);
+    assert!(r.short_answer().contains("[1] Clinic handbook, 2024."));
+    // The seed has no reference list: its numbers name the seed document.
+    let seed = kb.ask("anti-PM/Scl antibody", 1).unwrap();
+    assert_eq!(seed.hits[0].statement.text, "Positive anti-PM/Scl antibody");
+    assert_eq!(
+        seed.hits[0].answer().sources,
+        vec!["source 2 of the seed document"]
+    );
+    assert!(seed.hits[0]
+        .statement
+        .cited_text()
+        .ends_with("(source 2 of the seed document)"));
+}

@@ -40,6 +40,9 @@ pub struct AnswerType {
     /// Phrases that ask for a number ("what percentage"): without one in the answer, the
     /// question is not answered.
     pub figure_cues: Vec<String>,
+    /// Gives way to any other answer type asked in the same question ("what morbidity is
+    /// associated with …" asks for morbidity, not for associations).
+    pub secondary: bool,
 }
 
 /// The whole query vocabulary.
@@ -106,6 +109,8 @@ struct AnswerDef {
     category: Option<String>,
     #[serde(default, rename = "figure-cues")]
     figure_cues: Vec<String>,
+    #[serde(default)]
+    secondary: bool,
 }
 
 fn line_of(source: &str, byte: usize) -> usize {
@@ -168,6 +173,7 @@ impl Vocabulary {
                 marks: lower(a.marks),
                 category: a.category,
                 figure_cues: lower(a.figure_cues),
+                secondary: a.secondary,
             };
             match self.answers.iter_mut().find(|x| x.name == name) {
                 Some(old) => {
@@ -178,6 +184,7 @@ impl Vocabulary {
                     if new.category.is_some() {
                         old.category = new.category;
                     }
+                    old.secondary |= new.secondary;
                 }
                 None => self.answers.push(new),
             }

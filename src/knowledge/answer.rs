@@ -47,13 +47,28 @@ struct PatTok {
 
 type Pattern = Vec<PatTok>;
 
-fn pattern(ta: &TextAnalysis, phrase: &str) -> Pattern {
-    ta.words(phrase)
+fn pattern_memo(
+    ta: &TextAnalysis,
+    memo: &mut HashMap<String, Option<String>>,
+    phrase: &str,
+) -> Pattern {
+    ta.words_memo(phrase, memo)
         .into_iter()
         .map(|w| PatTok {
             lower: w.lower,
             root: w.root,
         })
+        .collect()
+}
+
+fn roots_memo(
+    ta: &TextAnalysis,
+    memo: &mut HashMap<String, Option<String>>,
+    text: &str,
+) -> Vec<String> {
+    ta.words_memo(text, memo)
+        .into_iter()
+        .filter_map(|w| w.root)
         .collect()
 }
 
@@ -111,6 +126,7 @@ struct Kind {
     marks: Vec<Vec<String>>,
     category: Option<String>,
     figure: Vec<Pattern>,
+    secondary: bool,
 }
 
 /// A list of the corpus: its opening line (if it is a statement) and its items, in order.
@@ -131,6 +147,8 @@ struct Empty {
 /// What is known about one statement for ranking, computed on first use.
 #[derive(Debug, Clone)]
 struct Feats {
+    /// Every root of text, lead-in and section: most alternatives fail on their first root.
+    all: HashSet<String>,
     text: Vec<String>,
     lead: Vec<String>,
     section: Vec<String>,
@@ -150,6 +168,8 @@ pub(crate) struct Lexis {
     kinds: Vec<Kind>,
     /// Root → the index stems with that root.
     stems: HashMap<String, Vec<String>>,
+    /// Root → documents holding it in text or lead-in (summed over its stems: an upper bound).
+    root_df: HashMap<String, u64>,
     /// Lower-case words that are not typos: vocabulary, lexicon, ignore list.
     known: HashSet<String>,
     /// Correction targets, by first letter.
@@ -168,13 +188,19 @@ impl Lexis {
         let v = &corpus.vocabulary;
         let lex = &corpus.lexicon;
         let mut known: HashSet<String> = HashSet::new();
-        let note_words = |phrase: &str, known: &mut HashSet<String>| {
-            for w in ta.words(phrase) {
+        // Phrases share most of their words: each word is analysed once.
+        let mut memo: HashMap<String, Option<String>> = HashMap::new();
+        let note_words = |phrase: &str,
+                          known: &mut HashSet<String>,
+                          memo: &mut HashMap<String, Option<String>>| {
+            for w in ta.words_memo(phrase, memo) {
                 known.insert(w.lower);
             }
         };
+        // Words without weight are known but never a correction ("fever" is not "ever").
+        let mut weightless: HashSet<String> = HashSet::new();
         for w in v.ignore.iter().chain(&v.list_cues).chain(&v.follow_up_cues) {
-            note_words(w, &mut known);
+            note_words(w, &mut weightless, &mut memo);
         }
         let term_alts: Vec<Vec<Vec<String>>> = lex
             .terms()
@@ -183,8 +209,8 @@ impl Lexis {
                 let mut alts: Vec<Vec<String>> = std::iter::once(&t.name)
                     .chain(&t.synonyms)
                     .chain(&t.abbreviations)
-                    .map(|f| ta.roots(f))
-                    .chain(t.query.iter().map(|q| ta.roots(q)))
+                    .chain(t.query.iter())
+                    .map(|f| roots_memo(&ta, &mut memo, f))
                     .filter(|r| !r.is_empty())
                     .collect();
                 alts.dedup();
@@ -193,23 +219,27 @@ impl Lexis {
             .collect();
         for t in lex.terms() {
             for f in std::iter::once(&t.name).chain(&t.synonyms) {
-                note_words(f, &mut known);
+                note_words(f, &mut known, &mut memo);
             }
         }
         let mut groups = Vec::new();
         for g in &v.synonyms {
             for w in &g.words {
-                note_words(w, &mut known);
+                note_words(w, &mut known, &mut memo);
             }
             let alts: Vec<Vec<String>> = g
                 .words
                 .iter()
-                .map(|w| ta.roots(w))
+                .map(|w| roots_memo(&ta, &mut memo, w))
                 .filter(|r| !r.is_empty())
                 .collect();
             groups.push(Group {
                 name: g.name.clone(),
-                patterns: g.words.iter().map(|w| pattern(&ta, w)).collect(),
+                patterns: g
+                    .words
+                    .iter()
+                    .map(|w| pattern_memo(&ta, &mut memo, w))
+                    .collect(),
                 abbreviations: g.abbreviations.clone(),
                 alts,
                 is_a: g.is_a.clone(),
@@ -233,26 +263,42 @@ impl Lexis {
             .iter()
             .map(|a| {
                 for c in &a.cues {
-                    note_words(c, &mut known);
+                    note_words(c, &mut known, &mut memo);
                 }
                 Kind {
                     name: a.name.clone(),
-                    cues: a.cues.iter().map(|c| pattern(&ta, c)).collect(),
-                    sections: a.sections.iter().flat_map(|s| ta.roots(s)).collect(),
+                    cues: a
+                        .cues
+                        .iter()
+                        .map(|c| pattern_memo(&ta, &mut memo, c))
+                        .collect(),
+                    sections: a
+                        .sections
+                        .iter()
+                        .flat_map(|s| roots_memo(&ta, &mut memo, s))
+                        .collect(),
                     marks: a
                         .marks
                         .iter()
-                        .map(|m| ta.roots(m))
+                        .map(|m| roots_memo(&ta, &mut memo, m))
                         .filter(|r| !r.is_empty())
                         .collect(),
                     category: a.category.clone(),
-                    figure: a.figure_cues.iter().map(|c| pattern(&ta, c)).collect(),
+                    figure: a
+                        .figure_cues
+                        .iter()
+                        .map(|c| pattern_memo(&ta, &mut memo, c))
+                        .collect(),
+                    secondary: a.secondary,
                 }
             })
             .collect();
         let mut stems: HashMap<String, Vec<String>> = HashMap::new();
-        for s in index.stems().unwrap_or_default() {
-            stems.entry(root(&s)).or_default().push(s);
+        let mut root_df: HashMap<String, u64> = HashMap::new();
+        for (s, df) in index.stems().unwrap_or_default() {
+            let r = root(&s);
+            *root_df.entry(r.clone()).or_insert(0) += df;
+            stems.entry(r).or_default().push(s);
         }
         for v in stems.values_mut() {
             v.sort();
@@ -260,6 +306,9 @@ impl Lexis {
         }
         let mut dict: HashMap<char, Vec<String>> = HashMap::new();
         for w in known.iter().chain(stems.values().flatten()) {
+            if weightless.contains(w) && !known.contains(w) {
+                continue;
+            }
             if w.chars().count() >= 4 && w.chars().all(char::is_alphabetic) {
                 if let Some(c) = w.chars().next() {
                     dict.entry(c).or_default().push(w.clone());
@@ -275,14 +324,24 @@ impl Lexis {
         let feats = (0..corpus.statements.len())
             .map(|_| OnceLock::new())
             .collect();
+        known.extend(weightless);
         Lexis {
             ignore: v.ignore.iter().cloned().collect(),
-            list_cues: v.list_cues.iter().map(|c| pattern(&ta, c)).collect(),
-            follow_cues: v.follow_up_cues.iter().map(|c| pattern(&ta, c)).collect(),
+            list_cues: v
+                .list_cues
+                .iter()
+                .map(|c| pattern_memo(&ta, &mut memo, c))
+                .collect(),
+            follow_cues: v
+                .follow_up_cues
+                .iter()
+                .map(|c| pattern_memo(&ta, &mut memo, c))
+                .collect(),
             ta,
             groups,
             kinds,
             stems,
+            root_df,
             known,
             dict,
             term_alts,
@@ -309,13 +368,16 @@ impl Lexis {
                 .filter_map(|w| w.root.as_ref())
                 .filter(|r| !self.is_topic_root(r))
                 .count();
+            let lead: Vec<String> = s
+                .lead_in
+                .as_deref()
+                .map(|l| self.ta.roots(l))
+                .unwrap_or_default();
+            let section: Vec<String> = s.section.iter().flat_map(|h| self.ta.roots(h)).collect();
             Feats {
-                lead: s
-                    .lead_in
-                    .as_deref()
-                    .map(|l| self.ta.roots(l))
-                    .unwrap_or_default(),
-                section: s.section.iter().flat_map(|h| self.ta.roots(h)).collect(),
+                all: text.iter().chain(&lead).chain(&section).cloned().collect(),
+                lead,
+                section,
                 digit: s.text.chars().any(|c| c.is_ascii_digit() || c == '%'),
                 bare: s.is_lead_in() && !items && content <= 2,
                 text,
@@ -711,6 +773,15 @@ impl Ranker<'_> {
                     .any(|p| (0..words.len()).any(|at| matches_at(&words, at, p)));
             }
         }
+        // A secondary kind counts fully only when nothing else is asked.
+        let primary = kinds.iter().any(|(k, _)| !lx.kinds[*k].secondary);
+        if primary {
+            for k in &mut kinds {
+                if lx.kinds[k.0].secondary {
+                    k.1 *= 0.5;
+                }
+            }
+        }
         kinds.sort_by(|a, b| b.1.total_cmp(&a.1));
         if let Some(&(_, top)) = kinds.first() {
             for k in &mut kinds {
@@ -852,18 +923,11 @@ impl Ranker<'_> {
     /// About how many statements state a concept: for each alternative, its rarest word's
     /// document frequency (text and list openings); the largest over alternatives.
     fn statements_with(&self, alts: &[Vec<String>]) -> usize {
-        let f = self.index.fields();
         let n = self.corpus.statements.len() as u64;
         alts.iter()
             .map(|alt| {
                 alt.iter()
-                    .map(|r| match self.lexis.stems.get(r) {
-                        Some(stems) => {
-                            self.index.doc_freq(f.text, stems)
-                                + self.index.doc_freq(f.lead_in, stems)
-                        }
-                        None => 0,
-                    })
+                    .map(|r| self.lexis.root_df.get(r).copied().unwrap_or(0))
                     .min()
                     .unwrap_or(0)
             })
@@ -926,10 +990,15 @@ impl Ranker<'_> {
         let mut score = 0.0;
         let mut matched = Vec::with_capacity(q.concepts.len());
         for c in &q.concepts {
-            let in_text_n = c.alts.iter().filter(|a| contains_seq(&f.text, a)).count();
+            let alts: Vec<&Vec<String>> = c
+                .alts
+                .iter()
+                .filter(|a| a.iter().all(|r| f.all.contains(r)))
+                .collect();
+            let in_text_n = alts.iter().filter(|a| contains_seq(&f.text, a)).count();
             let in_text = in_text_n > 0;
-            let in_lead = c.alts.iter().any(|a| contains_seq(&f.lead, a));
-            let in_section = c.alts.iter().any(|a| contains_seq(&f.section, a));
+            let in_lead = alts.iter().any(|a| contains_seq(&f.lead, a));
+            let in_section = alts.iter().any(|a| contains_seq(&f.section, a));
             // Naming it several ways ("limited cutaneous systemic sclerosis (lcSSc)") marks
             // a statement about it, rather than one that mentions it.
             let m: f32 = if in_text {
@@ -1009,18 +1078,29 @@ impl Ranker<'_> {
                     .map(|(o, q)| (o, boost(q, 0.3))),
             );
         }
-        if others {
-            // Should the other concepts find nothing, the subject still does.
-            for c in q.concepts.iter().filter(|c| c.topic) {
-                if let Some(cq) = self.concept_query(&c.alts, c.weight) {
-                    clauses.push((Occur::Should, boost(cq, 0.01)));
-                }
+        let wanted = (limit * 4).max(24);
+        let mut found = Vec::new();
+        if !clauses.is_empty() {
+            let query = Box::new(BooleanQuery::new(clauses));
+            found = self.index.search("statement", query, wanted)?;
+        }
+        if found.is_empty() && others {
+            // The other concepts found nothing: the subject still does.
+            let topic: Vec<(Occur, Box<dyn Query>)> = q
+                .concepts
+                .iter()
+                .filter(|c| c.topic)
+                .filter_map(|c| self.concept_query(&c.alts, c.weight))
+                .map(|cq| (Occur::Should, cq))
+                .collect();
+            if !topic.is_empty() {
+                found =
+                    self.index
+                        .search("statement", Box::new(BooleanQuery::new(topic)), wanted)?;
             }
         }
         let mut scored: Vec<Scored> = Vec::new();
-        if !clauses.is_empty() {
-            let query = Box::new(BooleanQuery::new(clauses));
-            let found = self.index.search("statement", query, (limit * 4).max(40))?;
+        {
             for (id, bm25) in found {
                 if let Some(&i) = self.by_id(&id) {
                     let mut s = self.score(&q, i);

@@ -87,22 +87,40 @@ impl TextAnalysis {
     /// The words of `text` with their roots: words are runs of letters and digits, as the
     /// index tokenizer splits them.
     pub fn words(&self, text: &str) -> Vec<Word> {
+        self.words_memo(text, &mut std::collections::HashMap::new())
+    }
+
+    /// [`TextAnalysis::words`], remembering each word's root in `memo` (for analysing many
+    /// phrases that share words, as when the vocabulary is compiled).
+    pub fn words_memo(
+        &self,
+        text: &str,
+        memo: &mut std::collections::HashMap<String, Option<String>>,
+    ) -> Vec<Word> {
         let mut a = self.analyzer.clone();
         let mut out = Vec::new();
         let mut start = None;
         let mut push = |s: usize, e: usize, out: &mut Vec<Word>| {
             let written = &text[s..e];
-            let mut stream = a.token_stream(written);
-            let stem = if stream.advance() {
-                Some(stream.token().text.clone())
-            } else {
-                None
+            let lower = written.to_lowercase();
+            let root = match memo.get(&lower) {
+                Some(r) => r.clone(),
+                None => {
+                    let mut stream = a.token_stream(written);
+                    let r = if stream.advance() {
+                        Some(root(&stream.token().text))
+                    } else {
+                        None
+                    };
+                    memo.insert(lower.clone(), r.clone());
+                    r
+                }
             };
             out.push(Word {
-                lower: written.to_lowercase(),
+                lower,
                 written: written.to_string(),
                 range: s..e,
-                root: stem.map(|s| root(&s)),
+                root,
             });
         };
         for (i, c) in text.char_indices() {
