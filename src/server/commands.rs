@@ -24,11 +24,13 @@ impl Session {
                     .and_then(Value::as_u64)
                     .unwrap_or(10)
                     .clamp(1, limits::MAX_RESULTS as u64) as usize;
-                let hits = engine
+                // The same ranking and abstention as the command line's `ask`; each row
+                // says whether the sources answer the question.
+                let reply = engine
                     .kb
-                    .search(limits::question(question), limit)
+                    .ask(question, limit)
                     .map_err(|e| RpcError::invalid_params(e.to_string()))?;
-                let answers: Vec<_> = hits.iter().map(|h| h.answer()).collect();
+                let answers: Vec<_> = reply.hits.iter().map(|h| h.answer()).collect();
                 Ok(Some(json!(answers)))
             }
             DOCUMENT_DIGEST => {
@@ -67,7 +69,7 @@ impl Session {
                         format!(
                             "• {} {} — {}",
                             h.statement.text,
-                            h.statement.citation_label(),
+                            h.statement.source_label(),
                             h.statement.section_path()
                         )
                     })

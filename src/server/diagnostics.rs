@@ -81,7 +81,7 @@ pub fn diagnostics(
                 let location = engine.locate(h.statement)?;
                 Some(vec![DiagnosticRelatedInformation {
                     location,
-                    message: h.statement.text.clone(),
+                    message: h.statement.cited_text(),
                 }])
             })
             .clone();

@@ -76,7 +76,7 @@ pub fn workspace_symbols(engine: &Engine, query: &str, limit: usize) -> Vec<Symb
                     .ok()
                     .map(|u| Location::new(u, Default::default()))
             })?;
-            let cites = s.citation_label();
+            let cites = s.source_label();
             Some(SymbolInformation {
                 name: format!("{} {cites}", s.text).trim_end().to_string(),
                 kind: SymbolKind::STRING,
