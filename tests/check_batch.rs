@@ -1,28 +1,13 @@
 //! `check` at scale, as a user runs it: JSON Lines in and out, directories, many cores,
 //! closed pipes and one-line notes.
 
+mod common;
+
 use std::io::{BufRead, BufReader, Write};
 use std::process::{Command, Output, Stdio};
 
+use common::cli::run;
 use serde_json::Value;
-
-fn run(args: &[&str], stdin: Option<&[u8]>) -> Output {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_calcinosis-ls"))
-        .args(args)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("start calcinosis-ls");
-    let mut input = child.stdin.take().expect("stdin");
-    let data = stdin.unwrap_or_default().to_vec();
-    let writer = std::thread::spawn(move || {
-        let _ = input.write_all(&data);
-    });
-    let out = child.wait_with_output().expect("wait");
-    writer.join().expect("writer");
-    out
-}
 
 fn lines(o: &Output) -> Vec<Value> {
     String::from_utf8_lossy(&o.stdout)

@@ -8,9 +8,9 @@
 
 mod common;
 
+use std::io::Write;
 use std::path::Path;
 use std::process::{Command, Stdio};
-use std::io::Write;
 use std::time::Duration;
 
 use common::nvim::find_nvim;
