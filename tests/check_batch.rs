@@ -181,3 +181,40 @@ fn text_output_on_a_one_line_note_shows_snippets_not_the_line() {
     let caret = out.lines().nth(2).unwrap();
     assert_eq!(caret.trim_start_matches([' ', '|']), "^^");
 }
+
+/// Regression: a byte-order mark shifted every column by one, and UTF-16 without one was
+/// read as text (NUL after every letter); a 100 KB `--term` hung the matcher's build.
+#[test]
+fn byte_order_marks_utf16_and_long_terms() {
+    let dir = tempfile::tempdir().unwrap();
+    let bom = dir.path().join("bom.txt");
+    std::fs::write(&bom, b"\xEF\xBB\xBFDenies RP.").unwrap();
+    let o = run(&["check", "--format", "jsonl", bom.to_str().unwrap()], None);
+    let out = lines(&o);
+    let f = &out[0]["findings"][0];
+    assert_eq!(f["range"]["start"]["character"], 7, "{f}");
+
+    let le: Vec<u8> = "Denies Raynaud's phenomenon."
+        .encode_utf16()
+        .flat_map(|u| u.to_le_bytes())
+        .collect();
+    for (name, bytes) in [
+        ("le.txt", le.clone()),
+        ("bom16.txt", [&[0xFF, 0xFE][..], &le].concat()),
+    ] {
+        let path = dir.path().join(name);
+        std::fs::write(&path, bytes).unwrap();
+        let o = run(&["check", path.to_str().unwrap()], None);
+        assert_eq!(o.status.code(), Some(2), "{name}");
+        assert!(
+            String::from_utf8_lossy(&o.stderr).contains("UTF-16, not UTF-8"),
+            "{name}: {}",
+            String::from_utf8_lossy(&o.stderr)
+        );
+    }
+
+    let long = "x".repeat(100_000);
+    let o = run(&["check", "--term", &long, bom.to_str().unwrap()], None);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("at most 200"));
+}

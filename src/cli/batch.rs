@@ -164,13 +164,35 @@ fn io_reason(e: walkdir::Error) -> String {
     }
 }
 
-fn utf8(bytes: Vec<u8>) -> Result<String, String> {
+/// A note file's text. A UTF-8 byte-order mark is dropped (editors do not count it, so
+/// columns would be off by one); UTF-16, with a byte-order mark or without one (whose ASCII
+/// reads as valid UTF-8 with a NUL after every letter), is refused with what to do.
+fn utf8(mut bytes: Vec<u8>) -> Result<String, String> {
+    if bytes.starts_with(&[0xEF, 0xBB, 0xBF]) {
+        bytes.drain(..3);
+    }
+    if bytes.starts_with(&[0xFF, 0xFE]) || bytes.starts_with(&[0xFE, 0xFF]) || looks_utf16(&bytes) {
+        return Err("the note is UTF-16, not UTF-8: save it as UTF-8".into());
+    }
     String::from_utf8(bytes).map_err(|e| {
         format!(
             "not valid UTF-8 at byte {}: save the note as UTF-8",
             e.utf8_error().valid_up_to()
         )
     })
+}
+
+/// Whether `bytes` look like UTF-16 without a byte-order mark: in the first 4 KB, NUL in
+/// most odd (little-endian) or most even (big-endian) positions. Real notes have no NULs.
+fn looks_utf16(bytes: &[u8]) -> bool {
+    let head = &bytes[..bytes.len().min(4096)];
+    if head.len() < 8 {
+        return false;
+    }
+    let pairs = head.len() / 2;
+    let even = head.iter().step_by(2).filter(|&&b| b == 0).count();
+    let odd = head.iter().skip(1).step_by(2).filter(|&&b| b == 0).count();
+    even.max(odd) * 2 > pairs
 }
 
 /// Parses one JSON Lines record. Error messages name the problem and a position, never

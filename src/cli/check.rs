@@ -55,7 +55,7 @@ pub struct CheckArgs {
     #[arg(long, value_enum, default_value_t)]
     format: CheckFormat,
     /// An extra target phrase, matched and asserted like a lexicon term (repeatable).
-    #[arg(long = "term", value_name = "TEXT")]
+    #[arg(long = "term", value_name = "TEXT", value_parser = term_phrase)]
     terms: Vec<String>,
     /// What the inputs hold: whole notes, or JSON Lines records.
     #[arg(long, value_enum, default_value_t)]
@@ -458,4 +458,20 @@ mod tests {
         let caret: String = shown.chars().skip(column).take(width).collect();
         assert_eq!(caret, "RP");
     }
+}
+
+/// A `--term` phrase: as long as a lexicon form may be (a 100 KB one made the matcher's
+/// build hang).
+fn term_phrase(text: &str) -> Result<String, String> {
+    let max = calcinosis_ls::corpus::lexicon::MAX_FORM_BYTES;
+    if text.trim().is_empty() {
+        return Err("the phrase is empty".into());
+    }
+    if text.len() > max {
+        return Err(format!(
+            "the phrase is {} bytes long; a term may have at most {max}",
+            text.len()
+        ));
+    }
+    Ok(text.to_string())
 }
