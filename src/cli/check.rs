@@ -439,6 +439,22 @@ fn text_report(
     Ok(())
 }
 
+/// A `--term` phrase: as long as a lexicon form may be (a 100 KB one made the matcher's
+/// build hang).
+fn term_phrase(text: &str) -> Result<String, String> {
+    let max = calcinosis_ls::corpus::lexicon::MAX_FORM_BYTES;
+    if text.trim().is_empty() {
+        return Err("the phrase is empty".into());
+    }
+    if text.len() > max {
+        return Err(format!(
+            "the phrase is {} bytes long; a term may have at most {max}",
+            text.len()
+        ));
+    }
+    Ok(text.to_string())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -458,20 +474,4 @@ mod tests {
         let caret: String = shown.chars().skip(column).take(width).collect();
         assert_eq!(caret, "RP");
     }
-}
-
-/// A `--term` phrase: as long as a lexicon form may be (a 100 KB one made the matcher's
-/// build hang).
-fn term_phrase(text: &str) -> Result<String, String> {
-    let max = calcinosis_ls::corpus::lexicon::MAX_FORM_BYTES;
-    if text.trim().is_empty() {
-        return Err("the phrase is empty".into());
-    }
-    if text.len() > max {
-        return Err(format!(
-            "the phrase is {} bytes long; a term may have at most {max}",
-            text.len()
-        ));
-    }
-    Ok(text.to_string())
 }
