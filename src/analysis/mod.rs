@@ -9,6 +9,7 @@ pub mod sentences;
 
 use std::collections::BTreeSet;
 use std::ops::Range;
+use std::sync::Arc;
 
 pub use context::{Assertion, CauseKind};
 pub use incremental::AnalysisCache;
@@ -115,7 +116,7 @@ pub struct Analysis {
 #[derive(Debug, Clone)]
 pub struct Analyzer {
     lexicon: Lexicon,
-    matcher: TermMatcher,
+    matcher: Arc<TermMatcher>,
     context: ContextEngine,
     sectioner: Sectioner,
     splitter: SentenceSplitter,
@@ -139,12 +140,18 @@ impl Analyzer {
             }
         }
         Analyzer {
-            matcher: TermMatcher::new(&lexicon),
+            matcher: Arc::new(TermMatcher::new(&lexicon)),
             context: ContextEngine::new(&corpus.context),
             sectioner: Sectioner::new(&corpus.structure),
             splitter: SentenceSplitter::new(&corpus.structure.abbreviations),
             lexicon,
         }
+    }
+
+    /// The term matcher, for a knowledge base over the same corpus to share. Built from
+    /// exactly the corpus lexicon only by [`Analyzer::new`] (ad-hoc terms add to it).
+    pub(crate) fn matcher(&self) -> Arc<TermMatcher> {
+        self.matcher.clone()
     }
 
     /// The lexicon used (including ad-hoc terms).

@@ -231,7 +231,7 @@ pub struct Completion {
 pub struct Knowledge {
     corpus: Corpus,
     index: KnowledgeIndex,
-    matcher: TermMatcher,
+    matcher: Arc<TermMatcher>,
     by_id: HashMap<String, usize>,
     /// `(lower-case form, term, form, kind)` for completion.
     forms: Vec<(String, TermId, String, FormKind)>,
@@ -264,7 +264,18 @@ impl Knowledge {
 
     /// Combines a corpus with an index built from it.
     pub fn with_index(corpus: Corpus, index: KnowledgeIndex) -> Knowledge {
-        let matcher = TermMatcher::new(&corpus.lexicon);
+        let matcher = Arc::new(TermMatcher::new(&corpus.lexicon));
+        Self::with_shared_matcher(corpus, index, matcher)
+    }
+
+    /// Like [`Knowledge::with_index`], with a term matcher already built from exactly
+    /// `corpus.lexicon` (the analyser's, in the server: one matcher per engine, not two; on
+    /// a large user lexicon each costs seconds and hundreds of megabytes).
+    pub(crate) fn with_shared_matcher(
+        corpus: Corpus,
+        index: KnowledgeIndex,
+        matcher: Arc<TermMatcher>,
+    ) -> Knowledge {
         let by_id = corpus
             .statements
             .iter()

@@ -8,6 +8,7 @@ use tower_lsp_server::ls_types::{Location, Position, Range, Uri};
 
 use crate::analysis::Analyzer;
 use crate::corpus::{Corpus, Statement, EMBEDDED};
+use crate::index::KnowledgeIndex;
 use crate::knowledge::Knowledge;
 
 /// Knowledge and analyser for one corpus. Swapped whole when the corpus changes. Cloning
@@ -25,10 +26,12 @@ impl Engine {
     /// Builds an engine over `corpus`, with an on-disk index when `index_dir` is given.
     pub fn build(corpus: Corpus, index_dir: Option<&Path>) -> crate::Result<Engine> {
         let analyzer = Analyzer::new(&corpus);
-        let kb = match index_dir {
-            Some(dir) => Knowledge::on_disk(corpus, dir)?,
-            None => Knowledge::in_memory(corpus)?,
+        let index = match index_dir {
+            Some(dir) => KnowledgeIndex::open_or_rebuild(&corpus, dir)?,
+            None => KnowledgeIndex::in_memory(&corpus)?,
         };
+        // One term matcher for both: `Analyzer::new` builds it from this corpus's lexicon.
+        let kb = Knowledge::with_shared_matcher(corpus, index, analyzer.matcher());
         Ok(Engine {
             kb,
             analyzer,
