@@ -150,6 +150,7 @@ impl Analyzer {
 
     /// The term matcher, for a knowledge base over the same corpus to share. Built from
     /// exactly the corpus lexicon only by [`Analyzer::new`] (ad-hoc terms add to it).
+    #[cfg(feature = "server")]
     pub(crate) fn matcher(&self) -> Arc<TermMatcher> {
         self.matcher.clone()
     }
