@@ -281,7 +281,10 @@ fn claim(dir: &Path) -> Result<()> {
         .find(|e| {
             let name = e.file_name();
             let name = name.to_string_lossy();
+            // Our marker may appear between the check above and this listing: another
+            // process's first build claimed the directory meanwhile.
             !(TOLERATED.contains(&name.as_ref())
+                || name == MARKER
                 || name == LOCK
                 || name.starts_with(PROBE_PREFIX)
                 || is_our_name(&name, BUILD_PREFIX)
