@@ -216,13 +216,7 @@ fn question_set_quality() {
 #[test]
 fn user_corpus_extends_vocabulary_and_references() {
     use calcinosis_ls::corpus::SourceFile;
-    let mut files: Vec<SourceFile> = calcinosis_ls::corpus::EMBEDDED
-        .iter()
-        .map(|(n, t)| SourceFile {
-            name: n.to_string(),
-            text: t.to_string(),
-        })
-        .collect();
+    let mut files: Vec<SourceFile> = calcinosis_ls::corpus::Corpus::embedded_files();
     files.push(SourceFile {
         name: "mine/clinic.md".into(),
         text: "# Local Practice\n\n- Calcinosis clinic runs on Tuesdays [1]\n\n[1]: Clinic handbook, 2024.\n".into(),

@@ -138,13 +138,7 @@ fn folding_notes() -> Vec<(String, &'static str, &'static str)> {
 }
 
 fn user_label_corpus() -> Corpus {
-    let mut files: Vec<SourceFile> = EMBEDDED
-        .iter()
-        .map(|(n, t)| SourceFile {
-            name: n.to_string(),
-            text: t.to_string(),
-        })
-        .collect();
+    let mut files: Vec<SourceFile> = Corpus::embedded_files();
     files.push(SourceFile {
         name: "user/context.toml".into(),
         text: FOLDING_LABELS.into(),

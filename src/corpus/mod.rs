@@ -133,7 +133,9 @@ impl Corpus {
         Corpus::from_files(Self::embedded_files(), Vec::new())
     }
 
-    fn embedded_files() -> Vec<SourceFile> {
+    /// The files of the embedded corpus, to extend with files of one's own and pass to
+    /// [`Corpus::from_files`].
+    pub fn embedded_files() -> Vec<SourceFile> {
         EMBEDDED
             .iter()
             .map(|(n, t)| SourceFile {
