@@ -2,8 +2,12 @@
 //! completion, time from an edit to its diagnostics (whole-document replacement and a
 //! one-character edit), and memory, on notes of 500, 5,000 and 50,000 lines.
 //! The client decodes diagnostics into lsp-types structs, as a typed Rust client does.
-//! Run: `cargo bench --bench lsp_latency` (all sizes), or name sizes and kinds to run only
-//! those: `cargo bench --bench lsp_latency -- 5000 dense`.
+//! Then `shapes`: time from opening a note to its diagnostics for the note shapes that
+//! were once quadratic (one long line, unpunctuated lower-case lines, a line of
+//! misspellings) and for dense and typical notes, each at 1×, 2× and 4× its size, so that a
+//! super-linear curve shows.
+//! Run: `cargo bench --bench lsp_latency` (all), or name sizes and kinds to run only
+//! those: `cargo bench --bench lsp_latency -- 5000 dense`, `… -- shapes`.
 
 #[path = "../tests/common/mod.rs"]
 mod common;
@@ -240,6 +244,71 @@ fn neovim(text: &str, edits: usize) {
     );
 }
 
+/// Open → diagnostics and full change → diagnostics (median of 3) for one note, in a
+/// server of its own (so its peak RSS is the note's).
+fn shape(name: &str, text: &str) {
+    let uri = "file:///bench/shape.txt";
+    let mut c = Client::start_typed(&["serve"], &[]);
+    c.initialize(
+        &["utf-16"],
+        json!({"diagnostics": {"debounceMs": 0, "maxPerDocument": 100_000}}),
+    );
+    let t = Instant::now();
+    c.open(uri, "plaintext", text);
+    let n = c.typed_diagnostics(uri, 1).params.diagnostics.len();
+    let open = t.elapsed();
+    let mut changes = Vec::new();
+    for version in 2..5 {
+        let t = Instant::now();
+        c.notify("textDocument/didChange", json!({"textDocument": {"uri": uri, "version": version}, "contentChanges": [{"text": text}]}));
+        c.typed_diagnostics(uri, version);
+        changes.push(t.elapsed());
+    }
+    let peak = c.memory_kb("VmHWM").unwrap_or(0) as f64 / 1024.0;
+    c.shutdown();
+    println!(
+        "  {name:<44} {:>6.2} MB {n:>7} diagnostics: open {:>8.1} ms, full change p50 {:>8.1} ms, peak RSS {peak:.0} MB",
+        text.len() as f64 / 1e6,
+        open.as_secs_f64() * 1000.0,
+        pct(&mut changes, 0.5),
+    );
+}
+
+fn shapes() {
+    println!("\nshapes: open → diagnostics at 1×, 2×, 4× (a linear cost doubles per row)");
+    for k in [1, 2, 4] {
+        let mut g = notegen::NoteGen::typical(11);
+        shape(&format!("one line, {k} MB"), &g.one_line(k << 20));
+    }
+    for k in [1, 2, 4] {
+        let mut g = notegen::NoteGen::new(11);
+        let lines = 5_000 * k;
+        shape(
+            &format!("unpunctuated lower-case, {lines} lines"),
+            &g.unpunctuated_lines(lines),
+        );
+    }
+    for k in [1, 2, 4] {
+        let mut g = notegen::NoteGen::new(11);
+        let n = 10_000 * k;
+        shape(
+            &format!("one line, {n} misspellings"),
+            &g.misspellings_line(n),
+        );
+    }
+    for (kind, dense) in [("typical", false), ("dense", true)] {
+        for k in [1, 2, 4] {
+            let mut g = if dense {
+                notegen::NoteGen::new(11)
+            } else {
+                notegen::NoteGen::typical(11)
+            };
+            let lines = 5_000 * k;
+            shape(&format!("{kind}, {lines} lines"), &g.document(lines));
+        }
+    }
+}
+
 fn main() {
     println!("LSP latency over stdio (release binary, debounce 0 ms)");
     // Filters from the command line (cargo passes `--bench` too): sizes and kinds.
@@ -250,6 +319,9 @@ fn main() {
     let wanted = |what: &str, all: &[&str]| {
         args.iter().any(|a| a == what) || !args.iter().any(|a| all.contains(&a.as_str()))
     };
+    if args.iter().any(|a| a == "shapes") {
+        return shapes();
+    }
     for (dense, kind) in [(false, "typical"), (true, "dense")] {
         if !wanted(kind, &["typical", "dense"]) {
             continue;

@@ -1,6 +1,8 @@
 //! The term matcher: one Aho-Corasick automaton over every surface form of every lexicon
-//! term (with generated possessive, plural and hyphen variants), plus a bounded fuzzy pass
-//! that reports likely misspellings of long words.
+//! term (with generated hyphen variants), plus a bounded fuzzy pass that reports likely
+//! misspellings of long words. Plural and possessive endings ("Raynauds", "Raynaud's",
+//! "telangiectasias") are recognised after a match rather than listed as patterns: five
+//! patterns per form made a 100,000-term lexicon's automaton a million patterns.
 //!
 //! Invariants: matches are whole words; overlapping matches resolve to the longest;
 //! abbreviations match only in their written case (or all upper case when 4+ letters);
@@ -12,7 +14,7 @@ use std::ops::Range;
 use aho_corasick::{AhoCorasick, MatchKind};
 
 use crate::corpus::lexicon::{form_key, Category, FormKind, Lexicon, TermId};
-use crate::text::{whole_word_matches, Normalized};
+use crate::text::{is_whole_word, whole_word_matches_by, Normalized};
 
 /// A term found in a piece of text.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -33,9 +35,42 @@ pub struct Mention {
 struct Pattern {
     term: TermId,
     kind: FormKind,
-    /// For case-sensitive forms: the bytes that must match exactly (the abbreviation
-    /// without its generated suffix).
+    /// For case-sensitive forms: the bytes that must match exactly (the abbreviation as
+    /// written; a plural or possessive ending after it is not part of the pattern).
     exact_prefix: Option<String>,
+    /// Which endings may follow the form.
+    endings: Endings,
+}
+
+/// The plural and possessive endings a form takes after a match.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Endings {
+    /// None: the form ends in a digit or a sign, or is already possessive.
+    None,
+    /// `'s`, `s'`, `s` (abbreviations: "DUs", "RP's").
+    NoEs,
+    /// `'s`, `s'`, `es`, `s`.
+    All,
+}
+
+impl Endings {
+    fn of(form: &str, abbreviation: bool) -> Endings {
+        let ends_in_letter = form.chars().next_back().is_some_and(|c| c.is_alphabetic());
+        match (ends_in_letter && !form.ends_with("'s"), abbreviation) {
+            (false, _) => Endings::None,
+            (true, true) => Endings::NoEs,
+            (true, false) => Endings::All,
+        }
+    }
+
+    /// The endings to try, longest first (a longer ending is the longer match).
+    fn suffixes(self) -> &'static [&'static str] {
+        match self {
+            Endings::None => &[],
+            Endings::NoEs => &["'s", "s'", "s"],
+            Endings::All => &["'s", "s'", "es", "s"],
+        }
+    }
 }
 
 #[derive(Debug, Clone)]
@@ -59,7 +94,11 @@ pub struct TermMatcher {
     /// Per ASCII first letter: the shortest and longest first word of its fuzzy candidates,
     /// so that most words are ruled out before any lookup.
     fuzzy_lengths: [Option<(usize, usize)>; 26],
+    /// Every word of every form (lower case, possessive stripped): never a misspelling.
     exact_words: HashSet<String>,
+    /// The last words of forms that take endings, with whether `es` is one of them: their
+    /// plurals are exact words too.
+    plural_stems: HashMap<String, bool>,
     fuzzy_ignore: HashSet<String>,
 }
 
@@ -95,36 +134,21 @@ fn strip_possessive(word: &str) -> &str {
         .unwrap_or(word)
 }
 
-/// Spelling variants of one listed form: hyphens as spaces or joined, plus suffixes.
-fn variants(form: &str, abbreviation: bool) -> Vec<(String, usize)> {
-    let mut bases = vec![form.to_string()];
+/// Spelling variants of one listed form: hyphens as spaces or joined.
+fn variants(form: &str) -> Vec<String> {
+    let mut out = vec![form.to_string()];
     if form.contains('-') {
-        bases.push(form.replace('-', " "));
-        bases.push(form.replace('-', ""));
-    }
-    let mut out = Vec::new();
-    for b in bases {
-        let len = b.len();
-        let ends_in_letter = b.chars().next_back().is_some_and(|c| c.is_alphabetic());
-        let possessive = b.ends_with("'s");
-        out.push((b.clone(), len));
-        if ends_in_letter && !possessive {
-            for suffix in ["s", "'s", "s'", "es"] {
-                if abbreviation && suffix == "es" {
-                    continue;
-                }
-                out.push((format!("{b}{suffix}"), len));
-            }
-        }
+        out.push(form.replace('-', " "));
+        out.push(form.replace('-', ""));
     }
     out
 }
 
 /// Patterns up to which the automaton is a DFA. A DFA is the fastest to search (the
-/// built-in lexicon's few thousand patterns make a small one), but its size grows with
-/// the patterns times the alphabet: a 100,000-term user lexicon (about a million patterns
-/// with their variants) took 3.8 GB and 11 s to build. Past this, a contiguous NFA: a
-/// little slower per byte, linear in the patterns.
+/// built-in lexicon's few hundred patterns make a small one), but its size grows with
+/// the patterns times the alphabet: a 100,000-term user lexicon (then about a million
+/// patterns with their variants) took 3.8 GB and 11 s to build. Past this, a contiguous
+/// NFA: a little slower per byte, linear in the patterns.
 const MAX_DFA_PATTERNS: usize = 20_000;
 
 fn automaton_kind(patterns: usize) -> aho_corasick::AhoCorasickKind {
@@ -142,15 +166,27 @@ impl TermMatcher {
         let mut patterns: Vec<Pattern> = Vec::new();
         let mut seen: HashMap<String, usize> = HashMap::default();
         let mut exact_words = HashSet::default();
+        let mut plural_stems = HashMap::default();
         let mut fuzzy: HashMap<char, Vec<FuzzyCandidate>> = HashMap::default();
         for form in lexicon.forms() {
             let abbreviation = form.kind == FormKind::Abbreviation;
             // Normalised as note text is (white-space runs, curly apostrophes).
             let text = Normalized::new(form.text.trim()).text;
-            for (variant, base_len) in variants(&text, abbreviation) {
+            for variant in variants(&text) {
                 let key = variant.to_ascii_lowercase();
-                for w in key.split(|c: char| !c.is_alphanumeric() && c != '\'') {
-                    exact_words.insert(strip_possessive(w).to_string());
+                let endings = Endings::of(&variant, abbreviation);
+                let mut words = key
+                    .split(|c: char| !c.is_alphanumeric() && c != '\'')
+                    .peekable();
+                while let Some(w) = words.next() {
+                    if words.peek().is_none() && endings != Endings::None {
+                        let es = endings == Endings::All;
+                        let known = plural_stems.entry(w.to_string()).or_insert(es);
+                        *known |= es;
+                    }
+                    if !exact_words.contains(strip_possessive(w)) {
+                        exact_words.insert(strip_possessive(w).to_string());
+                    }
                 }
                 if seen.contains_key(&key) {
                     continue;
@@ -159,7 +195,8 @@ impl TermMatcher {
                 patterns.push(Pattern {
                     term: form.term,
                     kind: form.kind,
-                    exact_prefix: abbreviation.then(|| variant[..base_len].to_string()),
+                    exact_prefix: abbreviation.then(|| variant.clone()),
+                    endings,
                 });
                 texts.push(variant);
             }
@@ -206,6 +243,7 @@ impl TermMatcher {
             patterns,
             fuzzy,
             exact_words,
+            plural_stems,
             fuzzy_ignore: collect_ignored(lexicon),
         }
     }
@@ -229,7 +267,8 @@ impl TermMatcher {
     /// Finds every term in already-normalised text, appending to `out` in text order.
     pub fn find_normalized(&self, text: &str, out: &mut Vec<Mention>) {
         let first = out.len();
-        for m in whole_word_matches(&self.automaton, text) {
+        let accept = |m: aho_corasick::Match| self.with_ending(text, m);
+        for m in whole_word_matches_by(&self.automaton, text, accept) {
             let (s, e) = (m.start(), m.end());
             let p = &self.patterns[m.pattern().as_usize()];
             if let Some(exact) = &p.exact_prefix {
@@ -250,6 +289,35 @@ impl TermMatcher {
         if !self.fuzzy.is_empty() {
             self.find_misspellings(text, first, out);
         }
+    }
+
+    /// The match as a whole word, with the longest plural or possessive ending its form
+    /// takes that follows it ("Raynaud" + "'s"), or `None` when it is part of a longer word.
+    fn with_ending(&self, text: &str, m: aho_corasick::Match) -> Option<aho_corasick::Match> {
+        let endings = self.patterns[m.pattern().as_usize()].endings;
+        let rest = &text.as_bytes()[m.end()..];
+        for suffix in endings.suffixes() {
+            let end = m.end() + suffix.len();
+            if rest.len() >= suffix.len()
+                && rest[..suffix.len()].eq_ignore_ascii_case(suffix.as_bytes())
+                && is_whole_word(text, m.start(), end)
+            {
+                return Some(aho_corasick::Match::new(m.pattern(), m.start()..end));
+            }
+        }
+        is_whole_word(text, m.start(), m.end()).then_some(m)
+    }
+
+    /// Whether `word` (lower case, possessive stripped) is a word of a listed form, or the
+    /// plural of the last word of one that takes endings.
+    fn is_exact_word(&self, word: &str) -> bool {
+        self.exact_words.contains(word)
+            || word
+                .strip_suffix('s')
+                .is_some_and(|stem| self.plural_stems.contains_key(stem))
+            || word
+                .strip_suffix("es")
+                .is_some_and(|stem| self.plural_stems.get(stem) == Some(&true))
     }
 
     /// The fuzzy candidates within reach of `word` (same first letter, distance 1, or 2 from
@@ -373,7 +441,7 @@ impl TermMatcher {
             let word = strip_possessive(&lower);
             if word.len() < MIN_FUZZY_LEN
                 || !word.bytes().all(|b| b.is_ascii_alphabetic())
-                || self.exact_words.contains(word)
+                || self.is_exact_word(word)
                 || self.fuzzy_ignore.contains(word)
             {
                 continue;

@@ -108,16 +108,25 @@ pub fn whole_word_matches<'a>(
     automaton: &'a aho_corasick::AhoCorasick,
     text: &'a str,
 ) -> impl Iterator<Item = aho_corasick::Match> + 'a {
+    whole_word_matches_by(automaton, text, move |m| {
+        is_whole_word(text, m.start(), m.end()).then_some(m)
+    })
+}
+
+/// Like [`whole_word_matches`], with the word test given: `accept` returns the match to
+/// report for a candidate (possibly extended past the pattern's end, as the term matcher
+/// does with plural and possessive endings), or `None` to try the shorter patterns.
+pub fn whole_word_matches_by<'a>(
+    automaton: &'a aho_corasick::AhoCorasick,
+    text: &'a str,
+    accept: impl Fn(aho_corasick::Match) -> Option<aho_corasick::Match> + 'a,
+) -> impl Iterator<Item = aho_corasick::Match> + 'a {
     let mut pos = 0;
     std::iter::from_fn(move || {
         while pos <= text.len() {
             let input = aho_corasick::Input::new(text).range(pos..);
             let m = automaton.find(input)?;
-            let found = if is_whole_word(text, m.start(), m.end()) {
-                Some(m)
-            } else {
-                shorter_whole_word(automaton, text, m)
-            };
+            let found = accept(m).or_else(|| shorter_whole_word(automaton, text, m, &accept));
             if let Some(m) = found {
                 pos = m.end().max(m.start() + 1);
                 return Some(m);
@@ -128,12 +137,13 @@ pub fn whole_word_matches<'a>(
     })
 }
 
-/// The longest whole-word match that starts where `m` starts and ends before it (the
-/// rare path: only after a failed word test).
+/// The longest accepted match that starts where `m` starts and ends before it (the rare
+/// path: only after a failed word test).
 fn shorter_whole_word(
     automaton: &aho_corasick::AhoCorasick,
     text: &str,
     m: aho_corasick::Match,
+    accept: &impl Fn(aho_corasick::Match) -> Option<aho_corasick::Match>,
 ) -> Option<aho_corasick::Match> {
     let mut end = m.end();
     loop {
@@ -146,8 +156,8 @@ fn shorter_whole_word(
             .range(m.start()..end)
             .anchored(aho_corasick::Anchored::Yes);
         let shorter = automaton.try_find(input).ok().flatten()?;
-        if is_whole_word(text, shorter.start(), shorter.end()) {
-            return Some(shorter);
+        if let Some(found) = accept(shorter) {
+            return Some(found);
         }
         end = shorter.end();
     }

@@ -67,6 +67,19 @@ fn jsonl_records_echo_their_ids_and_errors_stay_in_the_stream() {
         assert!(!e.contains(SECRET), "an error quotes the note: {e}");
     }
     assert!(!err.contains(SECRET));
+
+    // An id field named like one of the report's own keys would be written twice.
+    let o = run(
+        &["check", "--input", "jsonl", "--id-field", "line", "-"],
+        Some(b"{\"line\": 7, \"text\": \"Denies RP.\"}\n"),
+    );
+    assert_eq!(o.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        err.contains("'line' is a key of the report itself"),
+        "{err}"
+    );
+    assert!(o.stdout.is_empty());
 }
 
 #[test]
@@ -174,12 +187,31 @@ fn text_output_on_a_one_line_note_shows_snippets_not_the_line() {
     let out = String::from_utf8_lossy(&o.stdout);
     let findings = out.lines().filter(|l| l.starts_with("-:1:")).count();
     assert_eq!(findings, 40_000);
-    // Three lines per finding, each a few hundred bytes at most.
-    assert!(out.len() < 600 * findings, "{} bytes", out.len());
+    // The first 200 findings have a snippet (two more lines), the others one line each.
+    let snippet_lines = out.lines().filter(|l| l.starts_with("1 | ")).count();
+    assert_eq!(snippet_lines, 200);
+    assert!(out.contains("-: snippets shown for the first 200 of 40000 findings"));
+    // One short line per finding beyond the first 200 (the 10 MB worst case stays small).
+    assert!(
+        out.len() < 200 * 600 + 100 * findings,
+        "{} bytes",
+        out.len()
+    );
     let second = out.lines().nth(1).unwrap();
     assert!(second.starts_with("1 | Denies RP and") && second.ends_with('…'));
     let caret = out.lines().nth(2).unwrap();
     assert_eq!(caret.trim_start_matches([' ', '|']), "^^");
+    let last = out.lines().rfind(|l| l.starts_with("-:1:")).unwrap();
+    assert!(last.ends_with("— \"sclerodactyly\""), "{last}");
+
+    // --snippets sets the number (0: summaries only).
+    let o = run(&["check", "--snippets", "0", "-"], Some(note.as_bytes()));
+    let out = String::from_utf8_lossy(&o.stdout);
+    assert_eq!(out.lines().filter(|l| l.starts_with("1 | ")).count(), 0);
+    assert_eq!(
+        out.lines().filter(|l| l.starts_with("-:1:")).count(),
+        40_000
+    );
 }
 
 /// Regression: a byte-order mark shifted every column by one, and UTF-16 without one was

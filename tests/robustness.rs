@@ -562,3 +562,42 @@ fn eglot_style_shutdown_with_null_params() {
     c.send(&json!({"jsonrpc": "2.0", "method": "exit", "params": null}));
     assert_eq!(c.wait_for_exit("exit with null params"), Some(0));
 }
+
+/// Cancellation reaches every in-flight request, not only the first few: `$/cancelRequest`
+/// is read while 32 requests wait for one analysis (the server handles up to 64 at once; a
+/// lower limit queues the cancellations behind the requests they cancel).
+#[test]
+fn cancellation_reaches_every_in_flight_request() {
+    let mut c = Client::start_with(&["serve"], &[]);
+    c.initialize(&[], json!({"diagnostics": {"debounceMs": 0}}));
+    let line = "Patient reports Raynaud's phenomenon and sclerodactyly; denies dysphagia.\n";
+    c.open(URI, "plaintext", &line.repeat(20));
+    // A new version of several megabytes: every request below waits for its analysis.
+    c.notify(
+        "textDocument/didChange",
+        json!({"textDocument": {"uri": URI, "version": 2}, "contentChanges": [{"text": line.repeat(60_000)}]}),
+    );
+    let ids: Vec<i64> = (0..32)
+        .map(|_| {
+            c.request_async(
+                "textDocument/documentSymbol",
+                json!({"textDocument": {"uri": URI}}),
+            )
+        })
+        .collect();
+    for id in &ids {
+        c.notify("$/cancelRequest", json!({"id": id}));
+    }
+    let cancelled = ids
+        .iter()
+        .filter(|&&id| c.response(id)["error"]["code"] == json!(-32800))
+        .count();
+    assert_eq!(cancelled, ids.len(), "requests cancelled");
+    // The analysis they waited for still completes, and the server goes on.
+    let symbols = c.call(
+        "textDocument/documentSymbol",
+        json!({"textDocument": {"uri": URI}}),
+    );
+    assert!(symbols.as_array().is_some_and(|s| !s.is_empty()));
+    assert_eq!(c.shutdown(), Some(0));
+}

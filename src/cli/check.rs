@@ -61,7 +61,7 @@ pub struct CheckArgs {
     #[arg(long, value_enum, default_value_t)]
     input: InputFormat,
     /// With `--input jsonl`: the field echoed in each report to identify the note.
-    #[arg(long, value_name = "NAME", default_value = "id")]
+    #[arg(long, value_name = "NAME", default_value = "id", value_parser = id_field_name)]
     id_field: String,
     /// With `--input jsonl`: the field holding the note's text.
     #[arg(long, value_name = "NAME", default_value = "text")]
@@ -73,6 +73,11 @@ pub struct CheckArgs {
     /// Notes analysed in parallel (default: one per core).
     #[arg(long, short = 'j', value_name = "N")]
     jobs: Option<usize>,
+    /// Text output: findings per note shown with a snippet of the note; the rest get their
+    /// one-line summary only (a dense note of megabytes would otherwise print ~300 bytes per
+    /// finding).
+    #[arg(long, value_name = "N", default_value_t = 200)]
+    snippets: usize,
 }
 
 /// Characters of context shown either side of a finding in text output.
@@ -121,7 +126,8 @@ pub fn run(ka: &KnowledgeArgs, args: &CheckArgs) -> anyhow::Result<ExitCode> {
     let format = args.format;
     let id_key = args.id_field.clone();
     let render_analyzer = analyzer.clone();
-    let render = move |item: Item| render(&render_analyzer, format, &id_key, item);
+    let snippets = args.snippets;
+    let render = move |item: Item| render(&render_analyzer, format, &id_key, snippets, item);
 
     let progress = std::io::stderr().is_terminal().then(|| {
         let bar = indicatif::ProgressBar::new_spinner();
@@ -219,7 +225,13 @@ fn write_or_closed(r: std::io::Result<()>) -> anyhow::Result<bool> {
 }
 
 /// Analyses one note and renders its report (runs on the pool).
-fn render(analyzer: &Analyzer, format: CheckFormat, id_key: &str, item: Item) -> Rendered {
+fn render(
+    analyzer: &Analyzer,
+    format: CheckFormat,
+    id_key: &str,
+    snippets: usize,
+    item: Item,
+) -> Rendered {
     let text = match item.text {
         Ok(t) => t,
         Err(reason) => return render_error(format, id_key, &item.origin, &reason),
@@ -235,7 +247,7 @@ fn render(analyzer: &Analyzer, format: CheckFormat, id_key: &str, item: Item) ->
                 Origin::Record { line, id } => record_name(*line, id.as_deref()),
             };
             // Writing to a Vec cannot fail.
-            let _ = text_report(analyzer, &doc, &analysis, &name, &mut out);
+            let _ = text_report(analyzer, &doc, &analysis, &name, snippets, &mut out);
         }
         CheckFormat::Json | CheckFormat::Jsonl => {
             json_report(analyzer, &doc, &analysis, id_key, &item.origin, &mut out);
@@ -378,17 +390,37 @@ fn snippet(line: &str, start: usize, end: usize) -> (String, usize, usize) {
     (s, column, width)
 }
 
+/// A mention as quoted in text output: at most `2 * SNIPPET_CONTEXT` characters.
+fn bounded_mention(mention: &str) -> std::borrow::Cow<'_, str> {
+    match mention.char_indices().nth(2 * SNIPPET_CONTEXT) {
+        Some((i, _)) => format!("{}…", &mention[..i]).into(),
+        None => mention.into(),
+    }
+}
+
 fn text_report(
     analyzer: &Analyzer,
     doc: &Document,
     a: &Analysis,
     name: &str,
+    snippets: usize,
     out: &mut impl Write,
 ) -> std::io::Result<()> {
     let text = doc.text();
     let mut cursor = doc.cursor(Encoding::Utf32);
-    for f in &a.findings {
+    for (i, f) in a.findings.iter().enumerate() {
         let p = cursor.position(f.range.start);
+        if i >= snippets {
+            writeln!(
+                out,
+                "{name}:{}:{}: {} — \"{}\"",
+                p.line + 1,
+                p.character + 1,
+                describe(analyzer, text, f),
+                bounded_mention(&text[f.range.clone()]),
+            )?;
+            continue;
+        }
         let line_range = doc.line_range(p.line as usize).unwrap_or(0..0);
         let line = text[line_range.clone()].trim_end_matches(['\n', '\r']);
         let start = f
@@ -398,17 +430,13 @@ fn text_report(
             .min(line.len());
         let end = f.range.end.saturating_sub(line_range.start).min(line.len());
         let (shown, column, width) = snippet(line, start, end);
-        let mention = &text[f.range.clone()];
-        let mention = match mention.char_indices().nth(2 * SNIPPET_CONTEXT) {
-            Some((i, _)) => format!("{}…", &mention[..i]),
-            None => mention.to_string(),
-        };
         writeln!(
             out,
-            "{name}:{}:{}: {} — \"{mention}\"",
+            "{name}:{}:{}: {} — \"{}\"",
             p.line + 1,
             p.character + 1,
             describe(analyzer, text, f),
+            bounded_mention(&text[f.range.clone()]),
         )?;
         let gutter = format!("{}", p.line + 1);
         writeln!(out, "{gutter} | {shown}")?;
@@ -418,6 +446,13 @@ fn text_report(
             " ".repeat(gutter.len()),
             " ".repeat(column),
             "^".repeat(width)
+        )?;
+    }
+    if a.findings.len() > snippets {
+        writeln!(
+            out,
+            "{name}: snippets shown for the first {snippets} of {} findings (--snippets N shows more)",
+            a.findings.len()
         )?;
     }
     let c = CrestReport::from(&a.crest);
@@ -453,6 +488,21 @@ fn term_phrase(text: &str) -> Result<String, String> {
         ));
     }
     Ok(text.to_string())
+}
+
+/// The keys a JSON report writes itself; an echoed id under one of them would make a
+/// duplicate key (which JSON readers resolve differently).
+const REPORT_KEYS: [&str; 5] = ["file", "line", "findings", "crest", "error"];
+
+fn id_field_name(name: &str) -> Result<String, String> {
+    if REPORT_KEYS.contains(&name) {
+        return Err(format!(
+            "'{name}' is a key of the report itself ({}); name the id field differently \
+             in the input",
+            REPORT_KEYS.join(", ")
+        ));
+    }
+    Ok(name.to_string())
 }
 
 #[cfg(test)]

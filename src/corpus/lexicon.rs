@@ -184,6 +184,9 @@ pub struct Lexicon {
     terms: Vec<Term>,
     /// Words never reported as misspellings (lower case).
     fuzzy_ignore: Vec<String>,
+    /// Every form by its [`form_key`] (keys are unique: a form names one term), so that
+    /// [`Lexicon::find`] is a lookup, not a scan of every form.
+    keys: HashMap<String, TermId>,
 }
 
 #[derive(Deserialize)]
@@ -266,8 +269,6 @@ impl Lexicon {
             let line = e.span().map(|s| lines.of(s.start)).unwrap_or(1);
             Error::syntax(file, line, e.message().trim().to_string())
         })?;
-        let mut seen: HashMap<String, TermId> =
-            self.forms().map(|f| (form_key(f.text), f.term)).collect();
         for t in def.term {
             let line = lines.of(t.name.span().start);
             let at = |span: std::ops::Range<usize>, msg: String| {
@@ -333,7 +334,8 @@ impl Lexicon {
                         ),
                     ));
                 }
-                if let Some(&other) = seen.get(&form_key(text)) {
+                let key = form_key(text);
+                if let Some(&other) = self.keys.get(&key) {
                     if other != id {
                         return Err(at(
                             form.span(),
@@ -344,7 +346,7 @@ impl Lexicon {
                         ));
                     }
                 }
-                seen.insert(form_key(text), id);
+                self.keys.insert(key, id);
             }
             self.terms.push(Term {
                 name,
@@ -373,6 +375,9 @@ impl Lexicon {
 
     /// Adds an ad-hoc target phrase (not from a file); returns its id.
     pub fn add_ad_hoc(&mut self, phrase: &str) -> TermId {
+        self.keys
+            .entry(form_key(phrase))
+            .or_insert(self.terms.len());
         self.terms.push(Term {
             name: phrase.trim().to_string(),
             category: Category::AdHoc,
@@ -399,10 +404,7 @@ impl Lexicon {
 
     /// Finds a term by any of its forms (case-insensitive, hyphens and spaces alike).
     pub fn find(&self, text: &str) -> Option<TermId> {
-        let key = form_key(text);
-        self.forms()
-            .find(|f| form_key(f.text) == key)
-            .map(|f| f.term)
+        self.keys.get(&form_key(text)).copied()
     }
 
     /// Every listed form of every term.
