@@ -3,6 +3,11 @@
 
     python python/benches/throughput.py DIR/notes.jsonl            # batch calls, 1 and all cores
     python python/benches/throughput.py DIR/notes.jsonl spark N    # the Spark job on N short notes
+    python python/benches/throughput.py DIR/notes.jsonl medspacy N # batch call vs medspaCy, N notes
+
+The medspaCy mode needs benches/medspacy/requirements.txt installed beside the wheel; it
+gives medspaCy the lexicon's names, synonyms and abbreviations as target rules (as
+benches/medspacy/compare.py does) and times `nlp.pipe` on the same notes as the batch call.
 """
 
 import json
@@ -70,9 +75,55 @@ def spark(notes, count):
     s.stop()
 
 
+def versus_medspacy(notes, count):
+    import resource
+
+    import calcinosis_ls
+
+    here = os.path.dirname(os.path.abspath(__file__))
+    sys.path.insert(0, os.path.join(here, "..", "..", "benches", "medspacy"))
+    import compare  # the comparison's lexicon rules, offline guard and quiet logging
+
+    notes = notes[:count]
+    mb = sum(len(n.encode()) for n in notes) / 1e6
+    a = calcinosis_ls.Analyzer()
+    a.analyze_batch(notes[:10])
+    rows = []
+    for name, call in [
+        ("calcinosis_ls analyze_batch, all cores", lambda: a.analyze_batch(notes)),
+        ("calcinosis_ls analyze_batch, jobs=1", lambda: a.analyze_batch(notes, jobs=1)),
+    ]:
+        t = min(timed(call) for _ in range(3))
+        found = sum(len(r) for r in call())
+        rows.append((name, t, found))
+
+    compare.quiet_loguru()
+    import medspacy
+    from medspacy.target_matcher import TargetRule
+
+    nlp = medspacy.load()
+    insensitive, sensitive = compare.lexicon_rules()
+    rules = [TargetRule(lit, name) for name, lit in insensitive]
+    rules += [TargetRule(lit, name, pattern=[{"TEXT": tok.text} for tok in nlp.tokenizer(lit)])
+              for name, lit in sensitive]
+    nlp.get_pipe("medspacy_target_matcher").add(rules)
+    start = time.perf_counter()
+    found = sum(len(doc.ents) for doc in nlp.pipe(notes, n_process=1, batch_size=64))
+    rows.append(("medspaCy nlp.pipe (PyRuSH sentences, one process)",
+                 time.perf_counter() - start, found))
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print(f"{len(notes)} notes, {mb:.2f} MB (peak RSS of this process {peak:.0f} MB)")
+    for name, t, found in rows:
+        print(f"{name}: {t:.3f} s, {mb / t:.3f} MB/s, {len(notes) / t:,.1f} notes/s, "
+              f"{found:,} mentions")
+    print(f"network attempts: {len(compare.NETWORK_ATTEMPTS)}")
+
+
 if __name__ == "__main__":
     notes = load(sys.argv[1])
-    if len(sys.argv) > 2 and sys.argv[2] == "spark":
+    if len(sys.argv) > 2 and sys.argv[2] == "medspacy":
+        versus_medspacy(notes, int(sys.argv[3]) if len(sys.argv) > 3 else 200)
+    elif len(sys.argv) > 2 and sys.argv[2] == "spark":
         spark(notes, int(sys.argv[3]) if len(sys.argv) > 3 else 100_000)
     else:
         batch(notes)
