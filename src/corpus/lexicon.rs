@@ -203,6 +203,14 @@ struct FileDef {
 struct FuzzyDef {
     #[serde(default)]
     ignore: Vec<String>,
+    /// Whether the file has a `[fuzzy]` table (set by deserialising one: absent, the
+    /// default is used).
+    #[serde(skip, default = "yes")]
+    defined: bool,
+}
+
+fn yes() -> bool {
+    true
 }
 
 #[derive(Deserialize)]
@@ -265,14 +273,38 @@ impl Lexicon {
     /// Adds the terms of another lexicon file, validating them against those already loaded.
     pub fn extend(&mut self, file: &str, source: &str) -> Result<()> {
         let lines = Lines::new(source);
+        // Table by table (bounded memory on a large file); the whole file at once when
+        // that cannot be done, which also gives TOML's own error message.
+        let (terms, ignored) = (self.terms.len(), self.fuzzy_ignore.len());
+        let mut fuzzy_seen = false;
+        let chunked = super::chunks::parse_in_chunks(source, |offset, def: FileDef| {
+            if def.fuzzy.defined {
+                if fuzzy_seen {
+                    return Ok(false);
+                }
+                fuzzy_seen = true;
+            }
+            self.add(file, &lines, offset, def).map(|()| true)
+        })?;
+        if chunked {
+            return Ok(());
+        }
+        self.terms.truncate(terms);
+        self.fuzzy_ignore.truncate(ignored);
+        self.keys.retain(|_, id| *id < terms);
         let def: FileDef = toml::from_str(source).map_err(|e| {
             let line = e.span().map(|s| lines.of(s.start)).unwrap_or(1);
             Error::syntax(file, line, e.message().trim().to_string())
         })?;
+        self.add(file, &lines, 0, def)
+    }
+
+    /// Validates and adds the terms of `def`, parsed from `file` at byte `offset`.
+    fn add(&mut self, file: &str, lines: &Lines, offset: usize, def: FileDef) -> Result<()> {
         for t in def.term {
-            let line = lines.of(t.name.span().start);
+            let line = lines.of(offset + t.name.span().start);
             let at = |span: std::ops::Range<usize>, msg: String| {
-                Error::syntax(file, lines.of(span.start), msg)
+                Error::syntax(file, lines.of(offset + span.start), msg)
             };
             let name = t.name.get_ref().trim().to_string();
             if name.is_empty() {
@@ -487,6 +519,45 @@ mod tests {
         assert_eq!(lex.terms().len(), 20_000);
         assert_eq!(lex.term(0).line, 2);
         assert_eq!(lex.term(19_999).line, 4 * 19_999 + 2);
+    }
+
+    /// The file is parsed one table at a time; where that cannot be done faithfully, as a
+    /// whole, with the same result and TOML's own errors.
+    #[test]
+    fn parsed_table_by_table_with_the_whole_file_as_fallback() {
+        let term = |n: &str| format!("[[term]]\nname = \"{n}\"\ncategory = \"site\"\n");
+        // A description holding a header line is one string, not a new term.
+        let src = format!(
+            "{}description = \"\"\"\n[[term]]\nname = 'x'\n\"\"\"\n{}",
+            term("a"),
+            term("b")
+        );
+        let lex = Lexicon::parse("l", &src).unwrap();
+        assert_eq!(lex.terms().len(), 2);
+        assert!(lex.term(0).description.contains("[[term]]"));
+        assert_eq!(lex.term(1).line, 9);
+        // A syntax error in a late table: the whole file's error, with its line.
+        let bad = format!(
+            "{}{}[[term]]\nname = \"c\"\ncategory = \n",
+            term("a"),
+            term("b")
+        );
+        assert!(err(&bad).starts_with("lex.toml:9: "), "{}", err(&bad));
+        // [fuzzy] twice is an error, as in the whole file, not two tables merged.
+        let twice = format!(
+            "[fuzzy]\nignore = [\"a\"]\n{}[fuzzy]\nignore = [\"b\"]\n",
+            term("a")
+        );
+        assert!(err(&twice).starts_with("lex.toml:"), "{}", err(&twice));
+        let once = format!("[fuzzy]\nignore = [\"Abc\"]\n{}", term("a"));
+        assert_eq!(Lexicon::parse("l", &once).unwrap().fuzzy_ignored(), ["abc"]);
+        // Extending keeps what was loaded before a fallback, and only that.
+        let mut lex = Lexicon::parse("l", &term("a")).unwrap();
+        lex.extend("m", &format!("{}{}", term("b"), "x = [\n[1]\n]\n"))
+            .unwrap_err();
+        assert_eq!(lex.terms().len(), 1);
+        assert_eq!(lex.find("b"), None);
+        assert_eq!(lex.find("a"), Some(0));
     }
 
     #[test]

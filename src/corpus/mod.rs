@@ -6,6 +6,7 @@
 //! every surface form names exactly one term — and its [`Corpus::fingerprint`] changes
 //! whenever any source byte, the file set or the index schema changes.
 
+mod chunks;
 pub mod lexicon;
 pub mod rules;
 pub mod statements;

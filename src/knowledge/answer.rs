@@ -18,7 +18,7 @@ use std::sync::OnceLock;
 use tantivy::query::{BooleanQuery, Occur, Query, TermQuery};
 use tantivy::schema::IndexRecordOption;
 
-use crate::corpus::lexicon::{Category, TermId};
+use crate::corpus::lexicon::{Category, Term, TermId};
 use crate::corpus::statements::render_sources;
 use crate::corpus::{Corpus, Statement};
 use crate::error::Result;
@@ -59,6 +59,20 @@ fn pattern_memo(
             root: w.root,
         })
         .collect()
+}
+
+/// The ways of saying a term, as roots: one list per name, synonym, abbreviation and query
+/// (empty ones dropped, repeats in a row merged).
+fn term_alts(t: &Term, mut roots: impl FnMut(&str) -> Vec<String>) -> Vec<Vec<String>> {
+    let mut alts: Vec<Vec<String>> = std::iter::once(&t.name)
+        .chain(&t.synonyms)
+        .chain(&t.abbreviations)
+        .chain(t.query.iter())
+        .map(|f| roots(f))
+        .filter(|r| !r.is_empty())
+        .collect();
+    alts.dedup();
+    alts
 }
 
 fn roots_memo(
@@ -157,6 +171,15 @@ struct Feats {
     bare: bool,
 }
 
+/// What the index holds of one root.
+#[derive(Debug, Default)]
+struct Root {
+    /// Documents holding it in text or lead-in (summed over its stems: an upper bound).
+    df: u64,
+    /// The index stems with this root.
+    stems: Vec<String>,
+}
+
 /// The compiled vocabulary and corpus structure the ranking runs on.
 #[derive(Debug)]
 pub(crate) struct Lexis {
@@ -166,15 +189,12 @@ pub(crate) struct Lexis {
     follow_cues: Vec<Pattern>,
     groups: Vec<Group>,
     kinds: Vec<Kind>,
-    /// Root → the index stems with that root.
-    stems: HashMap<String, Vec<String>>,
-    /// Root → documents holding it in text or lead-in (summed over its stems: an upper bound).
-    root_df: HashMap<String, u64>,
+    /// Root → the index stems with that root, and its document frequency.
+    stems: HashMap<String, Root>,
     /// Lower-case words that are not typos: vocabulary, lexicon, ignore list.
     known: HashSet<String>,
     /// Correction targets, by first letter.
     dict: HashMap<char, Vec<String>>,
-    term_alts: Vec<Vec<Vec<String>>>,
     topic_terms: HashSet<TermId>,
     list_of: Vec<Option<usize>>,
     lists: Vec<List>,
@@ -202,21 +222,6 @@ impl Lexis {
         for w in v.ignore.iter().chain(&v.list_cues).chain(&v.follow_up_cues) {
             note_words(w, &mut weightless, &mut memo);
         }
-        let term_alts: Vec<Vec<Vec<String>>> = lex
-            .terms()
-            .iter()
-            .map(|t| {
-                let mut alts: Vec<Vec<String>> = std::iter::once(&t.name)
-                    .chain(&t.synonyms)
-                    .chain(&t.abbreviations)
-                    .chain(t.query.iter())
-                    .map(|f| roots_memo(&ta, &mut memo, f))
-                    .filter(|r| !r.is_empty())
-                    .collect();
-                alts.dedup();
-                alts
-            })
-            .collect();
         for t in lex.terms() {
             for f in std::iter::once(&t.name).chain(&t.synonyms) {
                 note_words(f, &mut known, &mut memo);
@@ -252,10 +257,17 @@ impl Lexis {
             .filter(|g| g.topic)
             .flat_map(|g| &g.alts)
             .collect();
-        let topic_terms = term_alts
+        // A term's alternatives are worked out here one term at a time, and again for a term
+        // asked about (all of them kept cost 70 MB on a 100,000-term lexicon).
+        let topic_terms = lex
+            .terms()
             .iter()
             .enumerate()
-            .filter(|(_, alts)| alts.iter().any(|a| topic_alts.contains(&a)))
+            .filter(|(_, t)| {
+                term_alts(t, |f| roots_memo(&ta, &mut memo, f))
+                    .iter()
+                    .any(|a| topic_alts.contains(&a))
+            })
             .map(|(i, _)| i as TermId)
             .collect();
         let kinds = v
@@ -293,19 +305,19 @@ impl Lexis {
                 }
             })
             .collect();
-        let mut stems: HashMap<String, Vec<String>> = HashMap::new();
-        let mut root_df: HashMap<String, u64> = HashMap::new();
+        let mut stems: HashMap<String, Root> = HashMap::new();
         for (s, df) in index.stems().unwrap_or_default() {
-            let r = root(&s);
-            *root_df.entry(r.clone()).or_insert(0) += df;
-            stems.entry(r).or_default().push(s);
+            let r = stems.entry(root(&s)).or_default();
+            r.df += df;
+            r.stems.push(s);
         }
         for v in stems.values_mut() {
-            v.sort();
-            v.dedup();
+            v.stems.sort();
+            v.stems.dedup();
+            v.stems.shrink_to_fit();
         }
         let mut dict: HashMap<char, Vec<String>> = HashMap::new();
-        for w in known.iter().chain(stems.values().flatten()) {
+        for w in known.iter().chain(stems.values().flat_map(|r| &r.stems)) {
             if weightless.contains(w) && !known.contains(w) {
                 continue;
             }
@@ -341,10 +353,8 @@ impl Lexis {
             groups,
             kinds,
             stems,
-            root_df,
             known,
             dict,
-            term_alts,
             topic_terms,
             list_of,
             lists,
@@ -878,7 +888,14 @@ impl Ranker<'_> {
             statements: 0,
             weight: 0.0,
             topic: self.lexis.topic_terms.contains(&t),
-            alts: self.lexis.term_alts[t].clone(),
+            alts: term_alts(term, |f| {
+                self.lexis
+                    .ta
+                    .words(f)
+                    .into_iter()
+                    .filter_map(|w| w.root)
+                    .collect()
+            }),
             is_a: None,
             term: Some(t),
         });
@@ -927,7 +944,7 @@ impl Ranker<'_> {
         alts.iter()
             .map(|alt| {
                 alt.iter()
-                    .map(|r| self.lexis.root_df.get(r).copied().unwrap_or(0))
+                    .map(|r| self.lexis.stems.get(r).map_or(0, |r| r.df))
                     .min()
                     .unwrap_or(0)
             })
@@ -943,7 +960,7 @@ impl Ranker<'_> {
         for alt in alts {
             let mut musts: Vec<(Occur, Box<dyn Query>)> = Vec::new();
             for r in alt {
-                let Some(stems) = self.lexis.stems.get(r) else {
+                let Some(Root { stems, .. }) = self.lexis.stems.get(r) else {
                     break;
                 };
                 let mut any: Vec<(Occur, Box<dyn Query>)> = Vec::new();
@@ -973,7 +990,7 @@ impl Ranker<'_> {
         roots
             .iter()
             .filter_map(|r| self.lexis.stems.get(r))
-            .flatten()
+            .flat_map(|r| &r.stems)
             .map(|s| {
                 let q = TermQuery::new(
                     tantivy::Term::from_field_text(field, s),
