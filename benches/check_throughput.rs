@@ -38,6 +38,9 @@ fn main() {
     if part.is_empty() || part == "throughput" {
         throughput(&analyzer);
     }
+    if part.is_empty() || part == "json" {
+        json_cost(&analyzer);
+    }
     if part.is_empty() || part == "shapes" {
         shapes(&analyzer);
     }
@@ -67,6 +70,46 @@ fn throughput(analyzer: &Analyzer) {
         if cores > 1 && mb >= 12 {
             measure(analyzer, kind, &notes, passes, cores);
         }
+    }
+}
+
+/// What `check --format jsonl` adds to the analysis: the report of every note (positions,
+/// names, CREST summary) written as compact JSON, timed apart from the analysis itself.
+fn json_cost(analyzer: &Analyzer) {
+    use calcinosis_ls::document::Document;
+    use calcinosis_ls::report::{self, CrestReport};
+    println!("JSON output cost (one thread, best of 3)");
+    for (kind, mut gen) in [
+        ("dense", notegen::NoteGen::new(42)),
+        ("typical", notegen::NoteGen::typical(42)),
+    ] {
+        let notes = gen.notes(12 * 1024 * 1024);
+        let mb = notes.iter().map(String::len).sum::<usize>() as f64 / 1e6;
+        let (mut analyse, mut write) = (f64::MAX, f64::MAX);
+        let mut out = Vec::with_capacity(64 << 20);
+        for _ in 0..3 {
+            let t = Instant::now();
+            let analyses: Vec<_> = notes.iter().map(|n| analyzer.analyze(n)).collect();
+            analyse = analyse.min(t.elapsed().as_secs_f64());
+            out.clear();
+            let t = Instant::now();
+            for (note, a) in notes.iter().zip(&analyses) {
+                let doc = Document::new(note.clone());
+                out.extend_from_slice(b"{\"findings\":");
+                serde_json::to_writer(&mut out, &report::findings(analyzer, &doc, a))
+                    .expect("serialise");
+                out.extend_from_slice(b",\"crest\":");
+                serde_json::to_writer(&mut out, &CrestReport::from(&a.crest)).expect("serialise");
+                out.extend_from_slice(b"}\n");
+            }
+            write = write.min(t.elapsed().as_secs_f64());
+        }
+        println!(
+            "  {kind}: {mb:.1} MB, analysis {analyse:.3} s ({:.1} MB/s), JSON {write:.3} s = {:.0} % of the analysis ({:.1} MB written)",
+            mb / analyse,
+            100.0 * write / analyse,
+            out.len() as f64 / 1e6
+        );
     }
 }
 

@@ -14,7 +14,7 @@ use std::ops::Range;
 use aho_corasick::{AhoCorasick, MatchKind};
 
 use crate::corpus::lexicon::{form_key, Category, FormKind, Lexicon, TermId};
-use crate::text::{is_whole_word, whole_word_matches_by, Normalized};
+use crate::text::{ascii_lowercase_into, is_whole_word, whole_word_matches_by, Normalized};
 
 /// A term found in a piece of text.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -276,9 +276,7 @@ impl TermMatcher {
             // ASCII lower-casing keeps every byte offset, so matches in the copy are
             // matches in `text`.
             let mut buffer = lower.borrow_mut();
-            buffer.clear();
-            buffer.push_str(text);
-            buffer.make_ascii_lowercase();
+            ascii_lowercase_into(text, &mut buffer);
             let lower = buffer.as_str();
             let accept = |m: aho_corasick::Match| self.with_ending(lower, m);
             for m in whole_word_matches_by(&self.automaton, lower, accept) {

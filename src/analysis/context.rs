@@ -563,7 +563,8 @@ fn list_items(gap: &str, max_item: usize) -> Option<usize> {
 }
 
 fn word_starts(s: &str) -> Vec<usize> {
-    let mut out = Vec::new();
+    // About one word in six bytes; sized up front, not grown word by word.
+    let mut out = Vec::with_capacity((s.len() / 6).min(1024) + 1);
     let mut in_word = false;
     for (i, c) in s.char_indices() {
         let w = c.is_alphanumeric();
