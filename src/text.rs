@@ -39,7 +39,7 @@ impl Normalized {
         let b = src.as_bytes();
         let mut after_space = false;
         let plain = b.iter().all(|&c| {
-            let ok = !NEEDS_NORMALISING[c as usize] && !(after_space && c == b' ');
+            let ok = !(NEEDS_NORMALISING[c as usize] || (after_space && c == b' '));
             after_space = c == b' ';
             ok
         });
