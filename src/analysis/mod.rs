@@ -217,6 +217,8 @@ impl Analyzer {
         let mut norm = Normalized::default();
         let mut mentions: Vec<Mention> = Vec::new();
         let mut ranges: Vec<Range<usize>> = Vec::new();
+        let mut scratch = context::Scratch::default();
+        let mut decided = Vec::new();
         let mut si = 0;
         for sentence in sentences {
             while si + 1 < sections.len() && sections[si + 1].range.start <= sentence.start {
@@ -250,11 +252,12 @@ impl Analyzer {
             };
             ranges.clear();
             ranges.extend(mentions.iter().map(|m| m.range.clone()));
-            let decided = self.context.assert(&norm.text, &ranges, &defaults);
+            self.context
+                .assert_into(&norm.text, &ranges, &defaults, &mut scratch, &mut decided);
             let to_note = |r: &Range<usize>| {
                 start + norm.to_original(r.start)..start + norm.to_original(r.end)
             };
-            for (m, (assertion, cause)) in mentions.iter().zip(decided) {
+            for (m, (assertion, cause)) in mentions.iter().zip(decided.drain(..)) {
                 findings.push(Finding {
                     range: to_note(&m.range),
                     term: m.term,
