@@ -233,7 +233,18 @@ impl Sectioner {
     }
 
     fn kind_of(&self, label: &str) -> Option<usize> {
-        self.headers.get(&label.trim().to_lowercase()).copied()
+        let label = label.trim();
+        if label.is_ascii() && label.len() <= 64 {
+            // Lower-cased on the stack: this runs for most lines with a colon.
+            let mut buf = [0u8; 64];
+            let lower = &mut buf[..label.len()];
+            lower.copy_from_slice(label.as_bytes());
+            lower.make_ascii_lowercase();
+            return std::str::from_utf8(lower)
+                .ok()
+                .and_then(|l| self.headers.get(l).copied());
+        }
+        self.headers.get(&label.to_lowercase()).copied()
     }
 }
 

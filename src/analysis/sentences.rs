@@ -8,7 +8,8 @@ use std::ops::Range;
 /// Splits notes into sentences.
 #[derive(Debug, Clone)]
 pub struct SentenceSplitter {
-    abbreviations: HashSet<String>,
+    /// As bytes: looked up without checking a lower-cased buffer is UTF-8 again.
+    abbreviations: HashSet<Box<[u8]>>,
 }
 
 /// Whether a line starts a new unit: a bullet, a numbered item, a heading or a table row.
@@ -37,7 +38,7 @@ impl SentenceSplitter {
     /// `abbreviations`: words (lower case, no final period) after which a period goes on.
     pub fn new(abbreviations: &[String]) -> SentenceSplitter {
         SentenceSplitter {
-            abbreviations: abbreviations.iter().cloned().collect(),
+            abbreviations: abbreviations.iter().map(|a| a.as_bytes().into()).collect(),
         }
     }
 
@@ -50,17 +51,19 @@ impl SentenceSplitter {
         let mut line_start = 0;
         for line in crate::text::lines_inclusive(text) {
             let content = line.trim_end_matches(['\n', '\r']);
-            let blank = content.trim().is_empty();
+            let indented = content.trim_start();
+            let blank = indented.is_empty();
             let mut forced = false;
             while next_break.peek().is_some_and(|&b| b <= line_start) {
                 next_break.next();
                 forced = true;
             }
             // Decide whether this line continues the previous sentence.
-            let first = content.trim_start().chars().next();
+            let first = indented.chars().next();
+            // (A line starting in lower case is never a list item: no item mark is a
+            // lower-case letter.)
             let continues = !forced
                 && !blank
-                && !starts_item(content)
                 && first.is_some_and(char::is_lowercase)
                 && !matches!(prev_line_end_char, Some('.' | '!' | '?' | ':'));
             if !continues {
@@ -138,8 +141,9 @@ impl SentenceSplitter {
         if word.chars().count() == 1 && word.chars().all(|c| c.is_alphabetic()) {
             return true; // "J. Smith", "p. 4"
         }
+        // (Digits first: trimming everything before the word is the costly part.)
         let numbered_item =
-            before[..word_start].trim().is_empty() && word.chars().all(|c| c.is_ascii_digit());
+            word.chars().all(|c| c.is_ascii_digit()) && before[..word_start].trim().is_empty();
         if numbered_item {
             return true; // "1. Plan"
         }
@@ -149,9 +153,9 @@ impl SentenceSplitter {
             let lower = &mut buf[..word.len()];
             lower.copy_from_slice(word.as_bytes());
             lower.make_ascii_lowercase();
-            return std::str::from_utf8(lower).is_ok_and(|l| self.abbreviations.contains(l));
+            return self.abbreviations.contains(&*lower);
         }
-        self.abbreviations.contains(word.to_lowercase().as_str())
+        self.abbreviations.contains(word.to_lowercase().as_bytes())
     }
 }
 
