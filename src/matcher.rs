@@ -14,7 +14,10 @@ use std::ops::Range;
 use aho_corasick::{AhoCorasick, MatchKind};
 
 use crate::corpus::lexicon::{form_key, Category, FormKind, Lexicon, TermId};
-use crate::text::{ascii_lowercase_into, is_whole_word, whole_word_matches_by, Normalized};
+use crate::text::{
+    ascii_in_range, ascii_lowercase_into, is_whole_word, whole_word_matches_by, word_at,
+    Normalized, HIGH, ONES,
+};
 
 /// A term found in a piece of text.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -626,17 +629,10 @@ fn long_words(text: &str, min: usize) -> impl Iterator<Item = Range<usize>> + '_
 /// (`letters` true) an ASCII letter; `b.len()` if none. Eight bytes at a time: this scan
 /// over every byte of a note was 6 % of the analysis done one byte at a time.
 fn skip(b: &[u8], mut i: usize, letters: bool) -> usize {
-    const ONES: u64 = 0x0101_0101_0101_0101;
-    const HIGH: u64 = 0x80 * ONES;
     while i + 8 <= b.len() {
-        let mut word = [0u8; 8];
-        word.copy_from_slice(&b[i..i + 8]);
-        let x = u64::from_le_bytes(word);
         // ASCII letters: bytes whose lower case (| 0x20) lies in 'a'..='z'.
-        let low7 = (x | (0x20 * ONES)) & (0x7f * ONES);
-        let ge_a = low7 + (0x80 - u64::from(b'a')) * ONES;
-        let gt_z = low7 + (0x80 - u64::from(b'z') - 1) * ONES;
-        let is_letter = (ge_a ^ gt_z) & !x & HIGH;
+        let x = word_at(&b[i..]);
+        let is_letter = ascii_in_range(x | (0x20 * ONES), b'a', b'z');
         let wanted = if letters {
             !is_letter & HIGH
         } else {

@@ -410,15 +410,15 @@ fn text_report(
     let mut cursor = doc.cursor(Encoding::Utf32);
     for (i, f) in a.findings.iter().enumerate() {
         let p = cursor.position(f.range.start);
+        writeln!(
+            out,
+            "{name}:{}:{}: {} — \"{}\"",
+            p.line + 1,
+            p.character + 1,
+            describe(analyzer, text, f),
+            bounded_mention(&text[f.range.clone()]),
+        )?;
         if i >= snippets {
-            writeln!(
-                out,
-                "{name}:{}:{}: {} — \"{}\"",
-                p.line + 1,
-                p.character + 1,
-                describe(analyzer, text, f),
-                bounded_mention(&text[f.range.clone()]),
-            )?;
             continue;
         }
         let line_range = doc.line_range(p.line as usize).unwrap_or(0..0);
@@ -430,14 +430,6 @@ fn text_report(
             .min(line.len());
         let end = f.range.end.saturating_sub(line_range.start).min(line.len());
         let (shown, column, width) = snippet(line, start, end);
-        writeln!(
-            out,
-            "{name}:{}:{}: {} — \"{}\"",
-            p.line + 1,
-            p.character + 1,
-            describe(analyzer, text, f),
-            bounded_mention(&text[f.range.clone()]),
-        )?;
         let gutter = format!("{}", p.line + 1);
         writeln!(out, "{gutter} | {shown}")?;
         writeln!(
