@@ -187,7 +187,22 @@ pub fn whole_word_matches_by<'a>(
         while pos <= text.len() {
             let input = aho_corasick::Input::new(text).range(pos..);
             let m = automaton.find(input)?;
-            let found = accept(m).or_else(|| shorter_whole_word(automaton, text, m, &accept));
+            // A match starting inside a word is never a whole word, nor is any shorter one
+            // from the same start: no need to look for them (most candidates are
+            // abbreviations inside longer words, "du" in "during").
+            let inside_word = text[..m.start()]
+                .chars()
+                .next_back()
+                .is_some_and(char::is_alphanumeric)
+                && text[m.start()..]
+                    .chars()
+                    .next()
+                    .is_some_and(char::is_alphanumeric);
+            let found = if inside_word {
+                None
+            } else {
+                accept(m).or_else(|| shorter_whole_word(automaton, text, m, &accept))
+            };
             if let Some(m) = found {
                 pos = m.end().max(m.start() + 1);
                 return Some(m);
