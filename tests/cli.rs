@@ -215,3 +215,21 @@ fn ask_limit_is_a_range_and_long_questions_are_bounded() {
     let o = run(&["ask", "--limit", "3"], Some(long.as_bytes()));
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
 }
+
+/// Regression: `ask … | head` printed "Broken pipe (os error 32)" and exited 2 when the
+/// reader went away; a closed pipe ends the answer quietly, as it ends `check`.
+#[test]
+fn ask_into_a_closed_pipe_ends_quietly() {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_calcinosis-ls"))
+        .args(["ask", "--limit", "5", "how is calcinosis treated"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    // The reader is gone before anything is written (building the index comes first).
+    drop(child.stdout.take());
+    let out = child.wait_with_output().unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{err}");
+    assert!(err.is_empty(), "{err}");
+}

@@ -107,7 +107,11 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Some(_) if cli.stdio => {
             anyhow::bail!("--stdio runs the language server and takes no other command")
         }
-        Some(Command::Ask(args)) => ask::run(&cli.knowledge, &args),
+        // A reader that went away (`calcinosis-ls ask … | head`) is not an error.
+        Some(Command::Ask(args)) => match ask::run(&cli.knowledge, &args) {
+            Err(e) if closed_pipe(&e) => Ok(ExitCode::SUCCESS),
+            done => done,
+        },
         Some(Command::Check(args)) => check::run(&cli.knowledge, &args),
         Some(Command::Index { out }) => {
             let start = Instant::now();
@@ -124,4 +128,12 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
     }
+}
+
+/// Whether `e` is, at bottom, a write to a pipe whose reader has gone.
+fn closed_pipe(e: &anyhow::Error) -> bool {
+    e.chain().any(|c| {
+        c.downcast_ref::<std::io::Error>()
+            .is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
+    })
 }
