@@ -20,13 +20,7 @@ const NO_EGLOT: &str = "FAIL: load Eglot";
 
 /// Whether `path` runs and says it is GNU Emacs; its version line if so.
 fn emacs_version(path: &Path) -> Result<String, String> {
-    let out = Command::new(path)
-        .arg("--version")
-        .stdin(Stdio::null())
-        .output()
-        .map_err(|e| format!("cannot run {}: {e}", path.display()))?;
-    let text = String::from_utf8_lossy(&out.stdout);
-    let first = text.lines().next().unwrap_or("").trim().to_string();
+    let first = common::editor::version_line(path)?;
     if first.starts_with("GNU Emacs ") {
         Ok(first)
     } else {

@@ -7,13 +7,7 @@ use std::process::{Command, Stdio};
 
 /// The Neovim version if `path` runs and is at least 0.11.
 pub fn nvim_version(path: &Path) -> Result<String, String> {
-    let out = Command::new(path)
-        .arg("--version")
-        .stdin(Stdio::null())
-        .output()
-        .map_err(|e| format!("cannot run {}: {e}", path.display()))?;
-    let text = String::from_utf8_lossy(&out.stdout);
-    let first = text.lines().next().unwrap_or("").trim().to_string();
+    let first = super::editor::version_line(path)?;
     let version = first
         .strip_prefix("NVIM v")
         .ok_or_else(|| format!("{} is not Neovim: {first:?}", path.display()))?;
