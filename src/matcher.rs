@@ -397,20 +397,28 @@ impl TermMatcher {
     }
 
     /// [`TermMatcher::candidates`], memoised: one lookup per word decides everything that
-    /// does not depend on the words around it.
-    fn near_memo(&self, word: &str) -> Candidates {
-        if let Some(known) = MEMO.with(|m| m.borrow().get(word).cloned()) {
+    /// does not depend on the words around it. `None` for a word near nothing (most
+    /// words), without copying anything.
+    fn near_memo(&self, word: &str) -> Option<Candidates> {
+        let known = MEMO.with(|m| {
+            m.borrow()
+                .get(word)
+                .map(|c| (!c.word.is_empty() || !c.stem.is_empty()).then(|| c.clone()))
+        });
+        if let Some(known) = known {
             return known;
         }
         let candidates = self.candidates(word);
+        let near = (!candidates.word.is_empty() || !candidates.stem.is_empty())
+            .then(|| candidates.clone());
         MEMO.with(|m| {
             let mut m = m.borrow_mut();
             if m.len() >= MEMO_CAPACITY {
                 m.clear();
             }
-            m.insert(word.to_string(), candidates.clone());
+            m.insert(word.to_string(), candidates);
         });
-        candidates
+        near
     }
 
     /// The fuzzy candidates of `word` (lower case, possessive stripped) as written and as
@@ -440,10 +448,7 @@ impl TermMatcher {
     /// The best correction for `word` (tried as written, then as a plural stem):
     /// `(extra words, bucket index, stem length)`.
     fn correction(&self, word: &str, following: &Following<'_>) -> Option<(usize, usize, usize)> {
-        let near = self.near_memo(word);
-        if near.word.is_empty() && near.stem.is_empty() {
-            return None;
-        }
+        let near = self.near_memo(word)?;
         if let Some((extra, idx)) = self.pick(word, &near.word, following) {
             return Some((extra, idx, word.len()));
         }

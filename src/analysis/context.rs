@@ -592,3 +592,10 @@ pub(crate) struct Scratch {
     hits: Vec<Hit>,
     word_starts: Vec<usize>,
 }
+
+impl Scratch {
+    /// Whether a buffer holds more than `max` items' room.
+    pub(crate) fn is_big(&self, max: usize) -> bool {
+        self.hits.capacity() > max || self.word_starts.capacity() > max
+    }
+}

@@ -98,7 +98,19 @@ impl Sectioner {
         text: &str,
         entry: Option<(OpenSection, Range<usize>)>,
     ) -> (Vec<Section>, Option<OpenSection>) {
-        let mut out: Vec<Section> = Vec::new();
+        let mut out = Vec::new();
+        let open = self.sections_into(text, entry, &mut out);
+        (out, open)
+    }
+
+    /// [`Sectioner::sections_from`] into `out` (cleared first), reusing its allocation.
+    pub fn sections_into(
+        &self,
+        text: &str,
+        entry: Option<(OpenSection, Range<usize>)>,
+        out: &mut Vec<Section>,
+    ) -> Option<OpenSection> {
+        out.clear();
         let mut open = None;
         if let Some((o, header)) = entry {
             open = Some(o);
@@ -134,7 +146,7 @@ impl Sectioner {
             }
             line_start += line.len();
         }
-        (out, open)
+        open
     }
 
     /// Advances the section state over one line (with its line break) and says what the
