@@ -601,15 +601,10 @@ fn long_words(text: &str, min: usize) -> impl Iterator<Item = Range<usize>> + '_
     let b = text.as_bytes();
     let joined = |c: Option<char>| c.is_some_and(|c| c.is_alphanumeric() || c == '-');
     let mut i = 0;
+    let mut runs = LongRuns::new(min);
     std::iter::from_fn(move || {
-        while i < b.len() {
-            if !b[i].is_ascii_alphabetic() {
-                i = skip(b, i, false);
-                continue;
-            }
-            let start = i;
-            i = skip(b, i, true);
-            let letters = i - start;
+        while let Some(start) = runs.next(b, i) {
+            i = skip(b, start, true);
             let mut end = i;
             if b[end..].starts_with(b"'s") {
                 end += 2;
@@ -617,7 +612,9 @@ fn long_words(text: &str, min: usize) -> impl Iterator<Item = Range<usize>> + '_
                 end += 1;
             }
             i = end;
-            if letters < min {
+            // The "s" of a possessive ("X's…") ends the word before it: letters right after
+            // it are not a word of their own.
+            if possessive_s(b, start) {
                 continue;
             }
             let before = text[..start].chars().next_back();
@@ -628,6 +625,112 @@ fn long_words(text: &str, min: usize) -> impl Iterator<Item = Range<usize>> + '_
         }
         None
     })
+}
+
+/// Whether the `s` at `p` is the possessive ending of the word before it ("X's"), as the
+/// run-by-run scan reads it: the word before ends at the apostrophe unless it is itself
+/// only such an `s` ("X's's": the second `s` starts a word).
+fn possessive_s(b: &[u8], mut p: usize) -> bool {
+    let letter = |q: usize| b[q].is_ascii_alphabetic();
+    let ending = |q: usize| q >= 2 && b[q] == b's' && b[q - 1] == b'\'' && letter(q - 2);
+    let mut flipped = false;
+    loop {
+        if !ending(p) {
+            return flipped;
+        }
+        // The word before: one letter long (then it counts only if it is not an ending
+        // itself), or longer.
+        let single = p == 2 || !letter(p - 3);
+        if !single {
+            return !flipped;
+        }
+        flipped = !flipped;
+        p -= 2;
+    }
+}
+
+/// Where runs of at least `min` ASCII letters start, sixty-four bytes at a time as a bit
+/// mask: most words are shorter than `min`, and stepping over them one run at a time was
+/// the misspelling pass's main cost.
+struct LongRuns {
+    min: usize,
+    /// Where the current block starts, and bit p: `min` letters start at `base + p`.
+    base: usize,
+    runs: u64,
+    /// Whether a block has been read.
+    read: bool,
+}
+
+impl LongRuns {
+    fn new(min: usize) -> LongRuns {
+        assert!((1..=32).contains(&min));
+        LongRuns {
+            min,
+            base: 0,
+            runs: 0,
+            read: false,
+        }
+    }
+
+    /// The first `p` ≥ `i` where a run of `min` letters starts (`p == i` or a non-letter
+    /// before it). `i` never decreases and is never inside such a run.
+    fn next(&mut self, b: &[u8], i: usize) -> Option<usize> {
+        // A run must fit in a block to be seen: blocks overlap by `min - 1` bytes.
+        let step = 64 - (self.min - 1);
+        loop {
+            if self.read && i < self.base + step {
+                let from = i.saturating_sub(self.base);
+                let left = self.runs & (u64::MAX << from);
+                if left != 0 {
+                    return Some(self.base + left.trailing_zeros() as usize);
+                }
+                if self.base + 64 >= b.len() {
+                    return None; // the block reached the end
+                }
+            }
+            let base = if self.read {
+                i.max(self.base + step)
+            } else {
+                i
+            };
+            if base >= b.len() {
+                return None;
+            }
+            self.read_block(b, base);
+        }
+    }
+
+    fn read_block(&mut self, b: &[u8], base: usize) {
+        let mut mask = 0u64;
+        for k in 0..8 {
+            let at = base + 8 * k;
+            if at >= b.len() {
+                break;
+            }
+            let x = match b.get(at..at + 8) {
+                Some(eight) => word_at(eight),
+                // The last bytes: the text's last eight, shifted down (or byte by byte
+                // when the text is shorter than eight).
+                None if b.len() >= 8 => word_at(&b[b.len() - 8..]) >> (8 * (at + 8 - b.len())),
+                None => b[at..]
+                    .iter()
+                    .enumerate()
+                    .fold(0, |x, (j, &c)| x | u64::from(c) << (8 * j)),
+            };
+            let letters = ascii_in_range(x | (0x20 * ONES), b'a', b'z');
+            // One bit per byte: the high bits gathered into the top byte, then moved down.
+            mask |= ((letters >> 7).wrapping_mul(0x0102_0408_1020_4080) >> 56) << (8 * k);
+        }
+        let mut have = 1;
+        while have < self.min {
+            let shift = have.min(self.min - have);
+            mask &= mask >> shift;
+            have += shift;
+        }
+        self.base = base;
+        self.runs = mask;
+        self.read = true;
+    }
 }
 
 /// The first index at or after `i` where `b` has (`letters` false) or stops having
@@ -771,6 +874,69 @@ mod tests {
                     }
                 }
             }
+        }
+    }
+
+    /// The long-word scan as it was, one run at a time: the definition.
+    fn long_words_run_by_run(text: &str, min: usize) -> Vec<Range<usize>> {
+        let b = text.as_bytes();
+        let joined = |c: Option<char>| c.is_some_and(|c| c.is_alphanumeric() || c == '-');
+        let mut out = Vec::new();
+        let mut i = 0;
+        while i < b.len() {
+            if !b[i].is_ascii_alphabetic() {
+                i = skip(b, i, false);
+                continue;
+            }
+            let start = i;
+            i = skip(b, i, true);
+            let letters = i - start;
+            let mut end = i;
+            if b[end..].starts_with(b"'s") {
+                end += 2;
+            } else if b.get(end) == Some(&b'\'') && b[end - 1] == b's' {
+                end += 1;
+            }
+            i = end;
+            if letters < min {
+                continue;
+            }
+            let before = text[..start].chars().next_back();
+            let after = text[end..].chars().next();
+            if !joined(before) && !joined(after) && after != Some('\'') {
+                out.push(start..end);
+            }
+        }
+        out
+    }
+
+    #[test]
+    fn long_words_by_block_mask_equal_run_by_run() {
+        let mut rng = fastrand::Rng::with_seed(17);
+        let pieces = [
+            "a",
+            "s",
+            "S",
+            "abcdefg",
+            "Raynaud",
+            "'",
+            "'s",
+            "s'",
+            " ",
+            "-",
+            "é",
+            "1",
+            ".",
+            "xyz",
+            "abcdefghijklmnopqrstuvwxyz",
+        ];
+        for round in 0..20_000 {
+            let text: String = (0..rng.usize(0..40))
+                .map(|_| pieces[rng.usize(..pieces.len())])
+                .collect();
+            let min = [7, 1, 2, 3, 8, 12][round % 6];
+            let got: Vec<_> = long_words(&text, min).collect();
+            assert_eq!(got, long_words_run_by_run(&text, min), "{text:?} min {min}");
         }
     }
 

@@ -574,15 +574,26 @@ fn list_items(gap: &str, max_item: usize) -> Option<usize> {
     Some(items)
 }
 
+/// The start of every word of `s` (letters and digits, with inner apostrophes and hyphens).
+/// ASCII a byte at a time, other characters decoded: most sentences are ASCII.
 fn fill_word_starts(s: &str, out: &mut Vec<usize>) {
     out.clear();
+    let b = s.as_bytes();
     let mut in_word = false;
-    for (i, c) in s.char_indices() {
-        let w = c.is_alphanumeric();
+    let mut i = 0;
+    while i < b.len() {
+        let (w, joiner, len) = match b[i] {
+            c if c < 0x80 => (c.is_ascii_alphanumeric(), c == b'\'' || c == b'-', 1),
+            _ => match s[i..].chars().next() {
+                Some(c) => (c.is_alphanumeric(), false, c.len_utf8()),
+                None => break,
+            },
+        };
         if w && !in_word {
             out.push(i);
         }
-        in_word = w || (in_word && (c == '\'' || c == '-'));
+        in_word = w || (in_word && joiner);
+        i += len;
     }
 }
 
@@ -597,5 +608,38 @@ impl Scratch {
     /// Whether a buffer holds more than `max` items' room.
     pub(crate) fn is_big(&self, max: usize) -> bool {
         self.hits.capacity() > max || self.word_starts.capacity() > max
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn word_starts_byte_by_byte_equal_char_by_char() {
+        let reference = |s: &str| {
+            let mut out = Vec::new();
+            let mut in_word = false;
+            for (i, c) in s.char_indices() {
+                let w = c.is_alphanumeric();
+                if w && !in_word {
+                    out.push(i);
+                }
+                in_word = w || (in_word && (c == '\'' || c == '-'));
+            }
+            out
+        };
+        let mut rng = fastrand::Rng::with_seed(21);
+        let pieces = [
+            "a", "Z", "7", " ", "'", "-", ".", "é", "’", "😀", "日", "\u{a0}", "ß-",
+        ];
+        let mut out = Vec::new();
+        for _ in 0..20_000 {
+            let s: String = (0..rng.usize(0..20))
+                .map(|_| pieces[rng.usize(..pieces.len())])
+                .collect();
+            fill_word_starts(&s, &mut out);
+            assert_eq!(out, reference(&s), "{s:?}");
+        }
     }
 }

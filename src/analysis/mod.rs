@@ -389,7 +389,11 @@ mod tests {
         assert_eq!(a.analyze(&big).findings.len(), 100_000);
         BUFFERS.with(|b| {
             let b = b.borrow();
-            assert!(b.sentences.capacity() <= 1 << 16, "{}", b.sentences.capacity());
+            assert!(
+                b.sentences.capacity() <= 1 << 16,
+                "{}",
+                b.sentences.capacity()
+            );
             assert!(!b.scratch.is_big(1 << 16));
         });
         // The next note starts with fresh buffers and the same results.
