@@ -146,6 +146,36 @@ impl Normalized {
     }
 }
 
+/// Whether `b` is a byte of ASCII white space as `char::is_whitespace` sees it (which,
+/// unlike `u8::is_ascii_whitespace`, includes the vertical tab).
+#[inline]
+pub(crate) fn is_ascii_space(b: u8) -> bool {
+    matches!(b, b' ' | b'\t' | b'\n' | b'\x0b' | b'\x0c' | b'\r')
+}
+
+/// `s.trim_start()`, ASCII white space a byte at a time (the common case) before any
+/// decoding.
+#[inline]
+pub fn trim_start(s: &str) -> &str {
+    let n = s.bytes().take_while(|&b| is_ascii_space(b)).count();
+    match s.as_bytes().get(n) {
+        Some(&b) if b >= 0x80 => s[n..].trim_start(),
+        _ => &s[n..],
+    }
+}
+
+/// `s.trim_end()`, ASCII white space a byte at a time (the common case) before any
+/// decoding.
+#[inline]
+pub fn trim_end(s: &str) -> &str {
+    let n = s.bytes().rev().take_while(|&b| is_ascii_space(b)).count();
+    let kept = &s[..s.len() - n];
+    match kept.as_bytes().last() {
+        Some(&b) if b >= 0x80 => kept.trim_end(),
+        _ => kept,
+    }
+}
+
 /// Whether a match at `start..end` of `text` stands as whole words.
 pub fn is_whole_word(text: &str, start: usize, end: usize) -> bool {
     let before = text[..start].chars().next_back();
@@ -300,6 +330,22 @@ pub fn lines_inclusive(text: &str) -> impl Iterator<Item = &str> + '_ {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn ascii_trims_equal_the_standard_ones() {
+        let mut rng = fastrand::Rng::with_seed(19);
+        let pieces = [
+            " ", "\t", "\n", "\r", "\x0b", "\x0c", "\u{a0}", "\u{2003}", "\u{3000}", "a", "é", ".",
+            "\u{85}",
+        ];
+        for _ in 0..20_000 {
+            let s: String = (0..rng.usize(0..10))
+                .map(|_| pieces[rng.usize(..pieces.len())])
+                .collect();
+            assert_eq!(trim_start(&s), s.trim_start(), "{s:?}");
+            assert_eq!(trim_end(&s), s.trim_end(), "{s:?}");
+        }
+    }
 
     #[test]
     fn collapses_space_and_maps_back() {

@@ -5,6 +5,8 @@
 use rustc_hash::FxHashSet as HashSet;
 use std::ops::Range;
 
+use crate::text::{is_ascii_space, trim_end, trim_start};
+
 /// Splits notes into sentences.
 #[derive(Debug, Clone)]
 pub struct SentenceSplitter {
@@ -50,8 +52,13 @@ impl SentenceSplitter {
         let mut prev_line_end_char: Option<char> = None;
         let mut line_start = 0;
         for line in crate::text::lines_inclusive(text) {
-            let content = line.trim_end_matches(['\n', '\r']);
-            let indented = content.trim_start();
+            let ending = line
+                .bytes()
+                .rev()
+                .take_while(|&b| b == b'\n' || b == b'\r')
+                .count();
+            let content = &line[..line.len() - ending];
+            let indented = trim_start(content);
             let blank = indented.is_empty();
             let mut forced = false;
             while next_break.peek().is_some_and(|&b| b <= line_start) {
@@ -86,7 +93,7 @@ impl SentenceSplitter {
                 &mut start,
                 out,
             );
-            prev_line_end_char = content.trim_end().chars().next_back();
+            prev_line_end_char = trim_end(content).chars().next_back();
             line_start += line.len();
         }
         push(text, start..text.len(), out);
@@ -118,7 +125,7 @@ impl SentenceSplitter {
             let followed_by_space = end >= to || bytes[end].is_ascii_whitespace();
             if followed_by_space && (b != b'.' || !self.is_abbreviation(text, *start, i)) {
                 // The next word must look like a new sentence: not lower case.
-                let rest = text[end..to].trim_start();
+                let rest = trim_start(&text[end..to]);
                 let next = rest.chars().next();
                 if next.is_none_or(|c| !c.is_lowercase()) {
                     push(text, *start..end, out);
@@ -132,11 +139,7 @@ impl SentenceSplitter {
     /// Whether the word before the period at `dot` is an abbreviation or an initial.
     fn is_abbreviation(&self, text: &str, start: usize, dot: usize) -> bool {
         let before = &text[start..dot];
-        let word_start = before
-            .char_indices()
-            .rev()
-            .find(|&(_, c)| c.is_whitespace() || c == '(' || c == '[')
-            .map_or(0, |(p, c)| p + c.len_utf8());
+        let word_start = word_start(before);
         let word = &before[word_start..];
         if word.chars().count() == 1 && word.chars().all(|c| c.is_alphabetic()) {
             return true; // "J. Smith", "p. 4"
@@ -159,10 +162,33 @@ impl SentenceSplitter {
     }
 }
 
+/// Where the last word of `before` starts: after its last white space, `(` or `[`. Bytes
+/// from the end while they are ASCII (a period's word is short), characters otherwise.
+fn word_start(before: &str) -> usize {
+    let bytes = before.as_bytes();
+    let mut k = bytes.len();
+    while k > 0 {
+        let b = bytes[k - 1];
+        if b >= 0x80 {
+            return before[..k]
+                .char_indices()
+                .rev()
+                .find(|&(_, c)| c.is_whitespace() || c == '(' || c == '[')
+                .map_or(0, |(p, c)| p + c.len_utf8());
+        }
+        if is_ascii_space(b) || b == b'(' || b == b'[' {
+            return k;
+        }
+        k -= 1;
+    }
+    0
+}
+
 fn push(text: &str, r: Range<usize>, out: &mut Vec<Range<usize>>) {
     let s = &text[r.clone()];
-    let lead = s.len() - s.trim_start().len();
-    let trimmed = s.trim();
+    let start_trimmed = trim_start(s);
+    let lead = s.len() - start_trimmed.len();
+    let trimmed = trim_end(start_trimmed);
     if !trimmed.is_empty() {
         out.push(r.start + lead..r.start + lead + trimmed.len());
     }
@@ -177,6 +203,25 @@ mod tests {
         let mut out = Vec::new();
         s.split(text, &[], &mut out);
         out.into_iter().map(|r| &text[r]).collect()
+    }
+
+    #[test]
+    fn word_starts_by_bytes_equal_by_chars() {
+        let mut rng = fastrand::Rng::with_seed(23);
+        let pieces = [
+            "a", " ", "(", "[", "\u{a0}", "é", "\t", "x.", "\u{2003}", "日",
+        ];
+        for _ in 0..20_000 {
+            let s: String = (0..rng.usize(0..10))
+                .map(|_| pieces[rng.usize(..pieces.len())])
+                .collect();
+            let slow = s
+                .char_indices()
+                .rev()
+                .find(|&(_, c)| c.is_whitespace() || c == '(' || c == '[')
+                .map_or(0, |(p, c)| p + c.len_utf8());
+            assert_eq!(word_start(&s), slow, "{s:?}");
+        }
     }
 
     #[test]
