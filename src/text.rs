@@ -176,6 +176,23 @@ pub fn trim_end(s: &str) -> &str {
     }
 }
 
+/// `s.trim()`, ASCII white space a byte at a time.
+#[inline]
+pub fn trim(s: &str) -> &str {
+    trim_end(trim_start(s))
+}
+
+/// `line` without its line break (`\n`, `\r\n` or `\r`, or any run of them).
+#[inline]
+pub fn without_line_break(line: &str) -> &str {
+    let ending = line
+        .bytes()
+        .rev()
+        .take_while(|&b| b == b'\n' || b == b'\r')
+        .count();
+    &line[..line.len() - ending]
+}
+
 /// Whether a match at `start..end` of `text` stands as whole words.
 pub fn is_whole_word(text: &str, start: usize, end: usize) -> bool {
     let before = text[..start].chars().next_back();
@@ -344,6 +361,12 @@ mod tests {
                 .collect();
             assert_eq!(trim_start(&s), s.trim_start(), "{s:?}");
             assert_eq!(trim_end(&s), s.trim_end(), "{s:?}");
+            assert_eq!(trim(&s), s.trim(), "{s:?}");
+            assert_eq!(
+                without_line_break(&s),
+                s.trim_end_matches(['\n', '\r']),
+                "{s:?}"
+            );
         }
     }
 

@@ -4,6 +4,7 @@
 use std::ops::Range;
 
 use crate::corpus::rules::{NoteStructure, SectionEffect};
+use crate::text::{trim, trim_start, without_line_break};
 
 /// One section of a note.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -159,7 +160,7 @@ impl Sectioner {
     pub fn step(&self, open: &mut Option<OpenSection>, line: &str) -> Step {
         if let Some((kind, header, body, markdown)) = self.header(line) {
             let rest = line.get(body..).unwrap_or("");
-            let content_seen = !rest.trim().is_empty();
+            let content_seen = !trim(rest).is_empty();
             let s = OpenSection {
                 effect: kind.map_or(SectionEffect::None, |k| self.effects[k]),
                 markdown,
@@ -184,7 +185,7 @@ impl Sectioner {
             *open = None;
             return Step::Close;
         }
-        if line.trim().is_empty() {
+        if trim(line).is_empty() {
             if s.content_seen {
                 *open = None;
                 return Step::Close;
@@ -198,16 +199,16 @@ impl Sectioner {
     /// If `line` is a header: its kind, the header's range and where the body starts (all
     /// relative to the line), and whether it is a Markdown heading.
     fn header(&self, line: &str) -> Option<(Option<usize>, Range<usize>, usize, bool)> {
-        let content = line.trim_end_matches(['\n', '\r']);
-        let lead = content.len() - content.trim_start().len();
+        let content = without_line_break(line);
+        let lead = content.len() - trim_start(content).len();
         let rest = &content[lead..];
         // Markdown heading: any heading ends the previous section.
         if let Some(after) = rest.strip_prefix('#') {
             let hashes = 1 + after.chars().take_while(|&c| c == '#').count();
-            let title = rest[hashes..].trim();
+            let title = trim(&rest[hashes..]);
             if hashes <= 6 && rest[hashes..].starts_with(' ') && !title.is_empty() {
                 let start =
-                    lead + hashes + (rest[hashes..].len() - rest[hashes..].trim_start().len());
+                    lead + hashes + (rest[hashes..].len() - trim_start(&rest[hashes..]).len());
                 let label = title
                     .trim_end_matches([':', '*', ' '])
                     .trim_start_matches('*');
@@ -224,7 +225,7 @@ impl Sectioner {
         let unbold = rest.trim_start_matches('*');
         let bold = rest.len() - unbold.len();
         if let Some(colon) = unbold.find(':') {
-            let label = unbold[..colon].trim_end_matches('*').trim();
+            let label = trim(unbold[..colon].trim_end_matches('*'));
             if label.len() <= 40 {
                 if let Some(kind) = self.kind_of(label) {
                     let mut body = lead + bold + colon + 1;
@@ -235,7 +236,7 @@ impl Sectioner {
             }
         }
         // A known header alone on its line, in capitals: "FAMILY HISTORY".
-        let bare = rest.trim();
+        let bare = trim(rest);
         if !bare.is_empty() && bare.len() <= 40 && !bare.chars().any(|c| c.is_lowercase()) {
             if let Some(kind) = self.kind_of(bare) {
                 return Some((Some(kind), lead..lead + bare.len(), content.len(), false));
@@ -245,7 +246,7 @@ impl Sectioner {
     }
 
     fn kind_of(&self, label: &str) -> Option<usize> {
-        let label = label.trim();
+        let label = trim(label);
         if label.is_ascii() && label.len() <= 64 {
             // Lower-cased on the stack: this runs for most lines with a colon.
             let mut buf = [0u8; 64];
@@ -263,7 +264,7 @@ impl Sectioner {
 /// Whether `line` starts with a short label and a colon ("Social: …", "Hands:", "R hand:"),
 /// whether or not the label is a known header.
 fn is_label_line(line: &str) -> bool {
-    let t = line.trim_start().trim_start_matches('*');
+    let t = trim_start(line).trim_start_matches('*');
     let Some(colon) = t.get(..t.len().min(32)).and_then(|h| h.find(':')) else {
         return false;
     };

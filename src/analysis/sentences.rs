@@ -5,7 +5,7 @@
 use rustc_hash::FxHashSet as HashSet;
 use std::ops::Range;
 
-use crate::text::{is_ascii_space, trim_end, trim_start};
+use crate::text::{is_ascii_space, trim_end, trim_start, without_line_break};
 
 /// Splits notes into sentences.
 #[derive(Debug, Clone)]
@@ -16,7 +16,7 @@ pub struct SentenceSplitter {
 
 /// Whether a line starts a new unit: a bullet, a numbered item, a heading or a table row.
 fn starts_item(line: &str) -> bool {
-    let t = line.trim_start();
+    let t = trim_start(line);
     if t.starts_with(['-', '*', '•', '+', '#', '|', '>', '·', '–']) {
         return true;
     }
@@ -29,7 +29,7 @@ fn starts_item(line: &str) -> bool {
 /// mirrors the continuation rule in [`SentenceSplitter::split`] minus the parts that depend
 /// on the previous line's last character or on header breaks, which only add sentence ends.
 pub fn starts_sentence(line: &str, after_blank: bool) -> bool {
-    let t = line.trim_start();
+    let t = trim_start(line);
     let Some(first) = t.chars().next() else {
         return false; // blank
     };
@@ -52,12 +52,7 @@ impl SentenceSplitter {
         let mut prev_line_end_char: Option<char> = None;
         let mut line_start = 0;
         for line in crate::text::lines_inclusive(text) {
-            let ending = line
-                .bytes()
-                .rev()
-                .take_while(|&b| b == b'\n' || b == b'\r')
-                .count();
-            let content = &line[..line.len() - ending];
+            let content = without_line_break(line);
             let indented = trim_start(content);
             let blank = indented.is_empty();
             let mut forced = false;
