@@ -605,12 +605,7 @@ fn long_words(text: &str, min: usize) -> impl Iterator<Item = Range<usize>> + '_
     std::iter::from_fn(move || {
         while let Some(start) = runs.next(b, i) {
             i = skip(b, start, true);
-            let mut end = i;
-            if b[end..].starts_with(b"'s") {
-                end += 2;
-            } else if b.get(end) == Some(&b'\'') && b[end - 1] == b's' {
-                end += 1;
-            }
+            let end = with_possessive(b, i);
             i = end;
             // The "s" of a possessive ("X's…") ends the word before it: letters right after
             // it are not a word of their own.
@@ -625,6 +620,17 @@ fn long_words(text: &str, min: usize) -> impl Iterator<Item = Range<usize>> + '_
         }
         None
     })
+}
+
+/// The end of the word ending at `end` with its possessive ending, if any ("X's", "Xs'").
+fn with_possessive(b: &[u8], end: usize) -> usize {
+    if b[end..].starts_with(b"'s") {
+        end + 2
+    } else if b.get(end) == Some(&b'\'') && b[end - 1] == b's' {
+        end + 1
+    } else {
+        end
+    }
 }
 
 /// Whether the `s` at `p` is the possessive ending of the word before it ("X's"), as the
@@ -891,12 +897,7 @@ mod tests {
             let start = i;
             i = skip(b, i, true);
             let letters = i - start;
-            let mut end = i;
-            if b[end..].starts_with(b"'s") {
-                end += 2;
-            } else if b.get(end) == Some(&b'\'') && b[end - 1] == b's' {
-                end += 1;
-            }
+            let end = with_possessive(b, i);
             i = end;
             if letters < min {
                 continue;
