@@ -16,7 +16,7 @@ use aho_corasick::{AhoCorasick, MatchKind};
 use crate::corpus::lexicon::{form_key, Category, FormKind, Lexicon, TermId};
 use crate::text::{
     ascii_in_range, ascii_lowercase_into, is_whole_word, whole_word_matches_by, word_at,
-    Normalized, HIGH, ONES,
+    word_at_padded, Normalized, HIGH, ONES,
 };
 
 /// A term found in a piece of text.
@@ -713,16 +713,7 @@ impl LongRuns {
             if at >= b.len() {
                 break;
             }
-            let x = match b.get(at..at + 8) {
-                Some(eight) => word_at(eight),
-                // The last bytes: the text's last eight, shifted down (or byte by byte
-                // when the text is shorter than eight).
-                None if b.len() >= 8 => word_at(&b[b.len() - 8..]) >> (8 * (at + 8 - b.len())),
-                None => b[at..]
-                    .iter()
-                    .enumerate()
-                    .fold(0, |x, (j, &c)| x | u64::from(c) << (8 * j)),
-            };
+            let x = word_at_padded(b, at);
             let letters = ascii_in_range(x | (0x20 * ONES), b'a', b'z');
             // One bit per byte: the high bits gathered into the top byte, then moved down.
             mask |= ((letters >> 7).wrapping_mul(0x0102_0408_1020_4080) >> 56) << (8 * k);

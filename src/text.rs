@@ -28,6 +28,21 @@ pub(crate) fn word_at(chunk: &[u8]) -> u64 {
         .map_or(0, |w| u64::from_le_bytes(*w))
 }
 
+/// Eight bytes of `b` from `at` as a little-endian word, zero past the end: near the end,
+/// the text's last eight bytes shifted down (no byte loop, no copy).
+#[inline]
+pub(crate) fn word_at_padded(b: &[u8], at: usize) -> u64 {
+    match b.get(at..at + 8) {
+        Some(eight) => word_at(eight),
+        None if at >= b.len() => 0,
+        None if b.len() >= 8 => word_at(&b[b.len() - 8..]) >> (8 * (at + 8 - b.len())),
+        None => b[at..]
+            .iter()
+            .enumerate()
+            .fold(0, |x, (j, &c)| x | u64::from(c) << (8 * j)),
+    }
+}
+
 /// The high bit of each byte of `x` that is ASCII and lies in `lo..=hi` (`hi` < 0x80),
 /// others clear: eight comparisons in a few instructions.
 #[inline]
@@ -347,6 +362,19 @@ pub fn lines_inclusive(text: &str) -> impl Iterator<Item = &str> + '_ {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn padded_words_equal_byte_by_byte_ones() {
+        let b: Vec<u8> = (1..=20).collect();
+        for len in 0..=20 {
+            for at in 0..=len + 2 {
+                let slow = (0..8).fold(0u64, |x, j| {
+                    x | u64::from(b[..len].get(at + j).copied().unwrap_or(0)) << (8 * j)
+                });
+                assert_eq!(word_at_padded(&b[..len], at), slow, "len {len} at {at}");
+            }
+        }
+    }
 
     #[test]
     fn ascii_trims_equal_the_standard_ones() {
