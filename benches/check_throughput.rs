@@ -96,8 +96,7 @@ fn json_cost(analyzer: &Analyzer) {
             for (note, a) in notes.iter().zip(&analyses) {
                 let doc = Document::new(note.clone());
                 out.extend_from_slice(b"{\"findings\":");
-                serde_json::to_writer(&mut out, &report::findings(analyzer, &doc, a))
-                    .expect("serialise");
+                report::write_findings_json(&report::findings(analyzer, &doc, a), &mut out);
                 out.extend_from_slice(b",\"crest\":");
                 serde_json::to_writer(&mut out, &CrestReport::from(&a.crest)).expect("serialise");
                 out.extend_from_slice(b"}\n");

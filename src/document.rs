@@ -58,30 +58,23 @@ pub struct Document {
     ascii: Vec<bool>,
 }
 
+/// Where each line starts (after `\n`, `\r\n` or a lone `\r`), and whether each line is
+/// ASCII. Line breaks found with SIMD and each line checked a word at a time: a byte loop
+/// here was a fifth of `check --format json`'s output cost.
 fn line_starts(text: &str) -> (Vec<usize>, Vec<bool>) {
+    let b = text.as_bytes();
     let mut starts = vec![0];
     let mut ascii = Vec::new();
-    let b = text.as_bytes();
-    let mut line_ascii = true;
-    let mut i = 0;
-    while i < b.len() {
-        match b[i] {
-            b'\n' => {
-                starts.push(i + 1);
-                ascii.push(line_ascii);
-                line_ascii = true;
-            }
-            b'\r' if b.get(i + 1) != Some(&b'\n') => {
-                starts.push(i + 1);
-                ascii.push(line_ascii);
-                line_ascii = true;
-            }
-            c if c >= 0x80 => line_ascii = false,
-            _ => {}
+    let mut line_start = 0;
+    for i in memchr::memchr2_iter(b'\n', b'\r', b) {
+        if b[i] == b'\r' && b.get(i + 1) == Some(&b'\n') {
+            continue; // the "\n" of a CRLF ends the line
         }
-        i += 1;
+        ascii.push(b[line_start..i].is_ascii());
+        starts.push(i + 1);
+        line_start = i + 1;
     }
-    ascii.push(line_ascii);
+    ascii.push(b[line_start..].is_ascii());
     (starts, ascii)
 }
 
@@ -314,6 +307,41 @@ impl PositionCursor<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn line_starts_by_simd_equal_a_byte_loop() {
+        let slow = |text: &str| {
+            let (mut starts, mut ascii) = (vec![0], Vec::new());
+            let b = text.as_bytes();
+            let mut line_ascii = true;
+            for i in 0..b.len() {
+                match b[i] {
+                    b'\n' => {
+                        starts.push(i + 1);
+                        ascii.push(line_ascii);
+                        line_ascii = true;
+                    }
+                    b'\r' if b.get(i + 1) != Some(&b'\n') => {
+                        starts.push(i + 1);
+                        ascii.push(line_ascii);
+                        line_ascii = true;
+                    }
+                    c if c >= 0x80 => line_ascii = false,
+                    _ => {}
+                }
+            }
+            ascii.push(line_ascii);
+            (starts, ascii)
+        };
+        let mut rng = fastrand::Rng::with_seed(29);
+        let pieces = ["a", "\n", "\r", "\r\n", "é", " ", "😀", "xyz"];
+        for _ in 0..20_000 {
+            let text: String = (0..rng.usize(0..30))
+                .map(|_| pieces[rng.usize(..pieces.len())])
+                .collect();
+            assert_eq!(line_starts(&text), slow(&text), "{text:?}");
+        }
+    }
 
     #[test]
     fn utf16_utf8_utf32_positions() {

@@ -106,3 +106,104 @@ pub fn findings<'a>(
         })
         .collect()
 }
+
+/// Writes `findings` as compact JSON, byte for byte what `serde_json::to_writer` writes for
+/// them (a test holds the two together), about twice as fast: the keys and punctuation are
+/// constant bytes, and only the strings taken from the note and the lexicon are escaped.
+/// On notes dense with findings, serde's key-by-key writing made the JSON a third of the
+/// cost of the analysis itself.
+pub fn write_findings_json(findings: &[FindingReport<'_>], out: &mut Vec<u8>) {
+    let mut numbers = itoa::Buffer::new();
+    let mut number =
+        |out: &mut Vec<u8>, n: u32| out.extend_from_slice(numbers.format(n).as_bytes());
+    out.push(b'[');
+    for (i, f) in findings.iter().enumerate() {
+        if i > 0 {
+            out.push(b',');
+        }
+        out.extend_from_slice(b"{\"range\":{\"start\":{\"line\":");
+        number(out, f.range.start.line);
+        out.extend_from_slice(b",\"character\":");
+        number(out, f.range.start.character);
+        out.extend_from_slice(b"},\"end\":{\"line\":");
+        number(out, f.range.end.line);
+        out.extend_from_slice(b",\"character\":");
+        number(out, f.range.end.character);
+        out.extend_from_slice(b"}},\"text\":");
+        json_str(out, f.text);
+        out.extend_from_slice(b",\"term\":");
+        json_str(out, f.term);
+        out.extend_from_slice(b",\"category\":");
+        json_str(out, f.category);
+        out.extend_from_slice(b",\"crest\":");
+        json_opt_str(out, f.crest);
+        out.extend_from_slice(b",\"assertion\":");
+        json_str(out, f.assertion);
+        out.extend_from_slice(b",\"trigger\":");
+        json_opt_str(out, f.trigger);
+        out.extend_from_slice(if f.misspelling {
+            b",\"misspelling\":true}"
+        } else {
+            b",\"misspelling\":false}"
+        });
+    }
+    out.push(b']');
+}
+
+/// A JSON string, escaped as serde_json escapes it.
+fn json_str(out: &mut Vec<u8>, s: &str) {
+    // Writing to a Vec cannot fail.
+    let _ = serde_json::to_writer(&mut *out, s);
+}
+
+fn json_opt_str(out: &mut Vec<u8>, s: Option<&str>) {
+    match s {
+        Some(s) => json_str(out, s),
+        None => out.extend_from_slice(b"null"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::corpus::Corpus;
+
+    /// The hand-written JSON is serde's, byte for byte, on notes with every kind of
+    /// finding, cue, misspelling, non-ASCII text and characters JSON must escape.
+    #[test]
+    fn hand_written_json_equals_serde_json() {
+        let corpus = Corpus::embedded().unwrap();
+        let analyzer = Analyzer::new(&corpus);
+        let mut rng = fastrand::Rng::with_seed(37);
+        let pieces = [
+            "Denies Raynaud's. ",
+            "Sclerodactyly: none\n",
+            "Possible calcinosis cutis \"left\" elbow\\ ",
+            "Mother with scleroderma.\n",
+            "Reynaud's phenomenon, telangectasia\t",
+            "History of CREST; RP, DUs, é😀日 ",
+            "No esophageal dysmotility.\r\n",
+            "\u{1}\u{1f}\u{7f} ",
+        ];
+        let mut checked = 0;
+        for _ in 0..300 {
+            let text: String = (0..rng.usize(1..12))
+                .map(|_| pieces[rng.usize(..pieces.len())])
+                .collect();
+            let analysis = analyzer.analyze(&text);
+            let doc = Document::new(text);
+            let found = findings(&analyzer, &doc, &analysis);
+            checked += found.len();
+            let mut ours = Vec::new();
+            write_findings_json(&found, &mut ours);
+            let serde = serde_json::to_vec(&found).unwrap();
+            assert_eq!(
+                String::from_utf8_lossy(&ours),
+                String::from_utf8_lossy(&serde),
+                "{:?}",
+                doc.text()
+            );
+        }
+        assert!(checked > 1000, "{checked} findings compared");
+    }
+}

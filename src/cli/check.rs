@@ -321,7 +321,7 @@ fn json_report(
 ) {
     origin_fields(out, id_key, origin);
     out.extend_from_slice(b",\"findings\":");
-    let _ = serde_json::to_writer(&mut *out, &report::findings(analyzer, doc, a));
+    report::write_findings_json(&report::findings(analyzer, doc, a), out);
     out.extend_from_slice(b",\"crest\":");
     let _ = serde_json::to_writer(&mut *out, &CrestReport::from(&a.crest));
     out.extend_from_slice(b"}\n");
