@@ -204,6 +204,7 @@ impl Analyzer {
         buffers: &mut Buffers,
     ) -> Piece {
         let Buffers {
+            lines,
             sections,
             breaks,
             sentences,
@@ -213,9 +214,20 @@ impl Analyzer {
             scratch,
             decided,
         } = buffers;
-        let open =
-            self.sectioner
-                .sections_into(text, entry.map(|o| (o, INHERITED_HEADER)), sections);
+        // The lines, found once for the three passes over them.
+        lines.clear();
+        let mut at = 0;
+        lines.extend(crate::text::lines_inclusive(text).map(|l| {
+            at += l.len();
+            at - l.len()..at
+        }));
+        let line_strs = || lines.iter().map(|r| &text[r.clone()]);
+        let open = self.sectioner.sections_into(
+            text,
+            line_strs(),
+            entry.map(|o| (o, INHERITED_HEADER)),
+            sections,
+        );
         breaks.clear();
         breaks.extend(
             sections
@@ -225,18 +237,17 @@ impl Analyzer {
         );
         // A line in capitals is a heading of its own ("CT HAND WITHOUT CONTRAST"): the
         // lower-case line under it does not continue it as a wrapped sentence would.
-        let mut line_start = 0;
         let mut after_caps = false;
-        for line in crate::text::lines_inclusive(text) {
+        for line in lines.iter() {
             if after_caps {
-                breaks.push(line_start);
+                breaks.push(line.start);
             }
-            after_caps = is_caps_line(line);
-            line_start += line.len();
+            after_caps = is_caps_line(&text[line.clone()]);
         }
         breaks.sort_unstable();
         sentences.clear();
-        self.splitter.split(text, breaks, sentences);
+        self.splitter
+            .split_lines(text, line_strs(), breaks, sentences);
         // Header labels are not part of any sentence: "History of Present Illness:" must
         // not make what follows historical.
         let mut findings = Vec::new();
@@ -308,6 +319,7 @@ impl Analyzer {
 /// of short notes spent 8 % of its time growing fresh ones.
 #[derive(Default)]
 struct Buffers {
+    lines: Vec<Range<usize>>,
     sections: Vec<sections::Section>,
     breaks: Vec<usize>,
     sentences: Vec<Range<usize>>,
@@ -322,7 +334,8 @@ impl Buffers {
     /// Drops the buffers after a huge note, so that one never keeps its memory for good.
     fn trim(&mut self) {
         const KEEP: usize = 1 << 16;
-        let big = self.sections.capacity() > KEEP
+        let big = self.lines.capacity() > KEEP
+            || self.sections.capacity() > KEEP
             || self.breaks.capacity() > KEEP
             || self.sentences.capacity() > KEEP
             || self.norm.text.capacity() > 1 << 20

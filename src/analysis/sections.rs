@@ -100,14 +100,18 @@ impl Sectioner {
         entry: Option<(OpenSection, Range<usize>)>,
     ) -> (Vec<Section>, Option<OpenSection>) {
         let mut out = Vec::new();
-        let open = self.sections_into(text, entry, &mut out);
+        let lines = crate::text::lines_inclusive(text);
+        let open = self.sections_into(text, lines, entry, &mut out);
         (out, open)
     }
 
-    /// [`Sectioner::sections_from`] into `out` (cleared first), reusing its allocation.
-    pub fn sections_into(
+    /// [`Sectioner::sections_from`] into `out` (cleared first), reusing its allocation,
+    /// over `lines`: `text`'s lines as [`crate::text::lines_inclusive`] gives them (a caller
+    /// that needs them more than once finds them once).
+    pub fn sections_into<'t>(
         &self,
-        text: &str,
+        text: &'t str,
+        lines: impl Iterator<Item = &'t str>,
         entry: Option<(OpenSection, Range<usize>)>,
         out: &mut Vec<Section>,
     ) -> Option<OpenSection> {
@@ -124,7 +128,7 @@ impl Sectioner {
             });
         }
         let mut line_start = 0;
-        for line in crate::text::lines_inclusive(text) {
+        for line in lines {
             match self.step(&mut open, line) {
                 Step::Header(h) => {
                     if let Some(prev) = out.last_mut() {

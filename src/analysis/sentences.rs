@@ -47,11 +47,23 @@ impl SentenceSplitter {
     /// Sentences of `text[range]`, as byte ranges of `text`, trimmed, never empty.
     /// `breaks` are offsets (sorted) where a sentence must end, such as header bodies.
     pub fn split(&self, text: &str, breaks: &[usize], out: &mut Vec<Range<usize>>) {
+        self.split_lines(text, crate::text::lines_inclusive(text), breaks, out);
+    }
+
+    /// [`SentenceSplitter::split`] over `lines`: `text`'s lines as
+    /// [`crate::text::lines_inclusive`] gives them.
+    pub fn split_lines<'t>(
+        &self,
+        text: &'t str,
+        lines: impl Iterator<Item = &'t str>,
+        breaks: &[usize],
+        out: &mut Vec<Range<usize>>,
+    ) {
         let mut start = 0;
         let mut next_break = breaks.iter().copied().peekable();
         let mut prev_line_end_char: Option<char> = None;
         let mut line_start = 0;
-        for line in crate::text::lines_inclusive(text) {
+        for line in lines {
             let content = without_line_break(line);
             let indented = trim_start(content);
             let blank = indented.is_empty();
