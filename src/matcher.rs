@@ -108,6 +108,50 @@ pub struct TermMatcher {
 /// How many words the per-thread correction memo holds before it starts over.
 const MEMO_CAPACITY: usize = 65_536;
 
+/// The per-thread memo of [`TermMatcher::candidates`] by word. Words of up to sixteen
+/// bytes (nearly all) are keyed by their bytes packed into one integer: hashing and
+/// comparing a key is then a few instructions, with no string compare or copy.
+#[derive(Default)]
+struct Memo {
+    short: HashMap<u128, Candidates>,
+    long: HashMap<String, Candidates>,
+}
+
+impl Memo {
+    /// Up to sixteen bytes, little-endian, zero-padded: unique for words without a zero byte.
+    fn key(word: &str) -> Option<u128> {
+        let b = word.as_bytes();
+        debug_assert!(!b.contains(&0), "memo words are letters");
+        if b.len() > 16 {
+            return None;
+        }
+        // Two eight-byte loads, no copy.
+        Some(u128::from(word_at_padded(b, 0)) | u128::from(word_at_padded(b, 8)) << 64)
+    }
+
+    fn get(&self, word: &str) -> Option<&Candidates> {
+        match Memo::key(word) {
+            Some(k) => self.short.get(&k),
+            None => self.long.get(word),
+        }
+    }
+
+    fn insert(&mut self, word: &str, c: Candidates) {
+        if self.short.len() + self.long.len() >= MEMO_CAPACITY {
+            self.clear();
+        }
+        match Memo::key(word) {
+            Some(k) => self.short.insert(k, c),
+            None => self.long.insert(word.to_string(), c),
+        };
+    }
+
+    fn clear(&mut self) {
+        self.short.clear();
+        self.long.clear();
+    }
+}
+
 /// A fuzzy candidate near a word: `(distance, bucket index, further words of the form)`.
 type Near = (usize, usize, usize);
 
@@ -128,7 +172,7 @@ thread_local! {
     /// words that follow, so that is checked per occurrence, cheaply, on this short list.
     /// Per thread, so matching stays lock-free; keyed by word only, so it is cleared when a
     /// thread switches to another matcher.
-    static MEMO: std::cell::RefCell<HashMap<String, Candidates>> = Default::default();
+    static MEMO: std::cell::RefCell<Memo> = Default::default();
     static MEMO_OWNER: std::cell::Cell<usize> = const { std::cell::Cell::new(0) };
 }
 
@@ -411,13 +455,7 @@ impl TermMatcher {
         let candidates = self.candidates(word);
         let near = (!candidates.word.is_empty() || !candidates.stem.is_empty())
             .then(|| candidates.clone());
-        MEMO.with(|m| {
-            let mut m = m.borrow_mut();
-            if m.len() >= MEMO_CAPACITY {
-                m.clear();
-            }
-            m.insert(word.to_string(), candidates);
-        });
+        MEMO.with(|m| m.borrow_mut().insert(word, candidates));
         near
     }
 
