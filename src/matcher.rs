@@ -502,7 +502,10 @@ impl TermMatcher {
         }
         let exact = &out[first..];
         let mut found = Vec::new();
-        let mut lower = String::new();
+        // Lower-cased words: on the stack (a heap buffer per sentence was 40,000 allocations
+        // per 2 MB of notes), in a string for the rare word longer than that.
+        let mut short = [0u8; 64];
+        let mut long = String::new();
         let mut consumed = 0;
         let mut next_exact = 0;
         for w in long_words(text, MIN_FUZZY_LEN) {
@@ -522,11 +525,21 @@ impl TermMatcher {
             if !window.is_some_and(|(min, max)| min <= raw.len() + 2 && raw.len() <= max + 5) {
                 continue;
             }
-            lower.clear();
             // Long words are ASCII letters (and an apostrophe): lower-case them bytewise.
-            lower.push_str(raw);
-            lower.make_ascii_lowercase();
-            let word = strip_possessive(&lower);
+            let lower = match short.get_mut(..raw.len()) {
+                Some(buffer) => {
+                    buffer.copy_from_slice(raw.as_bytes());
+                    buffer.make_ascii_lowercase();
+                    std::str::from_utf8(buffer).unwrap_or_default()
+                }
+                None => {
+                    long.clear();
+                    long.push_str(raw);
+                    long.make_ascii_lowercase();
+                    long.as_str()
+                }
+            };
+            let word = strip_possessive(lower);
             if word.len() < MIN_FUZZY_LEN || !word.bytes().all(|b| b.is_ascii_alphabetic()) {
                 continue;
             }

@@ -204,6 +204,7 @@ impl Analyzer {
         buffers: &mut Buffers,
     ) -> Piece {
         let Buffers {
+            findings_hint,
             lines,
             sections,
             breaks,
@@ -250,7 +251,8 @@ impl Analyzer {
             .split_lines(text, line_strs(), breaks, sentences);
         // Header labels are not part of any sentence: "History of Present Illness:" must
         // not make what follows historical.
-        let mut findings = Vec::new();
+        // Sized like the last note's: growing it was one allocation in eight.
+        let mut findings = Vec::with_capacity(*findings_hint);
         let mut si = 0;
         for sentence in sentences.iter() {
             while si + 1 < sections.len() && sections[si + 1].range.start <= sentence.start {
@@ -309,6 +311,7 @@ impl Analyzer {
                 });
             }
         }
+        *findings_hint = findings.len().min(1 << 10);
         // An open section is the last one.
         let exit = open.zip(sections.last().map(|s| s.header.clone()));
         Piece { findings, exit }
@@ -319,6 +322,8 @@ impl Analyzer {
 /// of short notes spent 8 % of its time growing fresh ones.
 #[derive(Default)]
 struct Buffers {
+    /// How many findings the last piece had.
+    findings_hint: usize,
     lines: Vec<Range<usize>>,
     sections: Vec<sections::Section>,
     breaks: Vec<usize>,
