@@ -140,6 +140,20 @@ impl Normalized {
         }
     }
 
+    /// `src` normalised: `src` itself when there is nothing to normalise (most sentences:
+    /// no copy), else this buffer filled. Either way [`Normalized::to_original`] maps the
+    /// result's offsets back to `src`'s.
+    pub fn fill_or_borrow<'a>(&'a mut self, src: &'a str) -> &'a str {
+        if is_plain(src.as_bytes()) {
+            self.text.clear();
+            self.breaks.clear();
+            src
+        } else {
+            self.fill(src);
+            &self.text
+        }
+    }
+
     /// Normalises `src` into a new buffer.
     pub fn new(src: &str) -> Normalized {
         let mut n = Normalized::default();

@@ -270,9 +270,9 @@ impl Analyzer {
                 }
             }
             let slice = &text[start..sentence.end];
-            norm.fill(slice);
+            let normal = norm.fill_or_borrow(slice);
             mentions.clear();
-            self.matcher.find_normalized(&norm.text, mentions);
+            self.matcher.find_normalized(normal, mentions);
             if mentions.is_empty() {
                 continue;
             }
@@ -287,7 +287,7 @@ impl Analyzer {
             ranges.clear();
             ranges.extend(mentions.iter().map(|m| m.range.clone()));
             self.context
-                .assert_into(&norm.text, ranges, &defaults, scratch, decided);
+                .assert_into(normal, ranges, &defaults, scratch, decided);
             let to_note = |r: &Range<usize>| {
                 start + norm.to_original(r.start)..start + norm.to_original(r.end)
             };

@@ -12,6 +12,8 @@ use crate::text::{is_ascii_space, trim_end, trim_start, without_line_break};
 pub struct SentenceSplitter {
     /// As bytes: looked up without checking a lower-cased buffer is UTF-8 again.
     abbreviations: HashSet<Box<[u8]>>,
+    /// The longest abbreviation's length: longer words are not looked up.
+    longest: usize,
 }
 
 /// Whether a line starts a new unit: a bullet, a numbered item, a heading or a table row.
@@ -41,6 +43,7 @@ impl SentenceSplitter {
     pub fn new(abbreviations: &[String]) -> SentenceSplitter {
         SentenceSplitter {
             abbreviations: abbreviations.iter().map(|a| a.as_bytes().into()).collect(),
+            longest: abbreviations.iter().map(String::len).max().unwrap_or(0),
         }
     }
 
@@ -156,6 +159,9 @@ impl SentenceSplitter {
             word.chars().all(|c| c.is_ascii_digit()) && before[..word_start].trim().is_empty();
         if numbered_item {
             return true; // "1. Plan"
+        }
+        if word.is_ascii() && word.len() > self.longest {
+            return false; // longer than any abbreviation (ASCII lower case keeps lengths)
         }
         if word.is_ascii() && word.len() <= 32 {
             // Most words: lower-cased on the stack, no allocation per period.
