@@ -11,12 +11,10 @@
 use rustc_hash::{FxHashMap as HashMap, FxHashSet as HashSet};
 use std::ops::Range;
 
-use aho_corasick::{AhoCorasick, MatchKind};
-
 use crate::corpus::lexicon::{form_key, Category, FormKind, Lexicon, TermId};
 use crate::text::{
     ascii_in_range, ascii_lowercase_into, is_whole_word, whole_word_matches_by, word_at,
-    word_at_padded, Normalized, HIGH, ONES,
+    word_at_padded, Normalized, WordSearcher, HIGH, ONES,
 };
 
 /// A term found in a piece of text.
@@ -91,7 +89,7 @@ struct FuzzyCandidate {
 pub struct TermMatcher {
     /// Distinguishes matchers in the per-thread memo.
     id: usize,
-    automaton: AhoCorasick,
+    automaton: WordSearcher,
     patterns: Vec<Pattern>,
     fuzzy: HashMap<char, Vec<FuzzyCandidate>>,
     /// Per ASCII first letter: the shortest and longest first word of its fuzzy candidates,
@@ -278,15 +276,10 @@ impl TermMatcher {
                 }
             }
         }
-        let automaton = AhoCorasick::builder()
-            // Patterns and searched text are ASCII lower case: an ASCII-case-insensitive
-            // automaton doubles every letter's transitions (on a 100,000-term lexicon,
-            // 3x the build time and 40 MB more at its peak).
-            .match_kind(MatchKind::LeftmostLongest)
-            // Anchored searches: `whole_word_matches` tries shorter forms at a failed match.
-            .start_kind(aho_corasick::StartKind::Both)
-            .kind(Some(automaton_kind(texts.len())))
-            .build(&texts)
+        // Patterns and searched text are ASCII lower case: an ASCII-case-insensitive
+        // automaton doubles every letter's transitions (on a 100,000-term lexicon, 3x the
+        // build time and 40 MB more at its peak).
+        let automaton = WordSearcher::new(&texts, automaton_kind(texts.len()), false)
             .expect("lexicon patterns are plain strings and always build");
         static NEXT_ID: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(1);
         let mut fuzzy_lengths = [None; 26];

@@ -9,10 +9,8 @@
 
 use std::ops::Range;
 
-use aho_corasick::{AhoCorasick, MatchKind};
-
 use crate::corpus::rules::{ContextRules, Direction, LabelValue, TriggerKind};
-use crate::text::whole_word_matches;
+use crate::text::{whole_word_matches, WordSearcher};
 
 /// What a note asserts about one mention.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize)]
@@ -189,7 +187,7 @@ fn contains_words(outer: &str, inner: &str) -> bool {
 /// The compiled trigger rules.
 #[derive(Debug, Clone)]
 pub struct ContextEngine {
-    automaton: AhoCorasick,
+    automaton: WordSearcher,
     /// Per automaton pattern: every (kind, direction) the phrase has.
     rules: Vec<Vec<(TriggerKind, Direction)>>,
     labels: Vec<LabelValue>,
@@ -258,14 +256,8 @@ impl ContextEngine {
         for (row, extra) in table.iter_mut().zip(inherited) {
             row.extend(extra);
         }
-        let automaton = AhoCorasick::builder()
-            .ascii_case_insensitive(true)
-            .match_kind(MatchKind::LeftmostLongest)
-            // Anchored searches find a shorter phrase where the longest is not a whole word.
-            .start_kind(aho_corasick::StartKind::Both)
-            // A few hundred phrases: the DFA is small and searches fastest.
-            .kind(Some(aho_corasick::AhoCorasickKind::DFA))
-            .build(&phrases)
+        // A few hundred phrases: the DFA is small and searches fastest.
+        let automaton = WordSearcher::new(&phrases, aho_corasick::AhoCorasickKind::DFA, true)
             .expect("trigger phrases are plain strings and always build");
         ContextEngine {
             automaton,
