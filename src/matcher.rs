@@ -127,6 +127,24 @@ impl Memo {
         Some(u128::from(word_at_padded(b, 0)) | u128::from(word_at_padded(b, 8)) << 64)
     }
 
+    /// [`Memo::key`] of the ASCII-lower-cased `word`, read straight off the text.
+    fn key_folded(word: &[u8]) -> Option<u128> {
+        if word.len() > 16 {
+            return None;
+        }
+        // 0x80 >> 2 is the case bit, 0x20, in each upper-case byte.
+        let fold = |x: u64| x | (ascii_in_range(x, b'A', b'Z') >> 2);
+        let (lo, hi) = (word_at_padded(word, 0), word_at_padded(word, 8));
+        Some(u128::from(fold(lo)) | u128::from(fold(hi)) << 64)
+    }
+
+    /// Whether the word with this key is known to be near nothing (most words).
+    fn near_nothing(&self, key: u128) -> bool {
+        self.short
+            .get(&key)
+            .is_some_and(|c| c.word.is_empty() && c.stem.is_empty())
+    }
+
     fn get(&self, word: &str) -> Option<&Candidates> {
         match Memo::key(word) {
             Some(k) => self.short.get(&k),
@@ -188,6 +206,18 @@ fn strip_possessive(word: &str) -> &str {
         .or_else(|| word.strip_suffix("s'"))
         .or_else(|| word.strip_suffix('\''))
         .unwrap_or(word)
+}
+
+/// The length of `word` without a trailing possessive or plural apostrophe, in any case:
+/// `strip_possessive` of its lower case, measured on the word as written.
+fn without_possessive(word: &[u8]) -> usize {
+    let s = |c: u8| c.eq_ignore_ascii_case(&b's');
+    match word {
+        [.., b'\'', c] if s(*c) => word.len() - 2,
+        [.., c, b'\''] if s(*c) => word.len() - 2,
+        [.., b'\''] => word.len() - 1,
+        _ => word.len(),
+    }
 }
 
 /// Spelling variants of one listed form: hyphens as spaces or joined.
@@ -518,6 +548,15 @@ impl TermMatcher {
             if !window.is_some_and(|(min, max)| min <= raw.len() + 2 && raw.len() <= max + 5) {
                 continue;
             }
+            // Most words are known to be near nothing: decided by a memo key read off the
+            // text, before any copy.
+            let body = &raw.as_bytes()[..without_possessive(raw.as_bytes())];
+            if body.len() < MIN_FUZZY_LEN || !body.iter().all(u8::is_ascii_alphabetic) {
+                continue;
+            }
+            if Memo::key_folded(body).is_some_and(|k| MEMO.with(|m| m.borrow().near_nothing(k))) {
+                continue;
+            }
             // Long words are ASCII letters (and an apostrophe): lower-case them bytewise.
             let lower = match short.get_mut(..raw.len()) {
                 Some(buffer) => {
@@ -532,10 +571,8 @@ impl TermMatcher {
                     long.as_str()
                 }
             };
+            // (The lower case of `body`: long enough, letters only.)
             let word = strip_possessive(lower);
-            if word.len() < MIN_FUZZY_LEN || !word.bytes().all(|b| b.is_ascii_alphabetic()) {
-                continue;
-            }
             let following = Following {
                 text,
                 after: w.end,
@@ -973,6 +1010,34 @@ mod tests {
             let min = [7, 1, 2, 3, 8, 12][round % 6];
             let got: Vec<_> = long_words(&text, min).collect();
             assert_eq!(got, long_words_run_by_run(&text, min), "{text:?} min {min}");
+        }
+    }
+
+    /// The memo key and the possessive read off a word as written equal those of its lower
+    /// case.
+    #[test]
+    fn memo_keys_read_off_the_text_equal_the_lower_case_ones() {
+        let mut rng = fastrand::Rng::with_seed(41);
+        let alphabet = b"aAsSzZ'";
+        for _ in 0..50_000 {
+            let word: String = (0..rng.usize(1..20))
+                .map(|_| char::from(alphabet[rng.usize(..alphabet.len())]))
+                .collect();
+            let lower = word.to_ascii_lowercase();
+            let stripped = strip_possessive(&lower);
+            assert_eq!(
+                without_possessive(word.as_bytes()),
+                stripped.len(),
+                "{word:?}"
+            );
+            let body = &word[..stripped.len()];
+            if !body.contains('\'') {
+                assert_eq!(
+                    Memo::key_folded(body.as_bytes()),
+                    Memo::key(stripped),
+                    "{word:?}"
+                );
+            }
         }
     }
 
