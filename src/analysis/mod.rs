@@ -68,38 +68,42 @@ impl CrestSummary {
     /// an explicit label value ("Telangiectasia: none") beats a doubt elsewhere ("not sure
     /// about telangiectasia").
     pub fn of(findings: &[Finding], lexicon: &Lexicon) -> CrestSummary {
-        let mut s = CrestSummary::default();
-        let mut labelled_negated = BTreeSet::new();
+        // Letters as bits while counting (a set insertion per finding was 1 % of a dense
+        // note's analysis), as sets at the end.
+        let bit = |c: Crest| 1u8 << (c as u8);
+        let (mut present, mut possible, mut negated, mut labelled_negated) = (0u8, 0u8, 0u8, 0u8);
         for f in findings {
             let Some(c) = lexicon.term(f.term).crest else {
                 continue;
             };
             match f.assertion {
-                a if a.is_documented() => {
-                    s.present.insert(c);
-                }
-                Assertion::Possible => {
-                    s.possible.insert(c);
-                }
+                a if a.is_documented() => present |= bit(c),
+                Assertion::Possible => possible |= bit(c),
                 Assertion::Negated => {
-                    s.negated.insert(c);
+                    negated |= bit(c);
                     if f.trigger
                         .as_ref()
                         .is_some_and(|t| t.kind == CauseKind::Label)
                     {
-                        labelled_negated.insert(c);
+                        labelled_negated |= bit(c);
                     }
                 }
                 _ => {}
             }
         }
-        let present = s.present.clone();
-        s.possible
-            .retain(|c| !present.contains(c) && !labelled_negated.contains(c));
-        let possible = s.possible.clone();
-        s.negated
-            .retain(|c| !present.contains(c) && !possible.contains(c));
-        s
+        let possible = possible & !present & !labelled_negated;
+        let negated = negated & !present & !possible;
+        let set = |bits: u8| -> BTreeSet<Crest> {
+            Crest::ALL
+                .into_iter()
+                .filter(|&c| bits & bit(c) != 0)
+                .collect()
+        };
+        CrestSummary {
+            present: set(present),
+            possible: set(possible),
+            negated: set(negated),
+        }
     }
 }
 
