@@ -151,7 +151,8 @@ impl SentenceSplitter {
         let before = &text[start..dot];
         let word_start = word_start(before);
         let word = &before[word_start..];
-        if word.chars().count() == 1 && word.chars().all(|c| c.is_alphabetic()) {
+        let mut chars = word.chars();
+        if chars.next().is_some_and(char::is_alphabetic) && chars.next().is_none() {
             return true; // "J. Smith", "p. 4"
         }
         // (Digits first: trimming everything before the word is the costly part.)
