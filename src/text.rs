@@ -224,6 +224,15 @@ pub fn without_line_break(line: &str) -> &str {
 
 /// Whether a match at `start..end` of `text` stands as whole words.
 pub fn is_whole_word(text: &str, start: usize, end: usize) -> bool {
+    let b = text.as_bytes();
+    // ASCII on both edges (nearly always): four byte tests, no decoding.
+    let edge = |i: usize| b.get(i).copied().unwrap_or(b' ');
+    let (before, first) = (start.checked_sub(1).map_or(b' ', edge), edge(start));
+    let (last, after) = (end.checked_sub(1).map_or(b' ', edge), edge(end));
+    if start < end && (before | first | last | after) < 0x80 {
+        let word = |c: u8| c.is_ascii_alphanumeric();
+        return !((word(before) && word(first)) || (word(after) && word(last)));
+    }
     let before = text[..start].chars().next_back();
     let after = text[end..].chars().next();
     let first = text[start..end].chars().next();
@@ -466,6 +475,35 @@ mod tests {
         assert_eq!(&src[n.to_original(e)..], "x");
         assert_eq!(n.to_original(0), 0);
         assert_eq!(n.to_original(n.text.find('\'').unwrap()), 7);
+    }
+
+    #[test]
+    fn whole_word_test_on_bytes_equals_on_characters() {
+        let slow = |text: &str, start: usize, end: usize| {
+            let before = text[..start].chars().next_back();
+            let after = text[end..].chars().next();
+            let first = text[start..end].chars().next();
+            let last = text[start..end].chars().next_back();
+            let word = |c: Option<char>| c.is_some_and(|c| c.is_alphanumeric());
+            !((word(before) && word(first)) || (word(after) && word(last)))
+        };
+        let mut rng = fastrand::Rng::with_seed(43);
+        let pieces = ["a", "1", " ", "?", "-", "é", "日", "\u{a0}"];
+        for _ in 0..20_000 {
+            let text: String = (0..rng.usize(0..8))
+                .map(|_| pieces[rng.usize(..pieces.len())])
+                .collect();
+            let cuts: Vec<usize> = (0..=text.len())
+                .filter(|&i| text.is_char_boundary(i))
+                .collect();
+            let (a, b) = (cuts[rng.usize(..cuts.len())], cuts[rng.usize(..cuts.len())]);
+            let (start, end) = (a.min(b), a.max(b));
+            assert_eq!(
+                is_whole_word(&text, start, end),
+                slow(&text, start, end),
+                "{text:?} {start}..{end}"
+            );
+        }
     }
 
     #[test]
