@@ -349,37 +349,42 @@ impl TermMatcher {
 
     /// Finds every term in already-normalised text, appending to `out` in text order.
     pub fn find_normalized(&self, text: &str, out: &mut Vec<Mention>) {
-        let first = out.len();
         LOWER.with(|lower| {
-            // ASCII lower-casing keeps every byte offset, so matches in the copy are
-            // matches in `text`.
             let mut buffer = lower.borrow_mut();
             ascii_lowercase_into(text, &mut buffer);
-            let lower = buffer.as_str();
-            let accept = |m: aho_corasick::Match| self.with_ending(lower, m);
-            for m in whole_word_matches_by(&self.automaton, lower, accept) {
-                let (s, e) = (m.start(), m.end());
-                let p = &self.patterns[m.pattern().as_usize()];
-                if let Some(exact) = &p.exact_prefix {
-                    let got = &text[s..s + exact.len()];
-                    let upper_ok = exact.len() >= 4 && got == exact.to_uppercase();
-                    if got != exact && !upper_ok {
-                        continue;
-                    }
-                }
-                out.push(Mention {
-                    range: s..e,
-                    term: p.term,
-                    form: p.kind,
-                    misspelling: false,
-                    suggestion: None,
-                });
-            }
+            self.find_lowered(text, &buffer, out);
             // A note that is one endless sentence must not keep its copy for good.
             if buffer.capacity() > 1 << 20 {
                 *buffer = String::new();
             }
         });
+    }
+
+    /// [`TermMatcher::find_normalized`] given `lower`, `text` in ASCII lower case (which
+    /// keeps every byte offset, so matches in it are matches in `text`): the analysis
+    /// lower-cases a whole piece of a note once rather than each sentence.
+    pub(crate) fn find_lowered(&self, text: &str, lower: &str, out: &mut Vec<Mention>) {
+        debug_assert_eq!(text.len(), lower.len());
+        let first = out.len();
+        let accept = |m: aho_corasick::Match| self.with_ending(lower, m);
+        for m in whole_word_matches_by(&self.automaton, lower, accept) {
+            let (s, e) = (m.start(), m.end());
+            let p = &self.patterns[m.pattern().as_usize()];
+            if let Some(exact) = &p.exact_prefix {
+                let got = &text[s..s + exact.len()];
+                // (Upper case is only worked out for a form not written as listed.)
+                if got != exact && !(exact.len() >= 4 && got == exact.to_uppercase()) {
+                    continue;
+                }
+            }
+            out.push(Mention {
+                range: s..e,
+                term: p.term,
+                form: p.kind,
+                misspelling: false,
+                suggestion: None,
+            });
+        }
         if !self.fuzzy.is_empty() {
             self.find_misspellings(text, first, out);
         }

@@ -143,14 +143,15 @@ impl Normalized {
     /// `src` normalised: `src` itself when there is nothing to normalise (most sentences:
     /// no copy), else this buffer filled. Either way [`Normalized::to_original`] maps the
     /// result's offsets back to `src`'s.
-    pub fn fill_or_borrow<'a>(&'a mut self, src: &'a str) -> &'a str {
+    /// The flag says which: `true` for `src` itself.
+    pub fn fill_or_borrow<'a>(&'a mut self, src: &'a str) -> (&'a str, bool) {
         if is_plain(src.as_bytes()) {
             self.text.clear();
             self.breaks.clear();
-            src
+            (src, true)
         } else {
             self.fill(src);
-            &self.text
+            (&self.text, false)
         }
     }
 

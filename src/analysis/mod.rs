@@ -209,6 +209,7 @@ impl Analyzer {
     ) -> Piece {
         let Buffers {
             findings_hint,
+            lower,
             lines,
             sections,
             breaks,
@@ -250,6 +251,7 @@ impl Analyzer {
             after_caps = is_caps_line(&text[line.clone()]);
         }
         breaks.sort_unstable();
+        crate::text::ascii_lowercase_into(text, lower);
         sentences.clear();
         self.splitter
             .split_lines(text, line_strs(), breaks, sentences);
@@ -274,9 +276,15 @@ impl Analyzer {
                 }
             }
             let slice = &text[start..sentence.end];
-            let normal = norm.fill_or_borrow(slice);
+            let (normal, borrowed) = norm.fill_or_borrow(slice);
             mentions.clear();
-            self.matcher.find_normalized(normal, mentions);
+            if borrowed {
+                // The piece's lower case, cut to the sentence.
+                self.matcher
+                    .find_lowered(normal, &lower[start..sentence.end], mentions);
+            } else {
+                self.matcher.find_normalized(normal, mentions);
+            }
             if mentions.is_empty() {
                 continue;
             }
@@ -328,6 +336,8 @@ impl Analyzer {
 struct Buffers {
     /// How many findings the last piece had.
     findings_hint: usize,
+    /// The piece in ASCII lower case.
+    lower: String,
     lines: Vec<Range<usize>>,
     sections: Vec<sections::Section>,
     breaks: Vec<usize>,
@@ -343,7 +353,8 @@ impl Buffers {
     /// Drops the buffers after a huge note, so that one never keeps its memory for good.
     fn trim(&mut self) {
         const KEEP: usize = 1 << 16;
-        let big = self.lines.capacity() > KEEP
+        let big = self.lower.capacity() > 1 << 20
+            || self.lines.capacity() > KEEP
             || self.sections.capacity() > KEEP
             || self.breaks.capacity() > KEEP
             || self.sentences.capacity() > KEEP
