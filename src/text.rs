@@ -155,6 +155,12 @@ impl Normalized {
         }
     }
 
+    /// Whether the buffers hold room for more than `max` bytes of text (or as many map
+    /// entries): a caller that keeps one from note to note drops it then.
+    pub(crate) fn is_big(&self, max: usize) -> bool {
+        self.text.capacity() > max || self.breaks.capacity() > max / 16
+    }
+
     /// Normalises `src` into a new buffer.
     pub fn new(src: &str) -> Normalized {
         let mut n = Normalized::default();

@@ -358,7 +358,7 @@ impl Buffers {
             || self.sections.capacity() > KEEP
             || self.breaks.capacity() > KEEP
             || self.sentences.capacity() > KEEP
-            || self.norm.text.capacity() > 1 << 20
+            || self.norm.is_big(1 << 20)
             || self.mentions.capacity() > KEEP
             || self.ranges.capacity() > KEEP
             || self.decided.capacity() > KEEP
