@@ -117,17 +117,14 @@ struct Memo {
 
 impl Memo {
     /// Up to sixteen bytes, little-endian, zero-padded: unique for words without a zero byte.
+    /// (Memo words are lower case already: the folding changes nothing in them.)
     fn key(word: &str) -> Option<u128> {
-        let b = word.as_bytes();
-        debug_assert!(!b.contains(&0), "memo words are letters");
-        if b.len() > 16 {
-            return None;
-        }
-        // Two eight-byte loads, no copy.
-        Some(u128::from(word_at_padded(b, 0)) | u128::from(word_at_padded(b, 8)) << 64)
+        debug_assert!(!word.as_bytes().contains(&0), "memo words are letters");
+        Memo::key_folded(word.as_bytes())
     }
 
-    /// [`Memo::key`] of the ASCII-lower-cased `word`, read straight off the text.
+    /// [`Memo::key`] of the ASCII-lower-cased `word`, read straight off the text: two
+    /// eight-byte loads, no copy.
     fn key_folded(word: &[u8]) -> Option<u128> {
         if word.len() > 16 {
             return None;

@@ -87,11 +87,16 @@ impl Normalized {
         // Fast path: most sentences are printable ASCII with single spaces, copied as they
         // are. (Sentences are short, ~30–100 bytes: setting up four SIMD searches for the
         // special bytes cost more than this check; memmem alone was 5 % of the analysis.)
-        let b = src.as_bytes();
-        if is_plain(b) {
+        if is_plain(src.as_bytes()) {
             self.text.push_str(src);
             return;
         }
+        self.fill_exact(src);
+    }
+
+    /// Normalises `src` (not plain) onto the cleared buffer, a character run at a time.
+    fn fill_exact(&mut self, src: &str) {
+        let b = src.as_bytes();
         let mut in_space = false;
         let mut i = 0;
         while i < b.len() {
@@ -145,12 +150,13 @@ impl Normalized {
     /// result's offsets back to `src`'s.
     /// The flag says which: `true` for `src` itself.
     pub fn fill_or_borrow<'a>(&'a mut self, src: &'a str) -> (&'a str, bool) {
+        self.text.clear();
+        self.breaks.clear();
         if is_plain(src.as_bytes()) {
-            self.text.clear();
-            self.breaks.clear();
             (src, true)
         } else {
-            self.fill(src);
+            // (Not `fill`: the plain check is done.)
+            self.fill_exact(src);
             (&self.text, false)
         }
     }
