@@ -357,6 +357,63 @@ impl KnowledgeIndex {
     }
 }
 
+/// Query building for `ask`'s ranking: a concept is given as alternatives, each a sequence of
+/// roots, and each root stands for the index stems that share it (see `knowledge::text`).
+impl KnowledgeIndex {
+    /// A query for any of a concept's alternatives (all roots of one alternative required),
+    /// each root as any of its stems in text (weight 1), lead-in (0.5) or heading (0.7);
+    /// `None` when no alternative has every root in the index.
+    pub fn concept_query<'s>(
+        &self,
+        alts: &[Vec<String>],
+        stems_of: impl Fn(&str) -> Option<&'s [String]>,
+        weight: f32,
+    ) -> Option<Box<dyn Query>> {
+        let f = self.fields;
+        let mut alt_qs: Vec<(Occur, Box<dyn Query>)> = Vec::new();
+        for alt in alts {
+            let mut musts: Vec<(Occur, Box<dyn Query>)> = Vec::new();
+            for r in alt {
+                let Some(stems) = stems_of(r) else {
+                    break;
+                };
+                let mut any: Vec<(Occur, Box<dyn Query>)> = Vec::new();
+                for s in stems {
+                    for (field, w) in [(f.text, 1.0), (f.lead_in, 0.5), (f.section, 0.7)] {
+                        let q = TermQuery::new(
+                            Term::from_field_text(field, s),
+                            IndexRecordOption::WithFreqs,
+                        );
+                        any.push((Occur::Should, boost(Box::new(q), w * weight)));
+                    }
+                }
+                musts.push((Occur::Must, Box::new(BooleanQuery::new(any))));
+            }
+            if musts.len() == alt.len() && !musts.is_empty() {
+                alt_qs.push((Occur::Should, Box::new(BooleanQuery::new(musts))));
+            }
+        }
+        (!alt_qs.is_empty()).then(|| Box::new(BooleanQuery::new(alt_qs)) as Box<dyn Query>)
+    }
+
+    /// One optional clause per stem, in `field`.
+    pub fn stems_clauses<'s>(
+        stems: impl IntoIterator<Item = &'s String>,
+        field: Field,
+    ) -> Vec<(Occur, Box<dyn Query>)> {
+        stems
+            .into_iter()
+            .map(|s| {
+                let q = TermQuery::new(
+                    Term::from_field_text(field, s),
+                    IndexRecordOption::WithFreqs,
+                );
+                (Occur::Should, Box::new(q) as Box<dyn Query>)
+            })
+            .collect()
+    }
+}
+
 /// Boosts a query.
 pub fn boost(q: Box<dyn Query>, by: f32) -> Box<dyn Query> {
     Box::new(BoostQuery::new(q, by))

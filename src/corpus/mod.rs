@@ -53,7 +53,7 @@ const SEED_STATEMENTS: &str = "corpus/statements.md";
 
 /// Bumped whenever the index schema or the way statements are indexed changes, so that
 /// on-disk indexes built by an older binary are seen as stale.
-pub const SCHEMA_VERSION: u32 = 1;
+pub const SCHEMA_VERSION: u32 = 2;
 
 /// Which kind of corpus file a name is, by its file name.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -22,6 +22,9 @@ pub struct Statement {
     pub line: usize,
     /// What each citation refers to, in the order of `citations` (filled when the corpus loads).
     pub sources: Vec<Source>,
+    /// The citations are the list's: written once after its last item, they cite every
+    /// item of a list whose other items carry none (the seed's convention).
+    pub cited_by_list: bool,
 }
 
 /// What one citation number refers to.
@@ -254,6 +257,7 @@ pub fn parse(file: &str, source: &str) -> Result<ParsedFile> {
             file: file.to_string(),
             line: line_no,
             sources: Vec::new(),
+            cited_by_list: false,
         });
         let is_lead_in = text.ends_with(':')
             && out
@@ -263,7 +267,40 @@ pub fn parse(file: &str, source: &str) -> Result<ParsedFile> {
         lead_ins.resize(depth, None);
         lead_ins.push(is_lead_in.then(|| text.to_string()));
     }
+    cite_lists(&mut out.statements);
     Ok(out)
+}
+
+/// Applies the convention that a citation after a list's last item cites the whole list: in
+/// a run of items sharing a section and lead-in where only the last carries citations, the
+/// others take them too (marked [`Statement::cited_by_list`]). A list whose items are cited
+/// one by one is left as written, and nothing is cited that the source does not cite.
+fn cite_lists(statements: &mut [Statement]) {
+    let mut start = 0;
+    while start < statements.len() {
+        let same_list = |a: &Statement, b: &Statement| {
+            a.lead_in.is_some() && a.lead_in == b.lead_in && a.section == b.section
+        };
+        let mut end = start + 1;
+        while end < statements.len() && same_list(&statements[start], &statements[end]) {
+            end += 1;
+        }
+        let run = &mut statements[start..end];
+        if let Some((last, items)) = run.split_last_mut() {
+            let only_last_cited = !items.is_empty()
+                && !last.citations.is_empty()
+                && items
+                    .iter()
+                    .all(|s| s.citations.is_empty() && !s.text.ends_with(':'));
+            if only_last_cited {
+                for s in items {
+                    s.citations = last.citations.clone();
+                    s.cited_by_list = true;
+                }
+            }
+        }
+        start = end;
+    }
 }
 
 /// A reference list entry, `[4]: Author. Title. Journal 2020.`, as its number and text.
@@ -335,6 +372,18 @@ mod tests {
         assert_eq!(s[6].lead_in, None);
         assert_eq!(f.headings.len(), 2);
         assert!(f.references.is_empty());
+        // "sub" takes the citation written after its list's last item.
+        assert_eq!(s[3].citations, vec![2]);
+        assert!(s[3].cited_by_list && !s[4].cited_by_list);
+        // Items cited one by one, or a paragraph, are left as written.
+        assert!(!s[1].cited_by_list && s[6].citations.is_empty());
+    }
+
+    #[test]
+    fn a_list_cited_item_by_item_keeps_its_gaps() {
+        let f = parse("t.md", "# A\nL:\n- a [1]\n- b\n- c [2]\n").unwrap();
+        let s = &f.statements;
+        assert!(s[2].citations.is_empty(), "b is not cited in the source");
     }
 
     #[test]

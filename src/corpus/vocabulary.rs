@@ -45,8 +45,18 @@ pub struct AnswerType {
     pub secondary: bool,
 }
 
+/// Words for a share of patients ("half", "a third") and the percentage they stand for, so
+/// that a figure in a question can be checked against the statements' figures.
+#[derive(Debug, Clone, PartialEq)]
+pub struct FigureWords {
+    /// Phrases, lower case ("half", "one in two").
+    pub words: Vec<String>,
+    /// The percentage they mean.
+    pub percent: f32,
+}
+
 /// The whole query vocabulary.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct Vocabulary {
     /// Words that carry no weight in a question (lower case).
     pub ignore: Vec<String>,
@@ -58,6 +68,17 @@ pub struct Vocabulary {
     pub synonyms: Vec<SynonymGroup>,
     /// Answer types, in priority order.
     pub answers: Vec<AnswerType>,
+    /// Phrases that leave out what follows them ("besides", "other than").
+    pub exclusion_cues: Vec<String>,
+    /// Words that set two things side by side ("or", "vs", "compared with").
+    pub alternative_cues: Vec<String>,
+    /// Words that make a question a yes/no question when they open it ("is", "does").
+    pub yes_no_openers: Vec<String>,
+    /// Words for a share of patients and their percentage.
+    pub figures: Vec<FigureWords>,
+    /// Words that say something is rare ("rare", "uncommon"): a question saying so about what
+    /// the statements call common gets the statements' word instead.
+    pub rare_words: Vec<String>,
 }
 
 #[derive(Deserialize)]
@@ -73,6 +94,23 @@ struct FileDef {
     synonyms: Vec<Spanned<GroupDef>>,
     #[serde(default)]
     answer: Vec<Spanned<AnswerDef>>,
+    #[serde(default)]
+    exclusion: WordsDef,
+    #[serde(default)]
+    alternatives: WordsDef,
+    #[serde(default, rename = "yes-no")]
+    yes_no: WordsDef,
+    #[serde(default)]
+    figure: Vec<Spanned<FigureDef>>,
+    #[serde(default)]
+    rare: WordsDef,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FigureDef {
+    words: Vec<String>,
+    percent: f32,
 }
 
 #[derive(Deserialize, Default)]
@@ -134,6 +172,25 @@ impl Vocabulary {
         self.ignore.extend(lower(def.ignore.words));
         self.list_cues.extend(lower(def.list.words));
         self.follow_up_cues.extend(lower(def.follow_up.words));
+        self.exclusion_cues.extend(lower(def.exclusion.words));
+        self.alternative_cues.extend(lower(def.alternatives.words));
+        self.yes_no_openers.extend(lower(def.yes_no.words));
+        self.rare_words.extend(lower(def.rare.words));
+        for f in def.figure {
+            let line = line_of(source, f.span().start);
+            let f = f.into_inner();
+            if !(0.0..=100.0).contains(&f.percent) {
+                return Err(Error::syntax(
+                    file,
+                    line,
+                    "a [[figure]]'s percent must be between 0 and 100",
+                ));
+            }
+            self.figures.push(FigureWords {
+                words: lower(f.words),
+                percent: f.percent,
+            });
+        }
         for g in def.synonyms {
             let line = line_of(source, g.span().start);
             let g = g.into_inner();

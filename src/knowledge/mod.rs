@@ -2,22 +2,31 @@
 //! complete a prefix. Everything the hover, completion, definition, diagnostics and `ask`
 //! features say comes from here, ranked one way (see [`answer`]).
 
-mod answer;
+mod abstain;
+mod complete;
+mod compose;
+mod question;
+mod rank;
+mod structure;
 pub mod text;
+mod vocabulary;
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 use std::path::Path;
 use std::sync::Arc;
 
-pub use answer::{Abstention, Concept, ConceptKind, Question};
+pub use abstain::Abstention;
+pub use complete::{Completion, MatchQuality};
+pub use question::{Concept, ConceptKind, Correction, Figure, Question};
 
-use crate::corpus::lexicon::{form_key, Category, FormKind, TermId};
+use crate::corpus::lexicon::{form_key, FormKind, TermId};
 use crate::corpus::{Corpus, Statement, Term};
 use crate::error::Result;
 use crate::index::KnowledgeIndex;
 use crate::matcher::TermMatcher;
 
-use answer::{inline, merged_sources, Lexis, Ranked, Ranker};
+use rank::{Ranked, Ranker, Scored};
+use vocabulary::Lexis;
 
 /// A statement with its relevance score.
 #[derive(Debug, Clone, serde::Serialize)]
@@ -31,6 +40,8 @@ pub struct Hit<'a> {
     pub answered: bool,
     /// How much of the question the best statement covers, 0–1 (0 when not answered).
     pub confidence: f32,
+    /// Per concept of the question: whether this statement states it.
+    pub(crate) matched: Vec<bool>,
 }
 
 /// The stable JSON form of a hit, as `ask --format json` and the server's `calcinosis.ask`
@@ -98,132 +109,20 @@ pub struct Reply<'a> {
     pub abstention: Option<Abstention>,
     /// When the answer is a whole list: its opening line and its items, in order.
     pub list: Option<(Option<&'a Statement>, Vec<&'a Statement>)>,
+    /// The best statement's ranking details (composition checks what it states).
+    pub(crate) top_scored: Option<Scored>,
+    /// For each statement shown that is a list item: how many items its list has.
+    pub(crate) list_len: HashMap<String, usize>,
 }
 
 impl Reply<'_> {
-    /// The chat-bot answer: a short answer first (statements grouped under their section,
-    /// citations merged), or the statement that the sources do not cover the question with
-    /// what they say nearest to it. The numbered sources follow separately ([`Reply::hits`]).
+    /// The chat-bot answer, composed from the statements with fixed templates only (see
+    /// `compose`): corrections and words not understood first, then the answer — or the
+    /// statement that the sources do not cover the question, with what they say nearest to
+    /// it. The numbered sources follow separately ([`Reply::hits`]).
     pub fn short_answer(&self) -> String {
-        let mut out = String::new();
-        if let Some(a) = &self.abstention {
-            out.push_str(&a.message());
-            if let Some(h) = self.hits.first() {
-                out.push_str(&format!(
-                    "\nNearest in the sources ({}): {} {}",
-                    h.statement.section_path(),
-                    h.statement
-                        .lead_in
-                        .as_deref()
-                        .map(|l| format!("{l} "))
-                        .unwrap_or_default()
-                        + &h.statement.text,
-                    h.statement.source_label()
-                ));
-            }
-            return out;
-        }
-        if let Some((lead, items)) = &self.list {
-            let section = items.first().map(|s| s.section_path()).unwrap_or_default();
-            let opening = lead
-                .map(|l| l.text.clone())
-                .or_else(|| items.first().and_then(|s| s.lead_in.clone()))
-                .unwrap_or_default();
-            let listed: Vec<String> = items.iter().map(|s| inline(&s.text)).collect();
-            out.push_str(&format!(
-                "{section}: {} {}. ({})",
-                opening,
-                listed.join("; "),
-                merged_sources(items)
-            ));
-            return out;
-        }
-        let Some(top) = self.hits.first() else {
-            return out;
-        };
-        // The statements close to the best one, grouped by section in order of rank.
-        let chosen: Vec<&Statement> = self
-            .hits
-            .iter()
-            .take(3)
-            .filter(|h| h.score >= top.score * 0.75)
-            .map(|h| h.statement)
-            .collect();
-        let mut sections: Vec<(String, Vec<&Statement>)> = Vec::new();
-        for s in chosen {
-            let p = s.section_path();
-            match sections.iter_mut().find(|(q, _)| *q == p) {
-                Some((_, v)) => v.push(s),
-                None => sections.push((p, vec![s])),
-            }
-        }
-        let lines: Vec<String> = sections
-            .iter()
-            .map(|(p, v)| {
-                // An opening line whose items are shown is their header, not a part.
-                let shown_leads: Vec<&str> =
-                    v.iter().filter_map(|s| s.lead_in.as_deref()).collect();
-                let mut parts: Vec<String> = Vec::new();
-                let mut last_lead: Option<&str> = None;
-                for s in v {
-                    if s.is_lead_in() && shown_leads.contains(&s.text.as_str()) {
-                        continue;
-                    }
-                    let body = if s.is_lead_in() {
-                        format!(
-                            "{} (the source lists nothing under it)",
-                            s.text.trim_end_matches(':')
-                        )
-                    } else {
-                        s.text.clone()
-                    };
-                    let t = match (s.lead_in.as_deref(), last_lead) {
-                        (Some(l), Some(prev)) if l == prev => inline(&body),
-                        (Some(l), _) => format!("{l} {}", inline(&body)),
-                        (None, _) => body,
-                    };
-                    last_lead = s.lead_in.as_deref();
-                    parts.push(t);
-                }
-                let cites = merged_sources(v);
-                let cites = if cites.is_empty() {
-                    "no citation in source".to_string()
-                } else {
-                    cites
-                };
-                format!("{p}: {}. ({cites})", parts.join("; ").trim_end_matches('.'))
-            })
-            .collect();
-        out.push_str(&lines.join("\n"));
-        out
+        compose::compose(self)
     }
-}
-
-/// How well a completion matched what was typed; lower is better.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, serde::Serialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum MatchQuality {
-    /// The form starts with the typed text.
-    Prefix,
-    /// A later word of the form starts with it ("derm" in "juvenile dermatomyositis").
-    WordPrefix,
-    /// The typed text is within a small edit distance of the form's start.
-    Fuzzy,
-}
-
-/// One completion candidate.
-#[derive(Debug, Clone, serde::Serialize)]
-pub struct Completion {
-    /// The term.
-    pub term: TermId,
-    /// The form that matched (a name, synonym or abbreviation).
-    pub form: String,
-    /// Which kind of form matched.
-    pub form_kind: FormKind,
-    /// How it matched.
-    pub quality: MatchQuality,
-    /// Edit distance for fuzzy matches, 0 otherwise.
-    pub distance: usize,
 }
 
 /// The knowledge base: corpus, index and term matcher together. Clones share the index.
@@ -326,7 +225,7 @@ impl Knowledge {
     fn reply(&self, ranked: Ranked) -> Reply<'_> {
         let answered = ranked.abstention.is_none() && !ranked.hits.is_empty();
         let st = &self.corpus.statements;
-        let hits = ranked
+        let hits: Vec<Hit<'_>> = ranked
             .hits
             .iter()
             .map(|s| Hit {
@@ -334,9 +233,20 @@ impl Knowledge {
                 score: s.score,
                 answered,
                 confidence: ranked.confidence,
+                matched: s.matched.clone(),
+            })
+            .collect();
+        let list_len = ranked
+            .hits
+            .iter()
+            .filter_map(|s| {
+                let l = self.lexis.list_of[s.idx]?;
+                Some((st[s.idx].id.clone(), self.lexis.lists[l].items.len()))
             })
             .collect();
         Reply {
+            top_scored: ranked.hits.first().cloned(),
+            list_len,
             hits,
             answered,
             confidence: if answered { ranked.confidence } else { 0.0 },
@@ -415,162 +325,6 @@ impl Knowledge {
     pub fn search(&self, text: &str, limit: usize) -> Result<Vec<Hit<'_>>> {
         Ok(self.ask(text, limit)?.hits)
     }
-
-    /// Terms completing `prefix`, best first: prefix matches, then word-prefix matches, then
-    /// typo-tolerant ones (edit distance 1 from 4 letters, 2 from 7); diseases first within a
-    /// tier. One entry per term, with the form that matched best.
-    pub fn complete(&self, prefix: &str, limit: usize) -> Vec<Completion> {
-        // No term is longer than a lexicon form may be; a longer "prefix" (a note typed
-        // without spaces) completes nothing, and is not compared with every form.
-        if prefix.len() > crate::corpus::lexicon::MAX_FORM_BYTES {
-            return Vec::new();
-        }
-        let typed = form_key(prefix);
-        let n = typed.chars().count();
-        if n == 0 {
-            return Vec::new();
-        }
-        let max_distance = match n {
-            0..=3 => 0,
-            4..=6 => 1,
-            _ => 2,
-        };
-        let mut best: HashMap<TermId, Completion> = HashMap::new();
-        let offer = |best: &mut HashMap<TermId, Completion>,
-                     term: TermId,
-                     form: &String,
-                     kind: FormKind,
-                     quality,
-                     distance| {
-            let better = match best.get(&term) {
-                None => true,
-                Some(old) => {
-                    (quality, distance, form.len()) < (old.quality, old.distance, old.form.len())
-                }
-            };
-            if better {
-                best.insert(
-                    term,
-                    Completion {
-                        term,
-                        form: form.clone(),
-                        form_kind: kind,
-                        quality,
-                        distance,
-                    },
-                );
-            }
-        };
-        // Prefixes first: a typo-tolerant match ranks below them, so it can only matter
-        // for a term they did not find, and only while they found fewer than `limit`.
-        for (key, term, form, kind) in &self.forms {
-            if key.starts_with(&typed) {
-                offer(&mut best, *term, form, *kind, MatchQuality::Prefix, 0);
-            } else if key.split(' ').skip(1).any(|w| w.starts_with(&typed)) {
-                offer(&mut best, *term, form, *kind, MatchQuality::WordPrefix, 0);
-            }
-        }
-        if max_distance > 0 && best.len() < limit {
-            let found: HashSet<TermId> = best.keys().copied().collect();
-            let typed_counts = CharCounts::of(typed.chars());
-            for (key, term, form, kind) in &self.forms {
-                if found.contains(term) {
-                    continue;
-                }
-                if let Some(d) = fuzzy_head_distance(&typed, n, &typed_counts, key, max_distance) {
-                    offer(&mut best, *term, form, *kind, MatchQuality::Fuzzy, d);
-                }
-            }
-        }
-        let mut out: Vec<Completion> = best.into_values().collect();
-        out.sort_by(|a, b| {
-            let ta = self.term(a.term);
-            let tb = self.term(b.term);
-            let rank = |t: &Term| {
-                if t.category == Category::Disease {
-                    0
-                } else {
-                    1
-                }
-            };
-            (a.quality, a.distance, rank(ta), ta.name.len(), &ta.name).cmp(&(
-                b.quality,
-                b.distance,
-                rank(tb),
-                tb.name.len(),
-                &tb.name,
-            ))
-        });
-        out.truncate(limit);
-        out
-    }
-}
-
-/// The smallest Damerau-Levenshtein distance, at most `max`, between `typed` (`n`
-/// characters) and the start of `key` of `n - 1`, `n` or `n + 1` characters (insertions
-/// and deletions), or `None`. Most keys are ruled out by their letter counts before any
-/// distance is computed: every 100,000-term lexicon's keystroke compares them all.
-fn fuzzy_head_distance(
-    typed: &str,
-    n: usize,
-    typed_counts: &CharCounts,
-    key: &str,
-    max: usize,
-) -> Option<usize> {
-    let mut ends = key.char_indices().map(|(i, _)| i).chain([key.len()]);
-    let first = n.saturating_sub(1);
-    let mut end = ends.nth(first)?;
-    let mut counts = CharCounts::of(key[..end].chars());
-    let mut best: Option<usize> = None;
-    for len in first..=n + 1 {
-        if len > first {
-            let Some(next) = ends.next() else { break };
-            counts.add(key[end..next].chars());
-            end = next;
-        }
-        // An edit changes the counts by at most two: a cheap lower bound.
-        if typed_counts.difference(&counts) > 2 * max {
-            continue;
-        }
-        let d = strsim::damerau_levenshtein(typed, &key[..end]);
-        if d <= max && best.is_none_or(|b| d < b) {
-            best = Some(d);
-        }
-    }
-    best
-}
-
-/// How often each character occurs, in 38 buckets (letters, digits, space, the rest):
-/// merged buckets only lower the difference, so it stays a lower bound.
-struct CharCounts([u16; 38]);
-
-impl CharCounts {
-    fn of(chars: impl Iterator<Item = char>) -> CharCounts {
-        let mut c = CharCounts([0; 38]);
-        c.add(chars);
-        c
-    }
-
-    fn add(&mut self, chars: impl Iterator<Item = char>) {
-        for ch in chars {
-            let bucket = match ch {
-                'a'..='z' => ch as usize - 'a' as usize,
-                '0'..='9' => 26 + (ch as usize - '0' as usize),
-                ' ' => 36,
-                _ => 37,
-            };
-            self.0[bucket] = self.0[bucket].saturating_add(1);
-        }
-    }
-
-    /// The sum of the per-bucket differences.
-    fn difference(&self, other: &CharCounts) -> usize {
-        self.0
-            .iter()
-            .zip(&other.0)
-            .map(|(a, b)| usize::from(a.abs_diff(*b)))
-            .sum()
-    }
 }
 
 #[cfg(test)]
@@ -579,131 +333,6 @@ mod tests {
 
     fn kb() -> Knowledge {
         Knowledge::in_memory(Corpus::embedded().unwrap()).unwrap()
-    }
-
-    fn completes(kb: &Knowledge, prefix: &str) -> Vec<String> {
-        kb.complete(prefix, 10)
-            .iter()
-            .map(|c| kb.term(c.term).name.clone())
-            .collect()
-    }
-
-    /// Completion as it was before its two passes and letter-count bound: every form
-    /// compared, typo tolerance included.
-    fn complete_by_brute_force(
-        kb: &Knowledge,
-        prefix: &str,
-        limit: usize,
-    ) -> Vec<(TermId, String)> {
-        let typed = form_key(prefix);
-        let n = typed.chars().count();
-        let max = match n {
-            0..=3 => 0,
-            4..=6 => 1,
-            _ => 2,
-        };
-        let mut best: HashMap<TermId, (MatchQuality, usize, String)> = HashMap::new();
-        for (key, term, form, _) in &kb.forms {
-            let candidate = if key.starts_with(&typed) {
-                Some((MatchQuality::Prefix, 0))
-            } else if key.split(' ').skip(1).any(|w| w.starts_with(&typed)) {
-                Some((MatchQuality::WordPrefix, 0))
-            } else if max > 0 {
-                (n.saturating_sub(1)..=n + 1)
-                    .filter_map(|len| {
-                        let head: String = key.chars().take(len).collect();
-                        (head.chars().count() == len)
-                            .then(|| strsim::damerau_levenshtein(&typed, &head))
-                    })
-                    .min()
-                    .filter(|&d| d <= max)
-                    .map(|d| (MatchQuality::Fuzzy, d))
-            } else {
-                None
-            };
-            let Some((q, d)) = candidate else { continue };
-            if best
-                .get(term)
-                .is_none_or(|o| (q, d, form.len()) < (o.0, o.1, o.2.len()))
-            {
-                best.insert(*term, (q, d, form.clone()));
-            }
-        }
-        let mut out: Vec<_> = best.into_iter().collect();
-        out.sort_by(|(ta, a), (tb, b)| {
-            let (x, y) = (kb.term(*ta), kb.term(*tb));
-            let rank = |t: &Term| u8::from(t.category != Category::Disease);
-            (a.0, a.1, rank(x), x.name.len(), &x.name).cmp(&(
-                b.0,
-                b.1,
-                rank(y),
-                y.name.len(),
-                &y.name,
-            ))
-        });
-        out.truncate(limit);
-        out.into_iter().map(|(t, (_, _, f))| (t, f)).collect()
-    }
-
-    #[test]
-    fn completion_equals_comparing_every_form() {
-        let kb = kb();
-        let mut rng = fastrand::Rng::with_seed(7);
-        let forms: Vec<String> = kb.forms.iter().map(|f| f.2.clone()).collect();
-        for _ in 0..3_000 {
-            let form = &forms[rng.usize(..forms.len())];
-            let chars: Vec<char> = form.chars().collect();
-            let mut typed: Vec<char> = chars[..rng.usize(1..=chars.len())].to_vec();
-            // Up to two typos: replace, drop, insert or swap a letter.
-            for _ in 0..rng.usize(0..3) {
-                let i = rng.usize(..typed.len());
-                match rng.u8(0..4) {
-                    0 => typed[i] = rng.lowercase(),
-                    1 if typed.len() > 1 => {
-                        typed.remove(i);
-                    }
-                    2 => typed.insert(i, rng.lowercase()),
-                    _ if i + 1 < typed.len() => typed.swap(i, i + 1),
-                    _ => {}
-                }
-            }
-            let typed: String = typed.into_iter().collect();
-            let limit = rng.usize(1..30);
-            let got: Vec<(TermId, String)> = kb
-                .complete(&typed, limit)
-                .into_iter()
-                .map(|c| (c.term, c.form))
-                .collect();
-            assert_eq!(
-                got,
-                complete_by_brute_force(&kb, &typed, limit),
-                "{typed:?} limit {limit}"
-            );
-        }
-    }
-
-    #[test]
-    fn complete_prefix_word_prefix_typo_and_abbreviation() {
-        let kb = kb();
-        let derm = completes(&kb, "derm");
-        assert_eq!(derm[0], "dermatomyositis");
-        assert!(
-            derm.contains(&"juvenile dermatomyositis".to_string()),
-            "{derm:?}"
-        );
-        assert_eq!(completes(&kb, "raynau")[0], "Raynaud's phenomenon");
-        assert_eq!(completes(&kb, "reynaud")[0], "Raynaud's phenomenon");
-        assert_eq!(
-            completes(&kb, "lcs")[0],
-            "limited cutaneous systemic sclerosis"
-        );
-        assert_eq!(completes(&kb, "telangectas")[0], "telangiectasia");
-        assert!(completes(&kb, "zzzz").is_empty());
-        let c = &kb.complete("lcs", 1)[0];
-        assert_eq!(
-            (c.form.as_str(), c.form_kind),
-            ("lcSSc", FormKind::Abbreviation)
-        );
     }
 
     #[test]

@@ -1,0 +1,300 @@
+//! Stage 4 — abstention: whether the sources answer the question at all, and if not, why, in
+//! the user's own words, pointing at the empty heading where the answer would be.
+
+use super::question::{Concept, ConceptKind, Question};
+use super::rank::{coverage, Ranker, Scored, SECTION_BONUS};
+use super::vocabulary::contains_seq;
+
+/// Below this share of the question stated by the best statement, words not understood are
+/// taken as what the question is about, and the sources as not covering it.
+const UNDERSTOOD_ENOUGH: f32 = 0.5;
+
+/// Why a question is not answered.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+#[serde(rename_all = "kebab-case", tag = "reason")]
+pub enum Abstention {
+    /// The question names things no statement discusses.
+    NotCovered {
+        /// What is not covered.
+        what: Vec<String>,
+        /// Empty headings (or list openings with nothing under them) where it would be.
+        empty_headings: Vec<String>,
+    },
+    /// What fits best is a heading or list opening with no content.
+    NoContent {
+        /// The heading path.
+        heading: String,
+        /// The list opening, if there is one ("Calcinosis can be diagnosed through:").
+        opening: Option<String>,
+    },
+    /// A number is asked for and the statements give none.
+    NoFigure {
+        /// What the nearest statements say instead.
+        about: String,
+    },
+    /// Nothing in the question is found in the statements.
+    NoMatch,
+}
+
+impl Abstention {
+    /// The sentence shown to a user.
+    pub fn message(&self) -> String {
+        match self {
+            Abstention::NotCovered {
+                what,
+                empty_headings,
+            } => {
+                let mut m = format!("The sources do not cover {}.", join_and(what));
+                if what.is_empty() {
+                    m = "The sources do not cover this.".to_string();
+                }
+                if !empty_headings.is_empty() {
+                    m.push_str(&format!(
+                        " They list no content under {}.",
+                        join_and(empty_headings)
+                    ));
+                }
+                m
+            }
+            Abstention::NoContent { heading, opening } => match opening {
+                Some(o) => format!(
+                    "The sources do not cover this: under {heading} they list no content (\u{201c}{o}\u{201d} is followed by nothing)."
+                ),
+                None => format!(
+                    "The sources do not cover this: they list no content under {heading}."
+                ),
+            },
+            Abstention::NoFigure { about } => format!(
+                "The sources do not cover this: they give no figure for {about}."
+            ),
+            Abstention::NoMatch => {
+                "The sources do not cover this: no statement matches the question.".to_string()
+            }
+        }
+    }
+}
+
+fn join_and(items: &[String]) -> String {
+    match items {
+        [] => String::new(),
+        [a] => a.clone(),
+        [rest @ .., last] => format!("{} and {last}", rest.join(", ")),
+    }
+}
+
+impl Ranker<'_> {
+    /// Whether (and why) the question goes unanswered.
+    pub(crate) fn abstain(
+        &self,
+        q: &Question,
+        real: &[Scored],
+        bare: &[Scored],
+    ) -> Option<Abstention> {
+        // Named things no statement states.
+        let uncovered: Vec<&Concept> = q
+            .concepts
+            .iter()
+            .filter(|c| c.kind != ConceptKind::Word && c.kind != ConceptKind::Unknown)
+            .filter(|c| c.statements == 0 && !c.excluded)
+            .collect();
+        if !uncovered.is_empty() {
+            let mut empty_headings = Vec::new();
+            for c in &uncovered {
+                for place in self.empty_places(c) {
+                    if !empty_headings.contains(&place) {
+                        empty_headings.push(place);
+                    }
+                }
+            }
+            return Some(Abstention::NotCovered {
+                what: uncovered.iter().map(|c| in_own_words(c)).collect(),
+                empty_headings,
+            });
+        }
+        // The question names an empty heading outright ("other connective tissue diseases").
+        let asked = self.lexis.ta.roots(&q.text);
+        if let Some(e) = self
+            .lexis
+            .empties
+            .iter()
+            .filter(|e| e.roots.len() >= 2 && contains_seq(&asked, &e.roots))
+            .max_by_key(|e| e.roots.len())
+        {
+            return Some(Abstention::NoContent {
+                heading: e.path.last().cloned().unwrap_or_default(),
+                opening: e.opening.map(|i| self.corpus.statements[i].text.clone()),
+            });
+        }
+        let Some(top) = real.first() else {
+            if let Some(e) = self.best_empty(q, bare, 0.0) {
+                return Some(e);
+            }
+            if !q.not_understood.is_empty() {
+                return Some(not_understood(q));
+            }
+            return Some(Abstention::NoMatch);
+        };
+        // An empty heading or bare list opening fits better than any statement.
+        if let Some(e) = self.best_empty(q, bare, top.score) {
+            return Some(e);
+        }
+        // A number is asked for: the best statement must give one.
+        if q.wants_figure {
+            let f = self.lexis.feats(&self.corpus.statements, top.idx);
+            // The figure must be about what was asked (25 % of SSc says nothing of JDM).
+            let misses = q
+                .concepts
+                .iter()
+                .zip(&top.matched)
+                .any(|(c, &m)| !m && !c.topic && !c.excluded && c.kind != ConceptKind::Unknown);
+            if !f.digit || misses {
+                let about: Vec<String> = q
+                    .concepts
+                    .iter()
+                    .filter(|c| !c.topic && !c.excluded && c.kind != ConceptKind::Unknown)
+                    .map(|c| c.said.clone())
+                    .collect();
+                let about = if about.is_empty() {
+                    "it".to_string()
+                } else {
+                    format!("calcinosis in {}", join_and(&about))
+                };
+                return Some(Abstention::NoFigure { about });
+            }
+        }
+        // Words not understood, and the best statement states little else that was asked:
+        // those words are what the question is about.
+        if !q.not_understood.is_empty() && coverage(q, top) < UNDERSTOOD_ENOUGH {
+            return Some(not_understood(q));
+        }
+        // Plain words the best statement does not state, and nothing specific that it does.
+        let unstated: Vec<String> = q
+            .concepts
+            .iter()
+            .zip(&top.matched)
+            .filter(|(c, &m)| c.kind == ConceptKind::Word && !m && !c.topic && !c.excluded)
+            .map(|(c, _)| c.said.clone())
+            .collect();
+        let specific = q
+            .concepts
+            .iter()
+            .zip(&top.matched)
+            .any(|(c, &m)| m && !c.topic && c.kind != ConceptKind::Unknown);
+        if !unstated.is_empty() && !specific && !top.kind_hit {
+            return Some(Abstention::NotCovered {
+                what: unstated,
+                empty_headings: Vec::new(),
+            });
+        }
+        None
+    }
+
+    /// Where the sources would hold a concept they do not cover: empty headings and bare
+    /// list openings whose words include every word of what it is (its `is-a`).
+    fn empty_places(&self, c: &Concept) -> Vec<String> {
+        let Some(is_a) = &c.is_a else {
+            return Vec::new();
+        };
+        let roots = self.lexis.ta.roots(is_a);
+        if roots.is_empty() {
+            return Vec::new();
+        }
+        let mut out = Vec::new();
+        for e in &self.lexis.empties {
+            if roots.iter().all(|r| e.roots.contains(r)) {
+                out.push(e.path.last().cloned().unwrap_or_default());
+            }
+        }
+        let statements = &self.corpus.statements;
+        for (i, s) in statements.iter().enumerate() {
+            let f = self.lexis.feats(statements, i);
+            if f.bare && roots.iter().all(|r| f.text.contains(r)) {
+                out.push(format!(
+                    "\u{201c}{}\u{201d} in {}",
+                    s.text.trim_end_matches(':'),
+                    s.section.last().map(String::as_str).unwrap_or_default()
+                ));
+            }
+        }
+        out
+    }
+
+    /// The empty heading or bare opening that fits the question better than `beat`, as an
+    /// abstention. Only what the question names (terms, synonym groups) and the kinds of
+    /// answer it asks for count: a plain word ("other") never matches a heading by itself.
+    fn best_empty(&self, q: &Question, bare: &[Scored], beat: f32) -> Option<Abstention> {
+        let statements = &self.corpus.statements;
+        let mut best: Option<(f32, Abstention)> = None;
+        for b in bare {
+            if b.score > beat && best.as_ref().is_none_or(|(s, _)| b.score > *s) {
+                let s = &statements[b.idx];
+                best = Some((
+                    b.score,
+                    Abstention::NoContent {
+                        heading: s.section.last().cloned().unwrap_or_default(),
+                        opening: Some(s.text.clone()),
+                    },
+                ));
+            }
+        }
+        for e in &self.lexis.empties {
+            if e.opening.is_some() {
+                continue;
+            }
+            let mut score = 0.0;
+            for c in &q.concepts {
+                let named = matches!(c.kind, ConceptKind::Term | ConceptKind::Synonyms);
+                if named
+                    && !c.topic
+                    && !c.excluded
+                    && c.alts.iter().any(|a| contains_seq(&e.roots, a))
+                {
+                    score += c.weight;
+                }
+            }
+            for &(k, strength) in &q.kinds {
+                if e.roots
+                    .iter()
+                    .any(|r| self.lexis.kinds[k].sections.contains(r))
+                {
+                    score += strength * SECTION_BONUS;
+                }
+            }
+            if score > beat && best.as_ref().is_none_or(|(s, _)| score > *s) {
+                best = Some((
+                    score,
+                    Abstention::NoContent {
+                        heading: e.path.last().cloned().unwrap_or_default(),
+                        opening: None,
+                    },
+                ));
+            }
+        }
+        best.map(|(_, a)| a)
+    }
+}
+
+/// A concept in the user's words, with the name it was read as when that adds something
+/// ("SLE (systemic lupus erythematosus)"); a catch-all group's name ("other named drugs")
+/// is never shown.
+fn in_own_words(c: &Concept) -> String {
+    let catch_all = c.label.starts_with("other ");
+    if c.said.is_empty() {
+        c.label.clone()
+    } else if catch_all || c.said.eq_ignore_ascii_case(&c.label) || c.said.len() > 3 {
+        c.said.clone()
+    } else {
+        format!("{} ({})", c.said, c.label)
+    }
+}
+
+fn not_understood(q: &Question) -> Abstention {
+    Abstention::NotCovered {
+        what: q
+            .not_understood
+            .iter()
+            .map(|w| format!("\u{201c}{w}\u{201d}"))
+            .collect(),
+        empty_headings: Vec::new(),
+    }
+}

@@ -1,0 +1,264 @@
+//! Stage 5 — composition: the text answer a clinician reads. It is grounded: every sentence
+//! is a statement's own text or one of the fixed templates below around it, and every claim
+//! carries its own citation. Nothing is generated.
+//!
+//! Templates, in the order they can appear:
+//! - `Read “surgicle” as “surgical”.` for each correction; `Not understood: “Abs”.`;
+//! - an abstention's message, then the nearest statement, labelled as such;
+//! - `The sources give approximately 25%, not about half.` when the question states a
+//!   figure the best statement contradicts (and likewise `common, not rare`);
+//! - `Yes.` for a yes/no question only when the best statement states everything asked;
+//!   otherwise a yes/no question opens with `The sources say:`;
+//! - `On X: …` / `On Y: the sources do not cover it.` for each side of "X or Y";
+//! - a list's opening with `(k of n listed)` whenever not all its items are shown, and
+//!   `“pain” left out, as asked` for an exclusion.
+
+use crate::corpus::Statement;
+
+use super::question::{numeric_figure, Question};
+use super::rank::coverage;
+use super::{Hit, Reply};
+
+/// At most this many statements make up a short answer (a whole list is shown whole).
+const CLAIMS: usize = 3;
+/// A statement joins the answer when it scores at least this share of the best one.
+const NEAR_BEST: f32 = 0.75;
+/// Figures closer than this (percentage points) agree.
+const FIGURE_TOLERANCE: f32 = 5.0;
+
+/// The composed text answer for a reply (see the module documentation).
+pub(crate) fn compose(reply: &Reply<'_>) -> String {
+    let q = &reply.question;
+    let mut lines: Vec<String> = Vec::new();
+    for c in &q.corrections {
+        lines.push(format!(
+            "Read \u{201c}{}\u{201d} as \u{201c}{}\u{201d}.",
+            c.from, c.to
+        ));
+    }
+    if let Some(a) = &reply.abstention {
+        lines.push(a.message());
+        if let Some(h) = reply.hits.first() {
+            lines.push(format!(
+                "Nearest in the sources ({}), which does not answer the question: {}",
+                h.statement.section_path(),
+                claim(h.statement, None)
+            ));
+        }
+        return lines.join("\n");
+    }
+    if !q.not_understood.is_empty() {
+        let words: Vec<String> = q
+            .not_understood
+            .iter()
+            .map(|w| format!("\u{201c}{w}\u{201d}"))
+            .collect();
+        lines.push(format!(
+            "Not understood: {}; the answer below leaves {} out.",
+            words.join(", "),
+            if words.len() == 1 { "it" } else { "them" }
+        ));
+    }
+    let Some(top) = reply.hits.first() else {
+        return lines.join("\n");
+    };
+    if q.sides.len() == 2 {
+        lines.extend(sides(q, &reply.hits));
+        return lines.join("\n");
+    }
+    let premise = premise(q, top.statement);
+    let claims = if let Some((lead, items)) = &reply.list {
+        vec![whole_list(q, *lead, items)]
+    } else {
+        let chosen = chosen(&reply.hits);
+        chosen
+            .iter()
+            .map(|s| {
+                // How many of its list's items the answer shows.
+                let k = chosen
+                    .iter()
+                    .filter(|o| {
+                        o.lead_in.is_some() && o.lead_in == s.lead_in && o.section == s.section
+                    })
+                    .count();
+                format!(
+                    "{}: {}",
+                    s.section_path(),
+                    claim(s, list_size(reply, s).map(|n| (k, n)))
+                )
+            })
+            .collect()
+    };
+    if let Some(p) = &premise {
+        lines.push(p.clone());
+    } else if q.yes_no {
+        let direct = reply
+            .top_scored
+            .as_ref()
+            .is_some_and(|s| coverage(q, s) >= 0.999);
+        lines.push(if direct { "Yes." } else { "The sources say:" }.to_string());
+    }
+    match claims.as_slice() {
+        [one] if lines.last().is_some_and(|l| l == "Yes.") => {
+            if let Some(l) = lines.last_mut() {
+                *l = format!("Yes. {one}");
+            }
+        }
+        [one] => lines.push(one.clone()),
+        many => lines.extend(many.iter().map(|c| format!("- {c}"))),
+    }
+    lines.join("\n")
+}
+
+/// The statements close to the best one, in rank order.
+fn chosen<'a>(hits: &[Hit<'a>]) -> Vec<&'a Statement> {
+    let Some(top) = hits.first() else {
+        return Vec::new();
+    };
+    hits.iter()
+        .take(CLAIMS)
+        .filter(|h| h.score >= top.score * NEAR_BEST)
+        .map(|h| h.statement)
+        .collect()
+}
+
+/// One claim: the statement's text (after its list's opening, with how much of that list
+/// is shown) and its own citation.
+fn claim(s: &Statement, shown_of: Option<(usize, usize)>) -> String {
+    let body = if s.is_lead_in() {
+        format!(
+            "{} (the source lists nothing under it)",
+            s.text.trim_end_matches(':')
+        )
+    } else {
+        s.text.trim_end_matches('.').to_string()
+    };
+    let text = match (&s.lead_in, shown_of) {
+        (Some(l), Some((k, n))) if k < n => format!(
+            "{} ({k} of {n} listed): {}",
+            l.trim_end_matches(':'),
+            inline(&body)
+        ),
+        (Some(l), _) => format!("{l} {}", inline(&body)),
+        (None, _) => body,
+    };
+    format!("{text} {}.", s.source_label())
+}
+
+/// How many items the list a statement belongs to has, if it is an item of one.
+fn list_size(reply: &Reply<'_>, s: &Statement) -> Option<usize> {
+    s.lead_in.as_ref()?;
+    reply.list_len.get(&s.id).copied()
+}
+
+/// A whole list: its opening, then every item with its own citation.
+fn whole_list(q: &Question, lead: Option<&Statement>, items: &[&Statement]) -> String {
+    let section = items.first().map(|s| s.section_path()).unwrap_or_default();
+    let opening = lead
+        .map(|l| l.text.clone())
+        .or_else(|| items.first().and_then(|s| s.lead_in.clone()))
+        .unwrap_or_default();
+    let listed: Vec<String> = items
+        .iter()
+        .map(|s| {
+            format!(
+                "{} {}",
+                inline(s.text.trim_end_matches('.')),
+                s.source_label()
+            )
+        })
+        .collect();
+    let left_out: Vec<String> = q
+        .concepts
+        .iter()
+        .filter(|c| c.excluded)
+        .map(|c| format!("\u{201c}{}\u{201d}", c.said))
+        .collect();
+    let note = if left_out.is_empty() {
+        String::new()
+    } else {
+        format!(" ({} left out, as asked)", left_out.join(", "))
+    };
+    format!(
+        "{section}: {}{note}: {}.",
+        opening.trim_end_matches(':'),
+        listed.join("; ")
+    )
+}
+
+/// "X or Y": each side's best statement, side by side, or that the sources do not cover it.
+fn sides(q: &Question, hits: &[Hit<'_>]) -> Vec<String> {
+    q.sides
+        .iter()
+        .map(|side| {
+            let Some(c) = q.concepts.iter().find(|c| &c.label == side) else {
+                return format!("On {side}: the sources do not cover it.");
+            };
+            let i = q.concepts.iter().position(|x| x.label == c.label);
+            let best = hits
+                .iter()
+                .find(|h| i.and_then(|i| h.matched.get(i).copied()).unwrap_or(false));
+            match best {
+                Some(h) => format!(
+                    "On {}: {}: {}",
+                    c.said,
+                    h.statement.section_path(),
+                    claim(h.statement, None)
+                ),
+                None => format!("On {}: the sources do not cover it.", c.said),
+            }
+        })
+        .collect()
+}
+
+/// A figure or frequency word in the question that the best statement contradicts.
+fn premise(q: &Question, s: &Statement) -> Option<String> {
+    if let Some(asked) = &q.figure {
+        let (given, percent) = statement_figure(&s.text)?;
+        if (percent - asked.percent).abs() > FIGURE_TOLERANCE {
+            return Some(format!("The sources give {given}, not {}.", asked.said));
+        }
+        return None;
+    }
+    let rare = q.rare.as_ref()?;
+    let lower = s.text.to_lowercase();
+    let says_common = lower
+        .split(|c: char| !c.is_alphanumeric())
+        .collect::<Vec<_>>();
+    let common_at = says_common
+        .iter()
+        .position(|w| *w == "common" || *w == "commonly")?;
+    let qualified =
+        common_at > 0 && matches!(says_common[common_at - 1], "less" | "un" | "not" | "rarely");
+    (!qualified).then(|| format!("The sources say {}, not {rare}.", says_common[common_at]))
+}
+
+/// A statement's figure with the word qualifying it ("approximately 25%").
+fn statement_figure(text: &str) -> Option<(String, f32)> {
+    let f = numeric_figure(text)?;
+    let at = text.find(&f.said)?;
+    let before = text[..at].trim_end();
+    let qualifier = before.rsplit(' ').next().filter(|w| {
+        matches!(
+            w.to_ascii_lowercase().as_str(),
+            "approximately" | "about" | "around" | "nearly" | "roughly" | "over" | "under"
+        )
+    });
+    Some(match qualifier {
+        Some(w) => (format!("{w} {}", f.said), f.percent),
+        None => (f.said, f.percent),
+    })
+}
+
+/// Lower-cases the first letter of a list item shown inline, unless it starts an acronym.
+pub(crate) fn inline(text: &str) -> String {
+    let mut cs = text.chars();
+    match (cs.next(), cs.next()) {
+        (Some(a), Some(b)) if a.is_uppercase() && b.is_lowercase() => {
+            let mut out = a.to_lowercase().to_string();
+            out.push_str(&text[a.len_utf8()..]);
+            out
+        }
+        _ => text.to_string(),
+    }
+}

@@ -1,0 +1,131 @@
+//! The corpus's structure as the ranking sees it: its lists (an opening line and its items),
+//! its empty headings, and what is known about each statement (its roots in text, lead-in and
+//! heading), computed on first use.
+
+use std::collections::{HashMap, HashSet};
+
+use crate::corpus::{Corpus, Statement};
+
+use super::text::TextAnalysis;
+use super::vocabulary::Lexis;
+
+/// A list of the corpus: its opening line (if it is a statement) and its items, in order.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct List {
+    pub(crate) lead: Option<usize>,
+    pub(crate) items: Vec<usize>,
+}
+
+/// A heading under which the sources list nothing (or only a list opening with no items).
+#[derive(Debug, Clone)]
+pub(crate) struct Empty {
+    pub(crate) path: Vec<String>,
+    pub(crate) roots: Vec<String>,
+    pub(crate) opening: Option<usize>,
+}
+
+/// What is known about one statement for ranking, computed on first use.
+#[derive(Debug, Clone)]
+pub(crate) struct Feats {
+    /// Every root of text, lead-in and section: most alternatives fail on their first root.
+    pub(crate) all: HashSet<String>,
+    pub(crate) text: Vec<String>,
+    pub(crate) lead: Vec<String>,
+    pub(crate) section: Vec<String>,
+    pub(crate) digit: bool,
+    /// A list opening with no items and nothing to say on its own ("Other approaches:").
+    pub(crate) bare: bool,
+}
+
+/// Builds the corpus's lists: items share their section and lead-in.
+pub(crate) fn lists(statements: &[Statement]) -> (Vec<Option<usize>>, Vec<List>) {
+    let mut by_key: HashMap<(String, String), usize> = HashMap::new();
+    let mut lists: Vec<List> = Vec::new();
+    let mut list_of = vec![None; statements.len()];
+    for (i, s) in statements.iter().enumerate() {
+        let key = match (&s.lead_in, s.is_lead_in()) {
+            (_, true) => (s.section_path(), s.text.clone()),
+            (Some(l), false) => (s.section_path(), l.clone()),
+            (None, false) => continue,
+        };
+        let id = *by_key.entry(key).or_insert_with(|| {
+            lists.push(List::default());
+            lists.len() - 1
+        });
+        if s.is_lead_in() && lists[id].lead.is_none() {
+            lists[id].lead = Some(i);
+        } else {
+            lists[id].items.push(i);
+        }
+        list_of[i] = Some(id);
+    }
+    (list_of, lists)
+}
+
+/// Headings with nothing under them but, at most, one list opening without items.
+pub(crate) fn empties(
+    corpus: &Corpus,
+    lists: &[List],
+    list_of: &[Option<usize>],
+    ta: &TextAnalysis,
+) -> Vec<Empty> {
+    // Per heading path: how many statements sit under it, and the first of them.
+    let mut under: HashMap<&[String], (usize, usize, bool)> = HashMap::new();
+    for (i, s) in corpus.statements.iter().enumerate() {
+        let empty_opening = s.is_lead_in() && list_of[i].is_none_or(|l| lists[l].items.is_empty());
+        for depth in 1..=s.section.len() {
+            let e = under.entry(&s.section[..depth]).or_insert((0, i, true));
+            e.0 += 1;
+            e.2 &= empty_opening;
+        }
+    }
+    corpus
+        .headings
+        .iter()
+        .filter_map(|h| {
+            let opening = match under.get(h.path.as_slice()) {
+                None => None,
+                Some(&(1, i, true)) => Some(i),
+                Some(_) => return None,
+            };
+            Some(Empty {
+                roots: h.path.last().map(|t| ta.roots(t)).unwrap_or_default(),
+                path: h.path.clone(),
+                opening,
+            })
+        })
+        .collect()
+}
+impl Lexis {
+    pub(crate) fn feats(&self, statements: &[Statement], i: usize) -> &Feats {
+        self.feats[i].get_or_init(|| {
+            let s = &statements[i];
+            let text = self.ta.roots(&s.text);
+            let items = self.list_of[i]
+                .map(|l| self.lists[l].lead == Some(i) && !self.lists[l].items.is_empty())
+                .unwrap_or(false);
+            let content = self
+                .ta
+                .words(&s.text)
+                .iter()
+                .filter(|w| !self.ignore.contains(&w.lower))
+                .filter_map(|w| w.root.as_ref())
+                .filter(|r| !self.is_topic_root(r))
+                .count();
+            let lead: Vec<String> = s
+                .lead_in
+                .as_deref()
+                .map(|l| self.ta.roots(l))
+                .unwrap_or_default();
+            let section: Vec<String> = s.section.iter().flat_map(|h| self.ta.roots(h)).collect();
+            Feats {
+                all: text.iter().chain(&lead).chain(&section).cloned().collect(),
+                lead,
+                section,
+                digit: s.text.chars().any(|c| c.is_ascii_digit() || c == '%'),
+                bare: s.is_lead_in() && !items && content <= 2,
+                text,
+            }
+        })
+    }
+}
