@@ -76,6 +76,12 @@ pub struct Vocabulary {
     pub yes_no_openers: Vec<String>,
     /// Words for a share of patients and their percentage.
     pub figures: Vec<FigureWords>,
+    /// Words that make a question open, not yes/no ("what", "how"): a question with none of
+    /// them and no yes/no opener ("Calcinosis is rare in JDM?") is a claim to check.
+    pub open_question: Vec<String>,
+    /// Words that make a claim absolute or negative ("only", "never", "not"): a yes/no
+    /// question holding one is never answered with a bare "Yes".
+    pub qualifiers: Vec<String>,
     /// Words that say something is rare ("rare", "uncommon"): a question saying so about what
     /// the statements call common gets the statements' word instead.
     pub rare_words: Vec<String>,
@@ -104,6 +110,10 @@ struct FileDef {
     figure: Vec<Spanned<FigureDef>>,
     #[serde(default)]
     rare: WordsDef,
+    #[serde(default)]
+    qualifiers: WordsDef,
+    #[serde(default, rename = "open-question")]
+    open_question: WordsDef,
 }
 
 #[derive(Deserialize)]
@@ -176,6 +186,8 @@ impl Vocabulary {
         self.alternative_cues.extend(lower(def.alternatives.words));
         self.yes_no_openers.extend(lower(def.yes_no.words));
         self.rare_words.extend(lower(def.rare.words));
+        self.qualifiers.extend(lower(def.qualifiers.words));
+        self.open_question.extend(lower(def.open_question.words));
         for f in def.figure {
             let line = line_of(source, f.span().start);
             let f = f.into_inner();

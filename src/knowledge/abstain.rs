@@ -97,6 +97,15 @@ impl Ranker<'_> {
             .filter(|c| c.kind != ConceptKind::Word && c.kind != ConceptKind::Unknown)
             .filter(|c| c.statements == 0 && !c.excluded)
             .collect();
+        // In "X or Y", one side not covered is part of the answer, not a reason to give none.
+        let a_side_covered = q.sides.len() == 2
+            && q.concepts
+                .iter()
+                .any(|c| q.sides.contains(&c.label) && c.statements > 0);
+        let uncovered: Vec<&Concept> = uncovered
+            .into_iter()
+            .filter(|c| !(a_side_covered && q.sides.contains(&c.label)))
+            .collect();
         if !uncovered.is_empty() {
             let mut empty_headings = Vec::new();
             for c in &uncovered {

@@ -16,7 +16,7 @@
 use crate::corpus::Statement;
 
 use super::question::{numeric_figure, Question};
-use super::rank::coverage;
+use super::rank::{coverage, Scored};
 use super::{Hit, Reply};
 
 /// At most this many statements make up a short answer (a whole list is shown whole).
@@ -92,10 +92,7 @@ pub(crate) fn compose(reply: &Reply<'_>) -> String {
     if let Some(p) = &premise {
         lines.push(p.clone());
     } else if q.yes_no {
-        let direct = reply
-            .top_scored
-            .as_ref()
-            .is_some_and(|s| coverage(q, s) >= 0.999);
+        let direct = !q.qualified && reply.top_scored.as_ref().is_some_and(|s| states_all(q, s));
         lines.push(if direct { "Yes." } else { "The sources say:" }.to_string());
     }
     match claims.as_slice() {
@@ -108,6 +105,16 @@ pub(crate) fn compose(reply: &Reply<'_>) -> String {
         many => lines.extend(many.iter().map(|c| format!("- {c}"))),
     }
     lines.join("\n")
+}
+
+/// Whether a statement says directly what a yes/no question asks: its own text states every
+/// concept asked about (not just its heading), and it gives the kind of answer asked for.
+fn states_all(q: &Question, s: &Scored) -> bool {
+    coverage(q, s) >= 0.999
+        && q.concepts
+            .iter()
+            .zip(&s.in_text)
+            .all(|(c, &t)| c.topic || c.excluded || t)
 }
 
 /// The statements close to the best one, in rank order.

@@ -15,7 +15,9 @@ use std::ops::Range;
 use crate::corpus::lexicon::{Category, TermId};
 use crate::error::Result;
 
-use super::rank::{Ranker, DISEASE_WITH_ANSWER_TYPE, TOPIC_WEIGHT, UNKNOWN_WEIGHT};
+use super::rank::{
+    Ranker, DISEASE_WITH_ANSWER_TYPE, TOPIC_WEIGHT, UNKNOWN_WEIGHT, UNKNOWN_WEIGHT_IN_CLAIM,
+};
 use super::text::Word;
 use super::vocabulary::{match_len, matches_at, term_alts, Lexis, Pattern};
 
@@ -105,6 +107,9 @@ pub struct Question {
     pub figure: Option<Figure>,
     /// The word calling something rare ("rare", "uncommon"), to be checked likewise.
     pub rare: Option<String>,
+    /// A word that makes a claim absolute or negative ("only", "never", "not"): a yes/no
+    /// question holding one never gets a bare "Yes".
+    pub qualified: bool,
     /// The two sides of "X or Y" / "X vs Y", as concept labels.
     pub sides: Vec<String>,
     /// Words read as others.
@@ -218,7 +223,19 @@ impl Ranker<'_> {
         let mut concepts: Vec<Concept> = Vec::new();
         let topic_spans = self.find_terms(&text, &words, &mut used, &mut concepts);
         self.find_groups(&text, &words, &mut used, &topic_spans, &mut concepts);
-        let (kinds, cue, wants_figure) = self.answer_types(&words);
+        let (kinds, mut cue, wants_figure) = self.answer_types(&words);
+        // Words stating a figure or calling something rare are checked as such (by the
+        // composition), not looked for as concepts.
+        let figure_patterns: Vec<Pattern> = lx.figures.iter().map(|(p, _)| p.clone()).collect();
+        for (at, n) in find_all(&words, &figure_patterns).chain(find_all(&words, &lx.rare)) {
+            for c in &mut cue[at..at + n] {
+                *c = true;
+            }
+        }
+        // So are the words making a claim absolute or negative ("only", "absent").
+        for (i, w) in words.iter().enumerate() {
+            cue[i] |= lx.qualifiers.contains(&w.lower);
+        }
         let wants_list = lx
             .list_cues
             .iter()
@@ -226,8 +243,12 @@ impl Ranker<'_> {
         self.plain_words(&text, &words, &used, &cue, &topic_spans, &mut concepts);
         self.mark_exclusions(&words, &mut concepts);
         let sides = self.sides(&words, &concepts);
-        self.weigh(&mut concepts, &kinds);
-        let yes_no = words.first().is_some_and(|w| lx.yes_no.contains(&w.lower));
+        // "Is it …?", or a claim with no question word ("Calcinosis is rare in JDM?"); a bare
+        // noun phrase ("Calcinosis sites in SSc?") asks for an answer, not a verdict.
+        let yes_no = words.first().is_some_and(|w| lx.yes_no.contains(&w.lower))
+            || (!words.iter().any(|w| lx.open_question.contains(&w.lower))
+                && words.iter().any(|w| lx.yes_no.contains(&w.lower)));
+        self.weigh(&mut concepts, &kinds, yes_no);
         let figure = numeric_figure(&text).or_else(|| {
             find_all(
                 &words,
@@ -253,6 +274,7 @@ impl Ranker<'_> {
             .next()
             .map(|(at, n)| said(&text, &words, &(at..at + n)));
         let not_understood = unknown_phrases(&concepts);
+        let qualified = words.iter().any(|w| lx.qualifiers.contains(&w.lower));
         Ok(Question {
             asked: question.to_string(),
             text,
@@ -271,6 +293,7 @@ impl Ranker<'_> {
             yes_no,
             figure,
             rare,
+            qualified,
             sides,
             corrections,
             not_understood,
@@ -486,6 +509,13 @@ impl Ranker<'_> {
             if concepts.iter().any(|c| c.label == label) {
                 continue;
             }
+            let adverb =
+                w.lower.len() > 4 && w.lower.ends_with("ly") && Lexis::is_english(&w.lower);
+            if Lexis::is_function_word(&w.lower) || adverb {
+                // A function word ("between", "over") or an adverb ("exactly") qualifies; it
+                // is not what is asked about.
+                continue;
+            }
             let kind = if lx.stems.contains_key(r) {
                 ConceptKind::Word
             } else if lx.known.contains(&w.lower) {
@@ -493,12 +523,6 @@ impl Ranker<'_> {
                 continue;
             } else if w.lower.chars().any(|c| c.is_ascii_digit()) {
                 // A figure is checked as a figure, not as a word.
-                continue;
-            } else if Lexis::is_function_word(&w.lower)
-                || (w.lower.len() > 4 && w.lower.ends_with("ly") && Lexis::is_english(&w.lower))
-            {
-                // A function word ("between") or an adverb ("exactly") qualifies; it is not
-                // what is asked about.
                 continue;
             } else {
                 ConceptKind::Unknown
@@ -571,7 +595,7 @@ impl Ranker<'_> {
     }
 
     /// Weights (rarer is heavier), and which concepts are the subject.
-    fn weigh(&self, concepts: &mut [Concept], kinds: &[(usize, f32)]) {
+    fn weigh(&self, concepts: &mut [Concept], kinds: &[(usize, f32)], yes_no: bool) {
         let lx = self.lexis;
         let n = self.corpus.statements.len().max(1) as f32;
         // (Unless the answer asked for is about diseases: then the disease is its focus.)
@@ -588,7 +612,12 @@ impl Ranker<'_> {
             c.weight = if c.topic {
                 TOPIC_WEIGHT
             } else if c.kind == ConceptKind::Unknown {
-                UNKNOWN_WEIGHT
+                // In a yes/no question every content word is part of the claim to check.
+                if yes_no {
+                    UNKNOWN_WEIGHT_IN_CLAIM
+                } else {
+                    UNKNOWN_WEIGHT
+                }
             } else {
                 (1.0 + (n - df + 0.5) / (df + 0.5)).ln().max(0.2)
             };
@@ -679,6 +708,7 @@ impl Ranker<'_> {
             yes_no: false,
             figure: None,
             rare: None,
+            qualified: false,
             sides: Vec::new(),
             corrections: Vec::new(),
             not_understood: Vec::new(),

@@ -33,6 +33,8 @@ const MARK_BONUS: f32 = 0.6;
 /// Weight of a word nothing recognises: about that of a concept a few statements state, so
 /// that a question whose best statement states little else that was asked is not answered.
 pub(crate) const UNKNOWN_WEIGHT: f32 = 2.0;
+/// The same in a yes/no question, where every content word is part of the claim to check.
+pub(crate) const UNKNOWN_WEIGHT_IN_CLAIM: f32 = 3.0;
 /// A disease's weight when the question also asks for a kind of answer.
 pub(crate) const DISEASE_WITH_ANSWER_TYPE: f32 = 0.5;
 /// Extra for a concept that a statement states and whose heading names it too.
@@ -45,6 +47,8 @@ pub(crate) struct Scored {
     pub(crate) score: f32,
     /// Per concept of the question: whether the statement states it.
     pub(crate) matched: Vec<bool>,
+    /// Per concept: whether its own text states it (not only its heading or list opening).
+    pub(crate) in_text: Vec<bool>,
     /// It gives a kind of answer asked for (by heading or wording).
     pub(crate) kind_hit: bool,
     /// It gives it by its heading (or its list's opening), not a word alone.
@@ -119,6 +123,7 @@ impl Ranker<'_> {
         let f = self.lexis.feats(&self.corpus.statements, idx);
         let mut score = 0.0;
         let mut matched = Vec::with_capacity(q.concepts.len());
+        let mut stated = Vec::with_capacity(q.concepts.len());
         let (mut on_subject, mut excluded) = (false, false);
         for c in &q.concepts {
             let alts: Vec<&Vec<String>> = c
@@ -146,8 +151,10 @@ impl Ranker<'_> {
                 // What is left out counts against, never for.
                 excluded |= in_text;
                 matched.push(false);
+                stated.push(false);
                 continue;
             }
+            stated.push(in_text);
             on_subject |= c.subject && m > 0.0;
             score += c.weight * m;
             matched.push(m > 0.0);
@@ -176,6 +183,10 @@ impl Ranker<'_> {
             kind_by_heading |= sec && strength >= 1.0;
             score += strength * b;
         }
+        // A question stating a figure ("do about half get it?") is about a figure.
+        if q.figure.is_some() && f.digit {
+            score += 2.0 * MARK_BONUS;
+        }
         let s = &self.corpus.statements[idx];
         if s.is_lead_in() {
             score *= 0.8;
@@ -184,6 +195,7 @@ impl Ranker<'_> {
             idx,
             score,
             matched,
+            in_text: stated,
             kind_hit,
             kind_by_heading,
             on_subject,

@@ -160,6 +160,10 @@ pub(crate) struct Lexis {
     pub(crate) figures: Vec<(Pattern, f32)>,
     /// Words that call something rare.
     pub(crate) rare: Vec<Pattern>,
+    /// Words that make a claim absolute or negative ("only", "never").
+    pub(crate) qualifiers: HashSet<String>,
+    /// Words that make a question open rather than yes/no ("what", "how").
+    pub(crate) open_question: HashSet<String>,
 }
 
 impl Lexis {
@@ -318,6 +322,8 @@ impl Lexis {
             rare,
             figures,
             yes_no: v.yes_no_openers.iter().cloned().collect(),
+            qualifiers: v.qualifiers.iter().cloned().collect(),
+            open_question: v.open_question.iter().cloned().collect(),
             ignore: v.ignore.iter().cloned().collect(),
             list_cues: v
                 .list_cues
@@ -353,9 +359,10 @@ impl Lexis {
     /// The nearest known word to an unknown one, if it is close enough to be a typo.
     pub(crate) fn correct(&self, w: &Word) -> Option<String> {
         let n = w.lower.chars().count();
+        // Three letters: one edit, to a longer word only ("lfe" → "life", never "lfe" → "la").
         let max = match n {
-            0..=3 => return None,
-            4..=6 => 1,
+            0..=2 => return None,
+            3..=6 => 1,
             _ => 2,
         };
         let first = w.lower.chars().next()?;
