@@ -211,7 +211,11 @@ fn on_disk_index_build_open_stale_corrupt() {
 
     // Stale: the corpus changed.
     let extra = tempfile::tempdir().unwrap();
-    write(extra.path(), "more.md", "# More\n- Another statement [9]\n");
+    write(
+        extra.path(),
+        "more.md",
+        "# More\n- Tendon sheaths can hold deposits [9]\n",
+    );
     let changed = Corpus::load(&[extra.path().to_path_buf()], false).unwrap();
     let rebuilt = KnowledgeIndex::open_or_rebuild(&changed, &ix).unwrap();
     assert!(
@@ -237,7 +241,7 @@ fn on_disk_index_build_open_stale_corrupt() {
         KnowledgeIndex::open_or_rebuild(&changed, &ix).unwrap(),
     );
     assert_eq!(
-        kb.search("another statement", 1).unwrap()[0]
+        kb.search("tendon sheaths", 1).unwrap()[0]
             .statement
             .citations,
         vec![9]
@@ -395,7 +399,11 @@ fn a_read_only_index_is_opened_and_a_stale_one_reported() {
     assert!(!kb.search("elbows", 1).unwrap().is_empty());
 
     let extra = tempfile::tempdir().unwrap();
-    write(extra.path(), "more.md", "# More\n- Another statement [9]\n");
+    write(
+        extra.path(),
+        "more.md",
+        "# More\n- Tendon sheaths can hold deposits [9]\n",
+    );
     let changed = Corpus::load(&[extra.path().to_path_buf()], false).unwrap();
     let err = KnowledgeIndex::open_or_rebuild(&changed, &ix)
         .unwrap_err()

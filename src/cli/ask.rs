@@ -8,7 +8,7 @@ use std::process::ExitCode;
 
 use clap::{Args, ValueEnum};
 
-use calcinosis_ls::knowledge::{Hit, Knowledge};
+use calcinosis_ls::knowledge::Knowledge;
 
 use super::KnowledgeArgs;
 
@@ -95,7 +95,7 @@ fn answer(
         writeln!(out, "{}", serde_json::to_string(&reply.question)?)?;
     }
     if let Format::Json = args.format {
-        let rows: Vec<_> = reply.hits.iter().map(Hit::answer).collect();
+        let rows = reply.rows();
         writeln!(out, "{}", serde_json::to_string(&rows)?)?;
         return Ok(());
     }

@@ -198,8 +198,9 @@ impl Ranker<'_> {
         None
     }
 
-    /// Where the sources would hold a concept they do not cover: empty headings and bare
-    /// list openings whose words include every word of what it is (its `is-a`).
+    /// Where the sources would hold a concept they do not cover: empty headings and list
+    /// openings with nothing under them whose words include every word of what it is (its
+    /// `is-a`).
     fn empty_places(&self, c: &Concept) -> Vec<String> {
         let Some(is_a) = &c.is_a else {
             return Vec::new();
@@ -216,8 +217,14 @@ impl Ranker<'_> {
         }
         let statements = &self.corpus.statements;
         for (i, s) in statements.iter().enumerate() {
-            let f = self.lexis.feats(statements, i);
-            if f.bare && roots.iter().all(|r| f.text.contains(r)) {
+            let lx = self.lexis;
+            let opens_nothing =
+                s.is_lead_in() && lx.list_of[i].is_none_or(|l| lx.lists[l].items.is_empty());
+            if opens_nothing
+                && roots
+                    .iter()
+                    .all(|r| lx.feats(statements, i).text.contains(r))
+            {
                 out.push(format!(
                     "\u{201c}{}\u{201d} in {}",
                     s.text.trim_end_matches(':'),
@@ -305,5 +312,86 @@ fn not_understood(q: &Question) -> Abstention {
             .map(|w| format!("\u{201c}{w}\u{201d}"))
             .collect(),
         empty_headings: Vec::new(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::test_kb;
+
+    fn answer(q: &str) -> (bool, String) {
+        let r = test_kb().ask(q, 5).unwrap();
+        (r.answered, r.short_answer())
+    }
+
+    #[test]
+    fn a_cue_word_never_abstains_by_matching_a_heading() {
+        for q in [
+            "What other sites can calcinosis affect?",
+            "In scleroderma, which other findings go with calcinosis?",
+        ] {
+            let (answered, text) = answer(q);
+            assert!(answered, "{q}: {text}");
+            assert!(!text.contains("Other Connective"), "{q}: {text}");
+        }
+    }
+
+    #[test]
+    fn abstentions_use_the_users_words_and_the_right_empty_place() {
+        // (question, must contain, must not contain)
+        let cases = [
+            (
+                "Does familial tumoral calcinosis occur in JDM?",
+                vec!["familial", "tumoral calcinosis"],
+                vec!["heredity", "cancer"],
+            ),
+            (
+                "Does warfarin help calcinosis?",
+                vec!["warfarin", "Pharmacological options"],
+                vec!["other named drugs"],
+            ),
+            (
+                "Is shockwave lithotripsy an option for calcinosis?",
+                vec!["lithotripsy", "Other approaches", "Treatment Challenges"],
+                vec!["Other Connective"],
+            ),
+            (
+                "Does calcinosis occur in SLE?",
+                vec![
+                    "SLE (systemic lupus erythematosus)",
+                    "Other Connective Tissue Diseases",
+                ],
+                vec![],
+            ),
+        ];
+        for (q, yes, no) in cases {
+            let (answered, text) = answer(q);
+            assert!(!answered, "{q}: {text}");
+            for y in yes {
+                assert!(text.contains(y), "{q}: {y:?} missing from {text}");
+            }
+            for n in no {
+                assert!(!text.contains(n), "{q}: {n:?} in {text}");
+            }
+        }
+    }
+
+    #[test]
+    fn what_is_not_understood_and_central_is_not_answered() {
+        for q in [
+            "Is exercise safe for someone with calcinosis?",
+            "Is general anaesthesia safe for a child with calcinosis?",
+        ] {
+            let (answered, text) = answer(q);
+            assert!(!answered, "{q}: {text}");
+            assert!(text.starts_with("The sources do not cover"), "{q}: {text}");
+        }
+        // Understood well enough: answered, with the word not understood said.
+        let (answered, text) = answer("What are the risk factors for calcinosis?");
+        assert!(answered, "{text}");
+        assert!(
+            text.contains("Not understood: \u{201c}factors\u{201d}"),
+            "{text}"
+        );
     }
 }

@@ -269,3 +269,82 @@ pub(crate) fn inline(text: &str) -> String {
         _ => text.to_string(),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::super::test_kb;
+
+    fn text(q: &str) -> String {
+        test_kb().ask(q, 5).unwrap().short_answer()
+    }
+
+    #[test]
+    fn yes_only_when_a_statement_says_so() {
+        let t = text("Is calcinosis a common complication in juvenile dermatomyositis?");
+        assert!(t.starts_with("Yes. "), "{t}");
+        assert!(
+            t.contains("Common complication in juvenile dermatomyositis (JDM)"),
+            "{t}"
+        );
+        // "only" makes the claim absolute: never a bare yes.
+        let t = text("Does calcinosis only occur in the fingers?");
+        assert!(!t.contains("Yes"), "{t}");
+        assert!(t.starts_with("The sources say:"), "{t}");
+    }
+
+    #[test]
+    fn a_false_premise_is_corrected() {
+        let t = text("Do about half of patients with systemic sclerosis get calcinosis?");
+        assert!(
+            t.starts_with("The sources give approximately 25%, not about half."),
+            "{t}"
+        );
+        assert!(!t.contains("Yes"), "{t}");
+        let t = text("Is calcinosis rare in juvenile dermatomyositis?");
+        assert!(t.starts_with("The sources say common, not rare."), "{t}");
+    }
+
+    #[test]
+    fn a_lead_in_never_stands_for_its_whole_list() {
+        let t = text("Is dystrophic calcification a mechanism of calcinosis?");
+        assert!(t.contains("(1 of 5 listed)"), "{t}");
+    }
+
+    #[test]
+    fn each_claim_has_its_own_citation() {
+        // Every line of a multi-statement answer ends with its own citation.
+        let t = text("Ca deposits in SSc pts: which Abs are assoc?");
+        for line in t.lines().filter(|l| l.starts_with("- ")) {
+            assert!(line.ends_with("of the seed document)."), "{line}");
+        }
+        // A list item cited after the list's last item shows that citation.
+        let t = text("Are digital ulcers associated with calcinosis in SSc?");
+        assert!(
+            t.contains("digital ulcers (source 2 of the seed document)"),
+            "{t}"
+        );
+        assert!(!t.contains("no citation in source"), "{t}");
+    }
+
+    #[test]
+    fn each_side_of_a_comparison() {
+        let t = text("Is calcinosis more frequent in SSc or in dermatomyositis?");
+        let sides: Vec<&str> = t.lines().filter(|l| l.starts_with("On ")).collect();
+        assert_eq!(sides.len(), 2, "{t}");
+        let t = text("Calcinosis in lupus vs SSc?");
+        assert!(t.contains("On lupus: the sources do not cover it."), "{t}");
+        assert!(t.contains("On SSc: "), "{t}");
+    }
+
+    #[test]
+    fn corrections_and_exclusions_are_said() {
+        let t = text("What are the surgicle options for calcinosis?");
+        assert!(
+            t.starts_with("Read \u{201c}surgicle\u{201d} as \u{201c}surgical\u{201d}."),
+            "{t}"
+        );
+        let t = text("What complications can calcinosis cause besides pain?");
+        assert!(t.contains("\u{201c}pain\u{201d} left out, as asked"), "{t}");
+        assert!(!t.contains("pain and disability"), "{t}");
+    }
+}

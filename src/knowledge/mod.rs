@@ -71,6 +71,12 @@ pub struct Answer<'a> {
     pub sources: Vec<String>,
     /// The line that opens the statement's list, if any.
     pub lead_in: Option<&'a str>,
+    /// Words of the question read as others (typo corrections), as `{from, to}`.
+    #[serde(skip_serializing_if = "<[_]>::is_empty")]
+    pub corrections: &'a [Correction],
+    /// Words of the question that nothing recognised.
+    #[serde(skip_serializing_if = "<[_]>::is_empty")]
+    pub not_understood: &'a [String],
 }
 
 impl<'a> Hit<'a> {
@@ -89,6 +95,8 @@ impl<'a> Hit<'a> {
             confidence: self.confidence,
             sources: s.sources.iter().map(|x| x.label()).collect(),
             lead_in: s.lead_in.as_deref(),
+            corrections: &[],
+            not_understood: &[],
         }
     }
 }
@@ -122,6 +130,19 @@ impl Reply<'_> {
     /// it. The numbered sources follow separately ([`Reply::hits`]).
     pub fn short_answer(&self) -> String {
         compose::compose(self)
+    }
+
+    /// The rows `ask --format json` and `calcinosis.ask` return: each hit's [`Answer`], with
+    /// what was read as another word and what was not understood.
+    pub fn rows(&self) -> Vec<Answer<'_>> {
+        self.hits
+            .iter()
+            .map(|h| Answer {
+                corrections: &self.question.corrections,
+                not_understood: &self.question.not_understood,
+                ..h.answer()
+            })
+            .collect()
     }
 }
 
@@ -439,7 +460,7 @@ mod tests {
         assert_eq!(r.confidence, 0.0);
         assert!(r
             .short_answer()
-            .starts_with("The sources do not cover systemic lupus erythematosus."));
+            .starts_with("The sources do not cover lupus."));
         assert!(r
             .short_answer()
             .contains("Other Connective Tissue Diseases"));
@@ -494,4 +515,13 @@ mod tests {
             .take(3)
             .all(|h| h.statement.text.contains("JDM")));
     }
+}
+
+/// One knowledge base over the embedded corpus for every stage's unit tests (built once).
+#[cfg(test)]
+pub(crate) fn test_kb() -> &'static Knowledge {
+    static KB: std::sync::OnceLock<Knowledge> = std::sync::OnceLock::new();
+    KB.get_or_init(|| {
+        Knowledge::in_memory(Corpus::embedded().expect("embedded corpus")).expect("index")
+    })
 }

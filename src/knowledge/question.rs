@@ -118,6 +118,9 @@ pub struct Question {
     pub not_understood: Vec<String>,
     #[serde(skip)]
     pub(crate) kinds: Vec<(usize, f32)>,
+    /// The roots of the words that cue the answer types ("complication").
+    #[serde(skip)]
+    pub(crate) cue_roots: Vec<String>,
 }
 
 impl Question {
@@ -224,6 +227,7 @@ impl Ranker<'_> {
         let topic_spans = self.find_terms(&text, &words, &mut used, &mut concepts);
         self.find_groups(&text, &words, &mut used, &topic_spans, &mut concepts);
         let (kinds, mut cue, wants_figure) = self.answer_types(&words);
+        let kind_cue = cue.clone();
         // Words stating a figure or calling something rare are checked as such (by the
         // composition), not looked for as concepts.
         let figure_patterns: Vec<Pattern> = lx.figures.iter().map(|(p, _)| p.clone()).collect();
@@ -274,6 +278,12 @@ impl Ranker<'_> {
             .next()
             .map(|(at, n)| said(&text, &words, &(at..at + n)));
         let not_understood = unknown_phrases(&concepts);
+        let cue_roots = words
+            .iter()
+            .zip(&kind_cue)
+            .filter(|(_, &c)| c)
+            .filter_map(|(w, _)| w.root.clone())
+            .collect();
         let qualified = words.iter().any(|w| lx.qualifiers.contains(&w.lower));
         Ok(Question {
             asked: question.to_string(),
@@ -298,6 +308,7 @@ impl Ranker<'_> {
             corrections,
             not_understood,
             kinds,
+            cue_roots,
         })
     }
 
@@ -394,7 +405,15 @@ impl Ranker<'_> {
             match group.term {
                 Some(t) => self.push_term(concepts, t, words_said, span),
                 None => {
-                    if !concepts.iter().any(|c| c.label == group.name) {
+                    // The same group again right after ("shockwave lithotripsy"): one
+                    // concept, said in all its words.
+                    if let Some(c) = concepts
+                        .iter_mut()
+                        .find(|c| c.label == group.name && c.span.end == span.start)
+                    {
+                        c.span = c.span.start..span.end;
+                        c.said = said(text, words, &c.span);
+                    } else if !concepts.iter().any(|c| c.label == group.name) {
                         concepts.push(Concept {
                             label: group.name.clone(),
                             said: words_said,
@@ -713,6 +732,7 @@ impl Ranker<'_> {
             corrections: Vec::new(),
             not_understood: Vec::new(),
             kinds,
+            cue_roots: Vec::new(),
         })
     }
 
@@ -769,4 +789,143 @@ fn unknown_phrases(concepts: &[Concept]) -> Vec<String> {
         .collect();
     unknown.sort_by_key(|c| c.span.start);
     unknown.into_iter().map(|c| c.said.clone()).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::test_kb;
+    use super::*;
+
+    fn understand(q: &str) -> Question {
+        test_kb().ranker().understand(q).unwrap()
+    }
+
+    #[test]
+    fn the_subject_is_what_is_asked_about() {
+        // (question, subject in the user's words)
+        let cases: &[(&str, &[&str])] = &[
+            (
+                "Is calcinosis a common complication in juvenile dermatomyositis?",
+                &["juvenile dermatomyositis"],
+            ),
+            (
+                "Which antibodies go with calcinosis in SSc?",
+                &["SSc", "antibodies"],
+            ),
+            ("Where does calcinosis occur?", &[]),
+            // The corpus's own subject is never the question's subject.
+            ("Tell me about calcinosis cutis", &[]),
+        ];
+        for (q, subject) in cases {
+            assert_eq!(understand(q).subject, *subject, "{q}");
+        }
+    }
+
+    #[test]
+    fn only_what_is_not_a_word_is_corrected() {
+        let cases: &[(&str, &[(&str, &str)])] = &[
+            (
+                "What are the surgicle options?",
+                &[("surgicle", "surgical")],
+            ),
+            (
+                "whre does calcinosis ocur",
+                &[("whre", "where"), ("ocur", "occur")],
+            ),
+            // English words are never rewritten, however close to a corpus word.
+            ("Is exercise safe for someone with calcinosis?", &[]),
+            ("Why does calcinosis form in the first place?", &[]),
+            ("Is calcinosis common in a child?", &[]),
+        ];
+        for (q, want) in cases {
+            let got: Vec<(String, String)> = understand(q)
+                .corrections
+                .into_iter()
+                .map(|c| (c.from, c.to))
+                .collect();
+            let want: Vec<(String, String)> = want
+                .iter()
+                .map(|(a, b)| (a.to_string(), b.to_string()))
+                .collect();
+            assert_eq!(got, want, "{q}");
+        }
+    }
+
+    #[test]
+    fn words_not_understood_are_reported_and_shorthand_is_understood() {
+        let q = understand("Is exercise safe for someone with calcinosis?");
+        assert_eq!(q.not_understood, vec!["exercise", "safe"]);
+        // Function words and adverbs are not content ("between", "exactly").
+        let q = understand("What exactly happens between the muscles?");
+        assert!(q.not_understood.is_empty(), "{:?}", q.not_understood);
+        let q = understand("Ca deposits in SSc pts: which Abs are assoc?");
+        assert!(q.not_understood.is_empty(), "{:?}", q.not_understood);
+        assert!(
+            q.answer_types.contains(&"antibody".to_string()),
+            "{:?}",
+            q.answer_types
+        );
+    }
+
+    #[test]
+    fn shape_yes_no_exclusions_sides_figures() {
+        let q = understand("Is calcinosis common in JDM?");
+        assert!(q.yes_no && !q.qualified);
+        let q = understand("Calcinosis is a rare complication of JDM?");
+        assert!(q.yes_no);
+        assert_eq!(q.rare.as_deref(), Some("rare"));
+        assert!(!understand("Calcinosis sites in SSc?").yes_no);
+        assert!(understand("Does calcinosis only occur in the fingers?").qualified);
+        let q = understand("What complications can calcinosis cause besides pain?");
+        let excluded: Vec<&str> = q
+            .concepts
+            .iter()
+            .filter(|c| c.excluded)
+            .map(|c| c.said.as_str())
+            .collect();
+        assert_eq!(excluded, vec!["pain"]);
+        let q = understand("Is calcinosis more frequent in SSc or in dermatomyositis?");
+        assert_eq!(q.sides, vec!["systemic sclerosis", "dermatomyositis"]);
+        let q = understand("Do about half of patients with SSc get calcinosis?");
+        let f = q.figure.expect("figure");
+        assert_eq!((f.said.as_str(), f.percent), ("about half", 50.0));
+        assert_eq!(
+            understand("Is it 10 % of patients?")
+                .figure
+                .map(|f| f.percent),
+            Some(10.0)
+        );
+    }
+
+    #[test]
+    fn a_qualifier_kind_never_leads_the_thing_asked_for() {
+        let q = understand("Which site is most commonly affected by calcinosis?");
+        assert_eq!(q.answer_types[0], "site", "{:?}", q.answer_types);
+    }
+
+    #[test]
+    fn follow_ups_do_not_repeat_a_word() {
+        let kb = test_kb();
+        let q = kb
+            .follow_up(
+                "how common is calcinosis in systemic sclerosis?",
+                "and in dermatomyositis?",
+            )
+            .unwrap();
+        assert_eq!(q, "how common is calcinosis in dermatomyositis?");
+    }
+
+    #[test]
+    fn numeric_figures() {
+        assert_eq!(
+            numeric_figure("approximately 25% of patients").map(|f| f.percent),
+            Some(25.0)
+        );
+        assert_eq!(
+            numeric_figure("12.5 percent").map(|f| f.said),
+            Some("12.5 percent".into())
+        );
+        assert_eq!(numeric_figure("in 2020 and 300%"), None);
+        assert_eq!(numeric_figure("no figure"), None);
+    }
 }

@@ -55,6 +55,8 @@ pub(crate) struct Scored {
     pub(crate) kind_by_heading: bool,
     /// It states a subject of the question.
     pub(crate) on_subject: bool,
+    /// Its text holds a word the question used to say what it asks ("complication").
+    pub(crate) states_cue: bool,
     /// It states something the question leaves out.
     pub(crate) excluded: bool,
 }
@@ -196,6 +198,7 @@ impl Ranker<'_> {
             score,
             matched,
             in_text: stated,
+            states_cue: q.cue_roots.iter().any(|r| f.text.contains(r)),
             kind_hit,
             kind_by_heading,
             on_subject,
@@ -345,14 +348,17 @@ impl Ranker<'_> {
 }
 
 /// Whether the subject decides the candidates: the question names one, and a statement
-/// stating it also gives the kind of answer asked for (by its heading; in a yes/no question,
-/// where the cues describe the claim to check, by its wording too).
+/// stating it also gives the kind of answer asked for — by its heading, by the very word the
+/// question used ("complication"), or, in a yes/no question, where the cues describe the
+/// claim to check, by its wording. An instance of the kind ("digital ulcers" for
+/// "complications") is not enough: it may be a different fact about the subject.
 fn subject_first(q: &Question, scored: &[Scored]) -> bool {
     if q.subjects().next().is_none() {
         return false;
     }
     scored.iter().any(|s| {
-        s.on_subject && (q.kinds.is_empty() || s.kind_by_heading || (q.yes_no && s.kind_hit))
+        s.on_subject
+            && (q.kinds.is_empty() || s.kind_by_heading || s.states_cue || (q.yes_no && s.kind_hit))
     })
 }
 
@@ -382,4 +388,61 @@ pub(crate) fn coverage(q: &Question, top: &Scored) -> f32 {
         return 0.5;
     }
     (got / total).clamp(0.0, 1.0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::test_kb;
+
+    fn top_ids(q: &str, n: usize) -> Vec<String> {
+        test_kb()
+            .ask(q, n)
+            .unwrap()
+            .hits
+            .iter()
+            .map(|h| h.statement.id.clone())
+            .collect()
+    }
+
+    #[test]
+    fn the_subject_decides_the_candidates() {
+        // (question, the statement that must come first)
+        let cases = [
+            (
+                "Is calcinosis a common complication in juvenile dermatomyositis?",
+                "dermatomyositis/1",
+            ),
+            // Its own text as the question.
+            (
+                "Common complication in juvenile dermatomyositis (JDM)",
+                "dermatomyositis/1",
+            ),
+            // The cue "most common" qualifies the site asked for; it does not pull "most
+            // commonly seen in lcSSc" up.
+            (
+                "Which site is most commonly affected by calcinosis?",
+                "anatomical-distribution/2",
+            ),
+            // No subject statement gives complications: the answer type leads.
+            (
+                "What complications does calcinosis cause in scleroderma?",
+                "clinical-implications/2",
+            ),
+        ];
+        for (q, want) in cases {
+            let got = top_ids(q, 3);
+            assert_eq!(got.first().map(String::as_str), Some(want), "{q}: {got:?}");
+        }
+    }
+
+    #[test]
+    fn what_is_left_out_never_leads() {
+        let kb = test_kb();
+        let r = kb
+            .ask("What complications can calcinosis cause besides pain?", 10)
+            .unwrap();
+        let (_, items) = r.list.as_ref().expect("the list, less what is left out");
+        assert_eq!(items.len(), 6);
+        assert!(items.iter().all(|s| !s.text.contains("Pain")));
+    }
 }

@@ -129,3 +129,41 @@ impl Lexis {
         })
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::super::test_kb;
+
+    #[test]
+    fn lists_and_empty_headings_of_the_seed() {
+        let lx = &test_kb().lexis;
+        let titles: Vec<&str> = lx
+            .empties
+            .iter()
+            .filter_map(|e| e.path.last().map(String::as_str))
+            .collect();
+        assert!(
+            titles.contains(&"Other Connective Tissue Diseases"),
+            "{titles:?}"
+        );
+        assert!(titles.contains(&"Diagnostic Approaches"), "{titles:?}");
+        assert!(!titles.contains(&"Treatment Challenges"), "{titles:?}");
+        // Every list's items share their lead-in; the anatomical list has six.
+        let st = &test_kb().corpus().statements;
+        let anat = lx
+            .lists
+            .iter()
+            .find(|l| {
+                l.lead
+                    .is_some_and(|i| st[i].text.starts_with("Calcinosis can present"))
+            })
+            .expect("anatomical list");
+        assert_eq!(anat.items.len(), 6);
+        // A bare opening says nothing on its own.
+        let other = st
+            .iter()
+            .position(|s| s.text == "Other approaches:")
+            .unwrap();
+        assert!(lx.feats(st, other).bare);
+    }
+}

@@ -283,11 +283,14 @@ impl Lexis {
         let mut dict: HashMap<char, Vec<String>> = HashMap::new();
         // Words without weight ("occur") are correction targets too: only a word that is not
         // English is ever corrected, so "fever" is never read as "ever".
-        for w in known
-            .iter()
-            .chain(&weightless)
-            .chain(stems.values().flat_map(|r| &r.stems))
-        {
+        // Targets are words as written in the statements, never index stems ("surgic").
+        let mut written: HashSet<String> = HashSet::new();
+        for st in &corpus.statements {
+            for w in ta.words_memo(&st.text, &mut memo) {
+                written.insert(w.lower);
+            }
+        }
+        for w in known.iter().chain(&weightless).chain(&written) {
             if w.chars().count() >= 4 && w.chars().all(char::is_alphabetic) {
                 if let Some(c) = w.chars().next() {
                     dict.entry(c).or_default().push(w.clone());
@@ -423,5 +426,32 @@ impl Lexis {
             || self.ignore.contains(&w.lower)
             || w.root.as_ref().is_none_or(|r| self.stems.contains_key(r))
             || w.lower.chars().any(|c| c.is_ascii_digit())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn english_words_and_function_words() {
+        for w in [
+            "exercise",
+            "plane",
+            "child",
+            "other",
+            "common",
+            "anaesthesia",
+            "colour",
+        ] {
+            assert!(Lexis::is_english(w), "{w}");
+        }
+        for w in ["surgicle", "calcinossis", "ocur", "Exercise", "exercíse"] {
+            assert!(!Lexis::is_english(w), "{w}");
+        }
+        for w in ["between", "become", "only", "over"] {
+            assert!(Lexis::is_function_word(w), "{w}");
+        }
+        assert!(!Lexis::is_function_word("pain"));
     }
 }

@@ -30,7 +30,7 @@ impl Session {
                     .kb
                     .ask(question, limit)
                     .map_err(|e| RpcError::invalid_params(e.to_string()))?;
-                let answers: Vec<_> = reply.hits.iter().map(|h| h.answer()).collect();
+                let answers = reply.rows();
                 Ok(Some(json!(answers)))
             }
             DOCUMENT_DIGEST => {
