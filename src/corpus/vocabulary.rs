@@ -76,6 +76,9 @@ pub struct Vocabulary {
     pub yes_no_openers: Vec<String>,
     /// Words for a share of patients and their percentage.
     pub figures: Vec<FigureWords>,
+    /// Words by which a statement hedges ("may", "proposed"): it never answers a yes/no
+    /// question with a bare "Yes".
+    pub hedges: Vec<String>,
     /// Words that make a question open, not yes/no ("what", "how"): a question with none of
     /// them and no yes/no opener ("Calcinosis is rare in JDM?") is a claim to check.
     pub open_question: Vec<String>,
@@ -114,6 +117,8 @@ struct FileDef {
     qualifiers: WordsDef,
     #[serde(default, rename = "open-question")]
     open_question: WordsDef,
+    #[serde(default)]
+    hedges: WordsDef,
 }
 
 #[derive(Deserialize)]
@@ -188,6 +193,7 @@ impl Vocabulary {
         self.rare_words.extend(lower(def.rare.words));
         self.qualifiers.extend(lower(def.qualifiers.words));
         self.open_question.extend(lower(def.open_question.words));
+        self.hedges.extend(lower(def.hedges.words));
         for f in def.figure {
             let line = line_of(source, f.span().start);
             let f = f.into_inner();

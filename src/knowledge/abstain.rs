@@ -116,7 +116,7 @@ impl Ranker<'_> {
                 }
             }
             return Some(Abstention::NotCovered {
-                what: uncovered.iter().map(|c| in_own_words(c)).collect(),
+                what: joined_adjacent(&uncovered),
                 empty_headings,
             });
         }
@@ -302,6 +302,33 @@ fn in_own_words(c: &Concept) -> String {
     } else {
         format!("{} ({})", c.said, c.label)
     }
+}
+
+/// The uncovered concepts in the user's words, adjacent ones as one phrase ("familial" and
+/// "tumoral calcinosis" are "familial tumoral calcinosis").
+fn joined_adjacent(uncovered: &[&Concept]) -> Vec<String> {
+    let mut sorted: Vec<&Concept> = uncovered.to_vec();
+    sorted.sort_by_key(|c| c.span.start);
+    let mut out: Vec<(usize, Vec<&Concept>)> = Vec::new();
+    for c in sorted {
+        match out.last_mut() {
+            Some((end, group)) if *end == c.span.start && c.span.start > 0 => {
+                group.push(c);
+                *end = c.span.end;
+            }
+            _ => out.push((c.span.end, vec![c])),
+        }
+    }
+    out.into_iter()
+        .map(|(_, group)| match group.as_slice() {
+            [one] => in_own_words(one),
+            many => many
+                .iter()
+                .map(|c| c.said.as_str())
+                .collect::<Vec<_>>()
+                .join(" "),
+        })
+        .collect()
 }
 
 fn not_understood(q: &Question) -> Abstention {

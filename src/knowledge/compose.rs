@@ -15,7 +15,7 @@
 
 use crate::corpus::Statement;
 
-use super::question::{numeric_figure, Question};
+use super::question::{numeric_figure, ConceptKind, Question};
 use super::rank::{coverage, Scored};
 use super::{Hit, Reply};
 
@@ -62,29 +62,63 @@ pub(crate) fn compose(reply: &Reply<'_>) -> String {
     let Some(top) = reply.hits.first() else {
         return lines.join("\n");
     };
-    if q.sides.len() == 2 {
-        lines.extend(sides(q, &reply.hits));
+    if !reply.sides.is_empty() {
+        lines.extend(reply.sides.iter().map(|(said, best)| match best {
+            Some(s) => format!("On {said}: {}: {}", s.section_path(), claim(s, None)),
+            None => format!("On {said}: the sources do not cover it."),
+        }));
         return lines.join("\n");
     }
     let premise = premise(q, top.statement);
     let claims = if let Some((lead, items)) = &reply.list {
         vec![whole_list(q, *lead, items)]
     } else {
-        let chosen = chosen(&reply.hits);
-        chosen
+        // One line per list (its items with their own citations), one per statement else.
+        let chosen = chosen(reply);
+        let mut groups: Vec<Vec<&Statement>> = Vec::new();
+        for s in chosen {
+            let same = |o: &&Statement| {
+                o.lead_in.is_some() && o.lead_in == s.lead_in && o.section == s.section
+            };
+            match groups
+                .iter_mut()
+                .find(|g| g.first().is_some_and(|f| same(f)))
+            {
+                Some(g) => g.push(s),
+                None => groups.push(vec![s]),
+            }
+        }
+        groups
             .iter()
-            .map(|s| {
-                // How many of its list's items the answer shows.
-                let k = chosen
+            .map(|g| {
+                let first = g[0];
+                let n = list_size(reply, first);
+                let Some(lead) = first.lead_in.as_ref().filter(|_| g.len() > 1) else {
+                    return format!(
+                        "{}: {}",
+                        first.section_path(),
+                        claim(first, n.map(|n| (1, n)))
+                    );
+                };
+                let items: Vec<String> = g
                     .iter()
-                    .filter(|o| {
-                        o.lead_in.is_some() && o.lead_in == s.lead_in && o.section == s.section
+                    .map(|s| {
+                        format!(
+                            "{} {}",
+                            inline(s.text.trim_end_matches('.')),
+                            s.source_label()
+                        )
                     })
-                    .count();
+                    .collect();
+                let shown = match n {
+                    Some(n) if g.len() < n => format!(" ({} of {n} listed)", g.len()),
+                    _ => String::new(),
+                };
                 format!(
-                    "{}: {}",
-                    s.section_path(),
-                    claim(s, list_size(reply, s).map(|n| (k, n)))
+                    "{}: {}{shown}: {}.",
+                    first.section_path(),
+                    lead.trim_end_matches(':'),
+                    items.join("; ")
                 )
             })
             .collect()
@@ -92,7 +126,11 @@ pub(crate) fn compose(reply: &Reply<'_>) -> String {
     if let Some(p) = &premise {
         lines.push(p.clone());
     } else if q.yes_no {
-        let direct = !q.qualified && reply.top_scored.as_ref().is_some_and(|s| states_all(q, s));
+        let direct = !q.qualified
+            && reply
+                .top_scored
+                .as_ref()
+                .is_some_and(|s| states_all(q, s, top.statement, &reply.hedges));
         lines.push(if direct { "Yes." } else { "The sources say:" }.to_string());
     }
     match claims.as_slice() {
@@ -107,22 +145,42 @@ pub(crate) fn compose(reply: &Reply<'_>) -> String {
     lines.join("\n")
 }
 
-/// Whether a statement says directly what a yes/no question asks: its own text states every
-/// concept asked about (not just its heading), and it gives the kind of answer asked for.
-fn states_all(q: &Question, s: &Scored) -> bool {
+/// Whether a statement says directly what a yes/no question asks: it states every concept
+/// asked about (a plain word in its own text, a named thing there or in its heading), it
+/// gives the kind of answer asked for, the question holds no word that no statement uses,
+/// and the statement does not hedge ("may", "proposed").
+fn states_all(q: &Question, s: &Scored, statement: &Statement, hedges: &[String]) -> bool {
+    let hedged = |text: &str| {
+        text.split(|c: char| !c.is_alphanumeric())
+            .any(|w| hedges.iter().any(|h| h.eq_ignore_ascii_case(w)))
+    };
     coverage(q, s) >= 0.999
+        && q.unstated.is_empty()
+        && !hedged(&statement.text)
+        && !statement.lead_in.as_deref().is_some_and(hedged)
         && q.concepts
             .iter()
-            .zip(&s.in_text)
-            .all(|(c, &t)| c.topic || c.excluded || t)
+            .zip(s.in_text.iter().zip(&s.matched))
+            .all(|(c, (&text, &any))| {
+                c.topic || c.excluded || text || (any && c.kind != ConceptKind::Word)
+            })
 }
 
-/// The statements close to the best one, in rank order.
-fn chosen<'a>(hits: &[Hit<'a>]) -> Vec<&'a Statement> {
-    let Some(top) = hits.first() else {
+/// The statements close to the best one, in rank order. A list's opening is a header, never
+/// a claim of its own, when the list has items.
+fn chosen<'a>(reply: &Reply<'a>) -> Vec<&'a Statement> {
+    let opens_items =
+        |s: &Statement| s.is_lead_in() && reply.list_len.get(&s.id).is_some_and(|&n| n > 0);
+    let claims: Vec<&Hit<'a>> = reply
+        .hits
+        .iter()
+        .filter(|h| !opens_items(h.statement))
+        .collect();
+    let Some(top) = claims.first() else {
         return Vec::new();
     };
-    hits.iter()
+    claims
+        .iter()
         .take(CLAIMS)
         .filter(|h| h.score >= top.score * NEAR_BEST)
         .map(|h| h.statement)
@@ -191,31 +249,6 @@ fn whole_list(q: &Question, lead: Option<&Statement>, items: &[&Statement]) -> S
         opening.trim_end_matches(':'),
         listed.join("; ")
     )
-}
-
-/// "X or Y": each side's best statement, side by side, or that the sources do not cover it.
-fn sides(q: &Question, hits: &[Hit<'_>]) -> Vec<String> {
-    q.sides
-        .iter()
-        .map(|side| {
-            let Some(c) = q.concepts.iter().find(|c| &c.label == side) else {
-                return format!("On {side}: the sources do not cover it.");
-            };
-            let i = q.concepts.iter().position(|x| x.label == c.label);
-            let best = hits
-                .iter()
-                .find(|h| i.and_then(|i| h.matched.get(i).copied()).unwrap_or(false));
-            match best {
-                Some(h) => format!(
-                    "On {}: {}: {}",
-                    c.said,
-                    h.statement.section_path(),
-                    claim(h.statement, None)
-                ),
-                None => format!("On {}: the sources do not cover it.", c.said),
-            }
-        })
-        .collect()
 }
 
 /// A figure or frequency word in the question that the best statement contradicts.

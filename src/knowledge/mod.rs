@@ -121,6 +121,10 @@ pub struct Reply<'a> {
     pub(crate) top_scored: Option<Scored>,
     /// For each statement shown that is a list item: how many items its list has.
     pub(crate) list_len: HashMap<String, usize>,
+    /// For "X or Y": each side in the user's words, with the best statement on it alone.
+    pub(crate) sides: Vec<(String, Option<&'a Statement>)>,
+    /// Words by which a statement hedges ("may", "proposed"): never a bare "Yes".
+    pub(crate) hedges: Vec<String>,
 }
 
 impl Reply<'_> {
@@ -268,6 +272,8 @@ impl Knowledge {
         Reply {
             top_scored: ranked.hits.first().cloned(),
             list_len,
+            sides: Vec::new(),
+            hedges: self.lexis.hedges.clone(),
             hits,
             answered,
             confidence: if answered { ranked.confidence } else { 0.0 },
@@ -290,7 +296,44 @@ impl Knowledge {
         let limit = limit.min(crate::limits::MAX_RESULTS);
         let r = self.ranker();
         let q = r.understand(question)?;
-        Ok(self.reply(r.rank(q, limit.max(1))?))
+        let sides = self.sides(&r, &q)?;
+        let mut reply = self.reply(r.rank(q, limit.max(1))?);
+        if reply.answered {
+            reply.sides = sides;
+        }
+        Ok(reply)
+    }
+
+    /// For "X or Y": each side's best statement, ranked for that side with the other left
+    /// out, so that a statement on both ("overlap syndrome") never stands for either.
+    fn sides<'k>(
+        &'k self,
+        r: &Ranker<'_>,
+        q: &Question,
+    ) -> Result<Vec<(String, Option<&'k Statement>)>> {
+        let mut out = Vec::new();
+        for side in &q.sides {
+            let mut one = q.clone();
+            let mut said = side.clone();
+            for c in &mut one.concepts {
+                if &c.label == side {
+                    said = c.said.clone();
+                } else if q.sides.contains(&c.label) {
+                    c.excluded = true;
+                    c.subject = false;
+                }
+            }
+            one.sides.clear();
+            let at = one.concepts.iter().position(|c| &c.label == side);
+            let ranked = r.rank(one, 5)?;
+            let best = ranked
+                .hits
+                .iter()
+                .find(|h| at.is_some_and(|i| h.matched.get(i).copied().unwrap_or(false)))
+                .map(|h| &self.corpus.statements[h.idx]);
+            out.push((said, best));
+        }
+        Ok(out)
     }
 
     /// If `question` follows up on `previous` ("and in dermatomyositis?"), the full question

@@ -121,6 +121,9 @@ pub struct Question {
     /// The roots of the words that cue the answer types ("complication").
     #[serde(skip)]
     pub(crate) cue_roots: Vec<String>,
+    /// Words the vocabulary knows but no statement uses ("abnormal"): a claim holding one
+    /// is stated by no statement.
+    pub unstated: Vec<String>,
 }
 
 impl Question {
@@ -244,7 +247,7 @@ impl Ranker<'_> {
             .list_cues
             .iter()
             .any(|p| (0..words.len()).any(|at| matches_at(&words, at, p)));
-        self.plain_words(&text, &words, &used, &cue, &topic_spans, &mut concepts);
+        let unstated = self.plain_words(&text, &words, &used, &cue, &topic_spans, &mut concepts);
         self.mark_exclusions(&words, &mut concepts);
         let sides = self.sides(&words, &concepts);
         // "Is it …?", or a claim with no question word ("Calcinosis is rare in JDM?"); a bare
@@ -309,6 +312,7 @@ impl Ranker<'_> {
             not_understood,
             kinds,
             cue_roots,
+            unstated,
         })
     }
 
@@ -507,8 +511,9 @@ impl Ranker<'_> {
         cue: &[bool],
         topic_spans: &[Range<usize>],
         concepts: &mut Vec<Concept>,
-    ) {
+    ) -> Vec<String> {
         let lx = self.lexis;
+        let mut unstated = Vec::new();
         for (i, w) in words.iter().enumerate() {
             if used[i]
                 || cue[i]
@@ -538,7 +543,10 @@ impl Ranker<'_> {
             let kind = if lx.stems.contains_key(r) {
                 ConceptKind::Word
             } else if lx.known.contains(&w.lower) {
-                // A word of the vocabulary or lexicon ("cutis") that no statement uses.
+                // A word of the vocabulary or lexicon ("cutis", "abnormal") that no statement
+                // uses: it does not rank, but a claim holding it is not stated by any
+                // statement, so it never gets a bare "Yes".
+                unstated.push(w.lower.clone());
                 continue;
             } else if w.lower.chars().any(|c| c.is_ascii_digit()) {
                 // A figure is checked as a figure, not as a word.
@@ -561,6 +569,7 @@ impl Ranker<'_> {
                 span: i..i + 1,
             });
         }
+        unstated
     }
 
     /// Concepts right after an exclusion cue ("besides pain", "other than surgery") are left
@@ -733,6 +742,7 @@ impl Ranker<'_> {
             not_understood: Vec::new(),
             kinds,
             cue_roots: Vec::new(),
+            unstated: Vec::new(),
         })
     }
 

@@ -164,6 +164,8 @@ pub(crate) struct Lexis {
     pub(crate) qualifiers: HashSet<String>,
     /// Words that make a question open rather than yes/no ("what", "how").
     pub(crate) open_question: HashSet<String>,
+    /// Words by which a statement hedges ("may", "proposed").
+    pub(crate) hedges: Vec<String>,
 }
 
 impl Lexis {
@@ -327,6 +329,7 @@ impl Lexis {
             yes_no: v.yes_no_openers.iter().cloned().collect(),
             qualifiers: v.qualifiers.iter().cloned().collect(),
             open_question: v.open_question.iter().cloned().collect(),
+            hedges: v.hedges.clone(),
             ignore: v.ignore.iter().cloned().collect(),
             list_cues: v
                 .list_cues
