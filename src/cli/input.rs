@@ -29,6 +29,8 @@ pub fn read_line_bounded(
     buf.clear();
     let mut len = 0u64;
     let mut any = false;
+    // Looked for in each piece as it is kept, not in the whole buffer again per read.
+    let mut nul = false;
     loop {
         let avail = match input.fill_buf() {
             Ok(a) => a,
@@ -48,7 +50,9 @@ pub fn read_line_bounded(
             None => (avail, avail.len(), false),
         };
         let room = max.saturating_sub(buf.len());
-        buf.extend_from_slice(&part[..part.len().min(room)]);
+        let kept = &part[..part.len().min(room)];
+        nul = nul || memchr::memchr(0, kept).is_some();
+        buf.extend_from_slice(kept);
         len += part.len() as u64;
         input.consume(used);
         if done {
@@ -58,7 +62,7 @@ pub fn read_line_bounded(
                 binary: false,
             }));
         }
-        if buf.len() >= max && memchr::memchr(0, buf).is_some() {
+        if nul && buf.len() >= max {
             return Ok(Some(Line {
                 len,
                 truncated: true,

@@ -112,6 +112,12 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         // A reader that went away (`calcinosis-ls ask … | head`) is not an error.
         Some(Command::Ask(args)) => match ask::run(&cli.knowledge, &args) {
             Err(e) if closed_pipe(&e) => Ok(ExitCode::SUCCESS),
+            // Loading fails with its own context; a bare "no space left" is the answer's
+            // write to stdout (`ask … > /dev/full`).
+            Err(e) => Err(match e.downcast_ref::<std::io::Error>() {
+                Some(io) if disk_full(io) => input::write_error("the answer", io),
+                _ => e,
+            }),
             done => done,
         },
         Some(Command::Check(args)) => check::run(&cli.knowledge, &args),
@@ -138,6 +144,14 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             }
         }
     }
+}
+
+/// Whether a write failed for want of space.
+fn disk_full(e: &std::io::Error) -> bool {
+    matches!(
+        e.kind(),
+        std::io::ErrorKind::StorageFull | std::io::ErrorKind::QuotaExceeded
+    )
 }
 
 /// Whether `e` is, at bottom, a write to a pipe whose reader has gone.
