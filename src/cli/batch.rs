@@ -315,7 +315,7 @@ fn open_reason(path: &Path, e: &std::io::Error) -> String {
 
 /// A note's size in words: `24 MiB`.
 fn human_bytes(n: u64) -> String {
-    if n >= 1 << 20 && n % (1 << 20) == 0 {
+    if n >= 1 << 20 && n.is_multiple_of(1 << 20) {
         format!("{} MiB", n >> 20)
     } else {
         format!("{n} bytes")
