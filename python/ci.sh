@@ -19,9 +19,13 @@ java -version 2>&1 | head -1
 "$venv/bin/python" -m pip install --quiet --disable-pip-version-check \
   "maturin>=1.5,<2" pytest "pyspark>=3.5" "pandas<3" pyarrow
 
-# The CLI for the RDD.pipe test (the same debug build `cargo test` uses).
+# The CLI for the RDD.pipe test (the same debug build `cargo test` uses). Cargo puts it in
+# its target directory, which CARGO_TARGET_DIR (or a config file) may move: ask Cargo.
 (cd "$root" && cargo build --quiet --bin calcinosis-ls)
-export CALCINOSIS_LS_BIN="$root/target/debug/calcinosis-ls"
+target_dir="$(cd "$root" && cargo metadata --format-version 1 --no-deps |
+  python3 -c 'import json, sys; print(json.load(sys.stdin)["target_directory"])')"
+export CALCINOSIS_LS_BIN="$target_dir/debug/calcinosis-ls"
+[ -x "$CALCINOSIS_LS_BIN" ] || { echo "error: no CLI at $CALCINOSIS_LS_BIN" >&2; exit 1; }
 
 rm -rf "$root/target/wheels"
 # CALCINOSIS_WHEEL_PROFILE=dev builds an unoptimised wheel, faster on a cold machine.
