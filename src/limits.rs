@@ -22,8 +22,10 @@ pub const IN_FLIGHT_NOTE_BYTES: usize = MAX_NOTE_BYTES;
 
 /// Notes of at least this size are rendered by the writer straight to the output, a piece
 /// at a time, instead of into a buffer on the pool: a dense note's report is ~25 times the
-/// note, and would otherwise be held whole. Smaller notes (nearly all) keep the parallel path.
-pub const STREAMED_NOTE_BYTES: usize = 1 << 20;
+/// note, and the reports of a window of notes waiting behind a slow one would otherwise be
+/// held whole (at this size, at most ~6 MB each). Smaller notes (nearly all: clinical notes
+/// are kilobytes) keep the parallel path.
+pub const STREAMED_NOTE_BYTES: usize = 256 << 10;
 
 /// Most notes analysed in parallel by `check --jobs`: more threads than this only cost
 /// memory and start-up time (`--jobs 10000` took 70 s for 200 notes).
@@ -33,10 +35,6 @@ pub const MAX_JOBS: usize = 256;
 /// in characters; longer ones are cut with `…` (`--id-field text` would otherwise repeat a
 /// whole note on every finding).
 pub const MAX_NAME_CHARS: usize = 80;
-
-/// Longest line `ask` reads from stdin, in bytes: a question is cut to
-/// [`MAX_QUESTION_BYTES`] anyway; the rest of a longer line is read and dropped.
-pub const MAX_QUESTION_LINE_BYTES: usize = MAX_QUESTION_BYTES;
 
 /// `text` cut to at most `max` bytes, at a character boundary (and, where one is near, at
 /// a word boundary, so that no half word is searched for).

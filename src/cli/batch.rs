@@ -210,17 +210,20 @@ impl Source {
             return self.read_stream(BufReader::with_capacity(1 << 16, file), each);
         }
         // A regular file's size is known before reading it.
-        if let Ok(m) = file.metadata() {
-            if m.is_file() && m.len() > MAX_NOTE_BYTES as u64 {
-                return Ok(each(Item {
-                    origin: Origin::File(name),
-                    text: Err(too_large(Some(m.len()))),
-                }));
-            }
+        let size = file
+            .metadata()
+            .ok()
+            .filter(|m| m.is_file())
+            .map(|m| m.len());
+        if let Some(n) = size.filter(|&n| n > MAX_NOTE_BYTES as u64) {
+            return Ok(each(Item {
+                origin: Origin::File(name),
+                text: Err(too_large(Some(n))),
+            }));
         }
         Ok(each(Item {
             origin: Origin::File(name),
-            text: read_note(file),
+            text: read_note(file, size),
         }))
     }
 
@@ -233,7 +236,7 @@ impl Source {
         let Some(fields) = &self.jsonl else {
             return Ok(each(Item {
                 origin: Origin::File("-".into()),
-                text: read_note(input),
+                text: read_note(input, None),
             }));
         };
         let mut line = Vec::new();
@@ -342,9 +345,11 @@ fn cr_hint(body: &[u8]) -> &'static str {
     }
 }
 
-/// Reads a whole note, at most [`MAX_NOTE_BYTES`] of it.
-fn read_note(input: impl Read) -> Result<String, String> {
-    let mut bytes = Vec::new();
+/// Reads a whole note, at most [`MAX_NOTE_BYTES`] of it; `size` is its size if known (a
+/// regular file's), so that the buffer is allocated once, as `fs::read` does.
+fn read_note(input: impl Read, size: Option<u64>) -> Result<String, String> {
+    let reserve = size.map_or(0, |n| n.min(MAX_NOTE_BYTES as u64) as usize + 1);
+    let mut bytes = Vec::with_capacity(reserve);
     if let Err(e) = input
         .take(MAX_NOTE_BYTES as u64 + 1)
         .read_to_end(&mut bytes)
