@@ -144,7 +144,8 @@ pub fn run(ka: &KnowledgeArgs, args: &CheckArgs) -> anyhow::Result<ExitCode> {
     let writer_analyzer = analyzer.clone();
     let snippets = args.snippets;
     let render = move |item: Item| render(&render_analyzer, format, &id_key, snippets, item);
-    let id_key = args.id_field.clone();
+    // The writer renders large notes itself (`write_streamed`).
+    let writer_id_key = args.id_field.clone();
 
     let progress = std::io::stderr().is_terminal().then(|| {
         let bar = indicatif::ProgressBar::new_spinner();
@@ -199,7 +200,14 @@ pub fn run(ka: &KnowledgeArgs, args: &CheckArgs) -> anyhow::Result<ExitCode> {
             }
         }
         let written = match &r.streamed {
-            Some(big) => write_streamed(&writer_analyzer, format, &id_key, snippets, big, &mut out),
+            Some(big) => write_streamed(
+                &writer_analyzer,
+                format,
+                &writer_id_key,
+                snippets,
+                big,
+                &mut out,
+            ),
             None => out.write_all(match format {
                 // The array's separators go between objects: drop the object's line break.
                 CheckFormat::Json => r.out.strip_suffix(b"\n").unwrap_or(&r.out),
