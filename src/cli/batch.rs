@@ -776,6 +776,41 @@ mod tests {
     }
 
     #[test]
+    fn lone_surrogates_become_replacement_characters_and_pairs_stay_whole() {
+        let cases = [
+            (r#""a\ud800b""#, "a\u{FFFD}b"),
+            (r#""\udc00\ud83d\ude00\ud83d""#, "\u{FFFD}😀\u{FFFD}"),
+            (r#""\ud83d\u0041 \"q\" \/ \t""#, "\u{FFFD}A \"q\" / \t"),
+        ];
+        for (raw, want) in cases {
+            assert_eq!(lossy_json_string(raw).as_deref(), Some(want), "{raw}");
+        }
+        // It agrees with serde wherever serde decodes.
+        let plain = r#""é \u00e9 \ud83d\ude00 \n""#;
+        assert_eq!(
+            lossy_json_string(plain),
+            serde_json::from_str::<String>(plain).ok()
+        );
+        assert_eq!(lossy_json_string("12"), None);
+        assert_eq!(lossy_json_string(r#""\x""#), None);
+        assert_eq!(lossy_json_string(r#""\u12""#), None);
+    }
+
+    #[test]
+    fn escaped_keys_are_matched_and_other_values_skipped() {
+        let r = record(
+            br#"{"x": {"deep": ["\ud800"]}, "not\u0065_id": 5, "t\u0065xt": "No RP"}"#,
+            1,
+            &fields(),
+        );
+        assert_eq!(r.text.as_deref(), Ok("No RP"));
+        match &r.origin {
+            Origin::Record { id, .. } => assert_eq!(id.as_ref().map(|v| v.get()), Some("5")),
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
     fn output_keeps_input_order_whatever_finishes_first() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("notes.jsonl");
