@@ -719,3 +719,23 @@ fn an_empty_glob_fails_and_odd_names_stay_distinct() {
     assert_ne!(files[0], files[1], "two files, two names");
     assert!(files.iter().all(|f| !f.contains('\u{FFFD}')), "{files:?}");
 }
+
+/// U6: `python/ci.sh` finds the CLI where Cargo put it, also with CARGO_TARGET_DIR set.
+#[test]
+fn python_ci_finds_the_cli_in_cargos_target_directory() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let elsewhere = tempfile::tempdir().unwrap();
+    let o = Command::new("bash")
+        .arg(root.join("python/cli-path.sh"))
+        .env("CARGO_TARGET_DIR", elsewhere.path())
+        .output()
+        .expect("run python/cli-path.sh");
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let want = elsewhere.path().join("debug/calcinosis-ls");
+    assert_eq!(
+        String::from_utf8_lossy(&o.stdout).trim(),
+        want.to_str().unwrap()
+    );
+    let ci = std::fs::read_to_string(root.join("python/ci.sh")).unwrap();
+    assert!(ci.contains("python/cli-path.sh") && !ci.contains("target/debug/calcinosis-ls"));
+}
