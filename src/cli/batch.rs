@@ -97,6 +97,11 @@ pub struct Skipped {
     pub paths: Vec<(String, SkipReason)>,
 }
 
+/// Capacity the record-line buffer may keep from one line to the next: a buffer grown for a
+/// record of megabytes is dropped after it, not held (beside that note's analysis) for the
+/// rest of the input.
+const LINE_BUFFER_KEPT: usize = 1 << 20;
+
 /// How many bytes of a record line are kept: the note's cap, plus room for the record's
 /// punctuation and other fields, so that a note just under the cap still fits.
 const MAX_RECORD_LINE_BYTES: usize = MAX_NOTE_BYTES + (64 << 10);
@@ -295,6 +300,9 @@ impl Source {
             } else {
                 record(body, number, fields)
             };
+            if line.capacity() > LINE_BUFFER_KEPT {
+                line = Vec::new();
+            }
             if !each(item) {
                 return Ok(false);
             }
