@@ -21,9 +21,9 @@ pub const MAX_NOTE_BYTES: usize = 24 << 20;
 pub const IN_FLIGHT_NOTE_BYTES: usize = MAX_NOTE_BYTES;
 
 /// Notes of at least this size are rendered by the writer straight to the output, a piece
-/// at a time, instead of into a buffer on the pool: a dense note's report is ~25 times the
+/// at a time, instead of into a buffer on the pool: a dense note's JSON report is ~16 times the
 /// note, and the reports of a window of notes waiting behind a slow one would otherwise be
-/// held whole (at this size, at most ~6 MB each). Smaller notes (nearly all: clinical notes
+/// held whole (at this size, at most ~4 MB each). Smaller notes (nearly all: clinical notes
 /// are kilobytes) keep the parallel path.
 pub const STREAMED_NOTE_BYTES: usize = 256 << 10;
 

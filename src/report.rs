@@ -120,7 +120,7 @@ const FINDINGS_PER_PIECE: usize = 1024;
 
 /// Writes the findings of `analysis` as the JSON array [`write_findings_json`] writes, to
 /// `out` a piece at a time: memory follows a piece, not the note's whole report (for a
-/// note of megabytes dense with findings, ~25 times the note).
+/// note of megabytes dense with findings, ~16 times the note).
 pub fn write_findings_json_to(
     analyzer: &Analyzer,
     doc: &Document,

@@ -289,7 +289,7 @@ fn write_or_closed(r: std::io::Result<()>) -> anyhow::Result<bool> {
 }
 
 /// Writes a large note's report straight to `out`, a piece at a time, so that only the
-/// analysis, not its rendered report (~25 times the note when dense), is held.
+/// analysis, not its rendered report (~16 times the note in JSON when dense), is held.
 fn write_streamed(
     analyzer: &Analyzer,
     format: CheckFormat,
