@@ -90,11 +90,31 @@ impl fmt::Display for SkipReason {
     }
 }
 
+/// Most skipped paths kept by name for the summary; the rest are only counted, so that a
+/// folder of a million FIFOs costs no more memory than one of twenty.
+pub const SKIPPED_NAMED: usize = 20;
+
 /// What the walk left out, for the summary `check` prints at the end.
 #[derive(Debug, Default)]
 pub struct Skipped {
-    /// The paths skipped, with why, in walk order.
-    pub paths: Vec<(String, SkipReason)>,
+    /// How many paths were skipped, per reason.
+    pub counts: BTreeMap<SkipReason, u64>,
+    /// The first [`SKIPPED_NAMED`] paths skipped, with why, in walk order.
+    pub first: Vec<(String, SkipReason)>,
+}
+
+impl Skipped {
+    fn push(&mut self, name: String, why: SkipReason) {
+        *self.counts.entry(why).or_insert(0) += 1;
+        if self.first.len() < SKIPPED_NAMED {
+            self.first.push((name, why));
+        }
+    }
+
+    /// How many paths were skipped in all.
+    pub fn total(&self) -> u64 {
+        self.counts.values().sum()
+    }
 }
 
 /// Capacity the record-line buffer may keep from one line to the next: a buffer grown for a
@@ -141,11 +161,11 @@ impl Source {
                     Err(e) => {
                         let name = path_name(e.path().unwrap_or(path));
                         if e.loop_ancestor().is_some() {
-                            skipped.paths.push((name, SkipReason::LinkLoop));
+                            skipped.push(name, SkipReason::LinkLoop);
                             continue;
                         }
                         if e.path().is_some_and(is_dangling_link) {
-                            skipped.paths.push((name, SkipReason::DanglingLink));
+                            skipped.push(name, SkipReason::DanglingLink);
                             continue;
                         }
                         let reason = match e.io_error() {
@@ -168,9 +188,7 @@ impl Source {
                 }
                 let file = entry.into_path();
                 if !kind.is_file() {
-                    skipped
-                        .paths
-                        .push((path_name(&file), SkipReason::SpecialFile));
+                    skipped.push(path_name(&file), SkipReason::SpecialFile);
                     continue;
                 }
                 glob_seen += 1;
@@ -184,10 +202,10 @@ impl Source {
             }
         }
         if self.glob.is_some() && !walked.is_empty() && glob_kept == 0 {
-            skipped.paths.push((
+            skipped.push(
                 format!("{} ({glob_seen} file(s))", walked.join(", ")),
                 SkipReason::GlobMatchedNothing,
-            ));
+            );
         }
         Ok(skipped)
     }

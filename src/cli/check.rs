@@ -238,43 +238,35 @@ pub fn run(ka: &KnowledgeArgs, args: &CheckArgs) -> anyhow::Result<ExitCode> {
             ));
         }
         ExitCode::from(2)
-    } else if !skipped.paths.is_empty() {
+    } else if skipped.total() > 0 {
         ExitCode::from(1)
     } else {
         ExitCode::SUCCESS
     })
 }
 
-/// Most skipped paths named one by one in the summary; the rest are counted.
-const SKIPPED_NAMED: usize = 20;
-
 /// Says on stderr what the directory walk skipped and why: a count per reason, then the
-/// first [`SKIPPED_NAMED`] paths.
+/// first paths by name.
 fn report_skipped(skipped: &Skipped) {
-    if skipped.paths.is_empty() {
+    let total = skipped.total();
+    if total == 0 {
         return;
     }
-    let mut counts = std::collections::BTreeMap::new();
-    for (_, why) in &skipped.paths {
-        *counts.entry(*why).or_insert(0u64) += 1;
-    }
-    let summary: Vec<String> = counts
+    let summary: Vec<String> = skipped
+        .counts
         .iter()
         .map(|(why, n)| format!("{n} × {why}"))
         .collect();
     warn(format_args!(
-        "skipped {} path(s), not analysed: {}",
-        skipped.paths.len(),
+        "skipped {total} path(s), not analysed: {}",
         summary.join("; ")
     ));
-    for (name, why) in skipped.paths.iter().take(SKIPPED_NAMED) {
+    for (name, why) in &skipped.first {
         warn(format_args!("skipped {name}: {why}"));
     }
-    if skipped.paths.len() > SKIPPED_NAMED {
-        warn(format_args!(
-            "… and {} more skipped",
-            skipped.paths.len() - SKIPPED_NAMED
-        ));
+    let unnamed = total - skipped.first.len() as u64;
+    if unnamed > 0 {
+        warn(format_args!("… and {unnamed} more skipped"));
     }
 }
 
