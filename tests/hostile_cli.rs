@@ -251,6 +251,24 @@ fn symlinked_notes_and_folders_are_followed_and_skips_are_summarised() {
             r.stderr
         );
     }
+
+    // Many skips: counted, and only the first 20 named (stderr stays bounded).
+    for i in 0..40 {
+        std::os::unix::fs::symlink(&cohort, cohort.join(format!("e-loop-{i:02}"))).unwrap();
+    }
+    let r = run(&["check", "--format", "jsonl", c], Input::None);
+    r.assert_bounded("many loops");
+    assert_eq!(r.code, Some(1));
+    assert!(r.stderr.contains("skipped 43 path(s)"), "{}", r.stderr);
+    assert!(r
+        .stderr
+        .contains("41 × a symbolic link to a folder that contains it"));
+    let named = r
+        .stderr
+        .lines()
+        .filter(|l| l.contains(": skipped ") && !l.contains("path(s)"));
+    assert_eq!(named.count(), 20, "{}", r.stderr);
+    assert!(r.stderr.contains("… and 23 more skipped"), "{}", r.stderr);
 }
 
 /// D4, D5, D8: escaped keys, a byte-order mark and a lone surrogate are valid records:
