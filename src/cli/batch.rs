@@ -837,6 +837,44 @@ mod tests {
     }
 
     #[test]
+    fn the_gate_bounds_the_bytes_of_notes_in_flight() {
+        use std::sync::atomic::{AtomicUsize, Ordering};
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("big.jsonl");
+        let note = "x".repeat(10 << 20);
+        let record = format!("{{\"note_id\": 1, \"text\": \"{note}\"}}\n");
+        std::fs::write(&path, record.repeat(6)).unwrap();
+        let source = Source {
+            paths: vec![path],
+            glob: None,
+            jsonl: Some(fields()),
+        };
+        let busy = Arc::new(AtomicUsize::new(0));
+        let most = Arc::new(AtomicUsize::new(0));
+        let (b, m) = (busy.clone(), most.clone());
+        run_ordered(
+            source,
+            4,
+            20,
+            move |item| {
+                let n = item.text.map_or(0, |t| t.len());
+                let now = b.fetch_add(n, Ordering::SeqCst) + n;
+                m.fetch_max(now, Ordering::SeqCst);
+                std::thread::sleep(std::time::Duration::from_millis(30));
+                b.fetch_sub(n, Ordering::SeqCst);
+            },
+            |_| Ok(true),
+        )
+        .unwrap();
+        // Four threads would take four 10 MiB notes at once; the gate lets two in.
+        let most = most.load(Ordering::SeqCst);
+        assert!(
+            most > 0 && most <= IN_FLIGHT_NOTE_BYTES,
+            "{most} bytes at once"
+        );
+    }
+
+    #[test]
     fn output_keeps_input_order_whatever_finishes_first() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("notes.jsonl");
