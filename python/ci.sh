@@ -19,9 +19,12 @@ java -version 2>&1 | head -1
 "$venv/bin/python" -m pip install --quiet --disable-pip-version-check \
   "maturin>=1.5,<2" pytest "pyspark>=3.5" "pandas<3" pyarrow
 
-# The CLI for the RDD.pipe test (the same debug build `cargo test` uses).
+# The CLI for the RDD.pipe test (the same debug build `cargo test` uses), wherever Cargo's
+# target directory is (CARGO_TARGET_DIR may move it).
 (cd "$root" && cargo build --quiet --bin calcinosis-ls)
-export CALCINOSIS_LS_BIN="$root/target/debug/calcinosis-ls"
+CALCINOSIS_LS_BIN="$(bash "$root/python/cli-path.sh")"
+export CALCINOSIS_LS_BIN
+[ -x "$CALCINOSIS_LS_BIN" ] || { echo "error: no CLI at $CALCINOSIS_LS_BIN" >&2; exit 1; }
 
 rm -rf "$root/target/wheels"
 # CALCINOSIS_WHEEL_PROFILE=dev builds an unoptimised wheel, faster on a cold machine.

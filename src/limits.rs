@@ -8,6 +8,34 @@ pub const MAX_QUESTION_BYTES: usize = 2048;
 /// Most results a question may ask for.
 pub const MAX_RESULTS: usize = 100;
 
+/// Largest note `check` analyses, in bytes (a file, stdin, or one JSON Lines record's
+/// line). Clinical notes are kilobytes; past this a note is reported as an error and the
+/// run goes on. Analysis takes up to ~8 bytes of memory per byte of a note dense with
+/// findings, so one note at this size stays near 200 MB (BENCHMARKS.md, "Hostile pass:
+/// command line").
+pub const MAX_NOTE_BYTES: usize = 24 << 20;
+
+/// Bytes of notes `check` holds at once between reading and writing them (the reader waits
+/// for the writer past it). A note larger than what is left waits until nothing else is in
+/// flight, so memory follows one large note, never `--jobs` of them.
+pub const IN_FLIGHT_NOTE_BYTES: usize = MAX_NOTE_BYTES;
+
+/// Notes of at least this size are rendered by the writer straight to the output, a piece
+/// at a time, instead of into a buffer on the pool: a dense note's JSON report is ~16 times the
+/// note, and the reports of a window of notes waiting behind a slow one would otherwise be
+/// held whole (at this size, at most ~4 MB each). Smaller notes (nearly all: clinical notes
+/// are kilobytes) keep the parallel path.
+pub const STREAMED_NOTE_BYTES: usize = 256 << 10;
+
+/// Most notes analysed in parallel by `check --jobs`: more threads than this only cost
+/// memory and start-up time (`--jobs 10000` took 70 s for 200 notes).
+pub const MAX_JOBS: usize = 256;
+
+/// Longest record name (a JSON Lines id) repeated on each line of `check`'s text output,
+/// in characters; longer ones are cut with `…` (`--id-field text` would otherwise repeat a
+/// whole note on every finding).
+pub const MAX_NAME_CHARS: usize = 80;
+
 /// `text` cut to at most `max` bytes, at a character boundary (and, where one is near, at
 /// a word boundary, so that no half word is searched for).
 pub fn truncate(text: &str, max: usize) -> &str {

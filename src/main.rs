@@ -12,7 +12,7 @@ fn main() -> ExitCode {
     match cli::run(args) {
         Ok(code) => code,
         Err(e) => {
-            eprintln!("calcinosis-ls: {e:#}");
+            cli::input::warn(format_args!("{e:#}"));
             ExitCode::from(2)
         }
     }

@@ -82,29 +82,71 @@ pub fn findings<'a>(
     doc: &'a Document,
     analysis: &Analysis,
 ) -> Vec<FindingReport<'a>> {
-    let text = doc.text();
     let mut cursor = doc.cursor(Encoding::Utf16);
     analysis
         .findings
         .iter()
-        .map(|f| {
-            let t = analyzer.lexicon().term(f.term);
-            FindingReport {
-                range: LineRange {
-                    start: cursor.position(f.range.start).into(),
-                    end: cursor.position(f.range.end).into(),
-                },
-                bytes: f.range.clone(),
-                text: &text[f.range.clone()],
-                term: &t.name,
-                category: t.category.as_str(),
-                crest: t.crest.map(|c| c.as_str()),
-                assertion: f.assertion.as_str(),
-                trigger: f.trigger.as_ref().and_then(|tr| text.get(tr.range.clone())),
-                misspelling: f.misspelling,
-            }
-        })
+        .map(|f| report_of(analyzer, doc.text(), &mut cursor, f))
         .collect()
+}
+
+/// One finding in report form; `cursor` walks the note in finding order.
+fn report_of<'a>(
+    analyzer: &'a Analyzer,
+    text: &'a str,
+    cursor: &mut crate::document::PositionCursor<'_>,
+    f: &crate::analysis::Finding,
+) -> FindingReport<'a> {
+    let t = analyzer.lexicon().term(f.term);
+    FindingReport {
+        range: LineRange {
+            start: cursor.position(f.range.start).into(),
+            end: cursor.position(f.range.end).into(),
+        },
+        bytes: f.range.clone(),
+        text: &text[f.range.clone()],
+        term: &t.name,
+        category: t.category.as_str(),
+        crest: t.crest.map(|c| c.as_str()),
+        assertion: f.assertion.as_str(),
+        trigger: f.trigger.as_ref().and_then(|tr| text.get(tr.range.clone())),
+        misspelling: f.misspelling,
+    }
+}
+
+/// Findings converted and written per piece by [`write_findings_json_to`]: enough to make
+/// each write worth it, few enough that the piece's reports and bytes stay small (~250 KB).
+const FINDINGS_PER_PIECE: usize = 1024;
+
+/// Writes the findings of `analysis` as the JSON array [`write_findings_json`] writes, to
+/// `out` a piece at a time: memory follows a piece, not the note's whole report (for a
+/// note of megabytes dense with findings, ~16 times the note).
+pub fn write_findings_json_to(
+    analyzer: &Analyzer,
+    doc: &Document,
+    analysis: &Analysis,
+    out: &mut impl std::io::Write,
+) -> std::io::Result<()> {
+    let mut cursor = doc.cursor(Encoding::Utf16);
+    let mut buf = Vec::with_capacity(FINDINGS_PER_PIECE * 256);
+    let mut reports = Vec::with_capacity(FINDINGS_PER_PIECE);
+    buf.push(b'[');
+    for (i, piece) in analysis.findings.chunks(FINDINGS_PER_PIECE).enumerate() {
+        reports.clear();
+        reports.extend(
+            piece
+                .iter()
+                .map(|f| report_of(analyzer, doc.text(), &mut cursor, f)),
+        );
+        if i > 0 {
+            buf.push(b',');
+        }
+        write_finding_objects(&reports, &mut buf);
+        out.write_all(&buf)?;
+        buf.clear();
+    }
+    buf.push(b']');
+    out.write_all(&buf)
 }
 
 /// Writes `findings` as compact JSON, byte for byte what `serde_json::to_writer` writes for
@@ -113,10 +155,17 @@ pub fn findings<'a>(
 /// On notes dense with findings, serde's key-by-key writing made the JSON a third of the
 /// cost of the analysis itself.
 pub fn write_findings_json(findings: &[FindingReport<'_>], out: &mut Vec<u8>) {
+    out.push(b'[');
+    write_finding_objects(findings, out);
+    out.push(b']');
+}
+
+/// The objects of [`write_findings_json`]'s array, comma-separated, without the brackets.
+#[inline]
+fn write_finding_objects(findings: &[FindingReport<'_>], out: &mut Vec<u8>) {
     let mut numbers = itoa::Buffer::new();
     let mut number =
         |out: &mut Vec<u8>, n: u32| out.extend_from_slice(numbers.format(n).as_bytes());
-    out.push(b'[');
     for (i, f) in findings.iter().enumerate() {
         if i > 0 {
             out.push(b',');
@@ -147,7 +196,6 @@ pub fn write_findings_json(findings: &[FindingReport<'_>], out: &mut Vec<u8>) {
             b",\"misspelling\":false}"
         });
     }
-    out.push(b']');
 }
 
 /// A JSON string, escaped as serde_json escapes it.
@@ -197,6 +245,9 @@ mod tests {
             let mut ours = Vec::new();
             write_findings_json(&found, &mut ours);
             let serde = serde_json::to_vec(&found).unwrap();
+            let mut streamed = Vec::new();
+            write_findings_json_to(&analyzer, &doc, &analysis, &mut streamed).unwrap();
+            assert_eq!(streamed, ours);
             assert_eq!(
                 String::from_utf8_lossy(&ours),
                 String::from_utf8_lossy(&serde),
@@ -205,5 +256,16 @@ mod tests {
             );
         }
         assert!(checked > 1000, "{checked} findings compared");
+
+        // Streamed a piece at a time across many pieces: the same bytes.
+        let text = pieces.concat().repeat(500);
+        let analysis = analyzer.analyze(&text);
+        assert!(analysis.findings.len() > 3 * FINDINGS_PER_PIECE);
+        let doc = Document::new(text);
+        let mut ours = Vec::new();
+        write_findings_json(&findings(&analyzer, &doc, &analysis), &mut ours);
+        let mut streamed = Vec::new();
+        write_findings_json_to(&analyzer, &doc, &analysis, &mut streamed).unwrap();
+        assert!(streamed == ours);
     }
 }

@@ -107,13 +107,17 @@ fn directories_are_walked_in_name_order_with_a_glob() {
         .unwrap()
         .starts_with("not valid UTF-8 at byte 10"));
 
-    // --format json: one array, valid JSON, the same reports.
+    // --format json: one array, valid JSON, the same reports, the error in its place.
     let o = run(&["check", "--format", "json", "--glob", "*.txt", d], None);
     let v: Value = serde_json::from_slice(&o.stdout).unwrap();
-    assert_eq!(v.as_array().unwrap().len(), 2);
+    assert_eq!(v.as_array().unwrap().len(), 3);
     assert_eq!(v[0]["findings"][0]["term"], "sclerodactyly");
+    assert!(v[1]["error"]
+        .as_str()
+        .unwrap()
+        .starts_with("not valid UTF-8 at byte 10"));
     let err = String::from_utf8_lossy(&o.stderr);
-    assert!(err.contains("x.txt: not valid UTF-8"), "{err}");
+    assert!(err.contains("1 input(s) could not be analysed"), "{err}");
 }
 
 #[test]

@@ -55,12 +55,14 @@ fn ask_reads_questions_from_stdin() {
         .lines()
         .map(|l| serde_json::from_str(l).unwrap())
         .collect();
-    assert_eq!(lines.len(), 2);
+    // One JSON value per input line: the blank line gets `[]` (issue 21, D7).
+    assert_eq!(lines.len(), 3);
     assert!(lines[0][0]["text"]
         .as_str()
         .unwrap()
         .contains("spinal calcinosis"));
-    assert!(lines[1][0]["text"].as_str().unwrap().contains("elbows"));
+    assert_eq!(lines[1], serde_json::json!([]));
+    assert!(lines[2][0]["text"].as_str().unwrap().contains("elbows"));
 }
 
 #[test]

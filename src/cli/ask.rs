@@ -3,13 +3,15 @@
 //! that the sources do not cover the question with what they say nearest to it; then the
 //! numbered sources.
 
-use std::io::{BufRead, IsTerminal, Write};
+use std::io::{IsTerminal, Write};
 use std::process::ExitCode;
 
 use clap::{Args, ValueEnum};
 
 use calcinosis_ls::knowledge::Knowledge;
+use calcinosis_ls::limits::MAX_QUESTION_BYTES;
 
+use super::input::{io_reason, read_line_bounded, warn};
 use super::KnowledgeArgs;
 
 #[derive(Debug, Clone, Copy, ValueEnum, Default)]
@@ -53,20 +55,61 @@ pub fn run(ka: &KnowledgeArgs, args: &AskArgs) -> anyhow::Result<ExitCode> {
             "Ask about calcinosis; follow-ups like \u{201c}and in dermatomyositis?\u{201d} refer to the question before (an empty line or Ctrl-D ends)."
         )?;
     }
+    let json = matches!(args.format, Format::Json);
     let mut previous: Option<String> = None;
+    let mut input = stdin.lock();
+    let mut line = Vec::new();
+    let mut number = 0u64;
+    let mut unread = 0u64;
     loop {
         if interactive {
             write!(out, "> ")?;
             out.flush()?;
         }
-        let mut line = String::new();
-        if stdin.lock().read_line(&mut line)? == 0 {
+        // A question is cut to MAX_QUESTION_BYTES anyway: the rest of a longer line is read
+        // past, not kept (a line of 100 MB, or /dev/zero, would otherwise be held whole).
+        // Three more bytes keep a character cut at the limit whole.
+        let Some(read) = read_line_bounded(&mut input, &mut line, MAX_QUESTION_BYTES + 3)
+            .map_err(|e| anyhow::anyhow!("cannot read the questions: {}", io_reason(&e)))?
+        else {
+            break;
+        };
+        number += 1;
+        if read.binary {
+            unread += 1;
+            let why = format!(
+                "line {number} holds NUL bytes: the input is binary, not questions; the rest of \
+                 it is not read"
+            );
+            skipped_line(&mut out, json, &why)?;
             break;
         }
-        let q = line.trim();
+        let text = match std::str::from_utf8(&line) {
+            Ok(s) => s,
+            // The cap cut a character in two: keep the whole ones.
+            Err(e) if read.truncated && e.error_len().is_none() => {
+                std::str::from_utf8(&line[..e.valid_up_to()]).unwrap_or_default()
+            }
+            // One bad line is reported and skipped; the questions after it are answered.
+            Err(e) => {
+                unread += 1;
+                let why = format!(
+                    "line {number} is not valid UTF-8 (at byte {}): skipped; save the questions \
+                     as UTF-8",
+                    e.valid_up_to()
+                );
+                skipped_line(&mut out, json, &why)?;
+                continue;
+            }
+        };
+        let q = text.trim();
         if q.is_empty() {
             if interactive {
                 break;
+            }
+            // One JSON value per input line, so that answers line up with questions.
+            if json {
+                writeln!(out, "[]")?;
             }
             continue;
         }
@@ -81,7 +124,22 @@ pub fn run(ka: &KnowledgeArgs, args: &AskArgs) -> anyhow::Result<ExitCode> {
         answer(&kb, &q, args, &mut out)?;
         previous = Some(q);
     }
-    Ok(ExitCode::SUCCESS)
+    Ok(if unread > 0 {
+        ExitCode::from(2)
+    } else {
+        ExitCode::SUCCESS
+    })
+}
+
+/// Reports a question line that could not be read: on stderr, and with `--format json` as
+/// the line's one JSON value, `{"error": …}`, so that answers still line up with questions.
+/// `why` never quotes the line.
+fn skipped_line(out: &mut impl Write, json: bool, why: &str) -> anyhow::Result<()> {
+    warn(format_args!("{why}"));
+    if json {
+        writeln!(out, "{}", serde_json::json!({ "error": why }))?;
+    }
+    Ok(())
 }
 
 fn answer(

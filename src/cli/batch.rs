@@ -1,17 +1,31 @@
-//! Batch input for `check`: notes from files, directories (recursive, filtered by a glob) or
-//! JSON Lines records, analysed on a rayon pool and written in input order.
+//! Batch input for `check`: notes from files, directories (recursive, following symbolic
+//! links with loop detection, filtered by a glob) or JSON Lines records, analysed on a rayon
+//! pool and written in input order.
 //!
-//! Memory stays bounded whatever the input size: the reader hands at most `window` notes to
-//! the pool before the writer has written the oldest of them (a permit comes back for every
-//! note written), so at most `window` notes and their rendered reports are alive at once.
+//! Memory stays bounded whatever the input: a note or a record line is read up to
+//! [`MAX_NOTE_BYTES`] (past it the note becomes an error and the run goes on), and the reader
+//! hands notes to the pool only while fewer than `window` notes and at most
+//! [`IN_FLIGHT_NOTE_BYTES`] of them are between reading and writing (room comes back as each
+//! note is written; a larger note waits until nothing else is in flight).
+//!
+//! Records are decoded leniently: keys may be escaped, a UTF-8 byte-order mark opening the
+//! input is dropped, a lone surrogate in the text becomes U+FFFD. Nothing in an error message
+//! is taken from the input.
 
+use std::borrow::Cow;
 use std::collections::BTreeMap;
-use std::io::{BufRead, BufReader};
+use std::fmt;
+use std::io::{BufReader, Read};
 use std::path::{Path, PathBuf};
 use std::sync::mpsc;
-use std::sync::Arc;
+use std::sync::{Arc, Condvar, Mutex};
 
+use serde::de::{DeserializeSeed, IgnoredAny, MapAccess, Visitor};
 use serde_json::value::RawValue;
+
+use calcinosis_ls::limits::{IN_FLIGHT_NOTE_BYTES, MAX_NOTE_BYTES};
+
+use super::input::{io_reason, path_name, read_line_bounded};
 
 /// Where a note came from, echoed in its report.
 #[derive(Debug, Clone)]
@@ -52,47 +66,148 @@ pub struct RecordFields {
     pub text: String,
 }
 
+/// Why something found while walking a directory was not analysed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum SkipReason {
+    /// A symbolic link to a folder that contains it.
+    LinkLoop,
+    /// A symbolic link whose target does not exist.
+    DanglingLink,
+    /// A FIFO, socket or device: reading it could block for ever or never end.
+    SpecialFile,
+    /// `--glob` matched no file in the directories given.
+    GlobMatchedNothing,
+}
+
+impl fmt::Display for SkipReason {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            SkipReason::LinkLoop => "a symbolic link to a folder that contains it (a loop)",
+            SkipReason::DanglingLink => "a symbolic link whose target does not exist",
+            SkipReason::SpecialFile => "not a regular file (a FIFO, socket or device)",
+            SkipReason::GlobMatchedNothing => "--glob matched none of its files",
+        })
+    }
+}
+
+/// Most skipped paths kept by name for the summary; the rest are only counted, so that a
+/// folder of a million FIFOs costs no more memory than one of twenty.
+pub const SKIPPED_NAMED: usize = 20;
+
+/// What the walk left out, for the summary `check` prints at the end.
+#[derive(Debug, Default)]
+pub struct Skipped {
+    /// How many paths were skipped, per reason.
+    pub counts: BTreeMap<SkipReason, u64>,
+    /// The first [`SKIPPED_NAMED`] paths skipped, with why, in walk order.
+    pub first: Vec<(String, SkipReason)>,
+}
+
+impl Skipped {
+    fn push(&mut self, name: String, why: SkipReason) {
+        *self.counts.entry(why).or_insert(0) += 1;
+        if self.first.len() < SKIPPED_NAMED {
+            self.first.push((name, why));
+        }
+    }
+
+    /// How many paths were skipped in all.
+    pub fn total(&self) -> u64 {
+        self.counts.values().sum()
+    }
+}
+
+/// Capacity the record-line buffer may keep from one line to the next: a buffer grown for a
+/// record of megabytes is dropped after it, not held (beside that note's analysis) for the
+/// rest of the input.
+const LINE_BUFFER_KEPT: usize = 1 << 20;
+
+/// How many bytes of a record line are kept: the note's cap, plus room for the record's
+/// punctuation and other fields, so that a note just under the cap still fits.
+const MAX_RECORD_LINE_BYTES: usize = MAX_NOTE_BYTES + (64 << 10);
+
 impl Source {
     /// Calls `each` with every note in input order until it returns false. Unreadable
-    /// inputs become items with an error; only a failure to read stdin or a JSON Lines
-    /// file part-way is returned as an error, after the items read before it.
-    pub fn for_each(&self, mut each: impl FnMut(Item) -> bool) -> anyhow::Result<()> {
+    /// inputs become items with an error; what a directory walk skips is returned. Only a
+    /// failure to read stdin or a JSON Lines file part-way is returned as an error, after
+    /// the items read before it.
+    pub fn for_each(&self, mut each: impl FnMut(Item) -> bool) -> anyhow::Result<Skipped> {
+        let mut skipped = Skipped::default();
+        let mut glob_seen = 0u64;
+        let mut glob_kept = 0u64;
+        let mut walked = Vec::new();
         for path in &self.paths {
             if path.as_os_str() == "-" {
                 if !self.read_stream(std::io::stdin().lock(), &mut each)? {
-                    return Ok(());
+                    return Ok(skipped);
                 }
                 continue;
             }
-            if path.is_dir() {
-                for entry in walkdir::WalkDir::new(path).sort_by_file_name() {
-                    let file = match entry {
-                        Ok(e) if e.file_type().is_file() => e.into_path(),
-                        Ok(_) => continue,
-                        Err(e) => {
-                            let name = e.path().unwrap_or(path).display().to_string();
-                            let item = Item {
-                                origin: Origin::File(name),
-                                text: Err(format!("cannot read: {}", io_reason(e))),
-                            };
-                            if !each(item) {
-                                return Ok(());
-                            }
+            if !path.is_dir() {
+                if !self.read_path(path, &mut each)? {
+                    return Ok(skipped);
+                }
+                continue;
+            }
+            walked.push(path_name(path));
+            // Links are followed (a cohort is often a folder of links); walkdir stops at a
+            // link back to an ancestor and reports it.
+            for entry in walkdir::WalkDir::new(path)
+                .follow_links(true)
+                .sort_by_file_name()
+            {
+                let entry = match entry {
+                    Ok(e) => e,
+                    Err(e) => {
+                        let name = path_name(e.path().unwrap_or(path));
+                        if e.loop_ancestor().is_some() {
+                            skipped.push(name, SkipReason::LinkLoop);
                             continue;
                         }
-                    };
-                    if !self.wanted(path, &file) {
+                        if e.path().is_some_and(is_dangling_link) {
+                            skipped.push(name, SkipReason::DanglingLink);
+                            continue;
+                        }
+                        let reason = match e.io_error() {
+                            Some(io) => io_reason(io),
+                            None => e.to_string(),
+                        };
+                        let item = Item {
+                            origin: Origin::File(name),
+                            text: Err(format!("cannot read: {reason}")),
+                        };
+                        if !each(item) {
+                            return Ok(skipped);
+                        }
                         continue;
                     }
-                    if !self.read_path(&file, &mut each)? {
-                        return Ok(());
-                    }
+                };
+                let kind = entry.file_type();
+                if kind.is_dir() {
+                    continue;
                 }
-            } else if !self.read_path(path, &mut each)? {
-                return Ok(());
+                let file = entry.into_path();
+                if !kind.is_file() {
+                    skipped.push(path_name(&file), SkipReason::SpecialFile);
+                    continue;
+                }
+                glob_seen += 1;
+                if !self.wanted(path, &file) {
+                    continue;
+                }
+                glob_kept += 1;
+                if !self.read_path(&file, &mut each)? {
+                    return Ok(skipped);
+                }
             }
         }
-        Ok(())
+        if self.glob.is_some() && !walked.is_empty() && glob_kept == 0 {
+            skipped.push(
+                format!("{} ({glob_seen} file(s))", walked.join(", ")),
+                SkipReason::GlobMatchedNothing,
+            );
+        }
+        Ok(skipped)
     }
 
     fn wanted(&self, root: &Path, file: &Path) -> bool {
@@ -104,72 +219,188 @@ impl Source {
     }
 
     fn read_path(&self, path: &Path, each: &mut impl FnMut(Item) -> bool) -> anyhow::Result<bool> {
-        let name = path.display().to_string();
-        if self.jsonl.is_some() {
-            return match std::fs::File::open(path) {
-                Ok(f) => self.read_stream(BufReader::with_capacity(1 << 16, f), each),
-                Err(e) => Ok(each(Item {
+        let name = path_name(path);
+        let file = match std::fs::File::open(path) {
+            Ok(f) => f,
+            Err(e) => {
+                return Ok(each(Item {
                     origin: Origin::File(name),
-                    text: Err(format!("cannot read: {e}")),
-                })),
-            };
-        }
-        let text = match std::fs::read(path) {
-            Ok(bytes) => utf8(bytes),
-            Err(e) => Err(format!("cannot read: {e}")),
+                    text: Err(open_reason(path, &e)),
+                }))
+            }
         };
+        if self.jsonl.is_some() {
+            return self.read_stream(BufReader::with_capacity(1 << 16, file), each);
+        }
+        // A regular file's size is known before reading it.
+        let size = file
+            .metadata()
+            .ok()
+            .filter(|m| m.is_file())
+            .map(|m| m.len());
+        if let Some(n) = size.filter(|&n| n > MAX_NOTE_BYTES as u64) {
+            return Ok(each(Item {
+                origin: Origin::File(name),
+                text: Err(too_large(Some(n))),
+            }));
+        }
         Ok(each(Item {
             origin: Origin::File(name),
-            text,
+            text: read_note(file, size),
         }))
     }
 
     /// Reads stdin (or a JSON Lines file): one note, or one record per line.
     fn read_stream(
         &self,
-        mut input: impl BufRead,
+        mut input: impl std::io::BufRead,
         each: &mut impl FnMut(Item) -> bool,
     ) -> anyhow::Result<bool> {
         let Some(fields) = &self.jsonl else {
-            let mut bytes = Vec::new();
-            input.read_to_end(&mut bytes)?;
             return Ok(each(Item {
                 origin: Origin::File("-".into()),
-                text: utf8(bytes),
+                text: read_note(input, None),
             }));
         };
         let mut line = Vec::new();
         let mut number = 0u64;
         loop {
-            line.clear();
-            if input.read_until(b'\n', &mut line)? == 0 {
+            let Some(read) = read_line_bounded(&mut input, &mut line, MAX_RECORD_LINE_BYTES)
+                .map_err(|e| anyhow::anyhow!("cannot read the input: {}", io_reason(&e)))?
+            else {
                 return Ok(true);
-            }
+            };
             number += 1;
-            let body = line.trim_ascii();
-            if body.is_empty() {
-                continue;
+            let mut body = line.as_slice();
+            if number == 1 {
+                // Windows tools open UTF-8 with a byte-order mark.
+                body = body.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(body);
+                if body.starts_with(&[0xFF, 0xFE])
+                    || body.starts_with(&[0xFE, 0xFF])
+                    || looks_utf16(body)
+                {
+                    // Every later "line" would be garbage too: one error for the input.
+                    return Ok(each(Item {
+                        origin: Origin::Record { line: 1, id: None },
+                        text: Err("the input is UTF-16, not UTF-8: save it as UTF-8".into()),
+                    }));
+                }
             }
-            if !each(record(body, number, fields)) {
+            if memchr::memchr(0, body).is_some() {
+                return Ok(each(Item {
+                    origin: Origin::Record {
+                        line: number,
+                        id: None,
+                    },
+                    text: Err(
+                        "the input holds NUL bytes: it is binary (or UTF-16), not JSON \
+                               Lines text; the rest of it is not read"
+                            .into(),
+                    ),
+                }));
+            }
+            let body = body.trim_ascii();
+            let item = if read.truncated {
+                Item {
+                    origin: Origin::Record {
+                        line: number,
+                        id: None,
+                    },
+                    text: Err(format!(
+                        "the record is {} bytes long; a note may have at most {}{}",
+                        read.len,
+                        human_bytes(MAX_NOTE_BYTES as u64),
+                        cr_hint(body)
+                    )),
+                }
+            } else if body.is_empty() {
+                continue;
+            } else {
+                record(body, number, fields)
+            };
+            if line.capacity() > LINE_BUFFER_KEPT {
+                line = Vec::new();
+            }
+            if !each(item) {
                 return Ok(false);
             }
         }
     }
 }
 
-fn io_reason(e: walkdir::Error) -> String {
-    match e.io_error() {
-        Some(io) => io.to_string(),
-        None => e.to_string(),
+/// Whether `path` is a symbolic link whose target does not exist.
+fn is_dangling_link(path: &Path) -> bool {
+    std::fs::symlink_metadata(path).is_ok_and(|m| m.file_type().is_symlink())
+        && std::fs::metadata(path).is_err()
+}
+
+/// Why a note file could not be opened.
+fn open_reason(path: &Path, e: &std::io::Error) -> String {
+    if is_dangling_link(path) {
+        return "cannot read: it is a symbolic link whose target does not exist".into();
     }
+    format!("cannot read: {}", io_reason(e))
+}
+
+/// A note's size in words: `24 MiB`.
+fn human_bytes(n: u64) -> String {
+    if n >= 1 << 20 && n.is_multiple_of(1 << 20) {
+        format!("{} MiB", n >> 20)
+    } else {
+        format!("{n} bytes")
+    }
+}
+
+fn too_large(size: Option<u64>) -> String {
+    let max = human_bytes(MAX_NOTE_BYTES as u64);
+    match size {
+        Some(n) => format!(
+            "the note is {n} bytes long; a note may have at most {max} (split it into notes)"
+        ),
+        None => format!("the note is longer than {max}, the most a note may have (split it)"),
+    }
+}
+
+/// What to say about a record line that holds a carriage return before its end: its lines
+/// end in CR alone (classic Mac), so the whole input reads as one line.
+fn cr_hint(body: &[u8]) -> &'static str {
+    if memchr::memchr(b'\r', body).is_some() {
+        "; its lines seem to end in CR alone: convert them to LF (tr '\\r' '\\n')"
+    } else {
+        ""
+    }
+}
+
+/// Reads a whole note, at most [`MAX_NOTE_BYTES`] of it; `size` is its size if known (a
+/// regular file's), so that the buffer is allocated once, as `fs::read` does.
+fn read_note(input: impl Read, size: Option<u64>) -> Result<String, String> {
+    let reserve = size.map_or(0, |n| n.min(MAX_NOTE_BYTES as u64) as usize + 1);
+    let mut bytes = Vec::with_capacity(reserve);
+    if let Err(e) = input
+        .take(MAX_NOTE_BYTES as u64 + 1)
+        .read_to_end(&mut bytes)
+    {
+        return Err(format!("cannot read: {}", io_reason(&e)));
+    }
+    if bytes.len() > MAX_NOTE_BYTES {
+        return Err(too_large(None));
+    }
+    utf8(bytes)
 }
 
 /// A note file's text. A UTF-8 byte-order mark is dropped (editors do not count it, so
 /// columns would be off by one); UTF-16, with a byte-order mark or without one (whose ASCII
-/// reads as valid UTF-8 with a NUL after every letter), is refused with what to do.
+/// reads as valid UTF-8 with a NUL after every letter), is refused with what to do, and so
+/// is a file of NUL bytes (what a crash leaves of a file being written).
 fn utf8(mut bytes: Vec<u8>) -> Result<String, String> {
     if bytes.starts_with(&[0xEF, 0xBB, 0xBF]) {
         bytes.drain(..3);
+    }
+    if bytes.first() == Some(&0) && bytes.iter().all(|&b| b == 0) {
+        return Err(
+            "the file holds only NUL bytes (zeroed by a crash, or not a note): nothing to analyse"
+                .into(),
+        );
     }
     if bytes.starts_with(&[0xFF, 0xFE]) || bytes.starts_with(&[0xFE, 0xFF]) || looks_utf16(&bytes) {
         return Err("the note is UTF-16, not UTF-8: save it as UTF-8".into());
@@ -183,7 +414,8 @@ fn utf8(mut bytes: Vec<u8>) -> Result<String, String> {
 }
 
 /// Whether `bytes` look like UTF-16 without a byte-order mark: in the first 4 KB, NUL in
-/// most odd (little-endian) or most even (big-endian) positions. Real notes have no NULs.
+/// most odd (little-endian) or most even (big-endian) positions, and few in the others
+/// (a run of NULs is not text of any kind). Real notes have no NULs.
 fn looks_utf16(bytes: &[u8]) -> bool {
     let head = &bytes[..bytes.len().min(4096)];
     if head.len() < 8 {
@@ -192,7 +424,100 @@ fn looks_utf16(bytes: &[u8]) -> bool {
     let pairs = head.len() / 2;
     let even = head.iter().step_by(2).filter(|&&b| b == 0).count();
     let odd = head.iter().skip(1).step_by(2).filter(|&&b| b == 0).count();
-    even.max(odd) * 2 > pairs
+    even.max(odd) * 2 > pairs && even.min(odd) * 4 < pairs
+}
+
+/// A record's key: borrowed from the line, or owned when it had an escape (`"\u00e9"`,
+/// `"a\/b"`: Python's `json.dumps` escapes every non-ASCII key, PHP escapes `/`).
+struct Key<'de>(Cow<'de, str>);
+
+impl<'de> serde::Deserialize<'de> for Key<'de> {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct KeyVisitor;
+        impl<'de> Visitor<'de> for KeyVisitor {
+            type Value = Key<'de>;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a key")
+            }
+            fn visit_borrowed_str<E>(self, v: &'de str) -> Result<Key<'de>, E> {
+                Ok(Key(Cow::Borrowed(v)))
+            }
+            fn visit_str<E>(self, v: &str) -> Result<Key<'de>, E> {
+                Ok(Key(Cow::Owned(v.to_string())))
+            }
+        }
+        d.deserialize_str(KeyVisitor)
+    }
+}
+
+/// The two fields of a record that are read; every other value is skipped, not decoded.
+struct Wanted<'f> {
+    fields: &'f RecordFields,
+}
+
+/// The id and text fields found, as raw JSON (a later duplicate key wins).
+#[derive(Default)]
+struct Found<'de> {
+    id: Option<&'de RawValue>,
+    text: Option<&'de RawValue>,
+}
+
+impl<'de> DeserializeSeed<'de> for Wanted<'_> {
+    type Value = Found<'de>;
+    fn deserialize<D: serde::Deserializer<'de>>(self, d: D) -> Result<Found<'de>, D::Error> {
+        d.deserialize_map(self)
+    }
+}
+
+impl<'de> Visitor<'de> for Wanted<'_> {
+    type Value = Found<'de>;
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a JSON object")
+    }
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Found<'de>, A::Error> {
+        let mut found = Found::default();
+        while let Some(Key(key)) = map.next_key::<Key<'de>>()? {
+            let id = key == self.fields.id.as_str();
+            let text = key == self.fields.text.as_str();
+            if id || text {
+                let v: &'de RawValue = map.next_value()?;
+                if id {
+                    found.id = Some(v);
+                }
+                if text {
+                    found.text = Some(v);
+                }
+            } else {
+                map.next_value::<IgnoredAny>()?;
+            }
+        }
+        Ok(found)
+    }
+}
+
+/// Why a line is not a record, in fixed words: serde's messages for a value of the wrong
+/// type quote the value (a bare JSON string is the note itself), so only its syntax errors,
+/// which are fixed texts and a position, are passed on.
+fn not_a_record(body: &[u8], e: &serde_json::Error) -> String {
+    use serde_json::error::Category;
+    match e.classify() {
+        Category::Syntax | Category::Eof => format!("not a JSON object: {e}{}", cr_hint(body)),
+        Category::Data | Category::Io => {
+            let what = match body.first() {
+                Some(b'"') => "a JSON string",
+                Some(b'[') => {
+                    return "not a JSON object but a JSON array: JSON Lines has one object per \
+                            line (jq -c '.[]' turns an array into that)"
+                        .into()
+                }
+                Some(b't' | b'f') => "true or false",
+                Some(b'n') => "null",
+                Some(b'{') => "an object whose keys or values could not be read",
+                _ => "a JSON number",
+            };
+            format!("not a JSON object: the line holds {what}; a record is {{\"text\": …}}")
+        }
+    }
 }
 
 /// Parses one JSON Lines record. Error messages name the problem and a position, never
@@ -211,16 +536,17 @@ fn record(body: &[u8], line: u64, fields: &RecordFields) -> Item {
             )
         }
     };
-    // Borrowed raw values: only the two fields asked for are decoded.
-    let map: std::collections::HashMap<&str, &RawValue> = match serde_json::from_str(s) {
-        Ok(m) => m,
-        Err(e) => return fail(None, format!("not a JSON object: {e}")),
+    let mut de = serde_json::Deserializer::from_str(s);
+    let wanted = Wanted { fields };
+    let found = match wanted
+        .deserialize(&mut de)
+        .and_then(|f| de.end().map(|()| f))
+    {
+        Ok(f) => f,
+        Err(e) => return fail(None, not_a_record(body, &e)),
     };
-    let id = map
-        .get(fields.id.as_str())
-        .map(|v| (*v).to_owned())
-        .filter(|v| v.get() != "null");
-    let Some(raw) = map.get(fields.text.as_str()) else {
+    let id = found.id.map(|v| v.to_owned()).filter(|v| v.get() != "null");
+    let Some(raw) = found.text else {
         return fail(id, format!("no \"{}\" field", fields.text));
     };
     match serde_json::from_str::<String>(raw.get()) {
@@ -229,39 +555,158 @@ fn record(body: &[u8], line: u64, fields: &RecordFields) -> Item {
             text: Ok(text),
         },
         Err(_) if raw.get() == "null" => fail(id, format!("\"{}\" is null", fields.text)),
-        Err(_) => fail(id, format!("\"{}\" is not a string", fields.text)),
+        // A lone surrogate (`"\ud800"`, from JavaScript or a cut UTF-16 string) is valid
+        // JSON to most writers; serde refuses it. The note is kept, the surrogate replaced.
+        Err(_) => match lossy_json_string(raw.get()) {
+            Some(text) => Item {
+                origin: Origin::Record { line, id },
+                text: Ok(text),
+            },
+            None => fail(id, format!("\"{}\" is not a string", fields.text)),
+        },
+    }
+}
+
+/// Decodes a JSON string literal (quotes included) whose `\u` escapes may hold lone
+/// surrogates, each becoming U+FFFD. `None` when `raw` is not a string literal.
+fn lossy_json_string(raw: &str) -> Option<String> {
+    let inner = raw.strip_prefix('"')?.strip_suffix('"')?;
+    let mut out = String::with_capacity(inner.len());
+    let mut chars = inner.chars();
+    let hex4 = |chars: &mut std::str::Chars<'_>| -> Option<u32> {
+        let mut v = 0;
+        for _ in 0..4 {
+            v = v * 16 + chars.next()?.to_digit(16)?;
+        }
+        Some(v)
+    };
+    while let Some(c) = chars.next() {
+        if c != '\\' {
+            out.push(c);
+            continue;
+        }
+        match chars.next()? {
+            '"' => out.push('"'),
+            '\\' => out.push('\\'),
+            '/' => out.push('/'),
+            'b' => out.push('\u{8}'),
+            'f' => out.push('\u{c}'),
+            'n' => out.push('\n'),
+            'r' => out.push('\r'),
+            't' => out.push('\t'),
+            'u' => {
+                let u = hex4(&mut chars)?;
+                if (0xD800..0xDC00).contains(&u) {
+                    // A high surrogate: a pair only if a low one follows at once.
+                    let mut ahead = chars.clone();
+                    let low = (ahead.next() == Some('\\') && ahead.next() == Some('u'))
+                        .then(|| hex4(&mut ahead))
+                        .flatten()
+                        .filter(|l| (0xDC00..0xE000).contains(l));
+                    match low {
+                        Some(l) => {
+                            chars = ahead;
+                            let c = 0x10000 + ((u - 0xD800) << 10) + (l - 0xDC00);
+                            out.push(char::from_u32(c).unwrap_or('\u{FFFD}'));
+                        }
+                        None => out.push('\u{FFFD}'),
+                    }
+                } else {
+                    out.push(char::from_u32(u).unwrap_or('\u{FFFD}'));
+                }
+            }
+            _ => return None,
+        }
+    }
+    Some(out)
+}
+
+/// How many notes, and how many bytes of them, are between the reader and the writer.
+struct Gate {
+    state: Mutex<GateState>,
+    room: Condvar,
+    window: usize,
+}
+
+#[derive(Default)]
+struct GateState {
+    notes: usize,
+    bytes: usize,
+    /// The writer stopped early (a closed pipe): the reader stops too.
+    closed: bool,
+}
+
+impl Gate {
+    /// Waits for room for a note of `bytes`; false when the writer has stopped.
+    fn enter(&self, bytes: usize) -> bool {
+        let Ok(mut s) = self.state.lock() else {
+            return false;
+        };
+        while !s.closed
+            && s.notes > 0
+            && (s.notes >= self.window || s.bytes.saturating_add(bytes) > IN_FLIGHT_NOTE_BYTES)
+        {
+            s = match self.room.wait(s) {
+                Ok(s) => s,
+                Err(_) => return false,
+            };
+        }
+        if s.closed {
+            return false;
+        }
+        s.notes += 1;
+        s.bytes = s.bytes.saturating_add(bytes);
+        true
+    }
+
+    fn leave(&self, bytes: usize) {
+        if let Ok(mut s) = self.state.lock() {
+            s.notes = s.notes.saturating_sub(1);
+            s.bytes = s.bytes.saturating_sub(bytes);
+        }
+        self.room.notify_one();
+    }
+
+    fn close(&self) {
+        if let Ok(mut s) = self.state.lock() {
+            s.closed = true;
+        }
+        self.room.notify_one();
     }
 }
 
 /// Runs `render` over every item of `source` on `jobs` threads and hands the results to
 /// `write` in input order, and `None` whenever it is about to wait for more (time to flush).
 /// `write` returns false to stop early (a closed pipe); the reader then stops too. At most
-/// `window` items are in flight.
+/// `window` items, and [`IN_FLIGHT_NOTE_BYTES`] of note text, are in flight. Returns what the
+/// directory walk skipped.
 pub fn run_ordered<R: Send + 'static>(
     source: Source,
     jobs: usize,
     window: usize,
     render: impl Fn(Item) -> R + Send + Sync + 'static,
     mut write: impl FnMut(Option<R>) -> anyhow::Result<bool>,
-) -> anyhow::Result<()> {
+) -> anyhow::Result<Skipped> {
     let pool = rayon::ThreadPoolBuilder::new()
         .num_threads(jobs)
         .thread_name(|i| format!("check-{i}"))
         .build()?;
     let render = Arc::new(render);
-    let window = window.max(1);
-    let (permit_tx, permit_rx) = mpsc::sync_channel::<()>(window);
-    for _ in 0..window {
-        permit_tx.send(())?;
-    }
-    let (done_tx, done_rx) = mpsc::channel::<(u64, R)>();
+    let gate = Arc::new(Gate {
+        state: Mutex::new(GateState::default()),
+        room: Condvar::new(),
+        window: window.max(1),
+    });
+    let (done_tx, done_rx) = mpsc::channel::<(u64, usize, R)>();
+    let reader_gate = gate.clone();
     let reader = std::thread::Builder::new()
         .name("check-reader".into())
         .spawn(move || {
             let mut seq = 0u64;
             source.for_each(|item| {
+                let bytes = item.text.as_ref().map_or(0, String::len);
                 // Wait for the writer to make room; it is gone if it stopped early.
-                if permit_rx.recv().is_err() {
+                if !reader_gate.enter(bytes) {
                     return false;
                 }
                 let tx = done_tx.clone();
@@ -269,16 +714,16 @@ pub fn run_ordered<R: Send + 'static>(
                 let n = seq;
                 seq += 1;
                 pool.spawn(move || {
-                    let _ = tx.send((n, render(item)));
+                    let _ = tx.send((n, bytes, render(item)));
                 });
                 true
             })
         })?;
-    let mut pending: BTreeMap<u64, R> = BTreeMap::new();
+    let mut pending: BTreeMap<u64, (usize, R)> = BTreeMap::new();
     let mut next = 0u64;
     let mut stopped = false;
     'recv: loop {
-        let (n, r) = match done_rx.try_recv() {
+        let (n, bytes, r) = match done_rx.try_recv() {
             Ok(done) => done,
             Err(mpsc::TryRecvError::Disconnected) => break,
             Err(mpsc::TryRecvError::Empty) => {
@@ -292,21 +737,21 @@ pub fn run_ordered<R: Send + 'static>(
                 }
             }
         };
-        pending.insert(n, r);
-        while let Some(r) = pending.remove(&next) {
+        pending.insert(n, (bytes, r));
+        while let Some((bytes, r)) = pending.remove(&next) {
             next += 1;
-            if !write(Some(r))? {
+            let more = write(Some(r));
+            gate.leave(bytes);
+            if !more? {
                 stopped = true;
                 break 'recv;
             }
-            // The reader may already be finished; a lost permit is fine then.
-            let _ = permit_tx.send(());
         }
     }
-    drop(permit_tx);
+    gate.close();
     if stopped {
         // Leave the reader blocked on stdin or the pool busy: the process is about to exit.
-        return Ok(());
+        return Ok(Skipped::default());
     }
     drop(done_rx);
     match reader.join() {
@@ -354,6 +799,79 @@ mod tests {
         assert!(!e.contains("secret"), "{e}");
         let number = record(br#"{"text": 5}"#, 1, &fields());
         assert_eq!(number.text, Err("\"text\" is not a string".to_string()));
+    }
+
+    #[test]
+    fn lone_surrogates_become_replacement_characters_and_pairs_stay_whole() {
+        let cases = [
+            (r#""a\ud800b""#, "a\u{FFFD}b"),
+            (r#""\udc00\ud83d\ude00\ud83d""#, "\u{FFFD}😀\u{FFFD}"),
+            (r#""\ud83d\u0041 \"q\" \/ \t""#, "\u{FFFD}A \"q\" / \t"),
+        ];
+        for (raw, want) in cases {
+            assert_eq!(lossy_json_string(raw).as_deref(), Some(want), "{raw}");
+        }
+        // It agrees with serde wherever serde decodes.
+        let plain = r#""é \u00e9 \ud83d\ude00 \n""#;
+        assert_eq!(
+            lossy_json_string(plain),
+            serde_json::from_str::<String>(plain).ok()
+        );
+        assert_eq!(lossy_json_string("12"), None);
+        assert_eq!(lossy_json_string(r#""\x""#), None);
+        assert_eq!(lossy_json_string(r#""\u12""#), None);
+    }
+
+    #[test]
+    fn escaped_keys_are_matched_and_other_values_skipped() {
+        let r = record(
+            br#"{"x": {"deep": ["\ud800"]}, "not\u0065_id": 5, "t\u0065xt": "No RP"}"#,
+            1,
+            &fields(),
+        );
+        assert_eq!(r.text.as_deref(), Ok("No RP"));
+        match &r.origin {
+            Origin::Record { id, .. } => assert_eq!(id.as_ref().map(|v| v.get()), Some("5")),
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn the_gate_bounds_the_bytes_of_notes_in_flight() {
+        use std::sync::atomic::{AtomicUsize, Ordering};
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("big.jsonl");
+        let note = "x".repeat(10 << 20);
+        let record = format!("{{\"note_id\": 1, \"text\": \"{note}\"}}\n");
+        std::fs::write(&path, record.repeat(6)).unwrap();
+        let source = Source {
+            paths: vec![path],
+            glob: None,
+            jsonl: Some(fields()),
+        };
+        let busy = Arc::new(AtomicUsize::new(0));
+        let most = Arc::new(AtomicUsize::new(0));
+        let (b, m) = (busy.clone(), most.clone());
+        run_ordered(
+            source,
+            4,
+            20,
+            move |item| {
+                let n = item.text.map_or(0, |t| t.len());
+                let now = b.fetch_add(n, Ordering::SeqCst) + n;
+                m.fetch_max(now, Ordering::SeqCst);
+                std::thread::sleep(std::time::Duration::from_millis(30));
+                b.fetch_sub(n, Ordering::SeqCst);
+            },
+            |_| Ok(true),
+        )
+        .unwrap();
+        // Four threads would take four 10 MiB notes at once; the gate lets two in.
+        let most = most.load(Ordering::SeqCst);
+        assert!(
+            most > 0 && most <= IN_FLIGHT_NOTE_BYTES,
+            "{most} bytes at once"
+        );
     }
 
     #[test]

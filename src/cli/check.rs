@@ -3,9 +3,12 @@
 //! and reported in input order, each as soon as it and the notes before it are done.
 //!
 //! Exit status: 0 when every input was analysed (also when the reader of the output went
-//! away early, as `check … | head` does); 2 when some input could not be read or parsed (the
-//! others are still analysed; the errors are on stderr, and in the stream with `jsonl`), or
-//! on a fatal error such as an unreadable stdin or a bad option.
+//! away early, as `check … | head` does); 1 when something found in a directory was skipped
+//! (a symbolic link loop, a dangling link, a FIFO or device, a `--glob` matching nothing: a
+//! summary on stderr says which and why); 2 when some input could not be read or parsed (the
+//! others are still analysed; the errors are in the report with `json` and `jsonl`, on stderr
+//! with `text`), or on a fatal error such as an unreadable stdin or a bad option. 2 wins
+//! over 1.
 
 use std::io::{IsTerminal, Write};
 use std::path::PathBuf;
@@ -16,9 +19,11 @@ use clap::{Args, ValueEnum};
 
 use calcinosis_ls::analysis::{Analysis, Analyzer, Finding};
 use calcinosis_ls::document::{Document, Encoding};
+use calcinosis_ls::limits::{MAX_JOBS, MAX_NAME_CHARS, STREAMED_NOTE_BYTES};
 use calcinosis_ls::report::{self, CrestReport};
 
-use super::batch::{self, Item, Origin, RecordFields, Source};
+use super::batch::{self, Item, Origin, RecordFields, Skipped, Source};
+use super::input::{warn, write_error};
 use super::KnowledgeArgs;
 
 #[derive(Debug, Clone, Copy, ValueEnum, Default, PartialEq, Eq)]
@@ -44,9 +49,10 @@ pub enum InputFormat {
 #[derive(Debug, Args)]
 #[command(
     after_help = "Exit status: 0 when every input was analysed (also when the output \
-pipe closes early); 2 when some input could not be read or parsed (the others are still \
-analysed; with --format jsonl each becomes an {\"error\": …} object in the stream), or on \
-a fatal error."
+pipe closes early); 1 when something in a directory was skipped (a symbolic link loop, a \
+dangling link, a FIFO or device, a --glob matching nothing; stderr says what and why); 2 \
+when some input could not be read or parsed (the others are still analysed; with --format \
+json or jsonl each becomes an {\"error\": …} object in the report), or on a fatal error."
 )]
 pub struct CheckArgs {
     /// Note files or directories (searched recursively); `-` (the default) reads stdin.
@@ -70,7 +76,7 @@ pub struct CheckArgs {
     /// glob, e.g. `*.txt` or `2024/**/*.note`.
     #[arg(long, value_name = "GLOB")]
     glob: Option<String>,
-    /// Notes analysed in parallel (default: one per core).
+    /// Notes analysed in parallel (default: one per core; at most 256).
     #[arg(long, short = 'j', value_name = "N")]
     jobs: Option<usize>,
     /// Text output: findings per note shown with a snippet of the note; the rest get their
@@ -85,12 +91,21 @@ const SNIPPET_CONTEXT: usize = 60;
 
 /// One note's rendered report, or its error.
 struct Rendered {
-    /// The bytes to write to stdout (empty for an error outside JSON Lines).
+    /// The bytes to write to stdout (empty for an error in text output).
     out: Vec<u8>,
+    /// A large note's analysis, which the writer renders straight to the output.
+    streamed: Option<Box<Streamed>>,
     /// An error to print on stderr: `NAME: reason`.
     error: Option<String>,
     /// The note's size, for the progress bar.
     bytes: u64,
+}
+
+/// A note of at least [`STREAMED_NOTE_BYTES`], analysed but not yet rendered.
+struct Streamed {
+    doc: Document,
+    analysis: Analysis,
+    origin: Origin,
 }
 
 pub fn run(ka: &KnowledgeArgs, args: &CheckArgs) -> anyhow::Result<ExitCode> {
@@ -122,12 +137,15 @@ pub fn run(ka: &KnowledgeArgs, args: &CheckArgs) -> anyhow::Result<ExitCode> {
     let jobs = args
         .jobs
         .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
-        .max(1);
+        .clamp(1, MAX_JOBS);
     let format = args.format;
     let id_key = args.id_field.clone();
     let render_analyzer = analyzer.clone();
+    let writer_analyzer = analyzer.clone();
     let snippets = args.snippets;
     let render = move |item: Item| render(&render_analyzer, format, &id_key, snippets, item);
+    // The writer renders large notes itself (`write_streamed`).
+    let writer_id_key = args.id_field.clone();
 
     let progress = std::io::stderr().is_terminal().then(|| {
         let bar = indicatif::ProgressBar::new_spinner();
@@ -149,7 +167,8 @@ pub fn run(ka: &KnowledgeArgs, args: &CheckArgs) -> anyhow::Result<ExitCode> {
         return Ok(ExitCode::SUCCESS);
     }
     let mut closed = false;
-    batch::run_ordered(source, jobs, 4 * jobs + 4, render, |r: Option<Rendered>| {
+    let window = jobs.saturating_mul(4).saturating_add(4);
+    let skipped = batch::run_ordered(source, jobs, window, render, |r: Option<Rendered>| {
         let Some(r) = r else {
             // Nothing finished yet: let the reader see what is done so far.
             return write_or_closed(out.flush());
@@ -161,16 +180,15 @@ pub fn run(ka: &KnowledgeArgs, args: &CheckArgs) -> anyhow::Result<ExitCode> {
         }
         if let Some(e) = &r.error {
             errors += 1;
-            // JSON Lines carries its errors in the stream; a count comes at the end.
-            if format != CheckFormat::Jsonl {
-                let line = format!("calcinosis-ls: {e}");
+            // JSON carries its errors in the report; a count comes at the end.
+            if format == CheckFormat::Text {
                 match &progress {
-                    Some(p) => p.suspend(|| eprintln!("{line}")),
-                    None => eprintln!("{line}"),
+                    Some(p) => p.suspend(|| warn(format_args!("{e}"))),
+                    None => warn(format_args!("{e}")),
                 }
             }
         }
-        if r.out.is_empty() {
+        if r.out.is_empty() && r.streamed.is_none() {
             return Ok(true);
         }
         if format == CheckFormat::Json {
@@ -181,12 +199,22 @@ pub fn run(ka: &KnowledgeArgs, args: &CheckArgs) -> anyhow::Result<ExitCode> {
                 return Ok(false);
             }
         }
-        let body = match format {
-            // The array's separators go between objects: drop the object's line break.
-            CheckFormat::Json => r.out.strip_suffix(b"\n").unwrap_or(&r.out),
-            _ => &r.out,
+        let written = match &r.streamed {
+            Some(big) => write_streamed(
+                &writer_analyzer,
+                format,
+                &writer_id_key,
+                snippets,
+                big,
+                &mut out,
+            ),
+            None => out.write_all(match format {
+                // The array's separators go between objects: drop the object's line break.
+                CheckFormat::Json => r.out.strip_suffix(b"\n").unwrap_or(&r.out),
+                _ => &r.out,
+            }),
         };
-        let ok = write_or_closed(out.write_all(body))?;
+        let ok = write_or_closed(written)?;
         closed = !ok;
         Ok(ok)
     })?;
@@ -202,16 +230,44 @@ pub fn run(ka: &KnowledgeArgs, args: &CheckArgs) -> anyhow::Result<ExitCode> {
     if !write_or_closed(out.flush())? {
         return Ok(ExitCode::SUCCESS);
     }
+    report_skipped(&skipped);
     Ok(if errors > 0 {
-        if format == CheckFormat::Jsonl {
-            eprintln!(
-                "calcinosis-ls: {errors} input(s) could not be analysed (see the \"error\" objects)"
-            );
+        if format != CheckFormat::Text {
+            warn(format_args!(
+                "{errors} input(s) could not be analysed (see the \"error\" objects)"
+            ));
         }
         ExitCode::from(2)
+    } else if skipped.total() > 0 {
+        ExitCode::from(1)
     } else {
         ExitCode::SUCCESS
     })
+}
+
+/// Says on stderr what the directory walk skipped and why: a count per reason, then the
+/// first paths by name.
+fn report_skipped(skipped: &Skipped) {
+    let total = skipped.total();
+    if total == 0 {
+        return;
+    }
+    let summary: Vec<String> = skipped
+        .counts
+        .iter()
+        .map(|(why, n)| format!("{n} × {why}"))
+        .collect();
+    warn(format_args!(
+        "skipped {total} path(s), not analysed: {}",
+        summary.join("; ")
+    ));
+    for (name, why) in &skipped.first {
+        warn(format_args!("skipped {name}: {why}"));
+    }
+    let unnamed = total - skipped.first.len() as u64;
+    if unnamed > 0 {
+        warn(format_args!("… and {unnamed} more skipped"));
+    }
 }
 
 /// `Ok(false)` when the reader of stdout has gone away (a closed pipe ends the run
@@ -220,7 +276,52 @@ fn write_or_closed(r: std::io::Result<()>) -> anyhow::Result<bool> {
     match r {
         Ok(()) => Ok(true),
         Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(false),
-        Err(e) => Err(anyhow::anyhow!("cannot write the report: {e}")),
+        Err(e) => Err(write_error("the report", &e)),
+    }
+}
+
+/// Writes a large note's report straight to `out`, a piece at a time, so that only the
+/// analysis, not its rendered report (~16 times the note in JSON when dense), is held.
+fn write_streamed(
+    analyzer: &Analyzer,
+    format: CheckFormat,
+    id_key: &str,
+    snippets: usize,
+    big: &Streamed,
+    out: &mut impl Write,
+) -> std::io::Result<()> {
+    match format {
+        CheckFormat::Text => text_report(
+            analyzer,
+            &big.doc,
+            &big.analysis,
+            &note_name(&big.origin),
+            snippets,
+            out,
+        ),
+        CheckFormat::Json | CheckFormat::Jsonl => {
+            let mut head = Vec::new();
+            origin_fields(&mut head, id_key, &big.origin);
+            head.extend_from_slice(b",\"findings\":");
+            out.write_all(&head)?;
+            report::write_findings_json_to(analyzer, &big.doc, &big.analysis, out)?;
+            out.write_all(b",\"crest\":")?;
+            serde_json::to_writer(&mut *out, &CrestReport::from(&big.analysis.crest))?;
+            // The array's separators go between objects.
+            out.write_all(if format == CheckFormat::Json {
+                b"}"
+            } else {
+                b"}\n"
+            })
+        }
+    }
+}
+
+/// How a note is named in text output.
+fn note_name(origin: &Origin) -> String {
+    match origin {
+        Origin::File(n) => n.clone(),
+        Origin::Record { line, id } => record_name(*line, id.as_deref()),
     }
 }
 
@@ -239,13 +340,22 @@ fn render(
     let bytes = text.len() as u64;
     let analysis = analyzer.analyze(&text);
     let doc = Document::new(text);
+    if doc.text().len() >= STREAMED_NOTE_BYTES {
+        return Rendered {
+            out: Vec::new(),
+            streamed: Some(Box::new(Streamed {
+                doc,
+                analysis,
+                origin: item.origin,
+            })),
+            error: None,
+            bytes,
+        };
+    }
     let mut out = Vec::with_capacity(256 + 256 * analysis.findings.len());
     match format {
         CheckFormat::Text => {
-            let name = match &item.origin {
-                Origin::File(n) => n.clone(),
-                Origin::Record { line, id } => record_name(*line, id.as_deref()),
-            };
+            let name = note_name(&item.origin);
             // Writing to a Vec cannot fail.
             let _ = text_report(analyzer, &doc, &analysis, &name, snippets, &mut out);
         }
@@ -255,19 +365,25 @@ fn render(
     }
     Rendered {
         out,
+        streamed: None,
         error: None,
         bytes,
     }
 }
 
-/// How a record is named in text output and on stderr: its id, else its line.
+/// How a record is named in text output and on stderr: its id, else its line. An id is
+/// cut to [`MAX_NAME_CHARS`] characters, as it is repeated on every line of the report.
 fn record_name(line: u64, id: Option<&serde_json::value::RawValue>) -> String {
-    match id {
-        Some(id) => match serde_json::from_str::<String>(id.get()) {
-            Ok(s) => s,
-            Err(_) => id.get().to_string(),
-        },
-        None => format!("line {line}"),
+    let Some(id) = id else {
+        return format!("line {line}");
+    };
+    let name = match serde_json::from_str::<String>(id.get()) {
+        Ok(s) => std::borrow::Cow::Owned(s),
+        Err(_) => std::borrow::Cow::Borrowed(id.get()),
+    };
+    match name.char_indices().nth(MAX_NAME_CHARS) {
+        Some((cut, _)) => format!("{}…", &name[..cut]),
+        None => name.into_owned(),
     }
 }
 
@@ -297,7 +413,7 @@ fn render_error(format: CheckFormat, id_key: &str, origin: &Origin, reason: &str
         Origin::Record { line, id: None } => record_name(*line, None),
     };
     let mut out = Vec::new();
-    if format == CheckFormat::Jsonl {
+    if format != CheckFormat::Text {
         origin_fields(&mut out, id_key, origin);
         out.extend_from_slice(b",\"error\":");
         let _ = serde_json::to_writer(&mut out, reason);
@@ -305,6 +421,7 @@ fn render_error(format: CheckFormat, id_key: &str, origin: &Origin, reason: &str
     }
     Rendered {
         out,
+        streamed: None,
         error: Some(format!("{name}: {reason}")),
         bytes: 0,
     }

@@ -3,7 +3,9 @@
 pub mod ask;
 mod batch;
 mod check;
+pub(crate) mod input;
 
+use std::io::Write;
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Instant;
@@ -90,7 +92,7 @@ impl KnowledgeArgs {
             }
         };
         if let Provenance::Rebuilt(why) = kb.index().provenance() {
-            eprintln!("calcinosis-ls: rebuilt the index: {why}");
+            input::warn(format_args!("rebuilt the index: {why}"));
         }
         Ok(kb)
     }
@@ -110,6 +112,12 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         // A reader that went away (`calcinosis-ls ask … | head`) is not an error.
         Some(Command::Ask(args)) => match ask::run(&cli.knowledge, &args) {
             Err(e) if closed_pipe(&e) => Ok(ExitCode::SUCCESS),
+            // Loading fails with its own context; a bare "no space left" is the answer's
+            // write to stdout (`ask … > /dev/full`).
+            Err(e) => Err(match e.downcast_ref::<std::io::Error>() {
+                Some(io) if disk_full(io) => input::write_error("the answer", io),
+                _ => e,
+            }),
             done => done,
         },
         Some(Command::Check(args)) => check::run(&cli.knowledge, &args),
@@ -117,17 +125,33 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             let start = Instant::now();
             let corpus = cli.knowledge.corpus()?;
             KnowledgeIndex::build_in_dir(&corpus, &out)
-                .with_context(|| format!("cannot build the index in {}", out.display()))?;
-            println!(
+                .with_context(|| format!("cannot build the index in {}", input::path_name(&out)))?;
+            // `println!` panics when stdout is closed or full; the index is built by then,
+            // so a reader that went away is not an error, and a full disk is said plainly.
+            let said = writeln!(
+                std::io::stdout().lock(),
                 "indexed {} statements and {} terms into {} in {:.1} ms",
                 corpus.statements.len(),
                 corpus.lexicon.terms().len(),
-                out.display(),
+                input::path_name(&out),
                 start.elapsed().as_secs_f64() * 1000.0
             );
-            Ok(ExitCode::SUCCESS)
+            match said {
+                Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => {
+                    Err(input::write_error("the summary (the index is built)", &e))
+                }
+                _ => Ok(ExitCode::SUCCESS),
+            }
         }
     }
+}
+
+/// Whether a write failed for want of space.
+fn disk_full(e: &std::io::Error) -> bool {
+    matches!(
+        e.kind(),
+        std::io::ErrorKind::StorageFull | std::io::ErrorKind::QuotaExceeded
+    )
 }
 
 /// Whether `e` is, at bottom, a write to a pipe whose reader has gone.
