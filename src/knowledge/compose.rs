@@ -102,13 +102,7 @@ pub(crate) fn compose(reply: &Reply<'_>) -> String {
                 };
                 let items: Vec<String> = g
                     .iter()
-                    .map(|s| {
-                        format!(
-                            "{} {}",
-                            inline(s.text.trim_end_matches('.')),
-                            s.source_label()
-                        )
-                    })
+                    .map(|s| format!("{} {}", inline(&body(s)), s.source_label()))
                     .collect();
                 let shown = match n {
                     Some(n) if g.len() < n => format!(" ({} of {n} listed)", g.len()),
@@ -170,7 +164,7 @@ fn states_all(q: &Question, s: &Scored, statement: &Statement, hedges: &[String]
 /// a claim of its own, when the list has items.
 fn chosen<'a>(reply: &Reply<'a>) -> Vec<&'a Statement> {
     let opens_items =
-        |s: &Statement| s.is_lead_in() && reply.list_len.get(&s.id).is_some_and(|&n| n > 0);
+        |s: &Statement| s.is_lead_in() && reply.opens.get(&s.id).is_some_and(|&n| n > 0);
     let claims: Vec<&Hit<'a>> = reply
         .hits
         .iter()
@@ -190,14 +184,7 @@ fn chosen<'a>(reply: &Reply<'a>) -> Vec<&'a Statement> {
 /// One claim: the statement's text (after its list's opening, with how much of that list
 /// is shown) and its own citation.
 fn claim(s: &Statement, shown_of: Option<(usize, usize)>) -> String {
-    let body = if s.is_lead_in() {
-        format!(
-            "{} (the source lists nothing under it)",
-            s.text.trim_end_matches(':')
-        )
-    } else {
-        s.text.trim_end_matches('.').to_string()
-    };
+    let body = body(s);
     let text = match (&s.lead_in, shown_of) {
         (Some(l), Some((k, n))) if k < n => format!(
             "{} ({k} of {n} listed): {}",
@@ -208,6 +195,19 @@ fn claim(s: &Statement, shown_of: Option<(usize, usize)>) -> String {
         (None, _) => body,
     };
     format!("{text} {}.", s.source_label())
+}
+
+/// A statement's words as a claim: a list opening shown as a claim says that nothing follows
+/// it in the source.
+fn body(s: &Statement) -> String {
+    if s.is_lead_in() {
+        format!(
+            "{} (the source lists nothing under it)",
+            s.text.trim_end_matches(':')
+        )
+    } else {
+        s.text.trim_end_matches('.').to_string()
+    }
 }
 
 /// How many items the list a statement belongs to has, if it is an item of one.
@@ -225,13 +225,7 @@ fn whole_list(q: &Question, lead: Option<&Statement>, items: &[&Statement]) -> S
         .unwrap_or_default();
     let listed: Vec<String> = items
         .iter()
-        .map(|s| {
-            format!(
-                "{} {}",
-                inline(s.text.trim_end_matches('.')),
-                s.source_label()
-            )
-        })
+        .map(|s| format!("{} {}", inline(&body(s)), s.source_label()))
         .collect();
     let left_out: Vec<String> = q
         .concepts

@@ -121,6 +121,8 @@ pub struct Reply<'a> {
     pub(crate) top_scored: Option<Scored>,
     /// For each statement shown that is a list item: how many items its list has.
     pub(crate) list_len: HashMap<String, usize>,
+    /// For each list opening shown: how many items it opens.
+    pub(crate) opens: HashMap<String, usize>,
     /// For "X or Y": each side in the user's words, with the best statement on it alone.
     pub(crate) sides: Vec<(String, Option<&'a Statement>)>,
     /// Words by which a statement hedges ("may", "proposed"): never a bare "Yes".
@@ -261,17 +263,33 @@ impl Knowledge {
                 matched: s.matched.clone(),
             })
             .collect();
+        // Items as the reader sees them: every statement under the same opening, nested
+        // openings included ("Other approaches:" is an item of the treatment list).
+        let items_under = |section: &[String], lead: &str| {
+            st.iter()
+                .filter(|o| o.section == section && o.lead_in.as_deref() == Some(lead))
+                .count()
+        };
         let list_len = ranked
             .hits
             .iter()
             .filter_map(|s| {
-                let l = self.lexis.list_of[s.idx]?;
-                Some((st[s.idx].id.clone(), self.lexis.lists[l].items.len()))
+                let x = &st[s.idx];
+                let lead = x.lead_in.as_deref()?;
+                Some((x.id.clone(), items_under(&x.section, lead)))
             })
+            .collect();
+        let opens = ranked
+            .hits
+            .iter()
+            .map(|s| &st[s.idx])
+            .filter(|x| x.is_lead_in())
+            .map(|x| (x.id.clone(), items_under(&x.section, &x.text)))
             .collect();
         Reply {
             top_scored: ranked.hits.first().cloned(),
             list_len,
+            opens,
             sides: Vec::new(),
             hedges: self.lexis.hedges.clone(),
             hits,
