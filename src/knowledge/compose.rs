@@ -80,10 +80,7 @@ pub(crate) fn compose(reply: &Reply<'_>) -> String {
             let same = |o: &&Statement| {
                 o.lead_in.is_some() && o.lead_in == s.lead_in && o.section == s.section
             };
-            match groups
-                .iter_mut()
-                .find(|g| g.first().is_some_and(|f| same(f)))
-            {
+            match groups.iter_mut().find(|g| g.first().is_some_and(&same)) {
                 Some(g) => g.push(s),
                 None => groups.push(vec![s]),
             }

@@ -409,6 +409,15 @@ impl Knowledge {
     }
 }
 
+/// One knowledge base over the embedded corpus for every stage's unit tests (built once).
+#[cfg(test)]
+pub(crate) fn test_kb() -> &'static Knowledge {
+    static KB: std::sync::OnceLock<Knowledge> = std::sync::OnceLock::new();
+    KB.get_or_init(|| {
+        Knowledge::in_memory(Corpus::embedded().expect("embedded corpus")).expect("index")
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -576,13 +585,4 @@ mod tests {
             .take(3)
             .all(|h| h.statement.text.contains("JDM")));
     }
-}
-
-/// One knowledge base over the embedded corpus for every stage's unit tests (built once).
-#[cfg(test)]
-pub(crate) fn test_kb() -> &'static Knowledge {
-    static KB: std::sync::OnceLock<Knowledge> = std::sync::OnceLock::new();
-    KB.get_or_init(|| {
-        Knowledge::in_memory(Corpus::embedded().expect("embedded corpus")).expect("index")
-    })
 }

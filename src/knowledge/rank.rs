@@ -24,6 +24,9 @@ use super::abstain::Abstention;
 use super::question::{ConceptKind, Question};
 use super::vocabulary::{contains_seq, Lexis};
 
+/// Optional clauses of a tantivy boolean query.
+type Clauses = Vec<(Occur, Box<dyn Query>)>;
+
 /// Weight of the corpus's subject in a question: every statement is about it.
 pub(crate) const TOPIC_WEIGHT: f32 = 0.3;
 /// Bonus for a statement under a heading that holds the kind of answer asked for.
@@ -208,7 +211,7 @@ impl Ranker<'_> {
 
     /// The index query for a question: its concepts (the corpus's subject only when nothing
     /// else is asked) and the headings and wording of its answer types.
-    fn candidates_query(&self, q: &Question) -> (Vec<(Occur, Box<dyn Query>)>, bool) {
+    fn candidates_query(&self, q: &Question) -> (Clauses, bool) {
         let f = self.index.fields();
         let mut clauses: Vec<(Occur, Box<dyn Query>)> = Vec::new();
         // The subject is in a large share of statements: it finds candidates only when
