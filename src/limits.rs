@@ -8,6 +8,30 @@ pub const MAX_QUESTION_BYTES: usize = 2048;
 /// Most results a question may ask for.
 pub const MAX_RESULTS: usize = 100;
 
+/// Largest corpus file read (a statements `.md`, a lexicon or rules `.toml`), in bytes. The
+/// default corpus's largest file is 20 KB; 16 MiB holds a textbook's worth of statements.
+/// Without a cap a 1 GiB file was read whole (1.04 GB of memory). Checked on the opened
+/// file before a byte is read, so a huge (or sparse) file is refused at once.
+pub const MAX_CORPUS_FILE_BYTES: u64 = 16 << 20;
+
+/// Largest index marker (`calcinosis-ls-index.json`) read, in bytes. Ours is under 1 KB:
+/// a few fields and the names of the folders this program made, which are pruned at
+/// every build. A marker linked to `/dev/zero` was read until memory ran out.
+pub const MAX_MARKER_BYTES: u64 = 1 << 20;
+
+/// Largest stamp file (the proof, inside a folder of an index directory, that this
+/// program made it) read, in bytes. Ours is one short line.
+pub const MAX_STAMP_BYTES: u64 = 4096;
+
+/// Largest `meta.json` of an index generation let through to tantivy, which reads it
+/// whole. Ours lists one segment in about 1 KB; 16 MiB would list thousands.
+pub const MAX_INDEX_META_BYTES: u64 = 16 << 20;
+
+/// Largest single file of an index generation opened (or, for a read-only index, read
+/// into memory). Segments grow with the corpus, which [`MAX_CORPUS_FILE_BYTES`] bounds per
+/// file; the default corpus's largest segment file is a few KB.
+pub const MAX_INDEX_FILE_BYTES: u64 = 1 << 30;
+
 /// `text` cut to at most `max` bytes, at a character boundary (and, where one is near, at
 /// a word boundary, so that no half word is searched for).
 pub fn truncate(text: &str, max: usize) -> &str {

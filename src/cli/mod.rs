@@ -12,7 +12,7 @@ use anyhow::Context;
 use clap::{Args, Parser, Subcommand};
 
 use calcinosis_ls::corpus::{Corpus, CorpusSource};
-use calcinosis_ls::index::{KnowledgeIndex, Provenance};
+use calcinosis_ls::index::{KnowledgeIndex, Provenance, BUILT_ON_REQUEST};
 use calcinosis_ls::knowledge::Knowledge;
 use calcinosis_ls::server::{self, ServerOptions};
 
@@ -116,8 +116,14 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Some(Command::Index { out }) => {
             let start = Instant::now();
             let corpus = cli.knowledge.corpus()?;
-            KnowledgeIndex::build_in_dir(&corpus, &out)
+            let ix = KnowledgeIndex::build_in_dir(&corpus, &out)
                 .with_context(|| format!("cannot build the index in {}", out.display()))?;
+            // What the build left alone in the directory (folders it did not make).
+            if let Provenance::Rebuilt(why) = ix.provenance() {
+                if why != BUILT_ON_REQUEST {
+                    eprintln!("calcinosis-ls: index {}: {why}", out.display());
+                }
+            }
             println!(
                 "indexed {} statements and {} terms into {} in {:.1} ms",
                 corpus.statements.len(),
