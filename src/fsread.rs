@@ -182,7 +182,11 @@ pub struct BoundedFile {
 impl BoundedFile {
     /// Opens `path` for reading if it is a regular file of at most `max` bytes.
     pub fn open(path: &Path, max: u64, links: Links) -> Result<BoundedFile, Refusal> {
-        let file = open_regular(path, with_flags(OpenOptions::new().read(true), links), links)?;
+        let file = open_regular(
+            path,
+            with_flags(OpenOptions::new().read(true), links),
+            links,
+        )?;
         let len = file.metadata().map_err(Refusal::Io)?.len();
         if len > max {
             return Err(Refusal::TooLarge { len, max });
@@ -306,7 +310,10 @@ mod tests {
         std::os::unix::fs::symlink(&b, &a).unwrap();
         std::os::unix::fs::symlink(&a, &b).unwrap();
         let e = read(&a, 10, Links::Follow).unwrap_err();
-        assert_eq!(e.to_string(), "is a loop of symbolic links, not a regular file");
+        assert_eq!(
+            e.to_string(),
+            "is a loop of symbolic links, not a regular file"
+        );
         let real = dir.path().join("real");
         std::fs::write(&real, "x").unwrap();
         let link = dir.path().join("link");

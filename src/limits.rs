@@ -14,6 +14,13 @@ pub const MAX_RESULTS: usize = 100;
 /// file before a byte is read, so a huge (or sparse) file is refused at once.
 pub const MAX_CORPUS_FILE_BYTES: u64 = 16 << 20;
 
+/// Most bytes of names, synonyms and abbreviations a lexicon (all its files together) may
+/// list. The term matcher's automaton has about one state per byte of them: 15,000 terms
+/// of 200 bytes (3 MB) took 1.64 GB with a DFA, 213 MB with an NFA, and 15 MB of them
+/// 855 MB and 25 s. 4 MiB keeps a lexicon's load under 300 MB and holds a 100,000-term
+/// lexicon of ordinary names (2.9 MB).
+pub const MAX_LEXICON_FORM_BYTES: usize = 4 << 20;
+
 /// Largest index marker (`calcinosis-ls-index.json`) read, in bytes. Ours is under 1 KB:
 /// a few fields and the names of the folders this program made, which are pruned at
 /// every build. A marker linked to `/dev/zero` was read until memory ran out.

@@ -47,7 +47,9 @@ use super::{schema, KnowledgeIndex, Provenance};
 use crate::corpus::{Corpus, SCHEMA_VERSION};
 use crate::error::{Error, Result};
 use crate::fsread::{self, Links, Refusal};
-use crate::limits::{MAX_INDEX_FILE_BYTES, MAX_INDEX_META_BYTES, MAX_MARKER_BYTES, MAX_STAMP_BYTES};
+use crate::limits::{
+    MAX_INDEX_FILE_BYTES, MAX_INDEX_META_BYTES, MAX_MARKER_BYTES, MAX_STAMP_BYTES,
+};
 
 /// The marker file that makes a directory ours.
 pub const MARKER: &str = "calcinosis-ls-index.json";
@@ -172,9 +174,9 @@ pub(super) fn build(
     }
     let mut left_alone = Vec::new();
     // Builds a builder that died left behind (we hold the lock: no live builder owns one).
-    marker
-        .made
-        .retain(|name| !is_our_name(name, BUILD_PREFIX) || !remove_ours(dir, name, &mut left_alone));
+    marker.made.retain(|name| {
+        !is_our_name(name, BUILD_PREFIX) || !remove_ours(dir, name, &mut left_alone)
+    });
     let id = unique_id(corpus);
     let build_name = format!("{BUILD_PREFIX}{id}");
     let building = dir.join(&build_name);
@@ -187,8 +189,7 @@ pub(super) fn build(
     let built = (|| {
         fs::create_dir(&building).map_err(|e| Error::io(&building, e))?;
         let stamp = building.join(STAMP);
-        fsread::create_new(&stamp, stamp_text(&id).as_bytes())
-            .map_err(|e| Error::io(&stamp, e))?;
+        fsread::create_new(&stamp, stamp_text(&id).as_bytes()).map_err(|e| Error::io(&stamp, e))?;
         let index = Index::create_in_dir(&building, schema().0)
             .map_err(|e| index_error(&building, e.to_string()))?;
         let documents = {
@@ -536,7 +537,10 @@ fn read_marker(dir: &Path) -> Result<std::result::Result<Marker, String>> {
         Err(Refusal::Missing) => return Ok(Err(format!("no index at {} yet", dir.display()))),
         Err(why) if why.is_permission() => return Ok(Err(not_permitted(dir, MARKER))),
         Err(Refusal::Io(e)) => {
-            return Ok(Err(format!("marker {} is unreadable ({e})", path.display())))
+            return Ok(Err(format!(
+                "marker {} is unreadable ({e})",
+                path.display()
+            )))
         }
         Err(why) => return Err(refused(dir, MARKER, &why)),
     };
