@@ -248,8 +248,7 @@ pub fn create_new(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
     let mut options = OpenOptions::new();
     options.write(true).create_new(true);
     let mut file = with_flags(&mut options, Links::Refuse).open(path)?;
-    file.write_all(bytes)?;
-    file.sync_all()
+    file.write_all(bytes)
 }
 
 #[cfg(all(test, unix))]
