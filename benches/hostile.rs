@@ -1,8 +1,10 @@
 //! Hostile sizes against the release binary, each in a process of its own so that its peak
 //! resident memory (`ru_maxrss` from `wait4`) is its own: a 5 MB question, a 10 MB note
 //! opened and edited in the server, a 100,000-term lexicon, `check` on a 10 MB note that is
-//! one line (and how much it prints), 5,000 changes in one `didChange` on a 5 MB note.
-//! Run: `cargo bench --bench hostile` (or name scenarios: `-- question lexicon`).
+//! one line (and how much it prints), 5,000 changes in one `didChange` on a 5 MB note;
+//! hostile index directories (links to devices, named pipes) and corpus files (a sparse
+//! 1 GiB `.md`, a lexicon of 200-byte terms), which must be refused or bounded.
+//! Run: `cargo bench --bench hostile` (or name scenarios: `-- question lexicon index corpus`).
 
 #[path = "../tests/common/mod.rs"]
 mod common;
@@ -166,6 +168,137 @@ fn replace_all() {
     let _ = c.shutdown();
 }
 
+/// Reports a run whose refusal (a non-zero exit) is the expected outcome.
+fn report_refusal(name: &str, r: &Run) {
+    println!(
+        "{name}: peak RSS {:.0} MB, {:.2} s, {}",
+        r.peak_mb,
+        r.wall.as_secs_f64(),
+        if r.ok {
+            "ACCEPTED (expected a refusal)"
+        } else {
+            "refused"
+        }
+    );
+}
+
+fn mkfifo(path: &std::path::Path) {
+    let c = std::ffi::CString::new(path.as_os_str().as_encoded_bytes()).expect("path");
+    // SAFETY: a valid NUL-terminated path.
+    assert_eq!(unsafe { libc::mkfifo(c.as_ptr(), 0o600) }, 0, "mkfifo");
+}
+
+/// An index directory of the default corpus, then `damage` done to it, then `args` run on it.
+fn index_dir() {
+    type Damage = fn(&std::path::Path, &std::path::Path);
+    let cases: [(&str, &str, Damage); 6] = [
+        ("marker linked to /dev/zero", "ask", |d, _| {
+            let m = d.join(calcinosis_ls::index::MARKER);
+            std::fs::remove_file(&m).expect("rm");
+            std::os::unix::fs::symlink("/dev/zero", &m).expect("link");
+        }),
+        ("marker linked to /dev/urandom", "ask", |d, _| {
+            let m = d.join(calcinosis_ls::index::MARKER);
+            std::fs::remove_file(&m).expect("rm");
+            std::os::unix::fs::symlink("/dev/urandom", &m).expect("link");
+        }),
+        ("meta.json linked to /dev/zero", "ask", |_, g| {
+            std::fs::remove_file(g.join("meta.json")).expect("rm");
+            std::os::unix::fs::symlink("/dev/zero", g.join("meta.json")).expect("link");
+        }),
+        ("marker a named pipe", "ask", |d, _| {
+            let m = d.join(calcinosis_ls::index::MARKER);
+            std::fs::remove_file(&m).expect("rm");
+            mkfifo(&m);
+        }),
+        (".lock a named pipe", "index", |d, _| {
+            std::fs::remove_file(d.join(".lock")).expect("rm");
+            mkfifo(&d.join(".lock"));
+        }),
+        ("a segment a named pipe", "ask", |_, g| {
+            let store = std::fs::read_dir(g)
+                .expect("generation")
+                .flatten()
+                .map(|e| e.path())
+                .find(|p| p.extension().is_some_and(|x| x == "store"))
+                .expect("a .store file");
+            std::fs::remove_file(&store).expect("rm");
+            mkfifo(&store);
+        }),
+    ];
+    for (name, command, damage) in cases {
+        let tmp = tempfile::tempdir().expect("tempdir");
+        let dir = tmp.path().join("ix");
+        let d = dir.to_str().expect("utf-8 path");
+        assert!(cli(&["index", "--out", d], b"").ok, "index --out");
+        let marker: serde_json::Value = serde_json::from_str(
+            &std::fs::read_to_string(dir.join(calcinosis_ls::index::MARKER)).expect("marker"),
+        )
+        .expect("marker json");
+        let generation = dir.join(marker["generation"].as_str().expect("generation"));
+        damage(&dir, &generation);
+        let r = if command == "ask" {
+            cli(&["ask", "--index", d, "elbows"], b"")
+        } else {
+            cli(&["index", "--out", d], b"")
+        };
+        report_refusal(&format!("index directory, {name} ({command})"), &r);
+    }
+}
+
+/// Corpus files: a sparse 1 GiB statements file, a named pipe, and lexicons of 200-byte
+/// terms under and over the cap on their total.
+fn corpus_files() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let sparse = tmp.path().join("sparse");
+    std::fs::create_dir(&sparse).expect("dir");
+    std::fs::File::create(sparse.join("huge.md"))
+        .and_then(|f| f.set_len(1 << 30))
+        .expect("sparse file");
+    let r = cli(
+        &["--corpus", sparse.to_str().expect("utf-8"), "ask", "elbows"],
+        b"",
+    );
+    report_refusal("corpus, a sparse 1 GiB .md", &r);
+    let pipe = tmp.path().join("pipe");
+    std::fs::create_dir(&pipe).expect("dir");
+    mkfifo(&pipe.join("pipe.md"));
+    let r = cli(
+        &["--corpus", pipe.to_str().expect("utf-8"), "ask", "elbows"],
+        b"",
+    );
+    report_refusal("corpus, a named pipe as a .md", &r);
+    let term = |i: usize| {
+        let mut name = format!("t{i} ");
+        let mut w = i;
+        while name.len() < 196 {
+            name.push_str(["calx ", "nodule ", "digit ", "elbow ", "finger "][w % 5]);
+            w = w / 5 + name.len();
+        }
+        name.truncate(200);
+        format!(
+            "[[term]]\nname = \"{}\"\ncategory = \"site\"\n\n",
+            name.trim()
+        )
+    };
+    for (n, expect_refusal) in [(15_000, false), (25_000, true)] {
+        let dir = tmp.path().join(format!("lex{n}"));
+        std::fs::create_dir(&dir).expect("dir");
+        let toml: String = (0..n).map(term).collect();
+        std::fs::write(dir.join("lexicon.toml"), toml).expect("write lexicon");
+        let r = cli(
+            &["--corpus", dir.to_str().expect("utf-8"), "ask", "elbows"],
+            b"",
+        );
+        let name = format!("corpus, a lexicon of {n} terms of 200 bytes");
+        if expect_refusal {
+            report_refusal(&name, &r);
+        } else {
+            report(&name, &r);
+        }
+    }
+}
+
 fn main() {
     let wanted: Vec<String> = std::env::args()
         .skip(1)
@@ -186,5 +319,11 @@ fn main() {
     }
     if run("replace") {
         replace_all();
+    }
+    if run("index") {
+        index_dir();
+    }
+    if run("corpus") {
+        corpus_files();
     }
 }

@@ -23,7 +23,7 @@ use crate::error::{Error, Result};
 
 mod store;
 
-pub use store::MARKER;
+pub use store::{BUILT_ON_REQUEST, MARKER};
 const ANALYZER: &str = "clinical";
 
 /// The indexed fields.

@@ -19,6 +19,8 @@
 //! - [`document`] keeps an editable document and converts positions between UTF-8,
 //!   UTF-16 and byte offsets.
 //! - [`limits`] bounds every input a user controls.
+//! - [`fsread`] opens files it did not write (index and corpus directories) without
+//!   following links, blocking on pipes or reading past a size cap.
 //! - [`server`] (feature `server`, on by default) adapts the engine to the Language Server
 //!   Protocol. It is the only module that knows LSP; nothing else depends on it. The
 //!   `calcinosis-ls` binary adds the command line (clap) on top.
@@ -30,6 +32,7 @@ pub mod analysis;
 pub mod corpus;
 pub mod document;
 pub mod error;
+pub mod fsread;
 pub mod index;
 pub mod knowledge;
 pub mod limits;

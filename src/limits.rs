@@ -35,6 +35,36 @@ pub const MAX_JOBS: usize = 256;
 /// in characters; longer ones are cut with `…` (`--id-field text` would otherwise repeat a
 /// whole note on every finding).
 pub const MAX_NAME_CHARS: usize = 80;
+/// Largest corpus file read (a statements `.md`, a lexicon or rules `.toml`), in bytes. The
+/// default corpus's largest file is 20 KB; 16 MiB holds a textbook's worth of statements.
+/// Without a cap a 1 GiB file was read whole (1.04 GB of memory). Checked on the opened
+/// file before a byte is read, so a huge (or sparse) file is refused at once.
+pub const MAX_CORPUS_FILE_BYTES: u64 = 16 << 20;
+
+/// Most bytes of names, synonyms and abbreviations a lexicon (all its files together) may
+/// list. The term matcher's automaton has about one state per byte of them: 15,000 terms
+/// of 200 bytes (3 MB) took 1.64 GB with a DFA, 213 MB with an NFA, and 15 MB of them
+/// 855 MB and 25 s. 4 MiB keeps a lexicon's load under 300 MB and holds a 100,000-term
+/// lexicon of ordinary names (2.9 MB).
+pub const MAX_LEXICON_FORM_BYTES: usize = 4 << 20;
+
+/// Largest index marker (`calcinosis-ls-index.json`) read, in bytes. Ours is under 1 KB:
+/// a few fields and the names of the folders this program made, which are pruned at
+/// every build. A marker linked to `/dev/zero` was read until memory ran out.
+pub const MAX_MARKER_BYTES: u64 = 1 << 20;
+
+/// Largest stamp file (the proof, inside a folder of an index directory, that this
+/// program made it) read, in bytes. Ours is one short line.
+pub const MAX_STAMP_BYTES: u64 = 4096;
+
+/// Largest `meta.json` of an index generation let through to tantivy, which reads it
+/// whole. Ours lists one segment in about 1 KB; 16 MiB would list thousands.
+pub const MAX_INDEX_META_BYTES: u64 = 16 << 20;
+
+/// Largest single file of an index generation opened (or, for a read-only index, read
+/// into memory). Segments grow with the corpus, which [`MAX_CORPUS_FILE_BYTES`] bounds per
+/// file; the default corpus's largest segment file is a few KB.
+pub const MAX_INDEX_FILE_BYTES: u64 = 1 << 30;
 
 /// `text` cut to at most `max` bytes, at a character boundary (and, where one is near, at
 /// a word boundary, so that no half word is searched for).

@@ -234,8 +234,14 @@ fn variants(form: &str) -> Vec<String> {
 /// NFA: a little slower per byte, linear in the patterns.
 const MAX_DFA_PATTERNS: usize = 20_000;
 
-fn automaton_kind(patterns: usize) -> aho_corasick::AhoCorasickKind {
-    if patterns <= MAX_DFA_PATTERNS {
+/// Pattern bytes up to which the automaton is a DFA. A DFA has about one state per pattern
+/// byte, each a row of transitions (one per byte class), and is built twice (see
+/// [`WordSearcher`]): 15,000 patterns of 200 bytes, well under [`MAX_DFA_PATTERNS`], took
+/// 1.64 GB. The built-in lexicon's patterns come to a few KB.
+const MAX_DFA_PATTERN_BYTES: usize = 256 * 1024;
+
+fn automaton_kind(patterns: usize, bytes: usize) -> aho_corasick::AhoCorasickKind {
+    if patterns <= MAX_DFA_PATTERNS && bytes <= MAX_DFA_PATTERN_BYTES {
         aho_corasick::AhoCorasickKind::DFA
     } else {
         aho_corasick::AhoCorasickKind::ContiguousNFA
@@ -306,8 +312,12 @@ impl TermMatcher {
         // Patterns and searched text are ASCII lower case: an ASCII-case-insensitive
         // automaton doubles every letter's transitions (on a 100,000-term lexicon, 3x the
         // build time and 40 MB more at its peak).
-        let automaton = WordSearcher::new(&texts, automaton_kind(texts.len()), false)
-            .expect("lexicon patterns are plain strings and always build");
+        let automaton = WordSearcher::new(
+            &texts,
+            automaton_kind(texts.len(), texts.iter().map(String::len).sum()),
+            false,
+        )
+        .expect("lexicon patterns are plain strings and always build");
         static NEXT_ID: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(1);
         let mut fuzzy_lengths = [None; 26];
         for (c, cands) in &fuzzy {

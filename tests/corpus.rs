@@ -225,10 +225,13 @@ fn on_disk_index_build_open_stale_corrupt() {
     );
     drop(rebuilt);
 
-    // Corrupt: damage every file of the current generation; the index is rebuilt, not
-    // crashed on.
+    // Corrupt: damage every file tantivy wrote in the current generation; the index is
+    // rebuilt, not crashed on. (Its stamp is left: a generation whose stamp is damaged too
+    // cannot be told from someone else's folder, and is left alone.)
     for entry in std::fs::read_dir(generation(&ix)).unwrap().flatten() {
-        std::fs::write(entry.path(), b"garbage").unwrap();
+        if entry.file_name() != ".calcinosis-ls-stamp" {
+            std::fs::write(entry.path(), b"garbage").unwrap();
+        }
     }
     let repaired = KnowledgeIndex::open_or_rebuild(&changed, &ix).unwrap();
     assert!(
@@ -247,18 +250,30 @@ fn on_disk_index_build_open_stale_corrupt() {
         vec![9]
     );
 
-    // A garbled marker is reported and rebuilt too.
+    // Each rebuild replaced the previous generation: only the current one is left.
+    let generations = || -> Vec<_> {
+        std::fs::read_dir(&ix)
+            .unwrap()
+            .flatten()
+            .filter(|e| e.file_name().to_string_lossy().starts_with("gen-"))
+            .collect()
+    };
+    assert_eq!(generations().len(), 1, "{:?}", generations());
+
+    // A garbled marker is reported and rebuilt too. Its record of what this program made
+    // is lost with it, so the previous generation is left alone, and named.
+    let previous = generation(&ix);
     std::fs::write(ix.join(MARKER), "{not json").unwrap();
     let again = KnowledgeIndex::open_or_rebuild(&changed, &ix).unwrap();
-    assert!(matches!(again.provenance(), Provenance::Rebuilt(why) if why.contains("unreadable")));
-
-    // Each rebuild replaced the previous generation: only the current one is left.
-    let generations: Vec<_> = std::fs::read_dir(&ix)
-        .unwrap()
-        .flatten()
-        .filter(|e| e.file_name().to_string_lossy().starts_with("gen-"))
-        .collect();
-    assert_eq!(generations.len(), 1, "{generations:?}");
+    let name = previous.file_name().unwrap().to_str().unwrap();
+    assert!(
+        matches!(again.provenance(), Provenance::Rebuilt(why)
+            if why.contains("unreadable") && why.contains("left alone") && why.contains(name)),
+        "{:?}",
+        again.provenance()
+    );
+    assert!(previous.is_dir());
+    assert_eq!(generations().len(), 2, "{:?}", generations());
 }
 
 /// The directory the marker names as the current index generation.
@@ -319,7 +334,8 @@ fn index_dir_with_foreign_meta_json_survives_byte_for_byte() {
 }
 
 /// A README and .gitignore (as in the repository's `index/`) may sit beside our index and
-/// are kept; a builder that died leaves a `.build-*` directory that the next build removes.
+/// are kept; a builder that died leaves a `.build-*` directory, recorded in the marker and
+/// stamped, that the next build removes. One named so but in no record is left alone.
 #[test]
 fn index_dir_keeps_readme_and_cleans_only_its_own_leftovers() {
     let corpus = Corpus::embedded().unwrap();
@@ -327,11 +343,27 @@ fn index_dir_keeps_readme_and_cleans_only_its_own_leftovers() {
     write(dir.path(), "README.md", "about this folder");
     write(dir.path(), ".gitignore", "*");
     KnowledgeIndex::build_in_dir(&corpus, dir.path()).unwrap();
-    std::fs::create_dir(dir.path().join(".build-dead-1-2")).unwrap();
-    write(&dir.path().join(".build-dead-1-2"), "meta.json", "{}");
+    // What a builder that died after making its folder leaves.
+    let dead = dir.path().join(".build-dead-1-2");
+    std::fs::create_dir(&dead).unwrap();
+    write(&dead, ".calcinosis-ls-stamp", "calcinosis-ls dead-1-2\n");
+    write(&dead, "meta.json", "{}");
+    let mut marker: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.path().join(MARKER)).unwrap()).unwrap();
+    marker["made"]
+        .as_array_mut()
+        .unwrap()
+        .push(".build-dead-1-2".into());
+    write(dir.path(), MARKER, &marker.to_string());
+    std::fs::create_dir(dir.path().join(".build-user")).unwrap();
     let rebuilt = KnowledgeIndex::build_in_dir(&corpus, dir.path()).unwrap();
-    assert!(matches!(rebuilt.provenance(), Provenance::Rebuilt(_)));
-    assert!(!dir.path().join(".build-dead-1-2").exists());
+    assert!(
+        matches!(rebuilt.provenance(), Provenance::Rebuilt(why) if why.contains(".build-user")),
+        "{:?}",
+        rebuilt.provenance()
+    );
+    assert!(!dead.exists());
+    assert!(dir.path().join(".build-user").is_dir());
     assert_eq!(
         std::fs::read_to_string(dir.path().join("README.md")).unwrap(),
         "about this folder"

@@ -14,7 +14,7 @@ use anyhow::Context;
 use clap::{Args, Parser, Subcommand};
 
 use calcinosis_ls::corpus::{Corpus, CorpusSource};
-use calcinosis_ls::index::{KnowledgeIndex, Provenance};
+use calcinosis_ls::index::{KnowledgeIndex, Provenance, BUILT_ON_REQUEST};
 use calcinosis_ls::knowledge::Knowledge;
 use calcinosis_ls::server::{self, ServerOptions};
 
@@ -124,8 +124,14 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Some(Command::Index { out }) => {
             let start = Instant::now();
             let corpus = cli.knowledge.corpus()?;
-            KnowledgeIndex::build_in_dir(&corpus, &out)
+            let ix = KnowledgeIndex::build_in_dir(&corpus, &out)
                 .with_context(|| format!("cannot build the index in {}", input::path_name(&out)))?;
+            // What the build left alone in the directory (folders it did not make).
+            if let Provenance::Rebuilt(why) = ix.provenance() {
+                if why != BUILT_ON_REQUEST {
+                    input::warn(format_args!("index {}: {why}", input::path_name(&out)));
+                }
+            }
             // `println!` panics when stdout is closed or full; the index is built by then,
             // so a reader that went away is not an error, and a full disk is said plainly.
             let said = writeln!(

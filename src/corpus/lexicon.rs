@@ -8,6 +8,7 @@ use serde::Deserialize;
 use toml::Spanned;
 
 use crate::error::{Error, Result};
+use crate::limits::MAX_LEXICON_FORM_BYTES;
 
 /// Index of a term in its [`Lexicon`].
 pub type TermId = usize;
@@ -187,6 +188,8 @@ pub struct Lexicon {
     /// Every form by its [`form_key`] (keys are unique: a form names one term), so that
     /// [`Lexicon::find`] is a lookup, not a scan of every form.
     keys: HashMap<String, TermId>,
+    /// Bytes of all forms listed so far, bounded by [`MAX_LEXICON_FORM_BYTES`].
+    form_bytes: usize,
 }
 
 #[derive(Deserialize)]
@@ -275,7 +278,8 @@ impl Lexicon {
         let lines = Lines::new(source);
         // Table by table (bounded memory on a large file); the whole file at once when
         // that cannot be done, which also gives TOML's own error message.
-        let (terms, ignored) = (self.terms.len(), self.fuzzy_ignore.len());
+        let (terms, ignored, form_bytes) =
+            (self.terms.len(), self.fuzzy_ignore.len(), self.form_bytes);
         let mut fuzzy_seen = false;
         let chunked = super::chunks::parse_in_chunks(source, |offset, def: FileDef| {
             if def.fuzzy.defined {
@@ -292,6 +296,7 @@ impl Lexicon {
         self.terms.truncate(terms);
         self.fuzzy_ignore.truncate(ignored);
         self.keys.retain(|_, id| *id < terms);
+        self.form_bytes = form_bytes;
         let def: FileDef = toml::from_str(source).map_err(|e| {
             let line = e.span().map(|s| lines.of(s.start)).unwrap_or(1);
             Error::syntax(file, line, e.message().trim().to_string())
@@ -363,6 +368,17 @@ impl Lexicon {
                             "'{start}…' is {} bytes long: a term's name, synonym or \
                              abbreviation may have at most {MAX_FORM_BYTES}",
                             text.len()
+                        ),
+                    ));
+                }
+                self.form_bytes += text.len();
+                if self.form_bytes > MAX_LEXICON_FORM_BYTES {
+                    return Err(at(
+                        form.span(),
+                        format!(
+                            "the lexicon's names, synonyms and abbreviations come to more than \
+                             {MAX_LEXICON_FORM_BYTES} bytes here: the term matcher's memory \
+                             grows with them. Shorten or remove terms"
                         ),
                     ));
                 }

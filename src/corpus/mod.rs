@@ -23,6 +23,8 @@ pub use statements::{Heading, Source, Statement};
 pub use vocabulary::Vocabulary;
 
 use crate::error::{Error, Result};
+use crate::fsread::{self, Links, Refusal};
+use crate::limits::MAX_CORPUS_FILE_BYTES;
 
 /// The corpus compiled into the binary: `(name, contents)`, names relative to the repo.
 pub const EMBEDDED: &[(&str, &str)] = &[
@@ -274,25 +276,50 @@ fn assign_ids(statements: &mut [Statement]) {
     }
 }
 
-/// Reads the corpus files of one directory, sorted by name for a stable order.
+/// Reads the corpus files of one directory, sorted by name for a stable order. Each file is
+/// read through [`fsread`]: links are followed (a corpus may link a shared file), but a
+/// loop of links, a named pipe, a device or a directory with a corpus file's name is
+/// refused, and so is a file over [`MAX_CORPUS_FILE_BYTES`], before a byte of it is read.
 fn read_dir(dir: &Path) -> Result<Vec<SourceFile>> {
     let entries = std::fs::read_dir(dir).map_err(|e| Error::io(dir, e))?;
     let mut paths: Vec<PathBuf> = entries
         .filter_map(|e| e.ok().map(|e| e.path()))
-        .filter(|p| p.is_file() && kind_of(p).is_some())
+        .filter(|p| kind_of(p).is_some())
         .collect();
     paths.sort();
     paths
         .into_iter()
-        .map(|p| {
-            let bytes = std::fs::read(&p).map_err(|e| Error::io(&p, e))?;
+        .filter_map(|p| {
             let name = p.display().to_string();
+            let bytes = match fsread::read(&p, MAX_CORPUS_FILE_BYTES, Links::Follow) {
+                Ok(bytes) => bytes,
+                // A sub-directory named like a corpus file (`notes.md/`) was never read.
+                Err(Refusal::NotAFile("a directory")) => return None,
+                Err(Refusal::TooLarge { len, max }) => {
+                    return Some(Err(Error::syntax(
+                        &name,
+                        1,
+                        format!(
+                            "the file is {len} bytes, more than the {max} bytes a corpus file \
+                             may have: split it into several files"
+                        ),
+                    )))
+                }
+                Err(Refusal::Io(e)) => return Some(Err(Error::io(&p, e))),
+                Err(why) => {
+                    return Some(Err(Error::syntax(
+                        &name,
+                        1,
+                        format!("{why}: a corpus file must be a plain file (or a link to one)"),
+                    )))
+                }
+            };
             let text = String::from_utf8(bytes).map_err(|e| {
                 let valid = &e.as_bytes()[..e.utf8_error().valid_up_to()];
                 let line = valid.iter().filter(|&&b| b == b'\n').count() + 1;
                 Error::syntax(&name, line, "not valid UTF-8: save the file as UTF-8")
-            })?;
-            Ok(SourceFile { name, text })
+            });
+            Some(text.map(|text| SourceFile { name, text }))
         })
         .collect()
 }

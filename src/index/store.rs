@@ -3,20 +3,31 @@
 //! Layout of an index directory `DIR`:
 //!
 //! ```text
-//! DIR/calcinosis-ls-index.json   the marker: format, schema, corpus fingerprint, current generation
+//! DIR/calcinosis-ls-index.json   the marker: format, schema, corpus fingerprint, current
+//!                                generation, and the record of the folders this program made
 //! DIR/gen-<id>/                  one complete tantivy index per build; the marker names the current one
 //! DIR/.lock                      serialises builders (an advisory file lock)
 //! DIR/.build-<id>/               a build in progress, renamed to gen-<id> once complete
+//! DIR/*/.calcinosis-ls-stamp     in every folder above, written first: "calcinosis-ls <id>"
 //! ```
 //!
 //! Invariants:
 //! - `DIR` is written to only when it is missing, empty (but for a README.md or .gitignore)
-//!   or holds our marker. A directory with anything else in it is refused, whatever it
-//!   contains (a stray tantivy `meta.json` proves nothing: deleting "everything but the
-//!   marker" on that evidence once deleted a user's notes).
-//! - Only paths this module creates are deleted, and only inside a directory that carries
-//!   our marker, under the lock: index generations (`gen-*`) other than the current one and
-//!   leftover `.build-*` directories.
+//!   or holds our marker. A directory with anything else in it is refused, naming what was
+//!   found, whatever it contains (a stray tantivy `meta.json` proves nothing: deleting
+//!   "everything but the marker" on that evidence once deleted a user's notes; a user's
+//!   `.build-cache/` looked like a build of ours).
+//! - What is ours is decided by a record, never by a name: a folder is deleted only when the
+//!   marker's record names it AND its stamp, read without following links, names the same
+//!   build. Folders without both (a user's `gen-photos/`, generations of a version that
+//!   kept no record) are left alone, and a rebuild says so. Deletions happen under the lock.
+//! - Every file read here (marker, stamps) is opened without following links and without
+//!   blocking, checked to be a regular file on the opened handle and read up to a cap
+//!   ([`crate::fsread`]); every file of a generation is checked so before tantivy opens it.
+//!   A link, named pipe, device or directory at one of our names is refused with a message
+//!   naming it, never read (a marker linked to `/dev/zero` used to be read until memory ran
+//!   out; a named pipe hung the process).
+//! - Files written here are created new, never through a link planted at their name.
 //! - Readers never see a half-built index: a generation is complete before the marker that
 //!   names it replaces the previous one by an atomic rename.
 //! - Two processes may share `DIR`: builders take the lock and re-check the marker under it,
@@ -26,7 +37,7 @@
 
 use std::fs::{self, File};
 use std::io::ErrorKind;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use tantivy::directory::RamDirectory;
@@ -35,19 +46,31 @@ use tantivy::Index;
 use super::{schema, KnowledgeIndex, Provenance};
 use crate::corpus::{Corpus, SCHEMA_VERSION};
 use crate::error::{Error, Result};
+use crate::fsread::{self, Links, Refusal};
+use crate::limits::{
+    MAX_INDEX_FILE_BYTES, MAX_INDEX_META_BYTES, MAX_MARKER_BYTES, MAX_STAMP_BYTES,
+};
 
 /// The marker file that makes a directory ours.
 pub const MARKER: &str = "calcinosis-ls-index.json";
-/// The version of this directory layout; a marker of another format is rebuilt.
+/// The version of this directory layout; a marker of another format is rebuilt. The record
+/// of folders (format 2 markers written before it have none) did not change it: such an
+/// index opens as it is, and its folders, unrecorded, are never deleted.
 const FORMAT: u32 = 2;
 const LOCK: &str = ".lock";
 const GENERATION_PREFIX: &str = "gen-";
 const BUILD_PREFIX: &str = ".build-";
+/// The file, in every folder this program makes in an index directory, that says so.
+const STAMP: &str = ".calcinosis-ls-stamp";
 /// A file made and removed at once to learn whether a directory is writable.
 const PROBE_PREFIX: &str = ".write-probe-";
 /// Files a user may keep in an otherwise empty index directory (the repository's own
 /// `index/` has both).
 const TOLERATED: [&str; 2] = ["README.md", ".gitignore"];
+/// tantivy's file listing the segments; it reads it whole, so it has its own cap.
+const TANTIVY_META: &str = "meta.json";
+/// The provenance of an index built because the user asked for one (`index --out`).
+pub const BUILT_ON_REQUEST: &str = "built on request";
 
 #[derive(serde::Serialize, serde::Deserialize)]
 struct Marker {
@@ -58,6 +81,26 @@ struct Marker {
     generation: String,
     documents: u64,
     built_by: String,
+    /// Every folder (`gen-*`, `.build-*`) this program made in `DIR` and has not removed:
+    /// the record without which nothing is deleted. Absent in markers of older versions.
+    #[serde(default)]
+    made: Vec<String>,
+}
+
+impl Marker {
+    /// A marker naming no generation yet: the directory is claimed while its first index
+    /// is built.
+    fn provisional() -> Marker {
+        Marker {
+            format: FORMAT,
+            schema_version: SCHEMA_VERSION,
+            fingerprint: String::new(),
+            generation: String::new(),
+            documents: 0,
+            built_by: format!("calcinosis-ls {} (building)", env!("CARGO_PKG_VERSION")),
+            made: Vec::new(),
+        }
+    }
 }
 
 fn index_error(dir: &Path, message: impl Into<String>) -> Error {
@@ -65,6 +108,19 @@ fn index_error(dir: &Path, message: impl Into<String>) -> Error {
         path: Some(dir.to_path_buf()),
         message: message.into(),
     }
+}
+
+/// The error for a path in an index directory that is not what this program writes there
+/// (a link, a named pipe, a device, a directory, an oversized file). It names the entry,
+/// never its contents.
+fn refused(dir: &Path, name: &str, why: impl std::fmt::Display) -> Error {
+    index_error(
+        dir,
+        format!(
+            "{name} {why}; it is not what calcinosis-ls writes there, so it was not read and \
+             nothing was changed. Remove it, or choose another directory for the index"
+        ),
+    )
 }
 
 /// Opens the index in `dir` if it matches `corpus`, else builds it there (taking the
@@ -102,68 +158,92 @@ pub(super) fn build(
         };
     // Claim the directory at once, so that other processes see it as ours while this
     // build runs (a provisional marker names no generation yet).
-    if !dir.join(MARKER).exists() {
-        write_marker(
-            dir,
-            &Marker {
-                format: FORMAT,
-                schema_version: SCHEMA_VERSION,
-                fingerprint: String::new(),
-                generation: String::new(),
-                documents: 0,
-                built_by: format!("calcinosis-ls {} (building)", env!("CARGO_PKG_VERSION")),
-            },
-        )?;
-    }
-    let previous = read_marker(dir).ok();
+    let mut marker = match read_marker(dir)? {
+        Ok(m) => m,
+        Err(_) => {
+            let m = Marker::provisional();
+            write_marker(dir, &m)?;
+            m
+        }
+    };
     // Another process may have built it while we waited for the lock.
     if rebuild_because.is_some() {
         if let Ok(Ok(ix)) = open_current(corpus, dir) {
             return Ok(ix);
         }
     }
-    remove_leftover_builds(dir);
+    let mut left_alone = Vec::new();
+    // Builds a builder that died left behind (we hold the lock: no live builder owns one).
+    marker.made.retain(|name| {
+        !is_our_name(name, BUILD_PREFIX) || !remove_ours(dir, name, &mut left_alone)
+    });
     let id = unique_id(corpus);
-    let building = dir.join(format!("{BUILD_PREFIX}{id}"));
+    let build_name = format!("{BUILD_PREFIX}{id}");
+    let building = dir.join(&build_name);
     let generation = format!("{GENERATION_PREFIX}{id}");
-    let provenance =
-        Provenance::Rebuilt(rebuild_because.unwrap_or_else(|| "built on request".to_string()));
+    // Recorded before it exists: a crash after this leaves a record of a folder that may
+    // be missing (dropped at the next build), never a folder of ours without its record.
+    marker.made.push(build_name.clone());
+    write_marker(dir, &marker)?;
+    let mut provenance = rebuild_because.unwrap_or_else(|| BUILT_ON_REQUEST.to_string());
     let built = (|| {
         fs::create_dir(&building).map_err(|e| Error::io(&building, e))?;
+        let stamp = building.join(STAMP);
+        fsread::create_new(&stamp, stamp_text(&id).as_bytes()).map_err(|e| Error::io(&stamp, e))?;
         let index = Index::create_in_dir(&building, schema().0)
             .map_err(|e| index_error(&building, e.to_string()))?;
         let documents = {
             let ix = KnowledgeIndex::fill(index, corpus, Some(&building), Provenance::InMemory)?;
             ix.reader.searcher().num_docs()
         };
+        share_like_stamp(&building);
         let target = dir.join(&generation);
         fs::rename(&building, &target).map_err(|e| Error::io(&building, e))?;
-        write_marker(
-            dir,
-            &Marker {
-                format: FORMAT,
-                schema_version: SCHEMA_VERSION,
-                fingerprint: corpus.fingerprint().to_string(),
-                generation: generation.clone(),
-                documents,
-                built_by: format!("calcinosis-ls {}", env!("CARGO_PKG_VERSION")),
-            },
-        )?;
         Ok(documents)
     })();
     let documents = match built {
         Ok(n) => n,
         Err(e) => {
-            let _ = fs::remove_dir_all(&building);
+            // Ours (recorded, and stamped if it got that far); the record is pruned by the
+            // next build.
+            remove_ours(dir, &build_name, &mut Vec::new());
+            // Made by this call but failed before its stamp: removed only if empty.
+            let _ = fs::remove_dir(&building);
             return Err(e);
         }
     };
-    if let Some(old) = previous.filter(|m| m.generation != generation) {
-        remove_generation(dir, &old.generation);
+    marker.generation = generation.clone();
+    marker.made.retain(|name| *name != build_name);
+    marker.made.push(generation.clone());
+    marker.format = FORMAT;
+    marker.schema_version = SCHEMA_VERSION;
+    marker.fingerprint = corpus.fingerprint().to_string();
+    marker.documents = documents;
+    marker.built_by = format!("calcinosis-ls {}", env!("CARGO_PKG_VERSION"));
+    write_marker(dir, &marker)?;
+    // Generations other than the new one: the previous one, and ones built by a process
+    // that lost the race to write the marker. A process still reading one keeps its open
+    // files (they are unlinked, not truncated).
+    let before = marker.made.len();
+    marker
+        .made
+        .retain(|name| *name == generation || !remove_ours(dir, name, &mut left_alone));
+    if marker.made.len() != before {
+        // Failing to prune the record only delays it to the next build.
+        let _ = write_marker(dir, &marker);
     }
-    remove_other_generations(dir, &generation);
-    let index = open_generation(&dir.join(&generation))?;
-    KnowledgeIndex::verified(index, documents, provenance)
+    note_unrecorded(dir, &marker, &mut left_alone);
+    if !left_alone.is_empty() {
+        left_alone.sort();
+        left_alone.dedup();
+        provenance = format!(
+            "{provenance}; left alone, as not recorded and stamped as made by this program: \
+             {} (delete them yourself if they are not needed)",
+            left_alone.join(", ")
+        );
+    }
+    let index = open_generation(dir, &generation)?;
+    KnowledgeIndex::verified(index, documents, Provenance::Rebuilt(provenance))
         .map_err(|why| index_error(dir, format!("the index just built cannot be read: {why}")))
 }
 
@@ -174,7 +254,7 @@ fn open_current(
     dir: &Path,
 ) -> Result<std::result::Result<KnowledgeIndex, String>> {
     claim(dir)?;
-    let marker = match read_marker(dir) {
+    let marker = match read_marker(dir)? {
         Ok(m) => m,
         Err(why) => return Ok(Err(why)),
     };
@@ -198,9 +278,11 @@ fn open_current(
             marker.generation
         )));
     }
-    let index = match open_generation(&dir.join(&marker.generation)) {
+    let index = match open_generation(dir, &marker.generation) {
         Ok(index) => index,
-        Err(e) => return Ok(Err(format!("index is corrupt ({e})"))),
+        Err(Unusable::Refused(e)) => return Err(e),
+        Err(Unusable::NotPermitted(why)) => return Ok(Err(why)),
+        Err(Unusable::Corrupt(why)) => return Ok(Err(format!("index is corrupt ({why})"))),
     };
     Ok(KnowledgeIndex::verified(
         index,
@@ -209,49 +291,162 @@ fn open_current(
     ))
 }
 
-/// Opens a generation; a directory we cannot write to (another user's index, a read-only
-/// mount) is read into memory, since tantivy's reader wants to create its lock file.
-fn open_generation(path: &Path) -> Result<Index> {
-    if !path.is_dir() {
-        return Err(index_error(path, "the index generation is missing"));
-    }
-    if !writable(path) {
-        return read_into_memory(path);
-    }
-    Index::open_in_dir(path).map_err(|e| index_error(path, e.to_string()))
+/// Why a generation could not be opened.
+enum Unusable {
+    /// Something at one of its names that this program does not write: never touched.
+    Refused(Error),
+    /// Made by another user and not readable by this one: not corrupt, not ours to fix.
+    NotPermitted(String),
+    /// Missing or damaged: rebuilt.
+    Corrupt(String),
 }
 
-fn read_into_memory(path: &Path) -> Result<Index> {
+impl From<Unusable> for Error {
+    fn from(u: Unusable) -> Error {
+        match u {
+            Unusable::Refused(e) => e,
+            Unusable::NotPermitted(why) | Unusable::Corrupt(why) => Error::Index {
+                path: None,
+                message: why,
+            },
+        }
+    }
+}
+
+/// Opens generation `name` of `dir`. Every file in it is first checked to be a regular
+/// file within its cap, never a link (tantivy would follow it) or a named pipe (tantivy
+/// would block opening it). A directory we cannot write to (another user's index, a
+/// read-only mount) is read into memory, since tantivy's reader wants to create its lock
+/// file.
+fn open_generation(dir: &Path, name: &str) -> std::result::Result<Index, Unusable> {
+    let path = dir.join(name);
+    match fs::symlink_metadata(&path) {
+        Ok(m) if m.is_dir() => {}
+        Ok(m) => {
+            let what = fsread::kind_of(&m).unwrap_or("a file");
+            return Err(Unusable::Refused(refused(
+                dir,
+                name,
+                format!("is {what}, not a directory"),
+            )));
+        }
+        Err(e) if e.kind() == ErrorKind::NotFound => {
+            return Err(Unusable::Corrupt("the index generation is missing".into()))
+        }
+        Err(e) => return Err(Unusable::Corrupt(e.to_string())),
+    }
+    let files = checked_files(dir, name)?;
+    if !writable(&path) {
+        return read_into_memory(dir, name, &files);
+    }
+    Index::open_in_dir(&path).map_err(|e| Unusable::Corrupt(e.to_string()))
+}
+
+/// The files of generation `name`, each checked (without following links or blocking) to
+/// be a regular file within its cap. Sub-directories are refused too: tantivy makes none.
+fn checked_files(dir: &Path, name: &str) -> std::result::Result<Vec<String>, Unusable> {
+    let path = dir.join(name);
+    let entries = fs::read_dir(&path).map_err(|e| permission_or_corrupt(dir, name, e))?;
+    let mut files = Vec::new();
+    for entry in entries {
+        let entry = entry.map_err(|e| permission_or_corrupt(dir, name, e))?;
+        let file = entry.file_name();
+        let shown = format!("{name}/{}", file.to_string_lossy());
+        let Some(file) = file.to_str() else {
+            return Err(Unusable::Refused(refused(
+                dir,
+                &shown,
+                "has a name that is not UTF-8",
+            )));
+        };
+        let cap = if file == TANTIVY_META {
+            MAX_INDEX_META_BYTES
+        } else {
+            MAX_INDEX_FILE_BYTES
+        };
+        match fsread::check(&entry.path(), cap, Links::Refuse) {
+            Ok(_) => files.push(file.to_string()),
+            // Gone since listed (tantivy's own lock files come and go).
+            Err(Refusal::Missing) => {}
+            Err(Refusal::Io(e)) => return Err(permission_or_corrupt(dir, &shown, e)),
+            Err(why) => return Err(Unusable::Refused(refused(dir, &shown, &why))),
+        }
+    }
+    Ok(files)
+}
+
+fn permission_or_corrupt(dir: &Path, name: &str, e: std::io::Error) -> Unusable {
+    if e.kind() == ErrorKind::PermissionDenied {
+        Unusable::NotPermitted(not_permitted(dir, name))
+    } else {
+        Unusable::Corrupt(format!("{name}: {e}"))
+    }
+}
+
+fn not_permitted(dir: &Path, name: &str) -> String {
+    format!(
+        "{name} in the index at {} cannot be read by this user (permission denied): it was \
+         made by another user. Ask them to make it readable (chmod -R a+rX on the directory), \
+         or choose a directory of your own",
+        dir.display()
+    )
+}
+
+/// Reads generation `name` (its checked `files`) into memory, each through
+/// [`fsread::BoundedFile`].
+fn read_into_memory(
+    dir: &Path,
+    name: &str,
+    files: &[String],
+) -> std::result::Result<Index, Unusable> {
+    let path = dir.join(name);
     let ram = RamDirectory::create();
-    for entry in fs::read_dir(path).map_err(|e| Error::io(path, e))? {
-        let entry = entry.map_err(|e| Error::io(path, e))?;
-        let name = entry.file_name();
-        // tantivy's lock files: copied, they would read as held.
-        let is_lock = name.to_string_lossy().ends_with(".lock");
-        if is_lock || !entry.file_type().is_ok_and(|t| t.is_file()) {
+    for file in files {
+        // tantivy's lock files: copied, they would read as held. The stamp is ours, and
+        // tantivy's list of its own files only serves its garbage collection.
+        if file.ends_with(".lock") || file == STAMP || file == ".managed.json" {
             continue;
         }
-        let bytes = fs::read(entry.path()).map_err(|e| Error::io(entry.path(), e))?;
-        let name = PathBuf::from(name);
-        tantivy::directory::Directory::atomic_write(&ram, &name, &bytes)
-            .map_err(|e| Error::io(entry.path(), std::io::Error::other(e.to_string())))?;
+        let shown = format!("{name}/{file}");
+        let bytes = match fsread::read(&path.join(file), MAX_INDEX_FILE_BYTES, Links::Refuse) {
+            Ok(bytes) => bytes,
+            Err(Refusal::Io(e)) => return Err(permission_or_corrupt(dir, &shown, e)),
+            Err(why) => return Err(Unusable::Refused(refused(dir, &shown, &why))),
+        };
+        tantivy::directory::Directory::atomic_write(&ram, Path::new(file), &bytes)
+            .map_err(|e| Unusable::Corrupt(e.to_string()))?;
     }
-    Index::open(ram).map_err(|e| index_error(path, e.to_string()))
+    Index::open(ram).map_err(|e| Unusable::Corrupt(e.to_string()))
 }
 
-fn writable(dir: &Path) -> bool {
-    let nanos = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.subsec_nanos())
-        .unwrap_or_default();
-    let probe = dir.join(format!("{PROBE_PREFIX}{}-{nanos}", std::process::id()));
-    match File::create(&probe) {
-        Ok(_) => {
-            let _ = fs::remove_file(&probe);
-            true
-        }
-        Err(_) => false,
+/// tantivy writes `meta.json` and `.managed.json` readable by their owner alone (its
+/// temporary files are made so), which made an index shared with other users unreadable
+/// to them, and called corrupt. They get the permissions of the stamp, made as any file
+/// of the user's (their umask).
+fn share_like_stamp(building: &Path) {
+    let Ok(stamp) = fs::metadata(building.join(STAMP)) else {
+        return;
+    };
+    for file in [TANTIVY_META, ".managed.json"] {
+        let _ = fs::set_permissions(building.join(file), stamp.permissions());
     }
+}
+
+/// Whether this process can create files in `dir` (a probe file, created new and removed).
+fn writable(dir: &Path) -> bool {
+    for attempt in 0..4u32 {
+        let probe = dir.join(format!("{PROBE_PREFIX}{}", unique_suffix(attempt)));
+        match fsread::create_new(&probe, b"") {
+            Ok(()) => {
+                let _ = fs::remove_file(&probe);
+                return true;
+            }
+            // Someone else's file (or link) at the name: try another.
+            Err(e) if e.kind() == ErrorKind::AlreadyExists => continue,
+            Err(_) => return false,
+        }
+    }
+    false
 }
 
 /// Checks that `dir` may be used: missing (then created), a directory with our marker, or
@@ -270,11 +465,19 @@ fn claim(dir: &Path) -> Result<()> {
         }
         Ok(_) => {}
     }
-    if dir.join(MARKER).is_file() {
-        return Ok(());
+    match fs::symlink_metadata(dir.join(MARKER)) {
+        Ok(m) if m.is_file() => return Ok(()),
+        // A link, pipe or directory at our marker's name: not ours, and never read.
+        Ok(m) => {
+            let what = Refusal::NotAFile(fsread::kind_of(&m).unwrap_or("a special file"));
+            return Err(refused(dir, MARKER, &what));
+        }
+        Err(_) => {}
     }
     // Besides the user's README and .gitignore: what a first build of ours in progress
-    // (in this or another process) has made before writing the marker.
+    // (in this or another process) makes before its marker: the lock, probes, the
+    // marker's temporary file. Not a `.build-*` folder: a build records itself in a
+    // marker before it makes one, so without a marker such a folder is someone else's.
     let foreign = fs::read_dir(dir)
         .map_err(|e| Error::io(dir, e))?
         .filter_map(|e| e.ok())
@@ -287,7 +490,6 @@ fn claim(dir: &Path) -> Result<()> {
                 || name == MARKER
                 || name == LOCK
                 || name.starts_with(PROBE_PREFIX)
-                || is_our_name(&name, BUILD_PREFIX)
                 || (name.starts_with(&format!(".{MARKER}.")) && name.ends_with(".tmp")))
         });
     match foreign {
@@ -303,17 +505,14 @@ fn claim(dir: &Path) -> Result<()> {
     }
 }
 
-/// Takes the builders' lock; `None` when the directory is not writable.
+/// Takes the builders' lock; `None` when the directory is not writable. The lock file is
+/// opened without blocking and without following a link: a named pipe there is refused,
+/// not waited on for ever.
 fn lock(dir: &Path) -> Result<Option<File>> {
     let path = dir.join(LOCK);
-    let file = match fs::OpenOptions::new()
-        .create(true)
-        .truncate(false)
-        .write(true)
-        .open(&path)
-    {
+    let file = match fsread::open_or_create(&path) {
         Ok(f) => f,
-        Err(e)
+        Err(Refusal::Io(e))
             if matches!(
                 e.kind(),
                 ErrorKind::PermissionDenied | ErrorKind::ReadOnlyFilesystem
@@ -321,33 +520,56 @@ fn lock(dir: &Path) -> Result<Option<File>> {
         {
             return Ok(None)
         }
-        Err(e) => return Err(Error::io(path, e)),
+        Err(Refusal::Io(e)) => return Err(Error::io(path, e)),
+        Err(why) => return Err(refused(dir, LOCK, &why)),
     };
     file.lock().map_err(|e| Error::io(&path, e))?;
     Ok(Some(file))
 }
 
-fn read_marker(dir: &Path) -> std::result::Result<Marker, String> {
+/// The marker: `Ok(Ok(marker))`; `Ok(Err(reason))` when there is none or it does not
+/// parse (then the index is rebuilt); `Err` when something other than a plain file of a
+/// sane size is at its name (then nothing is touched).
+fn read_marker(dir: &Path) -> Result<std::result::Result<Marker, String>> {
     let path = dir.join(MARKER);
-    let raw = match fs::read_to_string(&path) {
+    let raw = match fsread::read(&path, MAX_MARKER_BYTES, Links::Refuse) {
         Ok(raw) => raw,
-        Err(e) if e.kind() == ErrorKind::NotFound => {
-            return Err(format!("no index at {} yet", dir.display()))
+        Err(Refusal::Missing) => return Ok(Err(format!("no index at {} yet", dir.display()))),
+        Err(why) if why.is_permission() => return Ok(Err(not_permitted(dir, MARKER))),
+        Err(Refusal::Io(e)) => {
+            return Ok(Err(format!(
+                "marker {} is unreadable ({e})",
+                path.display()
+            )))
         }
-        Err(e) => return Err(format!("marker {} is unreadable ({e})", path.display())),
+        Err(why) => return Err(refused(dir, MARKER, &why)),
     };
-    serde_json::from_str(&raw).map_err(|e| format!("marker {} is unreadable ({e})", path.display()))
+    Ok(serde_json::from_slice(&raw)
+        .map_err(|e| format!("marker {} is unreadable ({e})", path.display())))
 }
 
-/// Replaces the marker atomically: written beside it, then renamed over it.
+/// Replaces the marker atomically: written beside it (created new, so never through a
+/// planted link), then renamed over it.
 fn write_marker(dir: &Path, marker: &Marker) -> Result<()> {
     let json = serde_json::to_string_pretty(marker).map_err(|e| index_error(dir, e.to_string()))?;
-    let tmp = dir.join(format!(".{MARKER}.{}.tmp", std::process::id()));
-    fs::write(&tmp, json).map_err(|e| Error::io(&tmp, e))?;
-    fs::rename(&tmp, dir.join(MARKER)).map_err(|e| {
-        let _ = fs::remove_file(&tmp);
-        Error::io(dir.join(MARKER), e)
-    })
+    let mut last = None;
+    for attempt in 0..4u32 {
+        let tmp = dir.join(format!(".{MARKER}.{}.tmp", unique_suffix(attempt)));
+        match fsread::create_new(&tmp, json.as_bytes()) {
+            Ok(()) => {
+                return fs::rename(&tmp, dir.join(MARKER)).map_err(|e| {
+                    let _ = fs::remove_file(&tmp);
+                    Error::io(dir.join(MARKER), e)
+                })
+            }
+            Err(e) if e.kind() == ErrorKind::AlreadyExists => last = Some((tmp, e)),
+            Err(e) => return Err(Error::io(&tmp, e)),
+        }
+    }
+    match last {
+        Some((tmp, e)) => Err(Error::io(tmp, e)),
+        None => Err(index_error(dir, "cannot write the marker")),
+    }
 }
 
 /// Whether `name` is a plain name this module makes (no path separators, no `..`).
@@ -359,52 +581,76 @@ fn is_our_name(name: &str, prefix: &str) -> bool {
             .all(|b| b.is_ascii_alphanumeric() || b == b'-')
 }
 
-fn remove_generation(dir: &Path, generation: &str) {
-    if is_our_name(generation, GENERATION_PREFIX) {
-        let _ = fs::remove_dir_all(dir.join(generation));
-    }
+/// The build id in a folder name of ours.
+fn id_of(name: &str) -> Option<&str> {
+    [GENERATION_PREFIX, BUILD_PREFIX]
+        .into_iter()
+        .find(|p| is_our_name(name, p))
+        .map(|p| &name[p.len()..])
 }
 
-/// Removes generations other than `current`: ones a marker we could no longer read named,
-/// or ones built by a process that lost the race to write the marker. Called under the
-/// lock, in a directory that carries our marker. A process still reading one keeps its
-/// open files (they are unlinked, not truncated).
-fn remove_other_generations(dir: &Path, current: &str) {
+/// What the stamp of build `id` says.
+fn stamp_text(id: &str) -> String {
+    format!("calcinosis-ls {id}\n")
+}
+
+/// Removes folder `name` of `dir`, which the marker's record names, if its stamp (read
+/// without following links) names the same build; otherwise leaves it, adding it to
+/// `left_alone` if it is there. Returns whether the record may forget it (removed, or
+/// gone).
+fn remove_ours(dir: &Path, name: &str, left_alone: &mut Vec<String>) -> bool {
+    let Some(id) = id_of(name) else {
+        return true;
+    };
+    let path = dir.join(name);
+    match fs::symlink_metadata(&path) {
+        Err(e) if e.kind() == ErrorKind::NotFound => return true,
+        Ok(m) if m.is_dir() => {}
+        _ => {
+            left_alone.push(name.to_string());
+            return true;
+        }
+    }
+    let stamped = fsread::read(&path.join(STAMP), MAX_STAMP_BYTES, Links::Refuse)
+        .is_ok_and(|s| s == stamp_text(id).as_bytes());
+    if !stamped {
+        left_alone.push(name.to_string());
+        return true;
+    }
+    // remove_dir_all does not follow links inside. On failure the record keeps the name,
+    // and the next build tries again.
+    fs::remove_dir_all(&path).is_ok()
+}
+
+/// Adds to `left_alone` the folders of `dir` named like ours that the record does not
+/// name: a user's `gen-photos/`, or a generation of a version that kept no record. They
+/// are never deleted; the user is told they are there.
+fn note_unrecorded(dir: &Path, marker: &Marker, left_alone: &mut Vec<String>) {
     let Ok(entries) = fs::read_dir(dir) else {
         return;
     };
     for e in entries.flatten() {
-        let name = e.file_name();
-        if let Some(name) = name.to_str() {
-            if name != current && e.file_type().is_ok_and(|t| t.is_dir()) {
-                remove_generation(dir, name);
-            }
+        let Some(name) = e.file_name().to_str().map(str::to_string) else {
+            continue;
+        };
+        let ours_by_name = name.starts_with(GENERATION_PREFIX) || name.starts_with(BUILD_PREFIX);
+        if ours_by_name && !marker.made.contains(&name) {
+            left_alone.push(name);
         }
     }
 }
 
-/// Removes `.build-*` directories left by a builder that died; called under the lock, so
-/// no live builder owns one.
-fn remove_leftover_builds(dir: &Path) {
-    let Ok(entries) = fs::read_dir(dir) else {
-        return;
-    };
-    for e in entries.flatten() {
-        let name = e.file_name();
-        if name.to_str().is_some_and(|n| is_our_name(n, BUILD_PREFIX))
-            && e.file_type().is_ok_and(|t| t.is_dir())
-        {
-            let _ = fs::remove_dir_all(e.path());
-        }
-    }
-}
-
-/// A name no other build (in this or another process) uses.
-fn unique_id(corpus: &Corpus) -> String {
+/// A suffix no other process (nor this one, an instant later) uses.
+fn unique_suffix(attempt: u32) -> String {
     let nanos = SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map(|d| d.as_nanos())
         .unwrap_or_default();
+    format!("{}-{nanos}-{attempt}", std::process::id())
+}
+
+/// A name no other build (in this or another process) uses.
+fn unique_id(corpus: &Corpus) -> String {
     let fp: String = corpus.fingerprint().chars().take(12).collect();
-    format!("{fp}-{}-{nanos}", std::process::id())
+    format!("{fp}-{}", unique_suffix(0))
 }

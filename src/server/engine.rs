@@ -8,6 +8,7 @@ use tower_lsp_server::ls_types::{Location, Position, Range, Uri};
 
 use crate::analysis::Analyzer;
 use crate::corpus::{Corpus, Statement, EMBEDDED};
+use crate::fsread;
 use crate::index::KnowledgeIndex;
 use crate::knowledge::Knowledge;
 
@@ -62,7 +63,9 @@ impl Engine {
 
     /// Writes the embedded corpus to `<cache>/calcinosis-ls/corpus-<fingerprint>/` once.
     /// Each file is written beside its final name and renamed over it, so a symbolic link
-    /// planted at that name is replaced, never followed.
+    /// planted at that name is replaced, never followed; the file beside it is created new
+    /// ([`fsread::create_new`]), so a link planted at that temporary name is not written
+    /// through either (it was: the name is predictable), and another name is tried.
     fn write_embedded(&self) -> Option<PathBuf> {
         let base = dirs::cache_dir().unwrap_or_else(std::env::temp_dir);
         let fp = &self.kb.corpus().fingerprint()[..12];
@@ -73,8 +76,17 @@ impl Engine {
             let current = std::fs::symlink_metadata(&path)
                 .is_ok_and(|m| m.is_file() && m.len() == text.len() as u64);
             if !current {
-                let tmp = dir.join(format!(".{}.{}.tmp", fp, std::process::id()));
-                std::fs::write(&tmp, text).ok()?;
+                let tmp = (0..4u32).find_map(|attempt| {
+                    let nanos = std::time::SystemTime::now()
+                        .duration_since(std::time::UNIX_EPOCH)
+                        .map(|d| d.subsec_nanos())
+                        .unwrap_or_default();
+                    let tmp = dir.join(format!(
+                        ".{fp}.{}.{nanos}.{attempt}.tmp",
+                        std::process::id()
+                    ));
+                    fsread::create_new(&tmp, text.as_bytes()).ok().map(|()| tmp)
+                })?;
                 if std::fs::rename(&tmp, &path).is_err() {
                     let _ = std::fs::remove_file(&tmp);
                     return None;
