@@ -15,8 +15,9 @@
 
 use crate::corpus::Statement;
 
-use super::question::{numeric_figure, ConceptKind, Question};
+use super::question::{ConceptKind, Question};
 use super::rank::{coverage, Scored};
+use super::shape::numeric_figure;
 use super::{Hit, Reply};
 
 /// At most this many statements make up a short answer (a whole list is shown whole).

@@ -5,8 +5,10 @@
 mod abstain;
 mod complete;
 mod compose;
+mod concepts;
 mod question;
 mod rank;
+mod shape;
 mod structure;
 pub mod text;
 mod vocabulary;

@@ -15,11 +15,10 @@ use std::ops::Range;
 use crate::corpus::lexicon::{Category, TermId};
 use crate::error::Result;
 
-use super::rank::{
-    Ranker, DISEASE_WITH_ANSWER_TYPE, TOPIC_WEIGHT, UNKNOWN_WEIGHT, UNKNOWN_WEIGHT_IN_CLAIM,
-};
+use super::rank::Ranker;
+use super::shape::{numeric_figure, unknown_phrases};
 use super::text::Word;
-use super::vocabulary::{match_len, matches_at, term_alts, Lexis, Pattern};
+use super::vocabulary::{match_len, matches_at, Lexis, Pattern};
 
 /// What a concept of a question is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
@@ -161,7 +160,7 @@ pub(crate) fn correct(
 }
 
 /// The text a run of words covers, as written.
-fn said(text: &str, words: &[Word], span: &Range<usize>) -> String {
+pub(super) fn said(text: &str, words: &[Word], span: &Range<usize>) -> String {
     match (
         words.get(span.start),
         span.end.checked_sub(1).and_then(|e| words.get(e)),
@@ -174,48 +173,13 @@ fn said(text: &str, words: &[Word], span: &Range<usize>) -> String {
 }
 
 /// Every place a pattern matches: (start, length).
-fn find_all<'p>(
+pub(super) fn find_all<'p>(
     words: &'p [Word],
     patterns: &'p [Pattern],
 ) -> impl Iterator<Item = (usize, usize)> + 'p {
     patterns.iter().flat_map(move |p| {
         (0..words.len()).filter_map(move |at| match_len(words, at, p).map(|n| (at, n)))
     })
-}
-
-/// A number followed by `%` or "percent" in the text ("10%", "10 percent").
-pub(crate) fn numeric_figure(text: &str) -> Option<Figure> {
-    let bytes = text.as_bytes();
-    let mut i = 0;
-    while i < bytes.len() {
-        if !bytes[i].is_ascii_digit() {
-            i += 1;
-            continue;
-        }
-        let start = i;
-        while i < bytes.len() && (bytes[i].is_ascii_digit() || bytes[i] == b'.') {
-            i += 1;
-        }
-        let number = &text[start..i];
-        let rest = &text[i..];
-        let after = rest.trim_start();
-        let unit = if after.starts_with('%') {
-            Some(rest.len() - after.len() + 1)
-        } else if after.to_ascii_lowercase().starts_with("percent") {
-            Some(rest.len() - after.len() + "percent".len())
-        } else {
-            None
-        };
-        if let (Some(u), Ok(p)) = (unit, number.parse::<f32>()) {
-            if (0.0..=100.0).contains(&p) {
-                return Some(Figure {
-                    said: text[start..i + u].to_string(),
-                    percent: p,
-                });
-            }
-        }
-    }
-    None
 }
 
 impl Ranker<'_> {
@@ -316,129 +280,6 @@ impl Ranker<'_> {
         })
     }
 
-    /// Lexicon terms in the question; returns the byte spans of the corpus's subject.
-    fn find_terms(
-        &self,
-        text: &str,
-        words: &[Word],
-        used: &mut [bool],
-        concepts: &mut Vec<Concept>,
-    ) -> Vec<Range<usize>> {
-        let lx = self.lexis;
-        let within = |r: &Range<usize>, w: &Word| w.range.start >= r.start && w.range.end <= r.end;
-        let mut topic_spans = Vec::new();
-        for m in self.matcher.find(text) {
-            // A form of the subject ("spinal calcinosis") leaves its other words to count
-            // when they mean something of their own (a synonym group).
-            let topic = lx.topic_terms.contains(&m.term);
-            if topic {
-                topic_spans.push(m.range.clone());
-            }
-            let mut span: Option<Range<usize>> = None;
-            for (i, w) in words.iter().enumerate() {
-                if within(&m.range, w) {
-                    span = Some(span.map_or(i..i + 1, |s| s.start..i + 1));
-                    if !topic || w.root.as_deref().is_none_or(|r| lx.is_topic_root(r)) {
-                        used[i] = true;
-                    }
-                }
-            }
-            let span = span.unwrap_or(0..0);
-            self.push_term(concepts, m.term, said(text, words, &span), span);
-        }
-        topic_spans
-    }
-
-    /// Synonym groups, longest phrase first at each position. A group may take words a form
-    /// of the corpus's subject took ("tumoral calcinosis" is not calcinosis).
-    fn find_groups(
-        &self,
-        text: &str,
-        words: &[Word],
-        used: &mut [bool],
-        topic_spans: &[Range<usize>],
-        concepts: &mut Vec<Concept>,
-    ) {
-        let lx = self.lexis;
-        let in_topic = |w: &Word| {
-            topic_spans
-                .iter()
-                .any(|r| w.range.start >= r.start && w.range.end <= r.end)
-        };
-        let free = |i: usize, used: &[bool]| !used[i] || in_topic(&words[i]);
-        let mut i = 0;
-        while i < words.len() {
-            if used[i] && !in_topic(&words[i]) {
-                i += 1;
-                continue;
-            }
-            let mut best: Option<(usize, usize)> = None;
-            for (g, group) in lx.groups.iter().enumerate() {
-                for p in &group.patterns {
-                    if matches_at(words, i, p)
-                        && (i..i + p.len()).all(|j| free(j, used))
-                        // Over subject words, only a longer phrase than the subject's own.
-                        && (!used[i] || p.len() > 1)
-                        && best.is_none_or(|(len, _)| p.len() > len)
-                    {
-                        best = Some((p.len(), g));
-                    }
-                }
-                if !used[i]
-                    && group.abbreviations.iter().any(|a| *a == words[i].written)
-                    && best.is_none()
-                {
-                    best = Some((1, g));
-                }
-            }
-            let Some((len, g)) = best else {
-                i += 1;
-                continue;
-            };
-            let group = &lx.groups[g];
-            // Over subject words, a group that is itself the subject adds nothing.
-            if used[i] && group.topic {
-                i += 1;
-                continue;
-            }
-            for u in &mut used[i..i + len] {
-                *u = true;
-            }
-            let span = i..i + len;
-            let words_said = said(text, words, &span);
-            match group.term {
-                Some(t) => self.push_term(concepts, t, words_said, span),
-                None => {
-                    // The same group again right after ("shockwave lithotripsy"): one
-                    // concept, said in all its words.
-                    if let Some(c) = concepts
-                        .iter_mut()
-                        .find(|c| c.label == group.name && c.span.end == span.start)
-                    {
-                        c.span = c.span.start..span.end;
-                        c.said = said(text, words, &c.span);
-                    } else if !concepts.iter().any(|c| c.label == group.name) {
-                        concepts.push(Concept {
-                            label: group.name.clone(),
-                            said: words_said,
-                            kind: ConceptKind::Synonyms,
-                            statements: 0,
-                            weight: 0.0,
-                            topic: group.topic,
-                            subject: false,
-                            excluded: false,
-                            alts: group.alts.clone(),
-                            is_a: group.is_a.clone(),
-                            term: None,
-                            span,
-                        });
-                    }
-                }
-            }
-            i += len;
-        }
-    }
-
     /// Answer types: every cue anywhere in the question. Returns the kinds with their
     /// strengths, which words are cues, and whether a number is asked for.
     fn answer_types(&self, words: &[Word]) -> (Vec<(usize, f32)>, Vec<bool>, bool) {
@@ -500,201 +341,6 @@ impl Ranker<'_> {
         }
         kinds.sort_by(|a, b| b.1.total_cmp(&a.1));
         (kinds, cue, wants_figure)
-    }
-
-    /// Whatever is left is a plain word of the statements, or not understood.
-    fn plain_words(
-        &self,
-        text: &str,
-        words: &[Word],
-        used: &[bool],
-        cue: &[bool],
-        topic_spans: &[Range<usize>],
-        concepts: &mut Vec<Concept>,
-    ) -> Vec<String> {
-        let lx = self.lexis;
-        let mut unstated = Vec::new();
-        for (i, w) in words.iter().enumerate() {
-            if used[i]
-                || cue[i]
-                || lx.ignore.contains(&w.lower)
-                || topic_spans
-                    .iter()
-                    .any(|r| w.range.start >= r.start && w.range.end <= r.end)
-            {
-                continue;
-            }
-            let Some(r) = &w.root else { continue };
-            // A lone letter ("what's", "Raynaud's") says nothing.
-            if w.lower.chars().count() < 2 && !w.lower.chars().all(|c| c.is_ascii_digit()) {
-                continue;
-            }
-            let label = w.lower.clone();
-            if concepts.iter().any(|c| c.label == label) {
-                continue;
-            }
-            let adverb =
-                w.lower.len() > 4 && w.lower.ends_with("ly") && Lexis::is_english(&w.lower);
-            if Lexis::is_function_word(&w.lower) || adverb {
-                // A function word ("between", "over") or an adverb ("exactly") qualifies; it
-                // is not what is asked about.
-                continue;
-            }
-            let kind = if lx.stems.contains_key(r) {
-                ConceptKind::Word
-            } else if lx.known.contains(&w.lower) {
-                // A word of the vocabulary or lexicon ("cutis", "abnormal") that no statement
-                // uses: it does not rank, but a claim holding it is not stated by any
-                // statement, so it never gets a bare "Yes".
-                unstated.push(w.lower.clone());
-                continue;
-            } else if w.lower.chars().any(|c| c.is_ascii_digit()) {
-                // A figure is checked as a figure, not as a word.
-                continue;
-            } else {
-                ConceptKind::Unknown
-            };
-            concepts.push(Concept {
-                label,
-                said: said(text, words, &(i..i + 1)),
-                kind,
-                statements: 0,
-                weight: 0.0,
-                topic: lx.is_topic_root(r),
-                subject: false,
-                excluded: false,
-                alts: vec![vec![r.clone()]],
-                is_a: None,
-                term: None,
-                span: i..i + 1,
-            });
-        }
-        unstated
-    }
-
-    /// Concepts right after an exclusion cue ("besides pain", "other than surgery") are left
-    /// out: the first concept after the cue, and those joined to it by "and"/"or"/",".
-    fn mark_exclusions(&self, words: &[Word], concepts: &mut [Concept]) {
-        for (at, n) in find_all(words, &self.lexis.exclusion_cues) {
-            let from = at + n;
-            let mut after: Vec<usize> = (0..concepts.len())
-                .filter(|&i| concepts[i].span.start >= from && !concepts[i].topic)
-                .collect();
-            after.sort_by_key(|&i| concepts[i].span.start);
-            let mut end = from;
-            for i in after {
-                // Joined: nothing but stop words between the previous one and this one.
-                let gap = (end..concepts[i].span.start).all(|j| words[j].root.is_none());
-                if !gap && end > from {
-                    break;
-                }
-                if !gap {
-                    break;
-                }
-                concepts[i].excluded = true;
-                end = concepts[i].span.end;
-            }
-        }
-    }
-
-    /// The two sides of "X or Y" / "X vs Y": the nearest named concepts either side of the cue.
-    fn sides(&self, words: &[Word], concepts: &[Concept]) -> Vec<String> {
-        let named = |c: &&Concept| {
-            matches!(c.kind, ConceptKind::Term | ConceptKind::Synonyms) && !c.topic && !c.excluded
-        };
-        for (at, n) in find_all(words, &self.lexis.alternative_cues) {
-            let before = concepts
-                .iter()
-                .filter(named)
-                .filter(|c| c.span.end <= at)
-                .max_by_key(|c| c.span.end);
-            let after = concepts
-                .iter()
-                .filter(named)
-                .filter(|c| c.span.start >= at + n)
-                .min_by_key(|c| c.span.start);
-            if let (Some(a), Some(b)) = (before, after) {
-                if a.label != b.label {
-                    return vec![a.label.clone(), b.label.clone()];
-                }
-            }
-        }
-        Vec::new()
-    }
-
-    /// Weights (rarer is heavier), and which concepts are the subject.
-    fn weigh(&self, concepts: &mut [Concept], kinds: &[(usize, f32)], yes_no: bool) {
-        let lx = self.lexis;
-        let n = self.corpus.statements.len().max(1) as f32;
-        // (Unless the answer asked for is about diseases: then the disease is its focus.)
-        let sectioned = kinds.iter().any(|(k, _)| {
-            !lx.kinds[*k].sections.is_empty()
-                && lx.kinds[*k].category.as_deref() != Some(Category::Disease.as_str())
-        });
-        for c in concepts.iter_mut() {
-            c.statements = match c.kind {
-                ConceptKind::Unknown => 0,
-                _ => self.statements_with(&c.alts),
-            };
-            let df = c.statements as f32;
-            c.weight = if c.topic {
-                TOPIC_WEIGHT
-            } else if c.kind == ConceptKind::Unknown {
-                // In a yes/no question every content word is part of the claim to check.
-                if yes_no {
-                    UNKNOWN_WEIGHT_IN_CLAIM
-                } else {
-                    UNKNOWN_WEIGHT
-                }
-            } else {
-                (1.0 + (n - df + 0.5) / (df + 0.5)).ln().max(0.2)
-            };
-            // A disease narrows the answer asked for; it does not outweigh it.
-            let disease = c
-                .term
-                .is_some_and(|t| self.corpus.lexicon.term(t).category == Category::Disease);
-            if disease && sectioned {
-                c.weight *= DISEASE_WITH_ANSWER_TYPE;
-            }
-            c.subject = matches!(c.kind, ConceptKind::Term | ConceptKind::Synonyms)
-                && !c.topic
-                && !c.excluded
-                && c.statements > 0;
-        }
-    }
-
-    pub(crate) fn push_term(
-        &self,
-        concepts: &mut Vec<Concept>,
-        t: TermId,
-        said: String,
-        span: Range<usize>,
-    ) {
-        if concepts.iter().any(|c| c.term == Some(t)) {
-            return;
-        }
-        let term = self.corpus.lexicon.term(t);
-        concepts.push(Concept {
-            label: term.name.clone(),
-            said,
-            kind: ConceptKind::Term,
-            statements: 0,
-            weight: 0.0,
-            topic: self.lexis.topic_terms.contains(&t),
-            subject: false,
-            excluded: false,
-            alts: term_alts(term, |f| {
-                self.lexis
-                    .ta
-                    .words(f)
-                    .into_iter()
-                    .filter_map(|w| w.root)
-                    .collect()
-            }),
-            is_a: None,
-            term: Some(t),
-            span,
-        });
     }
 
     /// A question for a lexicon term, as `lookup` ranks with it: the term is the subject.
@@ -788,17 +434,6 @@ impl Ranker<'_> {
         };
         Some(joined)
     }
-}
-
-/// The words not understood, as the user wrote them, in order.
-fn unknown_phrases(concepts: &[Concept]) -> Vec<String> {
-    // Each word on its own: adjacent words need not belong together ("exercise safe").
-    let mut unknown: Vec<&Concept> = concepts
-        .iter()
-        .filter(|c| c.kind == ConceptKind::Unknown)
-        .collect();
-    unknown.sort_by_key(|c| c.span.start);
-    unknown.into_iter().map(|c| c.said.clone()).collect()
 }
 
 #[cfg(test)]

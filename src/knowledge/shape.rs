@@ -1,0 +1,103 @@
+//! Stage 2b — the shape of a question: what it leaves out ("besides pain"), the two sides of
+//! "X or Y", the figure it states ("about half", "10%"), and the words nothing recognised.
+
+use super::question::{find_all, Concept, ConceptKind, Figure};
+use super::rank::Ranker;
+use super::text::Word;
+
+impl Ranker<'_> {
+    /// Concepts right after an exclusion cue ("besides pain", "other than surgery") are left
+    /// out: the first concept after the cue, and those joined to it by "and"/"or"/",".
+    pub(super) fn mark_exclusions(&self, words: &[Word], concepts: &mut [Concept]) {
+        for (at, n) in find_all(words, &self.lexis.exclusion_cues) {
+            let from = at + n;
+            let mut after: Vec<usize> = (0..concepts.len())
+                .filter(|&i| concepts[i].span.start >= from && !concepts[i].topic)
+                .collect();
+            after.sort_by_key(|&i| concepts[i].span.start);
+            let mut end = from;
+            for i in after {
+                // Joined: nothing but stop words between the previous one and this one.
+                let gap = (end..concepts[i].span.start).all(|j| words[j].root.is_none());
+                if !gap && end > from {
+                    break;
+                }
+                if !gap {
+                    break;
+                }
+                concepts[i].excluded = true;
+                end = concepts[i].span.end;
+            }
+        }
+    }
+
+    /// The two sides of "X or Y" / "X vs Y": the nearest named concepts either side of the cue.
+    pub(super) fn sides(&self, words: &[Word], concepts: &[Concept]) -> Vec<String> {
+        let named = |c: &&Concept| {
+            matches!(c.kind, ConceptKind::Term | ConceptKind::Synonyms) && !c.topic && !c.excluded
+        };
+        for (at, n) in find_all(words, &self.lexis.alternative_cues) {
+            let before = concepts
+                .iter()
+                .filter(named)
+                .filter(|c| c.span.end <= at)
+                .max_by_key(|c| c.span.end);
+            let after = concepts
+                .iter()
+                .filter(named)
+                .filter(|c| c.span.start >= at + n)
+                .min_by_key(|c| c.span.start);
+            if let (Some(a), Some(b)) = (before, after) {
+                if a.label != b.label {
+                    return vec![a.label.clone(), b.label.clone()];
+                }
+            }
+        }
+        Vec::new()
+    }
+}
+
+/// A number followed by `%` or "percent" in the text ("10%", "10 percent").
+pub(crate) fn numeric_figure(text: &str) -> Option<Figure> {
+    let bytes = text.as_bytes();
+    let mut i = 0;
+    while i < bytes.len() {
+        if !bytes[i].is_ascii_digit() {
+            i += 1;
+            continue;
+        }
+        let start = i;
+        while i < bytes.len() && (bytes[i].is_ascii_digit() || bytes[i] == b'.') {
+            i += 1;
+        }
+        let number = &text[start..i];
+        let rest = &text[i..];
+        let after = rest.trim_start();
+        let unit = if after.starts_with('%') {
+            Some(rest.len() - after.len() + 1)
+        } else if after.to_ascii_lowercase().starts_with("percent") {
+            Some(rest.len() - after.len() + "percent".len())
+        } else {
+            None
+        };
+        if let (Some(u), Ok(p)) = (unit, number.parse::<f32>()) {
+            if (0.0..=100.0).contains(&p) {
+                return Some(Figure {
+                    said: text[start..i + u].to_string(),
+                    percent: p,
+                });
+            }
+        }
+    }
+    None
+}
+/// The words not understood, as the user wrote them, in order.
+pub(super) fn unknown_phrases(concepts: &[Concept]) -> Vec<String> {
+    // Each word on its own: adjacent words need not belong together ("exercise safe").
+    let mut unknown: Vec<&Concept> = concepts
+        .iter()
+        .filter(|c| c.kind == ConceptKind::Unknown)
+        .collect();
+    unknown.sort_by_key(|c| c.span.start);
+    unknown.into_iter().map(|c| c.said.clone()).collect()
+}
