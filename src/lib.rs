@@ -19,6 +19,7 @@
 //! - [`document`] keeps an editable document and converts positions between UTF-8,
 //!   UTF-16 and byte offsets.
 //! - [`limits`] bounds every input a user controls.
+//! - [`cancel`] lets a long build be cancelled between files, segments and terms.
 //! - [`server`] (feature `server`, on by default) adapts the engine to the Language Server
 //!   Protocol. It is the only module that knows LSP; nothing else depends on it. The
 //!   `calcinosis-ls` binary adds the command line (clap) on top.
@@ -27,6 +28,7 @@
 //! so note text never ends up in an error either.
 
 pub mod analysis;
+pub mod cancel;
 pub mod corpus;
 pub mod document;
 pub mod error;

@@ -154,6 +154,7 @@ impl Corpus {
             Self::embedded_files()
         };
         for dir in dirs {
+            crate::cancel::checkpoint()?;
             files.extend(read_dir(dir)?);
         }
         Corpus::from_files(files, dirs.to_vec())
@@ -171,6 +172,7 @@ impl Corpus {
         let mut vocabulary = Vocabulary::default();
         let mut have = (false, false, false);
         for f in &files {
+            crate::cancel::checkpoint()?;
             hasher.update(format!("{}\n{}\n", f.name, f.text.len()));
             hasher.update(&f.text);
             match kind_of(Path::new(&f.name)) {
@@ -285,6 +287,7 @@ fn read_dir(dir: &Path) -> Result<Vec<SourceFile>> {
     paths
         .into_iter()
         .map(|p| {
+            crate::cancel::checkpoint()?;
             let bytes = std::fs::read(&p).map_err(|e| Error::io(&p, e))?;
             let name = p.display().to_string();
             let text = String::from_utf8(bytes).map_err(|e| {
