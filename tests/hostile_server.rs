@@ -290,8 +290,9 @@ fn send(stdin: &mut impl Write, msg: &Value) {
 }
 
 /// R4: publications the client has not read queued without bound (731 MB after 1,000
-/// unread edits of a 1 MB note). Now one per document waits, the newest: the peak stays
-/// bounded, and when the client reads again the last version is what it gets.
+/// unread edits of a 1 MB note; here 241 MB after 300 of a 100 KB note). Now one per
+/// document waits, the newest: the peak stays bounded (31 MB), and when the client reads
+/// again the last version is what it gets.
 #[test]
 fn a_client_that_stops_reading_costs_one_publication_per_document() {
     let (raw, mut stdin, mut stdout) = Raw::start(&["serve"]);
@@ -321,8 +322,8 @@ fn a_client_that_stops_reading_costs_one_publication_per_document() {
     }
     std::thread::sleep(Duration::from_secs(3));
     let peak = raw.memory_kb("VmHWM");
-    eprintln!("300 unread publications of a 1 MB note: VmHWM {peak} kB");
-    assert!(peak < 400_000, "peak {peak} kB with the client not reading");
+    eprintln!("300 unread publications of a 100 KB note: VmHWM {peak} kB");
+    assert!(peak < 100_000, "peak {peak} kB with the client not reading");
     // Read again: the newest version arrives, and far fewer than 300 publications.
     send(
         &mut stdin,
@@ -357,8 +358,10 @@ fn a_client_that_stops_reading_costs_one_publication_per_document() {
     assert_eq!(last_version, Some(301));
 }
 
-/// R5: memory per open document was ~20× its text, and closing every document gave back
-/// little (2.06 GB, then 1.97 GB). Now closing returns it to the system.
+/// R5: memory per open document was ~20× its text, and closing documents gave back little
+/// (2.06 GB, then 1.97 GB after closing all): glibc keeps freed memory that is not at the
+/// top of its heaps. Now closing returns it: with seven of eight notes closed (the last
+/// one opened still open, on top of the heap), the resident size falls by more than half.
 #[test]
 fn memory_is_returned_when_documents_close() {
     let mut c = started(&[]);
@@ -367,12 +370,17 @@ fn memory_is_returned_when_documents_close() {
     for u in &uris {
         c.open(u, "markdown", &text);
         c.diagnostics(u, 1);
+        // A request that needs the analysis: every structure a document can hold is there.
+        c.call(
+            "textDocument/documentSymbol",
+            json!({"textDocument": {"uri": u}}),
+        );
     }
     let open_rss = c.memory_kb("VmRSS").unwrap();
-    for u in &uris {
+    for u in &uris[..7] {
         c.notify("textDocument/didClose", json!({"textDocument": {"uri": u}}));
     }
-    for u in &uris {
+    for u in &uris[..7] {
         c.wait_for("empty publication", |m| {
             m["method"] == "textDocument/publishDiagnostics"
                 && m["params"]["uri"] == u.as_str()
@@ -386,11 +394,11 @@ fn memory_is_returned_when_documents_close() {
     let closed_rss = c.memory_kb("VmRSS").unwrap();
     let peak = c.memory_kb("VmHWM").unwrap();
     eprintln!(
-        "8 × 2 MB notes: VmRSS open {open_rss} kB, after closing {closed_rss} kB, VmHWM {peak} kB"
+        "8 × 2 MB notes: VmRSS open {open_rss} kB, 7 closed {closed_rss} kB, VmHWM {peak} kB"
     );
     assert!(
         closed_rss * 2 < open_rss,
-        "closing every note returned little: {open_rss} → {closed_rss} kB"
+        "closing seven of eight notes returned little: {open_rss} → {closed_rss} kB"
     );
     assert_eq!(c.shutdown(), Some(0));
 }
