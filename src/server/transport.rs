@@ -123,36 +123,31 @@ impl<R: AsyncRead + Unpin> Framer<R> {
 
     /// The next thing to act on; `None` at end of input.
     async fn next(&mut self) -> Option<Incoming> {
-        {
-            let len = self.header.read(&mut self.r).await?;
-            if len > self.max_body {
-                return self.oversized(len).await;
-            }
-            let mut body = vec![0; len];
-            if self.r.read_exact(&mut body).await.is_err() {
-                tracing::error!("input ended inside a message");
-                return None;
-            }
-            match validate(&body) {
-                Ok(message) => {
-                    if let Some(bad) = unusable_document_message(&message) {
-                        return Some(Incoming::Unreadable(bad));
-                    }
-                    return Some(Incoming::Message(message));
-                }
-                Err(reply) => {
-                    // A document notification whose text cannot be decoded (a lone
-                    // surrogate): the session must hear of it; a notification is never
-                    // answered.
-                    let mut top = TopLevel::default();
-                    top.feed(&body);
-                    return Some(match top.unreadable(Why::Undecodable) {
-                        Some(bad) => Incoming::Unreadable(bad),
-                        None => Incoming::Reply(reply),
-                    });
-                }
-            }
+        let len = self.header.read(&mut self.r).await?;
+        if len > self.max_body {
+            return self.oversized(len).await;
         }
+        let mut body = vec![0; len];
+        if self.r.read_exact(&mut body).await.is_err() {
+            tracing::error!("input ended inside a message");
+            return None;
+        }
+        Some(match validate(&body) {
+            Ok(message) => match unusable_document_message(&message) {
+                Some(bad) => Incoming::Unreadable(bad),
+                None => Incoming::Message(message),
+            },
+            Err(reply) => {
+                // A document notification whose text cannot be decoded (a lone surrogate):
+                // the session must hear of it; a notification is never answered.
+                let mut top = TopLevel::default();
+                top.feed(&body);
+                match top.unreadable(Why::Undecodable) {
+                    Some(bad) => Incoming::Unreadable(bad),
+                    None => Incoming::Reply(reply),
+                }
+            }
+        })
     }
 
     /// Reads and drops an oversized body without buffering it, scanning it for its
@@ -545,7 +540,7 @@ pub async fn run<S>(
     mut service: S,
     socket: ClientSocket,
     outbox: Arc<Outbox>,
-    unreadable: impl Fn(Unreadable) + Send + 'static,
+    unreadable: impl Fn(Unreadable) + Send + Sync + 'static,
     max_body: usize,
 ) -> bool
 where
@@ -573,14 +568,18 @@ where
     };
 
     // Handlers, started in arrival order (a request sees every earlier edit), at most
-    // CONCURRENT_REQUESTS at once, their answers queued for the writer.
-    let (mut tasks, pending) = futures::channel::mpsc::channel::<S::Future>(QUEUE);
+    // CONCURRENT_REQUESTS at once, their answers queued for the writer. Documents the
+    // transport could not read are handled in the same order, after the handlers of every
+    // earlier message (the `didOpen` before a bad `didChange` has opened the document).
+    let (mut tasks, pending) =
+        futures::channel::mpsc::channel::<BoxFuture<'static, Option<Response>>>(QUEUE);
+    let unreadable = Arc::new(unreadable);
     let handlers = {
         let out = out_tx.clone();
         tokio::spawn(async move {
             let mut answers = pending.buffer_unordered(CONCURRENT_REQUESTS);
             while let Some(answer) = answers.next().await {
-                let Ok(Some(response)) = answer else {
+                let Some(response) = answer else {
                     continue;
                 };
                 let Ok(body) = serde_json::to_vec(&response) else {
@@ -602,7 +601,16 @@ where
                     break;
                 }
             }
-            Incoming::Unreadable(bad) => unreadable(bad),
+            Incoming::Unreadable(bad) => {
+                let unreadable = unreadable.clone();
+                let task = async move {
+                    unreadable(bad);
+                    None
+                };
+                if tasks.send(task.boxed()).await.is_err() {
+                    break;
+                }
+            }
             Incoming::Message(Message::Response(response)) => {
                 if from_client.send(response).await.is_err() {
                     break;
@@ -617,8 +625,8 @@ where
                     break;
                 }
                 let is_exit = request.method() == "exit";
-                let future = service.call(request);
-                if tasks.send(future).await.is_err() {
+                let future = service.call(request).map(|answer| answer.ok().flatten());
+                if tasks.send(future.boxed()).await.is_err() {
                     break;
                 }
                 if is_exit {
