@@ -502,6 +502,32 @@ fn a_build_that_makes_no_progress_gives_up_with_a_message() {
     assert_eq!(c.shutdown(), Some(0));
 }
 
+/// H2, at startup: an index directory given on the command line whose marker is a named
+/// pipe hung the server before it read a single message, for ever. Now the build is
+/// given up after `limits::BUILD_STALL` and the server ends with a message saying why.
+#[test]
+fn a_hung_index_at_startup_ends_with_a_message() {
+    let dir = tempfile::tempdir().unwrap();
+    let index = dir.path().join("index");
+    std::fs::create_dir(&index).unwrap();
+    mkfifo(&index.join("calcinosis-ls-index.json"));
+    let mut c = Client::start_with(&["serve", "--index", index.to_str().unwrap()], &[]);
+    let deadline = Instant::now() + calcinosis_ls::limits::BUILD_STALL * 2;
+    while c.is_running() && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    assert!(
+        !c.is_running(),
+        "still hanging after {:?}",
+        calcinosis_ls::limits::BUILD_STALL * 2
+    );
+    let stderr = c.stderr();
+    assert!(
+        stderr.contains("no progress") && stderr.contains("named pipe"),
+        "{stderr}"
+    );
+}
+
 fn mkfifo(path: &std::path::Path) {
     let status = Command::new("mkfifo").arg(path).status().unwrap();
     assert!(status.success());

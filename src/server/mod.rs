@@ -65,8 +65,6 @@ pub fn run(options: ServerOptions) -> anyhow::Result<std::process::ExitCode> {
     limit_malloc_arenas();
     let forward = logging::init();
     let corpus = options.corpus.load().context("cannot load the corpus")?;
-    let engine = engine::Engine::build(corpus, options.index_dir.as_deref())
-        .context("cannot open or build the index")?;
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         // The blocking pool runs analyses only: stdin and stdout have threads of their own
@@ -75,6 +73,20 @@ pub fn run(options: ServerOptions) -> anyhow::Result<std::process::ExitCode> {
         .enable_all()
         .build()
         .context("cannot start the async runtime")?;
+    // The index named on the command line is opened like one from the settings: on a
+    // thread of its own, given up when it makes no progress (a named pipe in the index
+    // directory would otherwise hang the server before it reads a single message).
+    let index_dir = options.index_dir.clone();
+    let job = move || engine::Engine::build(corpus, index_dir.as_deref());
+    let engine = match runtime.block_on(reload::build(job, crate::cancel::Cancel::new())) {
+        Ok(built) => built.context("cannot open or build the index")?,
+        Err(reload::Failure::Stalled) => anyhow::bail!(
+            "opening or building the index made no progress for {} s: is a file in the \
+             index directory a named pipe, or on a drive that stopped answering?",
+            crate::limits::BUILD_STALL.as_secs()
+        ),
+        Err(_) => anyhow::bail!("internal error while opening or building the index"),
+    };
     let shut_down = Arc::new(AtomicBool::new(false));
     let (input, output, written) = stdio(runtime.handle());
     runtime.block_on(serve(

@@ -131,7 +131,11 @@ impl Session {
         if let Some(older) = older {
             older.cancel();
         }
-        let built = build(source, index, cancel.clone()).await;
+        let job = move || {
+            let corpus = source.load()?;
+            Engine::build(corpus, index.as_deref())
+        };
+        let built = build(job, cancel.clone()).await;
         let superseded = self.rebuilds.load(Ordering::SeqCst) != ticket || cancel.is_cancelled();
         let message = match built {
             Ok(Ok(_)) | Ok(Err(crate::Error::Cancelled)) if superseded => {
@@ -184,7 +188,7 @@ impl Session {
 }
 
 /// Why a build gave no result.
-enum Failure {
+pub(super) enum Failure {
     /// It passed no checkpoint for [`limits::BUILD_STALL`], and was cancelled.
     Stalled,
     /// A newer build cancelled it.
@@ -196,15 +200,14 @@ enum Failure {
 /// How often a build's progress is looked at.
 const WATCH: Duration = Duration::from_millis(100);
 
-/// Loads `source` and builds its engine (with its index in `index`) on a thread of its
-/// own, never on the runtime's blocking pool: a build may block for ever on a pipe or a
-/// hung drive, and that pool once also carried stdin and stdout. Waits for the result
-/// while the build makes progress; gives up (cancelling it) after [`limits::BUILD_STALL`]
-/// without any, or as soon as a newer build cancels it. A thread blocked in the kernel
-/// cannot be stopped: it is left behind, and its result is dropped.
-async fn build(
-    source: CorpusSource,
-    index: Option<PathBuf>,
+/// Runs `job` (loading a corpus, building its engine and index) on a thread of its own,
+/// never on the runtime's blocking pool: a build may block for ever on a pipe or a hung
+/// drive, and that pool once also carried stdin and stdout. Waits for the result while the
+/// build makes progress; gives up (cancelling it) after [`limits::BUILD_STALL`] without
+/// any, or as soon as a newer build cancels it. A thread blocked in the kernel cannot be
+/// stopped: it is left behind, and its result is dropped.
+pub(super) async fn build(
+    job: impl FnOnce() -> crate::Result<Engine> + Send + 'static,
     cancel: Cancel,
 ) -> Result<crate::Result<Engine>, Failure> {
     let (done, mut result) = tokio::sync::oneshot::channel();
@@ -212,12 +215,7 @@ async fn build(
     std::thread::Builder::new()
         .name("build".into())
         .spawn(move || {
-            let built = token.run(|| {
-                std::panic::catch_unwind(AssertUnwindSafe(|| {
-                    let corpus = source.load()?;
-                    Engine::build(corpus, index.as_deref())
-                }))
-            });
+            let built = token.run(|| std::panic::catch_unwind(AssertUnwindSafe(job)));
             let _ = done.send(built);
         })
         .map_err(|_| Failure::Internal)?;
