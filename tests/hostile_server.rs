@@ -152,6 +152,10 @@ fn an_oversized_did_open_says_so_and_reopening_works() {
         c.memory_kb("VmHWM")
     );
     assert!(seen.iter().all(|m| m.get("error").is_none()), "{seen:?}");
+    // The editor sends the whole text again: analysed as the markdown it was opened as.
+    change(&mut c, json!(2), json!([{"text": note(5)}]));
+    assert!(!c.diagnostics(URI, 2).is_empty());
+    // Or it reopens the note.
     c.notify(
         "textDocument/didClose",
         json!({"textDocument": {"uri": URI}}),

@@ -263,10 +263,8 @@ impl Session {
             let mut docs = self.docs();
             if bad.open {
                 let id = self.next_id();
-                docs.insert(
-                    uri.clone(),
-                    DocState::new(String::new(), 0, String::new(), id),
-                );
+                let language = bad.language.clone().unwrap_or_default();
+                docs.insert(uri.clone(), DocState::new(String::new(), 0, language, id));
             }
             let Some(state) = docs.get_mut(&uri) else {
                 tracing::warn!("unreadable change for a document that is not open; ignored");

@@ -76,6 +76,9 @@ pub struct Unreadable {
     pub open: bool,
     /// The document's URI as the client wrote it.
     pub uri: String,
+    /// A `didOpen`'s language, when it could be read: the document is analysed again once
+    /// a full-text change brings it back in sync.
+    pub language: Option<String>,
     /// Why: never quotes the message.
     pub why: Why,
 }
@@ -242,10 +245,13 @@ fn unusable_document_message(message: &Message) -> Option<Unreadable> {
     if fine {
         return None;
     }
-    let uri = params.get("textDocument")?.get("uri")?.as_str()?;
+    let document = params.get("textDocument")?;
+    let uri = document.get("uri")?.as_str()?;
+    let language = document.get("languageId").and_then(|l| l.as_str());
     Some(Unreadable {
         open,
         uri: uri.to_string(),
+        language: language.filter(|_| open).map(str::to_string),
         why: Why::Undecodable,
     })
 }
@@ -260,6 +266,7 @@ struct TopLevel {
     id: Option<serde_json::Value>,
     method: Option<String>,
     uri: Option<String>,
+    language: Option<String>,
     depth: usize,
     /// For depths 1 to [`TopLevel::PATH`]: whether the container is an object, and the
     /// key being read in it.
@@ -374,6 +381,8 @@ impl TopLevel {
             self.method = text();
         } else if self.at(&["params", "textDocument", "uri"]) && usable {
             self.uri = text();
+        } else if self.at(&["params", "textDocument", "languageId"]) && usable {
+            self.language = text();
         }
     }
 
@@ -398,6 +407,7 @@ impl TopLevel {
         Some(Unreadable {
             open,
             uri: self.uri.clone()?,
+            language: self.language.clone().filter(|_| open),
             why,
         })
     }
@@ -1041,6 +1051,7 @@ mod tests {
             [Unreadable {
                 open: true,
                 uri: "file:///n.md".into(),
+                language: Some("markdown".into()),
                 why: Why::Oversized {
                     bytes: open.len(),
                     limit: 1000
