@@ -7,17 +7,19 @@
 //!
 //! - **Bodies the service cannot decode never reach it**: they are answered here with a
 //!   JSON-RPC parse error or invalid request (`decodes_exactly_as_tower_lsp_server_does`,
-//!   and `bad_input_never_ends_the_server` end to end). A `didOpen` or `didChange` that
-//!   cannot be decoded (a lone surrogate, a version that is not an i32) is reported to the
-//!   session, which marks the document out of sync and tells the user ([`Unreadable`]).
+//!   and, end to end, `bodies_tower_lsp_cannot_decode_get_errors_and_the_server_goes_on`).
+//!   A `didOpen` or `didChange` whose body or parameters cannot be decoded (a lone
+//!   surrogate, a version that is not an i32) is reported to the session, which marks the
+//!   document out of sync and tells the user ([`Unreadable`]). Its parameters are checked
+//!   on the tree already decoded, borrowing its strings, not decoded from bytes again.
 //! - **Framing that recovers.** Any header but `Content-Length` is ignored (the spec allows
 //!   `Content-Type`); a frame without a usable length, or one whose length was wrong (counted
 //!   in characters, say), is skipped up to the next `Content-Length:` header wherever it
 //!   starts, so one bad frame costs that frame only (`recovers_after_each_bad_frame`).
 //! - **A length limit.** Bodies larger than the limit (`--max-message-size`, 64 MB by
-//!   default) are scanned as they are discarded, never buffered ([`TopLevel`]), and a
+//!   default) are scanned as they are discarded, never buffered (`TopLevel`), and a
 //!   request among them is answered with an error under its own top-level id, wherever in
-//!   the body that id is (`oversized_body_is_answered`).
+//!   the body that id is (`oversized_body_is_answered_under_its_top_level_id`).
 //! - **Only a top-level `"id"` is answered**, and a request whose method starts with `$/` is
 //!   answered with MethodNotFound (tower-lsp-server drops the answer), by [`PanicBoundary`].
 //! - **One panic boundary**: [`PanicBoundary`] wraps the whole service, so a panic in any
