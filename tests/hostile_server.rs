@@ -506,6 +506,47 @@ fn a_build_that_makes_no_progress_gives_up_with_a_message() {
     assert_eq!(c.shutdown(), Some(0));
 }
 
+/// H2: a superseded build was not cancelled; one hung on a named pipe never ended, and
+/// its `$/progress` never closed. Now newer settings cancel it at once: both builds' progress
+/// ends, the hung one's as superseded, and the newer knowledge base serves.
+#[test]
+fn a_superseded_build_is_cancelled() {
+    let dir = tempfile::tempdir().unwrap();
+    let index = dir.path().join("index");
+    std::fs::create_dir(&index).unwrap();
+    mkfifo(&index.join("calcinosis-ls-index.json"));
+    let mut c = started(&[]);
+    c.notify(
+        "workspace/didChangeConfiguration",
+        json!({"settings": {"calcinosis": {"indexDir": index}}}),
+    );
+    std::thread::sleep(Duration::from_millis(300));
+    c.notify(
+        "workspace/didChangeConfiguration",
+        json!({"settings": {"calcinosis": {"indexDir": null}}}),
+    );
+    let mut ends = Vec::new();
+    for _ in 0..2 {
+        let end = c.wait_for("a build's end", |m| {
+            m["method"] == "$/progress" && m["params"]["value"]["kind"] == "end"
+        });
+        ends.push(
+            end["params"]["value"]["message"]
+                .as_str()
+                .unwrap_or("")
+                .to_string(),
+        );
+    }
+    assert!(ends.iter().any(|m| m.contains("superseded")), "{ends:?}");
+    assert!(
+        ends.iter().any(|m| m.contains("statements ready")),
+        "{ends:?}"
+    );
+    c.open(URI, "markdown", &note(5));
+    assert!(!c.diagnostics(URI, 1).is_empty());
+    assert_eq!(c.shutdown(), Some(0));
+}
+
 /// H2, at startup: an index directory given on the command line whose marker is a named
 /// pipe hung the server before it read a single message, for ever. Now the build is
 /// given up after `limits::BUILD_STALL` and the server ends with a message saying why.
