@@ -36,6 +36,10 @@ pub enum Error {
         /// What went wrong.
         message: String,
     },
+    /// A build was cancelled before it finished (a newer one superseded it, or it made no
+    /// progress); nothing it would have produced is used.
+    #[error("the build was cancelled")]
+    Cancelled,
 }
 
 impl Error {

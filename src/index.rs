@@ -168,6 +168,7 @@ impl KnowledgeIndex {
             ));
         }
         for reader in searcher.segment_readers() {
+            crate::cancel::checkpoint().map_err(|e| e.to_string())?;
             let store = reader
                 .get_store_reader(1)
                 .map_err(|e| format!("index is corrupt ({e})"))?;
@@ -197,6 +198,7 @@ impl KnowledgeIndex {
             .writer_with_num_threads::<TantivyDocument>(1, 15_000_000)
             .map_err(tv(path))?;
         for s in &corpus.statements {
+            crate::cancel::checkpoint()?;
             let cites: Vec<String> = s.citations.iter().map(u32::to_string).collect();
             writer
                 .add_document(doc!(
@@ -211,6 +213,7 @@ impl KnowledgeIndex {
                 .map_err(tv(path))?;
         }
         for t in corpus.lexicon.terms() {
+            crate::cancel::checkpoint()?;
             let names = std::iter::once(&t.name)
                 .chain(&t.synonyms)
                 .chain(&t.abbreviations)

@@ -21,6 +21,7 @@
 //! - [`limits`] bounds every input a user controls.
 //! - [`fsread`] opens files it did not write (index and corpus directories) without
 //!   following links, blocking on pipes or reading past a size cap.
+//! - [`cancel`] lets a long build be cancelled between files, segments and terms.
 //! - [`server`] (feature `server`, on by default) adapts the engine to the Language Server
 //!   Protocol. It is the only module that knows LSP; nothing else depends on it. The
 //!   `calcinosis-ls` binary adds the command line (clap) on top.
@@ -29,6 +30,7 @@
 //! so note text never ends up in an error either.
 
 pub mod analysis;
+pub mod cancel;
 pub mod corpus;
 pub mod document;
 pub mod error;

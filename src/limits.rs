@@ -66,6 +66,22 @@ pub const MAX_INDEX_META_BYTES: u64 = 16 << 20;
 /// file; the default corpus's largest segment file is a few KB.
 pub const MAX_INDEX_FILE_BYTES: u64 = 1 << 30;
 
+/// Most code actions offered for one request. A lightbulb menu is read by a person: a
+/// hundred entries is already more than anyone scrolls, and "Select All" over a 3 MB note
+/// once produced 219,510 actions (648 MB).
+pub const MAX_CODE_ACTIONS: usize = 100;
+
+/// Code actions are offered only for findings within this many bytes of the requested
+/// range's start (a paragraph or two): an editor asks for the cursor's line or the
+/// selection, and what a person acts on is where the selection begins.
+pub const CODE_ACTION_SPAN_BYTES: usize = 4096;
+
+/// How long a knowledge-base build (corpus and index, from the editor's settings) may go
+/// without passing a checkpoint (a file, a segment, a term) before it is given up: a named
+/// pipe or a hung network drive in the index directory would otherwise stall it forever.
+/// Generous: a checkpoint passes every few milliseconds in a healthy build.
+pub const BUILD_STALL: std::time::Duration = std::time::Duration::from_secs(20);
+
 /// `text` cut to at most `max` bytes, at a character boundary (and, where one is near, at
 /// a word boundary, so that no half word is searched for).
 pub fn truncate(text: &str, max: usize) -> &str {

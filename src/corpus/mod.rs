@@ -156,6 +156,7 @@ impl Corpus {
             Self::embedded_files()
         };
         for dir in dirs {
+            crate::cancel::checkpoint()?;
             files.extend(read_dir(dir)?);
         }
         Corpus::from_files(files, dirs.to_vec())
@@ -173,6 +174,7 @@ impl Corpus {
         let mut vocabulary = Vocabulary::default();
         let mut have = (false, false, false);
         for f in &files {
+            crate::cancel::checkpoint()?;
             hasher.update(format!("{}\n{}\n", f.name, f.text.len()));
             hasher.update(&f.text);
             match kind_of(Path::new(&f.name)) {
@@ -290,6 +292,9 @@ fn read_dir(dir: &Path) -> Result<Vec<SourceFile>> {
     paths
         .into_iter()
         .filter_map(|p| {
+            if let Err(e) = crate::cancel::checkpoint() {
+                return Some(Err(e));
+            }
             let name = p.display().to_string();
             let bytes = match fsread::read(&p, MAX_CORPUS_FILE_BYTES, Links::Follow) {
                 Ok(bytes) => bytes,

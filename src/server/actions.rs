@@ -10,6 +10,7 @@ use tower_lsp_server::ls_types::{
 use crate::analysis::Analysis;
 use crate::corpus::lexicon::FormKind;
 use crate::document::{Document, Encoding};
+use crate::limits;
 
 use super::convert;
 use super::engine::Engine;
@@ -25,7 +26,8 @@ fn edit(uri: &Uri, range: tower_lsp_server::ls_types::Range, text: String) -> Wo
     }
 }
 
-/// Actions for the findings overlapping `range` (byte offsets).
+/// Actions for the findings overlapping `range` (byte offsets), only near its start
+/// ([`limits::CODE_ACTION_SPAN_BYTES`]) and at most [`limits::MAX_CODE_ACTIONS`].
 pub fn actions(
     engine: &Engine,
     uri: &Uri,
@@ -35,12 +37,19 @@ pub fn actions(
     enc: Encoding,
 ) -> Vec<CodeActionOrCommand> {
     let lexicon = engine.analyzer.lexicon();
+    let end = range
+        .end
+        .min(range.start.saturating_add(limits::CODE_ACTION_SPAN_BYTES));
     let mut out = Vec::new();
     for f in analysis
         .findings
         .iter()
-        .filter(|f| f.range.start <= range.end && range.start <= f.range.end)
+        .filter(|f| f.range.start <= end && range.start <= f.range.end)
     {
+        // Each finding adds up to three actions; stop before the cap, never past it.
+        if out.len() + 3 > limits::MAX_CODE_ACTIONS {
+            break;
+        }
         let t = lexicon.term(f.term);
         let written = &doc.text()[f.range.clone()];
         let lsp_range = convert::range(doc, &f.range, enc);

@@ -2,11 +2,10 @@
 //! the feature module that answers it ([`super::hover`], [`super::completion`], …) on a
 //! consistent snapshot from the [`Session`]; notifications update the session.
 
-use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
 
-use tower_lsp_server::jsonrpc::{Error as RpcError, Result};
+use tower_lsp_server::jsonrpc::Result;
 use tower_lsp_server::ls_types::*;
 use tower_lsp_server::LanguageServer;
 
@@ -25,16 +24,15 @@ impl Backend {
             session: Arc::new(session),
         }
     }
+
+    /// The session, for the transport (documents it could not read).
+    pub(super) fn session(&self) -> Arc<Session> {
+        self.session.clone()
+    }
 }
 
-/// Runs a feature, answering an internal error instead of ending the process if it panics
-/// (the panic hook logs where, never the message: it could quote the note).
-fn guarded<T>(feature: &str, f: impl FnOnce() -> T) -> Result<T> {
-    catch_unwind(AssertUnwindSafe(f)).map_err(|_| {
-        tracing::error!("{feature} failed with an internal error");
-        RpcError::internal_error()
-    })
-}
+// Panics: the transport's `PanicBoundary` wraps the whole service, so no handler here
+// guards itself (a panic answers an internal error and is logged without its message).
 
 impl LanguageServer for Backend {
     async fn initialize(&self, params: InitializeParams) -> Result<InitializeResult> {
@@ -104,8 +102,11 @@ impl LanguageServer for Backend {
 
     async fn did_close(&self, params: DidCloseTextDocumentParams) {
         let uri = params.text_document.uri;
-        if let Some(s) = self.session.docs().remove(&uri) {
+        let closed = self.session.docs().remove(&uri);
+        if let Some(s) = closed {
             tracing::debug!(doc = s.id, "close");
+            drop(s);
+            super::session::return_memory();
         }
         self.session.publish(uri, Vec::new(), None);
     }
@@ -128,9 +129,7 @@ impl LanguageServer for Backend {
             return Ok(None);
         };
         let enc = self.session.encoding();
-        guarded("hover", || {
-            hover::hover(&engine, &doc, &analysis, offset, enc)
-        })
+        Ok(hover::hover(&engine, &doc, &analysis, offset, enc))
     }
 
     async fn completion(&self, params: CompletionParams) -> Result<Option<CompletionResponse>> {
@@ -143,14 +142,12 @@ impl LanguageServer for Backend {
             return Ok(None);
         };
         let (engine, enc) = (self.session.engine(), self.session.encoding());
-        guarded("completion", || {
-            completion::complete(&engine, &doc, offset, enc)
-        })
+        Ok(completion::complete(&engine, &doc, offset, enc))
     }
 
     async fn completion_resolve(&self, item: CompletionItem) -> Result<CompletionItem> {
         let engine = self.session.engine();
-        guarded("completion resolve", || completion::resolve(&engine, item))
+        Ok(completion::resolve(&engine, item))
     }
 
     async fn code_action(&self, params: CodeActionParams) -> Result<Option<CodeActionResponse>> {
@@ -162,9 +159,7 @@ impl LanguageServer for Backend {
         let Some(range) = convert::byte_range(&doc, params.range, enc) else {
             return Ok(None);
         };
-        let found = guarded("code actions", || {
-            actions::actions(&engine, &uri, &doc, &analysis, range, enc)
-        })?;
+        let found = actions::actions(&engine, &uri, &doc, &analysis, range, enc);
         Ok((!found.is_empty()).then_some(found))
     }
 
@@ -180,9 +175,7 @@ impl LanguageServer for Backend {
         let Some(offset) = self.session.offset(&doc, p.position) else {
             return Ok(None);
         };
-        let found = guarded("definition", || {
-            navigation::definition(&engine, &analysis, offset)
-        })?;
+        let found = navigation::definition(&engine, &analysis, offset);
         Ok(found.map(GotoDefinitionResponse::Scalar))
     }
 
@@ -195,9 +188,7 @@ impl LanguageServer for Backend {
             return Ok(None);
         };
         let enc = self.session.encoding();
-        let symbols = guarded("document symbols", || {
-            navigation::document_symbols(&engine, &doc, &analysis, enc)
-        })?;
+        let symbols = navigation::document_symbols(&engine, &doc, &analysis, enc);
         Ok(Some(DocumentSymbolResponse::Nested(symbols)))
     }
 
@@ -206,19 +197,11 @@ impl LanguageServer for Backend {
         params: WorkspaceSymbolParams,
     ) -> Result<Option<WorkspaceSymbolResponse>> {
         let engine = self.session.engine();
-        let found = guarded("workspace symbols", || {
-            navigation::workspace_symbols(&engine, &params.query, 50)
-        })?;
+        let found = navigation::workspace_symbols(&engine, &params.query, 50);
         Ok(Some(WorkspaceSymbolResponse::Flat(found)))
     }
 
     async fn execute_command(&self, params: ExecuteCommandParams) -> Result<Option<LSPAny>> {
-        let session = self.session.clone();
-        // The command's own futures only wait on the client; its work is bounded by
-        // `limits`, but a panic must still not end the process.
-        match tokio::spawn(async move { session.execute(params).await }).await {
-            Ok(answer) => answer,
-            Err(_) => Err(RpcError::internal_error()),
-        }
+        self.session.execute(params).await
     }
 }

@@ -2,7 +2,7 @@
 //! protocol types, keeps open documents, schedules analyses off the request path, and
 //! forwards logs (never note text) to stderr and `window/logMessage`.
 //!
-//! Layout: [`transport`] frames stdin and stdout around tower-lsp-server; `backend` routes
+//! Layout: [`transport`] frames stdin and stdout and drives tower-lsp-server's service; `backend` routes
 //! each LSP method to one feature module (`hover`, `completion`, `diagnostics`, `actions`,
 //! `navigation`, `commands`), each of which turns engine results into protocol types;
 //! `session` holds the documents and their analyses, `scheduler` publishes diagnostics,
@@ -33,7 +33,7 @@ use std::sync::Arc;
 
 use anyhow::Context;
 use tokio::io::{AsyncRead, AsyncWrite};
-use tower_lsp_server::{LspService, Server};
+use tower_lsp_server::LspService;
 
 use crate::corpus::CorpusSource;
 
@@ -59,37 +59,46 @@ impl Default for ServerOptions {
     }
 }
 
-/// Requests handled at once. `$/cancelRequest` reaches only requests being handled, so this
-/// is also how many can be cancelled: high, since a handler waiting for an analysis costs
-/// nothing but a task.
-const CONCURRENT_REQUESTS: usize = 64;
-
 /// Runs the server on stdin/stdout until the client exits. Returns the exit status the
 /// protocol asks for: success after `shutdown` then `exit`, failure otherwise.
 pub fn run(options: ServerOptions) -> anyhow::Result<std::process::ExitCode> {
     limit_malloc_arenas();
     let forward = logging::init();
     let corpus = options.corpus.load().context("cannot load the corpus")?;
-    let engine = engine::Engine::build(corpus, options.index_dir.as_deref())
-        .context("cannot open or build the index")?;
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
-        // Blocking threads: one sits in the stdin read for the whole session, one writes to
-        // stdout, and analyses need the rest. With two, a multi-megabyte publication waited
-        // behind an analysis (time to diagnostics on 5,000 lines: 46 → 29 ms with four).
+        // The blocking pool runs analyses only: stdin and stdout have threads of their own
+        // (`stdio`) and builds run on theirs (`reload`), so nothing here can starve I/O.
         .max_blocking_threads(4)
         .enable_all()
         .build()
         .context("cannot start the async runtime")?;
+    // The index named on the command line is opened like one from the settings: on a
+    // thread of its own, given up when it makes no progress (a named pipe in the index
+    // directory would otherwise hang the server before it reads a single message).
+    let index_dir = options.index_dir.clone();
+    let job = move || engine::Engine::build(corpus, index_dir.as_deref());
+    let engine = match runtime.block_on(reload::build(job, crate::cancel::Cancel::new())) {
+        Ok(built) => built.context("cannot open or build the index")?,
+        Err(reload::Failure::Stalled) => anyhow::bail!(
+            "opening or building the index made no progress for {} s: is a file in the \
+             index directory a named pipe, or on a drive that stopped answering?",
+            crate::limits::BUILD_STALL.as_secs()
+        ),
+        Err(_) => anyhow::bail!("internal error while opening or building the index"),
+    };
     let shut_down = Arc::new(AtomicBool::new(false));
+    let (input, output, written) = stdio(runtime.handle());
     runtime.block_on(serve(
-        tokio::io::stdin(),
-        tokio::io::stdout(),
+        input,
+        output,
         engine,
         options,
         Some(forward),
         shut_down.clone(),
     ));
+    // Whatever the transport wrote reaches stdout, unless the client stopped reading.
+    let _ = written.recv_timeout(transport::GRACE);
     // Background analyses may still be running; they hold no state worth waiting for.
     runtime.shutdown_timeout(std::time::Duration::from_millis(100));
     logging::stop_forwarding();
@@ -98,6 +107,61 @@ pub fn run(options: ServerOptions) -> anyhow::Result<std::process::ExitCode> {
     } else {
         std::process::ExitCode::from(1)
     })
+}
+
+/// Stdin and stdout, each copied by a thread of its own into and out of in-memory pipes:
+/// tokio's own stdin and stdout use its blocking pool, which long work (an analysis, once
+/// a build) could fill, and then the server could not even read `shutdown`. The third
+/// value reports when everything written has reached stdout.
+fn stdio(
+    runtime: &tokio::runtime::Handle,
+) -> (
+    tokio::io::DuplexStream,
+    tokio::io::DuplexStream,
+    std::sync::mpsc::Receiver<()>,
+) {
+    use std::io::{Read, Write};
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    const CHUNK: usize = 64 * 1024;
+    let (mut to_server, input) = tokio::io::duplex(CHUNK);
+    let (output, mut from_server) = tokio::io::duplex(CHUNK);
+    let handle = runtime.clone();
+    // Never joined: at exit it may be blocked in a read of a stdin the client keeps open.
+    let _ = std::thread::Builder::new()
+        .name("stdin".into())
+        .spawn(move || {
+            let mut stdin = std::io::stdin().lock();
+            let mut buf = vec![0; CHUNK];
+            loop {
+                let n = match stdin.read(&mut buf) {
+                    Ok(0) | Err(_) => break,
+                    Ok(n) => n,
+                };
+                if handle.block_on(to_server.write_all(&buf[..n])).is_err() {
+                    break;
+                }
+            }
+            let _ = handle.block_on(to_server.shutdown());
+        });
+    let (done, written) = std::sync::mpsc::channel();
+    let handle = runtime.clone();
+    let _ = std::thread::Builder::new()
+        .name("stdout".into())
+        .spawn(move || {
+            let mut stdout = std::io::stdout().lock();
+            let mut buf = vec![0; CHUNK];
+            loop {
+                let n = match handle.block_on(from_server.read(&mut buf)) {
+                    Ok(0) | Err(_) => break,
+                    Ok(n) => n,
+                };
+                if stdout.write_all(&buf[..n]).is_err() || stdout.flush().is_err() {
+                    break;
+                }
+            }
+            let _ = done.send(());
+        });
+    (input, output, written)
 }
 
 /// Serves one client over any byte streams (stdio for [`run`]; in-memory pipes for the
@@ -113,39 +177,35 @@ pub async fn serve(
     logs: Option<logging::Pending>,
     shut_down: Arc<AtomicBool>,
 ) -> bool {
-    // Messages the transport writes itself: its answers to undecodable input, and the
-    // server's diagnostics (see `protocol::publish_diagnostics_body`).
-    let (replies, replies_rx) = tokio::sync::mpsc::unbounded_channel();
-    let outbox = replies.clone();
+    // Publications the server serialises itself (see `protocol::notification_body`).
+    let outbox = Arc::new(transport::Outbox::default());
     let max_body = options.max_message_bytes;
+    let publications = outbox.clone();
     let (service, socket) = LspService::build(|client| {
         if let Some(logs) = logs {
             logging::forward_to(client.clone(), logs);
         }
         backend::Backend::new(session::Session::new(
-            client, engine, options, shut_down, outbox,
+            client,
+            engine,
+            options,
+            shut_down,
+            publications,
         ))
     })
     .finish();
-    let (to_server, server_input) = tokio::io::duplex(1 << 20);
-    let (server_output, from_server) = tokio::io::duplex(1 << 20);
-    let pump = tokio::spawn(transport::pump(input, to_server, replies, max_body));
-    let writer = tokio::spawn(transport::merge(from_server, replies_rx, output));
-    Server::new(server_input, server_output, socket)
-        .concurrency_level(CONCURRENT_REQUESTS)
-        .serve(service)
-        .await;
-    let _ = writer.await;
-    // The server normally stops because the pump, returning, closed its input; if it
-    // stopped on its own, the pump may wait forever for input.
-    let stop = pump.abort_handle();
-    match tokio::time::timeout(std::time::Duration::from_secs(1), pump).await {
-        Ok(exited) => exited.unwrap_or(false),
-        Err(_) => {
-            stop.abort();
-            false
-        }
-    }
+    let session = service.inner().session();
+    let unreadable = move |bad| session.unreadable(bad);
+    transport::run(
+        input,
+        output,
+        transport::PanicBoundary(service),
+        socket,
+        outbox,
+        unreadable,
+        max_body,
+    )
+    .await
 }
 
 /// glibc gives every thread that allocates its own arena and keeps freed memory in it; with

@@ -1,6 +1,6 @@
 //! What this server adds to the Language Server Protocol: its commands and its
-//! `calcinosis/crestSummary` notification (documented in README.md), and the one message it
-//! serialises itself, `textDocument/publishDiagnostics`.
+//! `calcinosis/crestSummary` notification (documented in README.md), and the messages it
+//! serialises itself, `textDocument/publishDiagnostics` and the CREST summary.
 
 use tower_lsp_server::ls_types::notification::{Notification, PublishDiagnostics};
 use tower_lsp_server::ls_types::{Diagnostic, PublishDiagnosticsParams, Uri};
@@ -45,19 +45,25 @@ pub fn publish_diagnostics_body(
     diagnostics: Vec<Diagnostic>,
     version: Option<i32>,
 ) -> serde_json::Result<Vec<u8>> {
+    notification_body::<PublishDiagnostics>(&PublishDiagnosticsParams {
+        uri,
+        diagnostics,
+        version,
+    })
+}
+
+/// The body of notification `N` with `params`, serialised straight from the typed structs
+/// (for the transport's publication queue, which keeps the newest per document).
+pub fn notification_body<N: Notification>(params: &N::Params) -> serde_json::Result<Vec<u8>> {
     #[derive(serde::Serialize)]
-    struct Message {
+    struct Message<'a, P> {
         jsonrpc: &'static str,
         method: &'static str,
-        params: PublishDiagnosticsParams,
+        params: &'a P,
     }
     serde_json::to_vec(&Message {
         jsonrpc: "2.0",
-        method: PublishDiagnostics::METHOD,
-        params: PublishDiagnosticsParams {
-            uri,
-            diagnostics,
-            version,
-        },
+        method: N::METHOD,
+        params,
     })
 }

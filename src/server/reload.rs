@@ -1,9 +1,11 @@
 //! Settings and the knowledge base they name: applying `initializationOptions` and
 //! `workspace/didChangeConfiguration`, and rebuilding the engine with `$/progress`.
 
+use std::panic::AssertUnwindSafe;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use serde_json::Value;
 use tower_lsp_server::ls_types::notification::Progress;
@@ -13,7 +15,9 @@ use tower_lsp_server::ls_types::{
     WorkDoneProgressBegin, WorkDoneProgressCreateParams, WorkDoneProgressEnd,
 };
 
+use crate::cancel::Cancel;
 use crate::corpus::CorpusSource;
+use crate::limits;
 
 use super::engine::Engine;
 use super::session::Session;
@@ -38,16 +42,31 @@ impl Session {
         reload
     }
 
-    /// A path from the settings: relative paths are taken from the workspace root (a
-    /// workspace's settings file must not reach wherever the editor happened to start).
-    fn resolve(&self, path: &Path) -> PathBuf {
+    /// A path from the settings, `name` being the setting's. A leading `~` is the home
+    /// directory; other relative paths are taken from the workspace root (a workspace's
+    /// settings file must not reach wherever the editor happened to start), and without a
+    /// root they are refused with a message saying what to write instead.
+    fn resolve(&self, name: &str, path: &Path) -> Result<PathBuf, String> {
+        let mut parts = path.components();
+        if parts.next() == Some(std::path::Component::Normal("~".as_ref())) {
+            return match dirs::home_dir() {
+                Some(home) => Ok(home.join(parts.as_path())),
+                None => Err(format!(
+                    "{name} starts with ~ but the home directory is unknown; give an absolute path"
+                )),
+            };
+        }
         if path.is_absolute() {
-            return path.to_path_buf();
+            return Ok(path.to_path_buf());
         }
         let root = self.root.read().unwrap_or_else(|p| p.into_inner()).clone();
         match root {
-            Some(root) => root.join(path),
-            None => path.to_path_buf(),
+            Some(root) => Ok(root.join(path)),
+            None => Err(format!(
+                "{name} {} is a relative path, and the editor opened no workspace folder to \
+                 take it from; give an absolute path (or one starting with ~)",
+                path.display()
+            )),
         }
     }
 
@@ -59,14 +78,29 @@ impl Session {
         let ticket = self.rebuilds.fetch_add(1, Ordering::SeqCst) + 1;
         let config = self.config();
         let mut source: CorpusSource = self.options.corpus.clone();
-        source
-            .dirs
-            .extend(config.corpus_dir.as_deref().map(|d| self.resolve(d)));
-        let index = config
-            .index_dir
-            .as_deref()
-            .map(|d| self.resolve(d))
-            .or_else(|| self.options.index_dir.clone());
+        let resolved = (
+            config
+                .corpus_dir
+                .as_deref()
+                .map(|d| self.resolve("corpusDir", d))
+                .transpose(),
+            config
+                .index_dir
+                .as_deref()
+                .map(|d| self.resolve("indexDir", d))
+                .transpose(),
+        );
+        let (corpus_dir, index) = match resolved {
+            (Ok(corpus_dir), Ok(index)) => (corpus_dir, index),
+            (Err(e), _) | (_, Err(e)) => {
+                let msg = format!("calcinosis-ls: {e}. Keeping the previous knowledge base.");
+                tracing::error!("{msg}");
+                self.client.show_message(MessageType::ERROR, msg).await;
+                return;
+            }
+        };
+        source.dirs.extend(corpus_dir);
+        let index = index.or_else(|| self.options.index_dir.clone());
         let token = NumberOrString::String(format!("calcinosis-ls/build/{}", self.next_id()));
         let progress = self
             .client
@@ -88,14 +122,25 @@ impl Session {
                 .send_notification::<Progress>(report(WorkDoneProgress::Begin(begin)))
                 .await;
         }
-        let built = tokio::task::spawn_blocking(move || {
+        let cancel = Cancel::new();
+        let older = self
+            .build
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .replace(cancel.clone());
+        if let Some(older) = older {
+            older.cancel();
+        }
+        let job = move || {
             let corpus = source.load()?;
             Engine::build(corpus, index.as_deref())
-        })
-        .await;
-        let superseded = self.rebuilds.load(Ordering::SeqCst) != ticket;
+        };
+        let built = build(job, cancel.clone()).await;
+        let superseded = self.rebuilds.load(Ordering::SeqCst) != ticket || cancel.is_cancelled();
         let message = match built {
-            Ok(Ok(_)) if superseded => "superseded by newer settings".to_string(),
+            Ok(Ok(_)) | Ok(Err(crate::Error::Cancelled)) if superseded => {
+                "superseded by newer settings".to_string()
+            }
             Ok(Ok(engine)) => {
                 let n = engine.kb.corpus().statements.len();
                 *self.engine.write().unwrap_or_else(|p| p.into_inner()) = Arc::new(engine);
@@ -114,7 +159,19 @@ impl Session {
                 tracing::error!("{msg}");
                 format!("failed: {e}")
             }
-            Err(_) => "failed: internal error while building".to_string(),
+            Err(Failure::Stalled) => {
+                let msg = format!(
+                    "calcinosis-ls: building the knowledge base made no progress for {} s \
+                     (is a file in the corpus or index directory a pipe, or on a drive that \
+                     stopped answering?); gave up. Keeping the previous knowledge base.",
+                    limits::BUILD_STALL.as_secs()
+                );
+                self.client.show_message(MessageType::ERROR, &msg).await;
+                tracing::error!("{msg}");
+                "failed: no progress".to_string()
+            }
+            Err(Failure::Superseded) => "superseded by newer settings".to_string(),
+            Err(Failure::Internal) => "failed: internal error while building".to_string(),
         };
         if progress {
             let end = WorkDoneProgressEnd {
@@ -126,6 +183,60 @@ impl Session {
         }
         if !superseded {
             self.schedule_all();
+        }
+    }
+}
+
+/// Why a build gave no result.
+pub(super) enum Failure {
+    /// It passed no checkpoint for [`limits::BUILD_STALL`], and was cancelled.
+    Stalled,
+    /// A newer build cancelled it.
+    Superseded,
+    /// It panicked, or its thread could not start.
+    Internal,
+}
+
+/// How often a build's progress is looked at.
+const WATCH: Duration = Duration::from_millis(100);
+
+/// Runs `job` (loading a corpus, building its engine and index) on a thread of its own,
+/// never on the runtime's blocking pool: a build may block for ever on a pipe or a hung
+/// drive, and that pool once also carried stdin and stdout. Waits for the result while the
+/// build makes progress; gives up (cancelling it) after [`limits::BUILD_STALL`] without
+/// any, or as soon as a newer build cancels it. A thread blocked in the kernel cannot be
+/// stopped: it is left behind, and its result is dropped.
+pub(super) async fn build(
+    job: impl FnOnce() -> crate::Result<Engine> + Send + 'static,
+    cancel: Cancel,
+) -> Result<crate::Result<Engine>, Failure> {
+    let (done, mut result) = tokio::sync::oneshot::channel();
+    let token = cancel.clone();
+    std::thread::Builder::new()
+        .name("build".into())
+        .spawn(move || {
+            let built = token.run(|| std::panic::catch_unwind(AssertUnwindSafe(job)));
+            let _ = done.send(built);
+        })
+        .map_err(|_| Failure::Internal)?;
+    let (mut seen, mut since) = (cancel.progress(), Instant::now());
+    loop {
+        tokio::select! {
+            built = &mut result => {
+                return built.map_err(|_| Failure::Internal)?.map_err(|_| Failure::Internal);
+            }
+            () = tokio::time::sleep(WATCH) => {
+                if cancel.is_cancelled() {
+                    return Err(Failure::Superseded);
+                }
+                let now = cancel.progress();
+                if now != seen {
+                    (seen, since) = (now, Instant::now());
+                } else if since.elapsed() >= limits::BUILD_STALL {
+                    cancel.cancel();
+                    return Err(Failure::Stalled);
+                }
+            }
         }
     }
 }

@@ -12,6 +12,7 @@ use crate::corpus::Crest;
 use super::diagnostics;
 use super::protocol::{self, CrestSummary, CrestSummaryParams};
 use super::session::Session;
+use super::transport::Slot;
 
 impl Session {
     /// Publishes `diagnostics` for `uri` if `version` is still the document's version (or,
@@ -26,13 +27,20 @@ impl Session {
                 return false;
             }
         };
+        self.hand_over(&uri, Slot::Diagnostics, body, version)
+    }
+
+    /// Queues a publication for `uri` if `version` is still the document's (or with `None`,
+    /// unconditionally), under the document lock: see [`Session::publish`].
+    fn hand_over(&self, uri: &Uri, slot: Slot, body: Vec<u8>, version: Option<i32>) -> bool {
         let docs = self.docs();
         if let Some(v) = version {
-            if docs.get(&uri).map(|s| s.version) != Some(v) {
+            if docs.get(uri).map(|s| (s.version, s.in_sync)) != Some((v, true)) {
                 return false;
             }
         }
-        self.outbox.send(body).is_ok()
+        self.outbox.put(uri.as_str(), slot, body);
+        true
     }
 
     /// Publishes diagnostics for `uri` after the debounce, unless a newer version arrives.
@@ -83,12 +91,17 @@ impl Session {
             let letters = |s: &BTreeSet<Crest>| s.iter().map(|c| c.as_str().to_string()).collect();
             let c = &analysis.crest;
             let params = CrestSummaryParams {
-                uri,
                 present: letters(&c.present),
                 possible: letters(&c.possible),
                 negated: letters(&c.negated),
+                uri,
             };
-            this.client.send_notification::<CrestSummary>(params).await;
+            match protocol::notification_body::<CrestSummary>(&params) {
+                Ok(body) => {
+                    this.hand_over(&params.uri, Slot::Summary, body, Some(version));
+                }
+                Err(e) => tracing::error!("cannot serialise the CREST summary: {e}"),
+            }
         });
     }
 
