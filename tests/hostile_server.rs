@@ -473,14 +473,51 @@ fn shutdown_is_answered_within_a_second_while_builds_hang() {
     );
 }
 
+/// An index directory whose builders' lock another process holds: a stale index of another
+/// corpus (so the server must rebuild) and the lock taken by this test until the returned
+/// file is dropped. A named pipe no longer hangs a build (it is refused at once), but a lock
+/// held by a builder that stopped answering still makes no progress.
+fn index_with_a_held_lock(dir: &std::path::Path) -> (std::path::PathBuf, std::fs::File) {
+    let index = dir.join("index");
+    let extra = dir.join("extra");
+    std::fs::create_dir(&extra).unwrap();
+    std::fs::write(
+        extra.join("more.md"),
+        "# More\n- Tendon sheaths can hold deposits [9]\n",
+    )
+    .unwrap();
+    let built = Command::new(env!("CARGO_BIN_EXE_calcinosis-ls"))
+        .args([
+            "--corpus",
+            extra.to_str().unwrap(),
+            "index",
+            "--out",
+            index.to_str().unwrap(),
+        ])
+        .output()
+        .unwrap();
+    assert!(
+        built.status.success(),
+        "{}",
+        String::from_utf8_lossy(&built.stderr)
+    );
+    let lock = std::fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .create(true)
+        .truncate(false)
+        .open(index.join(".lock"))
+        .unwrap();
+    lock.lock().unwrap();
+    (index, lock)
+}
+
 /// H2: a build that makes no progress is given up with a message, and the previous
 /// knowledge base stays in use.
 #[test]
 fn a_build_that_makes_no_progress_gives_up_with_a_message() {
     let dir = tempfile::tempdir().unwrap();
-    let index = dir.path().join("index");
-    std::fs::create_dir(&index).unwrap();
-    mkfifo(&index.join("calcinosis-ls-index.json"));
+    let (index, _held) = index_with_a_held_lock(dir.path());
     let mut c = started(&[]);
     c.notify(
         "workspace/didChangeConfiguration",
@@ -547,15 +584,14 @@ fn a_superseded_build_is_cancelled() {
     assert_eq!(c.shutdown(), Some(0));
 }
 
-/// H2, at startup: an index directory given on the command line whose marker is a named
-/// pipe hung the server before it read a single message, for ever. Now the build is
+/// H2, at startup: an index directory given on the command line whose build could not
+/// proceed (its marker a named pipe, then; a lock held by a stuck builder, now) hung the
+/// server before it read a single message, for ever. Now the build is
 /// given up after `limits::BUILD_STALL` and the server ends with a message saying why.
 #[test]
 fn a_hung_index_at_startup_ends_with_a_message() {
     let dir = tempfile::tempdir().unwrap();
-    let index = dir.path().join("index");
-    std::fs::create_dir(&index).unwrap();
-    mkfifo(&index.join("calcinosis-ls-index.json"));
+    let (index, _held) = index_with_a_held_lock(dir.path());
     let mut c = Client::start_with(&["serve", "--index", index.to_str().unwrap()], &[]);
     let deadline = Instant::now() + calcinosis_ls::limits::BUILD_STALL * 2;
     while c.is_running() && Instant::now() < deadline {
@@ -567,10 +603,7 @@ fn a_hung_index_at_startup_ends_with_a_message() {
         calcinosis_ls::limits::BUILD_STALL * 2
     );
     let stderr = c.stderr();
-    assert!(
-        stderr.contains("no progress") && stderr.contains("named pipe"),
-        "{stderr}"
-    );
+    assert!(stderr.contains("no progress"), "{stderr}");
 }
 
 fn mkfifo(path: &std::path::Path) {

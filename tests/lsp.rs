@@ -250,6 +250,30 @@ fn full_session_utf16() {
         json!({"command": "calcinosis.ask", "arguments": ["anticentromere", 3]}),
     );
     assert_eq!(asked[0]["text"], "Positive anticentromere antibody");
+    // Each row points at a file the user has (the cache copy, as definition does), whose
+    // line is the statement; and every row carries the composed answer and `answered`.
+    let file = asked[0]["file"].as_str().unwrap();
+    let text = std::fs::read_to_string(file).expect("calcinosis.ask points at a readable file");
+    let line = text
+        .lines()
+        .nth(asked[0]["line"].as_u64().unwrap() as usize - 1)
+        .unwrap();
+    assert!(line.contains("Positive anticentromere antibody"), "{line}");
+    assert!(asked[0]["uri"].as_str().unwrap().starts_with("file://"));
+    assert_eq!(asked[0]["answered"], true);
+    assert!(asked[0]["answer"]
+        .as_str()
+        .unwrap()
+        .contains("anticentromere"));
+    let uncovered = c.call(
+        "workspace/executeCommand",
+        json!({"command": "calcinosis.ask", "arguments": ["does calcinosis occur in lupus?", 3]}),
+    );
+    assert_eq!(uncovered[0]["answered"], false);
+    assert!(uncovered[0]["answer"]
+        .as_str()
+        .unwrap()
+        .starts_with("The sources do not cover lupus."));
 
     // Go to definition lands on the statement's line in a real corpus file.
     let def = c.call(

@@ -79,6 +79,10 @@ pub struct Answer<'a> {
     /// Words of the question that nothing recognised.
     #[serde(skip_serializing_if = "<[_]>::is_empty")]
     pub not_understood: &'a [String],
+    /// The composed answer to the whole question (the same text on every row), as `ask`
+    /// prints it first: every surface can show it, abstention included.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub answer: Option<String>,
 }
 
 impl<'a> Hit<'a> {
@@ -99,6 +103,7 @@ impl<'a> Hit<'a> {
             lead_in: s.lead_in.as_deref(),
             corrections: &[],
             not_understood: &[],
+            answer: None,
         }
     }
 }
@@ -141,13 +146,16 @@ impl Reply<'_> {
     }
 
     /// The rows `ask --format json` and `calcinosis.ask` return: each hit's [`Answer`], with
-    /// what was read as another word and what was not understood.
+    /// what was read as another word, what was not understood, and the composed answer.
     pub fn rows(&self) -> Vec<Answer<'_>> {
+        let text = self.short_answer();
+        let answer = (!text.is_empty()).then_some(text);
         self.hits
             .iter()
             .map(|h| Answer {
                 corrections: &self.question.corrections,
                 not_understood: &self.question.not_understood,
+                answer: answer.clone(),
                 ..h.answer()
             })
             .collect()

@@ -30,8 +30,21 @@ impl Session {
                     .kb
                     .ask(question, limit)
                     .map_err(|e| RpcError::invalid_params(e.to_string()))?;
-                let answers = reply.rows();
-                Ok(Some(json!(answers)))
+                // Each row points at the statement where the user can open it: for the
+                // embedded corpus, the copy in the cache directory (as go-to-definition
+                // does), never a path inside this program's source tree.
+                let mut answers = json!(reply.rows());
+                if let Some(rows) = answers.as_array_mut() {
+                    for (row, hit) in rows.iter_mut().zip(&reply.hits) {
+                        if let Some(loc) = engine.locate(hit.statement) {
+                            if let Some(path) = loc.uri.to_file_path() {
+                                row["file"] = json!(path.display().to_string());
+                            }
+                            row["uri"] = json!(loc.uri.as_str());
+                        }
+                    }
+                }
+                Ok(Some(answers))
             }
             DOCUMENT_DIGEST => {
                 let uri = arg(0)
