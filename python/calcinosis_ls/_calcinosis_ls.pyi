@@ -58,6 +58,15 @@ class Answer(TypedDict):
     file: str
     line: int
     score: float
+    answered: bool
+    """False when the sources do not cover the question: the row is only the nearest."""
+    confidence: float
+    sources: list[str]
+    lead_in: Optional[str]
+    answer: str
+    """The composed answer to the whole question (the same on every row)."""
+    corrections: list[tuple[str, str]]
+    not_understood: list[str]
 
 class FindingsTable(TypedDict):
     """Findings of many notes as columns; ``note`` is the index of the note in the input."""
@@ -112,4 +121,6 @@ def analyze_batch(
     threads) without holding the GIL."""
 
 def ask(question: str, limit: int = 5) -> list[Answer]:
-    """Source statements that answer ``question``, best first."""
+    """Source statements that answer ``question``, best first; ``answered`` is False (and
+    ``answer`` says "The sources do not cover …") when the sources do not cover it.
+    ``limit`` is 1 to 100 (ValueError otherwise)."""

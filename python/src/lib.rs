@@ -322,10 +322,20 @@ fn analyze_batch<'py>(
     results.iter().map(|r| findings_list(py, r)).collect()
 }
 
-/// Source statements that answer `question`, best first.
+/// Source statements that answer `question`, best first, each row with the reply's shape on
+/// every surface: whether the sources answer it (`answered`, `confidence`), what each
+/// citation refers to (`sources`), the list's opening (`lead_in`), and the composed answer
+/// (`answer`: "The sources do not cover …" when they do not). `limit` is 1 to 100, as in
+/// the command line.
 #[pyfunction]
 #[pyo3(signature = (question, limit = 5))]
-fn ask<'py>(py: Python<'py>, question: &str, limit: usize) -> PyResult<Bound<'py, PyList>> {
+fn ask<'py>(py: Python<'py>, question: &str, limit: i64) -> PyResult<Bound<'py, PyList>> {
+    let max = calcinosis_ls::limits::MAX_RESULTS as i64;
+    if !(1..=max).contains(&limit) {
+        return Err(PyValueError::new_err(format!(
+            "limit must be between 1 and {max}, got {limit}"
+        )));
+    }
     static KNOWLEDGE: OnceLock<Result<Knowledge, String>> = OnceLock::new();
     let kb = py.allow_threads(|| {
         KNOWLEDGE.get_or_init(|| {
@@ -336,13 +346,13 @@ fn ask<'py>(py: Python<'py>, question: &str, limit: usize) -> PyResult<Bound<'py
     let kb = kb
         .as_ref()
         .map_err(|e| PyRuntimeError::new_err(format!("cannot build the index: {e}")))?;
-    let hits = py
-        .allow_threads(|| kb.search(question, limit))
+    let reply = py
+        .allow_threads(|| kb.ask(question, limit as usize))
         .map_err(|e| PyRuntimeError::new_err(e.to_string()))?;
-    let rows = hits
-        .iter()
-        .map(|h| {
-            let a = h.answer();
+    let rows = reply
+        .rows()
+        .into_iter()
+        .map(|a| {
             let d = PyDict::new(py);
             d.set_item("id", a.id)?;
             d.set_item("section", a.section)?;
@@ -351,6 +361,18 @@ fn ask<'py>(py: Python<'py>, question: &str, limit: usize) -> PyResult<Bound<'py
             d.set_item("file", a.file)?;
             d.set_item("line", a.line)?;
             d.set_item("score", a.score)?;
+            d.set_item("answered", a.answered)?;
+            d.set_item("confidence", a.confidence)?;
+            d.set_item("sources", a.sources)?;
+            d.set_item("lead_in", a.lead_in)?;
+            d.set_item("answer", a.answer.unwrap_or_default())?;
+            let corrections: Vec<(String, String)> = a
+                .corrections
+                .iter()
+                .map(|c| (c.from.clone(), c.to.clone()))
+                .collect();
+            d.set_item("corrections", corrections)?;
+            d.set_item("not_understood", a.not_understood)?;
             Ok(d)
         })
         .collect::<PyResult<Vec<_>>>()?;

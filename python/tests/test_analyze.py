@@ -107,8 +107,28 @@ def test_ask_cites_source_statements():
     assert 1 <= len(rows) <= 3
     assert rows[0]["text"] == "Positive anticentromere antibody"
     assert rows[0]["section"].endswith("Systemic Sclerosis")
-    assert set(rows[0]) == {"id", "section", "text", "citations", "file", "line", "score"}
+    assert set(rows[0]) == {
+        "id", "section", "text", "citations", "file", "line", "score", "answered",
+        "confidence", "sources", "lead_in", "answer", "corrections", "not_understood",
+    }
+    assert rows[0]["answered"] is True
+    assert rows[0]["sources"] == ["source 2 of the seed document"]
+    assert "anticentromere" in rows[0]["answer"]
     assert calcinosis_ls.ask("zzzz qqqq") == []
+
+
+def test_ask_says_when_the_sources_do_not_cover_it():
+    rows = calcinosis_ls.ask("does calcinosis occur in lupus?")
+    assert rows, "the nearest statements are returned"
+    assert all(r["answered"] is False for r in rows)
+    assert rows[0]["answer"].startswith("The sources do not cover lupus.")
+    assert rows[0]["confidence"] == 0.0
+
+
+def test_ask_limit_is_checked_like_the_command_line():
+    for bad in (0, -1, 101):
+        with pytest.raises(ValueError):
+            calcinosis_ls.ask("calcinosis", limit=bad)
 
 
 def test_analyzer_is_reusable_and_typed():
