@@ -12,6 +12,10 @@ export interface Answer {
   line: number;
   score: number;
   file?: string;
+  /** False when the sources do not cover the question: the row is only the nearest statement. */
+  answered: boolean;
+  /** The composed answer to the whole question (the same on every row). */
+  answer?: string;
 }
 
 /** The server's command (`workspace/executeCommand`) that answers a question. */
@@ -49,6 +53,9 @@ function toAnswer(value: unknown): Answer | undefined {
     line: num(v.line, 1),
     score: num(v.score, 0),
     file: typeof v.file === 'string' && v.file !== '' ? v.file : undefined,
+    // A server that predates the field answered every question it returned rows for.
+    answered: typeof v.answered === 'boolean' ? v.answered : true,
+    answer: typeof v.answer === 'string' && v.answer !== '' ? v.answer : undefined,
   };
 }
 
@@ -199,15 +206,22 @@ export async function askKnowledgeBase(client: RequestSender, corpusDir: string 
     return;
   }
 
+  // Abstention is shown as such: the rows are then only the nearest statements, and the
+  // title says that the sources do not cover the question.
+  const answered = answers[0].answered;
+  const composed = answers[0].answer;
   const items: AnswerItem[] = answers.map((answer) => ({
     label: truncate(answer.text),
     description: answer.section,
-    detail: answerDetail(answer),
+    detail: answered ? answerDetail(answer) : `nearest statement, not an answer · ${answerDetail(answer)}`,
     answer,
   }));
+  const title = answered
+    ? `${answers.length} answer${answers.length === 1 ? '' : 's'} for "${truncate(q, 60)}"`
+    : `The sources do not cover "${truncate(q, 60)}": the nearest statements, which do not answer it`;
   const picked = await vscode.window.showQuickPick(items, {
-    title: `${answers.length} answer${answers.length === 1 ? '' : 's'} for "${truncate(q, 60)}"`,
-    placeHolder: 'Select an answer to open its source',
+    title,
+    placeHolder: composed !== undefined ? truncate(composed, 200) : 'Select an answer to open its source',
     matchOnDescription: true,
     matchOnDetail: true,
   });

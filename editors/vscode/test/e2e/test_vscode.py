@@ -550,6 +550,26 @@ def run_checks(page: Page, checks: Checks, cs: CodeServer, started: float) -> No
 
     checks.run("Ask the knowledge base", ask)
 
+    def ask_uncovered() -> str:
+        run_command(page, "Calcinosis: Ask the knowledge base")
+        box = page.locator(".quick-input-widget input")
+        box.wait_for(state="visible", timeout=TIMEOUT_S * 1000)
+        box.fill("Does calcinosis occur in lupus?")
+        page.keyboard.press("Enter")
+
+        def abstained():
+            title = page.locator(".quick-input-widget .quick-input-title").inner_text()
+            return title if "do not cover" in title else None
+
+        title = wait_until("the abstention", abstained)
+        rows = page.locator(".quick-input-widget .monaco-list-row").all_inner_texts()
+        if not any("nearest statement, not an answer" in r for r in rows):
+            raise AssertionError(f"nearest statements not labelled as such: {rows[:3]}")
+        page.keyboard.press("Escape")
+        return repr(title)
+
+    checks.run("Ask: the sources do not cover it", ask_uncovered)
+
 
 if __name__ == "__main__":
     sys.exit(main())
