@@ -76,6 +76,10 @@ pub struct Vocabulary {
     pub yes_no_openers: Vec<String>,
     /// Words for a share of patients and their percentage.
     pub figures: Vec<FigureWords>,
+    /// Endings of English adjectives ("-able", "-ous"): a word not understood that ends so
+    /// qualifies what is asked ("a reasonable choice") rather than naming it, so it weighs
+    /// less than an unknown noun ("exercise").
+    pub modifier_suffixes: Vec<String>,
     /// Words by which a statement hedges ("may", "proposed"): it never answers a yes/no
     /// question with a bare "Yes".
     pub hedges: Vec<String>,
@@ -119,6 +123,8 @@ struct FileDef {
     open_question: WordsDef,
     #[serde(default)]
     hedges: WordsDef,
+    #[serde(default, rename = "modifier-suffixes")]
+    modifier_suffixes: WordsDef,
 }
 
 #[derive(Deserialize)]
@@ -194,6 +200,8 @@ impl Vocabulary {
         self.qualifiers.extend(lower(def.qualifiers.words));
         self.open_question.extend(lower(def.open_question.words));
         self.hedges.extend(lower(def.hedges.words));
+        self.modifier_suffixes
+            .extend(lower(def.modifier_suffixes.words));
         for f in def.figure {
             let line = line_of(source, f.span().start);
             let f = f.into_inner();

@@ -9,7 +9,8 @@ use crate::corpus::lexicon::{Category, TermId};
 
 use super::question::{said, Concept, ConceptKind};
 use super::rank::{
-    Ranker, DISEASE_WITH_ANSWER_TYPE, TOPIC_WEIGHT, UNKNOWN_WEIGHT, UNKNOWN_WEIGHT_IN_CLAIM,
+    Ranker, DISEASE_WITH_ANSWER_TYPE, TOPIC_WEIGHT, UNKNOWN_MODIFIER_WEIGHT, UNKNOWN_WEIGHT,
+    UNKNOWN_WEIGHT_IN_CLAIM,
 };
 use super::text::Word;
 use super::vocabulary::{matches_at, term_alts, Lexis};
@@ -226,8 +227,11 @@ impl Ranker<'_> {
             c.weight = if c.topic {
                 TOPIC_WEIGHT
             } else if c.kind == ConceptKind::Unknown {
-                // In a yes/no question every content word is part of the claim to check.
-                if yes_no {
+                if self.lexis.is_modifier(&c.label) {
+                    // An adjective qualifies the thing asked about; it is not that thing.
+                    UNKNOWN_MODIFIER_WEIGHT
+                } else if yes_no {
+                    // In a yes/no question every content word is part of the claim to check.
                     UNKNOWN_WEIGHT_IN_CLAIM
                 } else {
                     UNKNOWN_WEIGHT

@@ -38,6 +38,8 @@ const MARK_BONUS: f32 = 0.6;
 pub(crate) const UNKNOWN_WEIGHT: f32 = 2.0;
 /// The same in a yes/no question, where every content word is part of the claim to check.
 pub(crate) const UNKNOWN_WEIGHT_IN_CLAIM: f32 = 3.0;
+/// The weight of a word not understood that reads as an adjective ("a reasonable choice").
+pub(crate) const UNKNOWN_MODIFIER_WEIGHT: f32 = 1.0;
 /// A disease's weight when the question also asks for a kind of answer.
 pub(crate) const DISEASE_WITH_ANSWER_TYPE: f32 = 0.5;
 /// Extra for a concept that a statement states and whose heading names it too.

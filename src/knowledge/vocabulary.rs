@@ -166,6 +166,8 @@ pub(crate) struct Lexis {
     pub(crate) open_question: HashSet<String>,
     /// Words by which a statement hedges ("may", "proposed").
     pub(crate) hedges: Vec<String>,
+    /// Endings of English adjectives ("able", "ous").
+    pub(crate) modifier_suffixes: Vec<String>,
 }
 
 impl Lexis {
@@ -330,6 +332,7 @@ impl Lexis {
             qualifiers: v.qualifiers.iter().cloned().collect(),
             open_question: v.open_question.iter().cloned().collect(),
             hedges: v.hedges.clone(),
+            modifier_suffixes: v.modifier_suffixes.clone(),
             ignore: v.ignore.iter().cloned().collect(),
             list_cues: v
                 .list_cues
@@ -422,6 +425,16 @@ impl Lexis {
                     .collect()
             })
             .contains(word)
+    }
+
+    /// Whether a word not understood reads as an English adjective ("reasonable",
+    /// "permanent"): it qualifies what is asked rather than naming it.
+    pub(crate) fn is_modifier(&self, word: &str) -> bool {
+        Lexis::is_english(word)
+            && self
+                .modifier_suffixes
+                .iter()
+                .any(|s| word.len() > s.len() + 3 && word.ends_with(s.as_str()))
     }
 
     pub(crate) fn is_known(&self, w: &Word) -> bool {
