@@ -1,0 +1,88 @@
+//! What the documentation tells a user to run: every `cargo install` in the repository's
+//! Markdown (and in the VS Code extension's messages) keeps to Cargo.lock with `--locked`;
+//! without it Cargo resolves newer, untested dependencies.
+
+use std::path::{Path, PathBuf};
+
+/// Directories that hold no documentation of ours: build output, dependencies, VCS data.
+const NOT_OURS: &[&str] = &["target", "node_modules", ".git", ".venv", "venv"];
+
+/// Every file below `dir` whose name ends with one of `exts`, skipping [`NOT_OURS`].
+fn files(dir: &Path, exts: &[&str], found: &mut Vec<PathBuf>) {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let path = entry.path();
+        let name = entry.file_name();
+        let Ok(kind) = entry.file_type() else {
+            continue;
+        };
+        if kind.is_dir() {
+            if !NOT_OURS.iter().any(|n| name == *n) {
+                files(&path, exts, found);
+            }
+        } else if kind.is_file() && exts.iter().any(|e| name.to_string_lossy().ends_with(e)) {
+            found.push(path);
+        }
+    }
+}
+
+/// Each `cargo install` in `text` that lacks `--locked` before the command ends (at the end
+/// of the line or of its inline code span), as `line: text`.
+fn unlocked_installs(text: &str) -> Vec<String> {
+    let mut bad = Vec::new();
+    for (n, line) in text.lines().enumerate() {
+        for (at, _) in line.match_indices("cargo install") {
+            let rest = &line[at..];
+            let command = rest.split(['`', '\'', '#']).next().unwrap_or(rest);
+            if !command.contains("--locked") {
+                bad.push(format!("{}: {}", n + 1, line.trim()));
+            }
+        }
+    }
+    bad
+}
+
+#[test]
+fn the_check_itself_finds_an_unlocked_install() {
+    assert_eq!(
+        unlocked_installs("run `cargo install --path .` now").len(),
+        1
+    );
+    assert_eq!(
+        unlocked_installs("cargo install cargo-fuzz  # 0.13").len(),
+        1
+    );
+    assert!(unlocked_installs("run `cargo install --locked --path .` now").is_empty());
+    assert!(unlocked_installs("cargo install --locked cargo-fuzz").is_empty());
+}
+
+#[test]
+fn every_cargo_install_in_the_docs_is_locked() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let mut found = Vec::new();
+    files(root, &[".md"], &mut found);
+    // The extension tells the user how to install the server when it cannot find it.
+    files(&root.join("editors/vscode/src"), &[".ts"], &mut found);
+    assert!(
+        found.iter().any(|p| p.ends_with("README.md")),
+        "no Markdown found below {}",
+        root.display()
+    );
+    let mut bad = Vec::new();
+    for path in &found {
+        let text = std::fs::read_to_string(path).unwrap_or_default();
+        for hit in unlocked_installs(&text) {
+            bad.push(format!(
+                "{}:{hit}",
+                path.strip_prefix(root).unwrap_or(path).display()
+            ));
+        }
+    }
+    assert!(
+        bad.is_empty(),
+        "`cargo install` without `--locked` (it ignores Cargo.lock):\n{}",
+        bad.join("\n")
+    );
+}
