@@ -86,3 +86,73 @@ fn every_cargo_install_in_the_docs_is_locked() {
         bad.join("\n")
     );
 }
+
+/// The documents a user reads to install and use the tool (not the contributor's notes).
+fn user_docs(root: &Path) -> Vec<PathBuf> {
+    let mut docs = vec![root.join("README.md")];
+    for editor in ["vscode", "neovim", "helix", "emacs"] {
+        docs.push(root.join("editors").join(editor).join("README.md"));
+    }
+    docs
+}
+
+#[test]
+fn user_docs_hold_no_internal_words() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let issue = regex::Regex::new(r"(?i)\b(issue|session) #?\d+").unwrap();
+    for path in user_docs(root) {
+        let text = std::fs::read_to_string(&path).unwrap();
+        for word in ["../shared", "build machines"] {
+            assert!(!text.contains(word), "{}: {word}", path.display());
+        }
+        assert!(
+            !issue.is_match(&text),
+            "{}: an issue or session number",
+            path.display()
+        );
+    }
+}
+
+#[test]
+fn the_readme_puts_the_users_path_before_the_contributors_and_names_every_prerequisite() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let readme = std::fs::read_to_string(root.join("README.md")).unwrap();
+    let at = |what: &str| {
+        readme
+            .find(what)
+            .unwrap_or_else(|| panic!("the README does not say {what:?}"))
+    };
+    // The user's path, in order: the binary, an editor, Python; then testing, apart.
+    let install = at("cargo install --locked --path .");
+    let editor = at("### 2. An editor");
+    let python = at("### 3. Python");
+    let contributing = at("## Contributing");
+    assert!(install < editor && editor < python && python < contributing);
+    // The two commands stay, under Contributing.
+    let main_job = "cargo run --locked --release -- ask \"what is calcinosis";
+    assert!(readme.rfind(main_job).is_some_and(|i| i > contributing));
+    assert!(readme
+        .rfind("bash .ci/run")
+        .is_some_and(|i| i > contributing));
+    // What the test script installs or needs, each named after Contributing.
+    for needed in [
+        "emacs-nox",
+        "elpa-eglot",
+        "Java",
+        "chromium",
+        "strace",
+        "python3-venv",
+        "Node.js **20 or newer**",
+    ] {
+        assert!(
+            readme[contributing..].contains(needed),
+            "the contributor's path does not name {needed}"
+        );
+    }
+    // Node is asked of a user only for the VS Code package.
+    let node = at("Node.js");
+    assert!(
+        node > editor && node < python,
+        "Node.js named outside the VS Code step"
+    );
+}
