@@ -102,6 +102,21 @@ fn check_on_a_terminal_says_it_reads_a_note_and_how_to_end_it() {
 }
 
 #[test]
+fn check_of_records_on_a_terminal_says_it_reads_records() {
+    let shown = on_a_pty(
+        &["check", "--input", "jsonl", "--format", "jsonl"],
+        0.5,
+        "{\"id\": 1, \"text\": \"Denies RP.\"}\n",
+    );
+    assert!(
+        shown.contains("reading JSON Lines records from stdin") && shown.contains("Ctrl-D"),
+        "{shown}"
+    );
+    assert!(shown.contains("\"assertion\":\"negated\""), "{shown}");
+    assert!(shown.contains("analysed 1 of 1 notes"), "{shown}");
+}
+
+#[test]
 fn check_of_named_files_on_a_terminal_ends_with_a_summary_and_says_nothing_of_stdin() {
     let dir = tempfile::tempdir().unwrap();
     let a = dir.path().join("a.txt");

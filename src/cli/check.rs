@@ -148,7 +148,11 @@ pub fn run(ka: &KnowledgeArgs, args: &CheckArgs) -> anyhow::Result<ExitCode> {
     let writer_id_key = args.id_field.clone();
 
     if source.paths.iter().any(|p| p.as_os_str() == "-") {
-        super::input::terminal_hint(super::input::CHECK_TERMINAL_HINT);
+        super::input::terminal_hint(if source.jsonl.is_some() {
+            super::input::CHECK_JSONL_TERMINAL_HINT
+        } else {
+            super::input::CHECK_TERMINAL_HINT
+        });
     }
     let mut progress = std::io::stderr()
         .is_terminal()

@@ -113,6 +113,11 @@ commands (ask, check, index)";
 pub const CHECK_TERMINAL_HINT: &str = "reading a note from stdin: type or paste it, then \
 press Ctrl-D on a line of its own to check it (or name files: `calcinosis-ls check --help`)";
 
+/// What `calcinosis-ls check --input jsonl` says when it reads records from a terminal.
+pub const CHECK_JSONL_TERMINAL_HINT: &str = "reading JSON Lines records from stdin, one note \
+per line: press Ctrl-D on a line of its own to end them (or name files: \
+`calcinosis-ls check --help`)";
+
 /// Says `hint` on stderr when stdin is a terminal (a person, not an editor or a pipe, is on
 /// the other end); says nothing otherwise, so scripts and editors see no change.
 pub fn terminal_hint(hint: &str) {
