@@ -156,3 +156,29 @@ fn the_readme_puts_the_users_path_before_the_contributors_and_names_every_prereq
         "Node.js named outside the VS Code step"
     );
 }
+
+#[test]
+fn the_release_profile_ships_stripped_and_profiling_keeps_symbols() {
+    // The installed binary was 108 MB with `debug = 1`; stripped it is under 30 MB
+    // (BENCHMARKS.md, "Release binary size").
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let manifest: toml::Table = std::fs::read_to_string(root.join("Cargo.toml"))
+        .unwrap()
+        .parse()
+        .unwrap();
+    let profile = |name: &str| manifest["profile"][name].as_table().unwrap().clone();
+    let release = profile("release");
+    assert_eq!(release.get("strip"), Some(&toml::Value::Boolean(true)));
+    let debug = release.get("debug");
+    assert!(
+        matches!(
+            debug,
+            None | Some(toml::Value::Boolean(false)) | Some(toml::Value::Integer(0))
+        ),
+        "release keeps debug information: {debug:?}"
+    );
+    let profiling = profile("profiling");
+    assert_eq!(profiling["inherits"].as_str(), Some("release"));
+    assert_eq!(profiling["strip"], toml::Value::Boolean(false));
+    assert_eq!(profiling["debug"], toml::Value::Integer(1));
+}

@@ -304,12 +304,13 @@ impl Progress {
         }
     }
 
-    /// Bytes read and the throughput so far, with units: "12.3 MiB, 4.1 MB/s, 305 notes/s".
+    /// Bytes read and the throughput so far, with units: "12.3 MB, 4.1 MB/s, 305 notes/s"
+    /// (decimal megabytes throughout, so that the two figures compare).
     fn rates(&self) -> String {
         let secs = self.bar.elapsed().as_secs_f64().max(1e-3);
         format!(
             "{}, {:.1} MB/s, {:.0} notes/s",
-            indicatif::HumanBytes(self.bytes),
+            indicatif::DecimalBytes(self.bytes),
             self.bytes as f64 / 1e6 / secs,
             self.bar.position() as f64 / secs
         )
@@ -324,7 +325,7 @@ impl Progress {
             "analysed {} of {done} notes ({}) in {:.1} s; {errors} could not be analysed, \
              {skipped} skipped",
             done.saturating_sub(errors),
-            indicatif::HumanBytes(self.bytes),
+            indicatif::DecimalBytes(self.bytes),
             self.bar.elapsed().as_secs_f64(),
         ));
     }
