@@ -9,7 +9,9 @@
 //!
 //! Run: `cargo bench --bench check_throughput` (`-- shapes` or `-- throughput` for one part).
 //! `CHECK_BENCH_MB=1` shrinks the note set and runs one pass, for profilers that count
-//! instructions (callgrind). `CHECK_BENCH_WRITE=DIR` instead writes the inputs for the
+//! instructions (callgrind). Profilers need symbols, which the release profile strips: run
+//! them on `cargo bench --profile profiling --bench check_throughput` (release code with
+//! line tables, in `target/profiling/`). `CHECK_BENCH_WRITE=DIR` instead writes the inputs for the
 //! whole-process measurements in BENCHMARKS.md (`notes.jsonl`, `notes.txt`, `notes/`,
 //! `one-line-10mb.txt`) and exits.
 

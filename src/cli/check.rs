@@ -147,21 +147,19 @@ pub fn run(ka: &KnowledgeArgs, args: &CheckArgs) -> anyhow::Result<ExitCode> {
     // The writer renders large notes itself (`write_streamed`).
     let writer_id_key = args.id_field.clone();
 
-    let progress = std::io::stderr().is_terminal().then(|| {
-        let bar = indicatif::ProgressBar::new_spinner();
-        bar.set_style(
-            indicatif::ProgressStyle::with_template(
-                "{spinner} {human_pos} notes, {msg} [{elapsed_precise}, {per_sec}]",
-            )
-            .unwrap_or_else(|_| indicatif::ProgressStyle::default_spinner()),
-        );
-        bar.enable_steady_tick(std::time::Duration::from_millis(200));
-        bar
-    });
+    if source.paths.iter().any(|p| p.as_os_str() == "-") {
+        super::input::terminal_hint(if source.jsonl.is_some() {
+            super::input::CHECK_JSONL_TERMINAL_HINT
+        } else {
+            super::input::CHECK_TERMINAL_HINT
+        });
+    }
+    let mut progress = std::io::stderr()
+        .is_terminal()
+        .then(|| Progress::start(known_total(&source)));
 
     let mut out = std::io::BufWriter::with_capacity(1 << 16, std::io::stdout().lock());
     let mut errors = 0u64;
-    let mut total_bytes = 0u64;
     let mut first = true;
     if format == CheckFormat::Json && !write_or_closed(out.write_all(b"["))? {
         return Ok(ExitCode::SUCCESS);
@@ -173,17 +171,15 @@ pub fn run(ka: &KnowledgeArgs, args: &CheckArgs) -> anyhow::Result<ExitCode> {
             // Nothing finished yet: let the reader see what is done so far.
             return write_or_closed(out.flush());
         };
-        if let Some(p) = &progress {
-            total_bytes += r.bytes;
-            p.inc(1);
-            p.set_message(indicatif::HumanBytes(total_bytes).to_string());
+        if let Some(p) = &mut progress {
+            p.note_done(r.bytes);
         }
         if let Some(e) = &r.error {
             errors += 1;
             // JSON carries its errors in the report; a count comes at the end.
             if format == CheckFormat::Text {
                 match &progress {
-                    Some(p) => p.suspend(|| warn(format_args!("{e}"))),
+                    Some(p) => p.bar.suspend(|| warn(format_args!("{e}"))),
                     None => warn(format_args!("{e}")),
                 }
             }
@@ -218,8 +214,8 @@ pub fn run(ka: &KnowledgeArgs, args: &CheckArgs) -> anyhow::Result<ExitCode> {
         closed = !ok;
         Ok(ok)
     })?;
-    if let Some(p) = &progress {
-        p.finish_and_clear();
+    if let Some(p) = progress {
+        p.finish(errors, skipped.total());
     }
     if closed {
         return Ok(ExitCode::SUCCESS);
@@ -243,6 +239,96 @@ pub fn run(ka: &KnowledgeArgs, args: &CheckArgs) -> anyhow::Result<ExitCode> {
     } else {
         ExitCode::SUCCESS
     })
+}
+
+/// The number of notes when it is known before reading them: every input a named regular
+/// file, one note each. A directory, stdin or JSON Lines records are counted as they come.
+fn known_total(source: &Source) -> Option<u64> {
+    if source.jsonl.is_some() {
+        return None;
+    }
+    source
+        .paths
+        .iter()
+        .all(|p| p.as_os_str() != "-" && std::fs::metadata(p).is_ok_and(|m| m.is_file()))
+        .then_some(source.paths.len() as u64)
+}
+
+/// The progress line on a terminal's stderr: notes done (of how many, when known), bytes and
+/// throughput with their units, and a one-line summary at the end.
+struct Progress {
+    bar: indicatif::ProgressBar,
+    bytes: u64,
+    /// When the message (bytes, MB/s, notes/s) was last rewritten: once per tick is enough,
+    /// and formatting it per note would cost a busy `check` of small notes.
+    shown: std::time::Instant,
+}
+
+/// How often the progress message is recomputed (the bar's own tick is the same).
+const PROGRESS_TICK: std::time::Duration = std::time::Duration::from_millis(200);
+
+impl Progress {
+    fn start(total: Option<u64>) -> Progress {
+        let (bar, template) = match total {
+            Some(n) => (
+                indicatif::ProgressBar::new(n),
+                "{spinner} {human_pos}/{human_len} notes {wide_bar} {msg} [{elapsed_precise}, ~{eta} left]",
+            ),
+            None => (
+                indicatif::ProgressBar::new_spinner(),
+                "{spinner} {human_pos} notes, {msg} [{elapsed_precise}]",
+            ),
+        };
+        bar.set_style(
+            indicatif::ProgressStyle::with_template(template)
+                .unwrap_or_else(|_| indicatif::ProgressStyle::default_spinner()),
+        );
+        let progress = Progress {
+            bar,
+            bytes: 0,
+            shown: std::time::Instant::now(),
+        };
+        // The units show from the first draw, before any note is done.
+        progress.bar.set_message(progress.rates());
+        progress.bar.enable_steady_tick(PROGRESS_TICK);
+        progress
+    }
+
+    /// Counts one note of `bytes` done.
+    fn note_done(&mut self, bytes: u64) {
+        self.bytes += bytes;
+        self.bar.inc(1);
+        if self.shown.elapsed() >= PROGRESS_TICK {
+            self.shown = std::time::Instant::now();
+            self.bar.set_message(self.rates());
+        }
+    }
+
+    /// Bytes read and the throughput so far, with units: "12.3 MB, 4.1 MB/s, 305 notes/s"
+    /// (decimal megabytes throughout, so that the two figures compare).
+    fn rates(&self) -> String {
+        let secs = self.bar.elapsed().as_secs_f64().max(1e-3);
+        format!(
+            "{}, {:.1} MB/s, {:.0} notes/s",
+            indicatif::DecimalBytes(self.bytes),
+            self.bytes as f64 / 1e6 / secs,
+            self.bar.position() as f64 / secs
+        )
+    }
+
+    /// Clears the line and says in one line what was done: notes analysed, those that could
+    /// not be, those skipped, and the time taken.
+    fn finish(self, errors: u64, skipped: u64) {
+        self.bar.finish_and_clear();
+        let done = self.bar.position();
+        warn(format_args!(
+            "analysed {} of {done} notes ({}) in {:.1} s; {errors} could not be analysed, \
+             {skipped} skipped",
+            done.saturating_sub(errors),
+            indicatif::DecimalBytes(self.bytes),
+            self.bar.elapsed().as_secs_f64(),
+        ));
+    }
 }
 
 /// Says on stderr what the directory walk skipped and why: a count per reason, then the

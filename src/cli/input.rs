@@ -103,6 +103,30 @@ pub fn write_error(what: &str, e: &std::io::Error) -> anyhow::Error {
     anyhow::anyhow!("cannot write {what}: {}", io_reason(e))
 }
 
+/// What plain `calcinosis-ls` (the language server) says when stdin is a terminal: someone
+/// typed the command by hand, and a server silently waiting for LSP messages looks hung.
+pub const SERVE_TERMINAL_HINT: &str = "this is a language server: it waits for an editor to \
+speak LSP on stdin. Press Ctrl-D (or Ctrl-C) to leave; `calcinosis-ls --help` lists the \
+commands (ask, check, index)";
+
+/// What `calcinosis-ls check` says when it reads a note from a terminal.
+pub const CHECK_TERMINAL_HINT: &str = "reading a note from stdin: type or paste it, then \
+press Ctrl-D on a line of its own to check it (or name files: `calcinosis-ls check --help`)";
+
+/// What `calcinosis-ls check --input jsonl` says when it reads records from a terminal.
+pub const CHECK_JSONL_TERMINAL_HINT: &str = "reading JSON Lines records from stdin, one note \
+per line: press Ctrl-D on a line of its own to end them (or name files: \
+`calcinosis-ls check --help`)";
+
+/// Says `hint` on stderr when stdin is a terminal (a person, not an editor or a pipe, is on
+/// the other end); says nothing otherwise, so scripts and editors see no change.
+pub fn terminal_hint(hint: &str) {
+    use std::io::IsTerminal;
+    if std::io::stdin().is_terminal() {
+        warn(format_args!("{hint}"));
+    }
+}
+
 /// Prints `calcinosis-ls: {message}` on stderr. Never panics (`eprintln!` does when stderr
 /// is full); a message that cannot be written is lost, not fatal.
 pub fn warn(message: std::fmt::Arguments<'_>) {

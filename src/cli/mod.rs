@@ -101,11 +101,14 @@ impl KnowledgeArgs {
 /// Runs the parsed command line.
 pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
-        None | Some(Command::Serve) => server::run(ServerOptions {
-            corpus: cli.knowledge.source(),
-            index_dir: cli.knowledge.index.clone(),
-            max_message_bytes: (cli.max_message_size as usize).saturating_mul(1024 * 1024),
-        }),
+        None | Some(Command::Serve) => {
+            input::terminal_hint(input::SERVE_TERMINAL_HINT);
+            server::run(ServerOptions {
+                corpus: cli.knowledge.source(),
+                index_dir: cli.knowledge.index.clone(),
+                max_message_bytes: (cli.max_message_size as usize).saturating_mul(1024 * 1024),
+            })
+        }
         Some(_) if cli.stdio => {
             anyhow::bail!("--stdio runs the language server and takes no other command")
         }

@@ -51,7 +51,7 @@ function workspaceRoot(): string | undefined {
 
 async function showServerMissing(unresolved: UnresolvedServer): Promise<void> {
   const install =
-    'Install it by running `cargo install --path .` from the root of the calcinosis-ls repository, ' +
+    'Install it by running `cargo install --locked --path .` from the root of the calcinosis-ls repository, ' +
     'or set "calcinosis.server.path" to the full path of the calcinosis-ls executable.';
   let problem: string;
   if (unresolved.notExecutable !== undefined) {
@@ -80,7 +80,7 @@ async function showServerMismatch(mismatch: MismatchedServer): Promise<void> {
     `Calcinosis LS: the language server bundled with this extension is built for ${mismatch.builtFor}, ` +
     `but this VS Code runs on ${mismatch.running}. Install the calcinosis-ls .vsix built for ${mismatch.running} ` +
     '(`bash editors/vscode/build.sh --target ' + mismatch.running + '`), or build the server with ' +
-    '`cargo install --path .` and set "calcinosis.server.path" to it.';
+    '`cargo install --locked --path .` and set "calcinosis.server.path" to it.';
   outputChannel.appendLine(`[client] ${message} (bundled binary: ${mismatch.bundled})`);
   const openSettings = 'Open Settings';
   const choice = await vscode.window.showErrorMessage(message, openSettings);

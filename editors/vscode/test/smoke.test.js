@@ -111,7 +111,7 @@ test('a missing server binary gives an actionable error', () => {
   const errors = events(r, 'error');
   assert.ok(errors.length >= 1);
   for (const e of errors) {
-    assert.match(e[1], /cargo install --path \./);
+    assert.match(e[1], /cargo install --locked --path \./);
     assert.match(e[1], /calcinosis\.server\.path/);
     assert.deepEqual(e.slice(2), ['Open Settings', 'Retry']);
   }

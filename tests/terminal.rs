@@ -1,0 +1,145 @@
+//! Commands that wait on a terminal say so: run on a real pseudo-terminal (python3's `pty`
+//! module), as a person who typed the command sees them, and with pipes, as an editor or a
+//! script runs them (nothing said there).
+
+mod common;
+
+use std::process::Command;
+
+use common::cli::run;
+
+/// Starts the binary with `args` on a new pseudo-terminal (stdin, stdout and stderr), waits
+/// `wait` seconds, types `typed`, then Ctrl-D, and returns everything the terminal showed
+/// and the exit status ("exit N", or "hung" when it did not end within 10 s of Ctrl-D).
+const ON_A_PTY: &str = r#"
+import os, pty, select, subprocess, sys, time
+exe, wait, typed = sys.argv[1], float(sys.argv[2]), sys.argv[3]
+args = sys.argv[4:]
+m, s = pty.openpty()
+p = subprocess.Popen([exe] + args, stdin=s, stdout=s, stderr=s, close_fds=True)
+os.close(s)
+out = bytearray()
+def pump(secs):
+    end = time.time() + secs
+    while time.time() < end:
+        r, _, _ = select.select([m], [], [], 0.05)
+        if r:
+            try:
+                d = os.read(m, 65536)
+            except OSError:
+                return
+            if not d:
+                return
+            out.extend(d)
+pump(wait)
+if typed:
+    os.write(m, typed.encode())
+    pump(0.3)
+os.write(m, b"\x04")
+end = time.time() + 10
+while p.poll() is None and time.time() < end:
+    pump(0.1)
+pump(0.2)
+status = "hung" if p.poll() is None else "exit %d" % p.returncode
+if p.poll() is None:
+    p.kill()
+sys.stdout.buffer.write(bytes(out))
+sys.stdout.write("\n[" + status + "]\n")
+"#;
+
+fn on_a_pty(args: &[&str], wait: f64, typed: &str) -> String {
+    let o = Command::new("python3")
+        .arg("-c")
+        .arg(ON_A_PTY)
+        .arg(env!("CARGO_BIN_EXE_calcinosis-ls"))
+        .arg(wait.to_string())
+        .arg(typed)
+        .args(args)
+        .output()
+        .expect("python3 is needed to run a command on a pseudo-terminal");
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+#[test]
+fn the_language_server_on_a_terminal_says_what_it_waits_for_and_how_to_leave() {
+    let shown = on_a_pty(&[], 1.5, "");
+    assert!(
+        shown.contains("language server") && shown.contains("waits for an editor"),
+        "{shown}"
+    );
+    assert!(
+        shown.contains("Ctrl-D") && shown.contains("Ctrl-C") && shown.contains("--help"),
+        "{shown}"
+    );
+    // One line, said once, and Ctrl-D leaves as it says (with status 1, as the protocol
+    // asks of a server whose input ends before `shutdown`).
+    assert_eq!(shown.matches("language server").count(), 1, "{shown}");
+    assert!(!shown.contains("[hung]"), "{shown}");
+}
+
+#[test]
+fn check_on_a_terminal_says_it_reads_a_note_and_how_to_end_it() {
+    // Typed after a second: the progress line has been drawn by then.
+    let shown = on_a_pty(&["check"], 1.0, "Calcinosis cutis on the elbow.\n");
+    assert!(
+        shown.contains("reading a note from stdin") && shown.contains("Ctrl-D"),
+        "{shown}"
+    );
+    // The note was checked once Ctrl-D ended it.
+    assert!(shown.contains("calcinosis"), "{shown}");
+    assert!(shown.contains("[exit 0]"), "{shown}");
+    // The progress line has units, and a summary ends the run.
+    assert!(
+        shown.contains("notes") && shown.contains("MB/s") && shown.contains("notes/s"),
+        "{shown}"
+    );
+    assert!(shown.contains("analysed 1 of 1 notes"), "{shown}");
+    assert!(
+        shown.contains("0 could not be analysed, 0 skipped"),
+        "{shown}"
+    );
+}
+
+#[test]
+fn check_of_records_on_a_terminal_says_it_reads_records() {
+    let shown = on_a_pty(
+        &["check", "--input", "jsonl", "--format", "jsonl"],
+        0.5,
+        "{\"id\": 1, \"text\": \"Denies RP.\"}\n",
+    );
+    assert!(
+        shown.contains("reading JSON Lines records from stdin") && shown.contains("Ctrl-D"),
+        "{shown}"
+    );
+    assert!(shown.contains("\"assertion\":\"negated\""), "{shown}");
+    assert!(shown.contains("analysed 1 of 1 notes"), "{shown}");
+}
+
+#[test]
+fn check_of_named_files_on_a_terminal_ends_with_a_summary_and_says_nothing_of_stdin() {
+    let dir = tempfile::tempdir().unwrap();
+    let a = dir.path().join("a.txt");
+    let b = dir.path().join("b.txt");
+    std::fs::write(&a, "Calcinosis cutis on the elbow.\n").unwrap();
+    std::fs::write(&b, "No Raynaud phenomenon.\n").unwrap();
+    let shown = on_a_pty(
+        &["check", a.to_str().unwrap(), b.to_str().unwrap()],
+        0.0,
+        "",
+    );
+    assert!(!shown.contains("reading a note"), "{shown}");
+    assert!(shown.contains("analysed 2 of 2 notes"), "{shown}");
+}
+
+#[test]
+fn nothing_is_said_when_stdin_is_not_a_terminal() {
+    // An editor starts the server with pipes: it ends at the end of its input, silently.
+    let o = run(&[], Some(b""));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(!err.contains("language server"), "{err}");
+    let o = run(&["check"], Some(b"Calcinosis cutis on the elbow.\n"));
+    assert!(o.status.success());
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(err.is_empty(), "{err}");
+}
