@@ -426,18 +426,22 @@ fn memory_is_returned_when_documents_close() {
     assert_eq!(c.shutdown(), Some(0));
 }
 
-/// H2: builds ran on the blocking pool tokio's stdin and stdout use; a few builds stuck on a
-/// named pipe froze the server, which then did not even answer `shutdown`. Now builds run
+/// H2: builds ran on the blocking pool tokio's stdin and stdout use; a few stuck builds
+/// froze the server, which then did not even answer `shutdown`. Now builds run
 /// on threads of their own, a superseded build is cancelled, and `shutdown` is answered
 /// within a second while four builds hang.
 #[test]
 fn shutdown_is_answered_within_a_second_while_builds_hang() {
     let dir = tempfile::tempdir().unwrap();
     let mut c = started(&[]);
+    // Each build waits on a builders' lock held for the whole test (a named pipe, the hang
+    // of old, is now refused at once).
+    let mut held = Vec::new();
     for i in 0..4 {
-        let index = dir.path().join(format!("index-{i}"));
-        std::fs::create_dir(&index).unwrap();
-        mkfifo(&index.join("calcinosis-ls-index.json"));
+        let sub = dir.path().join(format!("d{i}"));
+        std::fs::create_dir(&sub).unwrap();
+        let (index, lock) = index_with_a_held_lock(&sub);
+        held.push(lock);
         c.notify(
             "workspace/didChangeConfiguration",
             json!({"settings": {"calcinosis": {"indexDir": index}}}),
@@ -543,15 +547,13 @@ fn a_build_that_makes_no_progress_gives_up_with_a_message() {
     assert_eq!(c.shutdown(), Some(0));
 }
 
-/// H2: a superseded build was not cancelled; one hung on a named pipe never ended, and
-/// its `$/progress` never closed. Now newer settings cancel it at once: both builds' progress
+/// H2: a superseded build was not cancelled; one hung (on a named pipe then, on a lock a
+/// stuck builder holds now) never ended, and its `$/progress` never closed. Now newer settings cancel it at once: both builds' progress
 /// ends, the hung one's as superseded, and the newer knowledge base serves.
 #[test]
 fn a_superseded_build_is_cancelled() {
     let dir = tempfile::tempdir().unwrap();
-    let index = dir.path().join("index");
-    std::fs::create_dir(&index).unwrap();
-    mkfifo(&index.join("calcinosis-ls-index.json"));
+    let (index, _held) = index_with_a_held_lock(dir.path());
     let mut c = started(&[]);
     c.notify(
         "workspace/didChangeConfiguration",
@@ -604,11 +606,6 @@ fn a_hung_index_at_startup_ends_with_a_message() {
     );
     let stderr = c.stderr();
     assert!(stderr.contains("no progress"), "{stderr}");
-}
-
-fn mkfifo(path: &std::path::Path) {
-    let status = Command::new("mkfifo").arg(path).status().unwrap();
-    assert!(status.success());
 }
 
 /// U2: a relative `indexDir` without a workspace root landed in the editor's working
