@@ -86,14 +86,17 @@ package_args=(--no-dependencies --out "$VSIX")
 if [[ -n "$target" ]]; then
   host=$(host_platform)
   if [[ -z "$server" ]]; then
+    # Cargo's target directory, wherever CARGO_TARGET_DIR or a Cargo config puts it.
+    target_dir=$(cd "$repo" && cargo metadata --format-version 1 --no-deps |
+      python3 -c 'import json, sys; print(json.load(sys.stdin)["target_directory"])')
     if [[ "$target" == "$host" ]]; then
       echo "==> cargo build --release (the server for $target)"
       (cd "$repo" && cargo build --release --locked)
-      server="$repo/target/release/$exe"
+      server="$target_dir/release/$exe"
     else
       echo "==> cargo build --release --target $triple (the server for $target)"
       (cd "$repo" && cargo build --release --locked --target "$triple")
-      server="$repo/target/$triple/release/$exe"
+      server="$target_dir/$triple/release/$exe"
     fi
   fi
   if [[ ! -f "$server" ]]; then
