@@ -98,10 +98,7 @@ pub(crate) fn compose(reply: &Reply<'_>) -> String {
                         claim(first, n.map(|n| (1, n)))
                     );
                 };
-                let items: Vec<String> = g
-                    .iter()
-                    .map(|s| format!("{} {}", inline(&body(s)), s.source_label()))
-                    .collect();
+                let items: Vec<String> = g.iter().map(|s| item(s)).collect();
                 let shown = match n {
                     Some(n) if g.len() < n => format!(" ({} of {n} listed)", g.len()),
                     _ => String::new(),
@@ -208,6 +205,11 @@ fn body(s: &Statement) -> String {
     }
 }
 
+/// A statement shown as an item of its list: lower-cased first letter, its own citation.
+fn item(s: &Statement) -> String {
+    format!("{} {}", inline(&body(s)), s.source_label())
+}
+
 /// How many items the list a statement belongs to has, if it is an item of one.
 fn list_size(reply: &Reply<'_>, s: &Statement) -> Option<usize> {
     s.lead_in.as_ref()?;
@@ -221,10 +223,7 @@ fn whole_list(q: &Question, lead: Option<&Statement>, items: &[&Statement]) -> S
         .map(|l| l.text.clone())
         .or_else(|| items.first().and_then(|s| s.lead_in.clone()))
         .unwrap_or_default();
-    let listed: Vec<String> = items
-        .iter()
-        .map(|s| format!("{} {}", inline(&body(s)), s.source_label()))
-        .collect();
+    let listed: Vec<String> = items.iter().map(|s| item(s)).collect();
     let left_out: Vec<String> = q
         .concepts
         .iter()

@@ -276,9 +276,11 @@ impl Knowledge {
         // Items as the reader sees them: every statement under the same opening, nested
         // openings included ("Other approaches:" is an item of the treatment list).
         let items_under = |section: &[String], lead: &str| {
-            st.iter()
-                .filter(|o| o.section == section && o.lead_in.as_deref() == Some(lead))
-                .count()
+            self.lexis
+                .items_under
+                .get(&(section.to_vec(), lead.to_string()))
+                .copied()
+                .unwrap_or(0)
         };
         let list_len = ranked
             .hits

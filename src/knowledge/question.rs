@@ -197,8 +197,7 @@ impl Ranker<'_> {
         let kind_cue = cue.clone();
         // Words stating a figure or calling something rare are checked as such (by the
         // composition), not looked for as concepts.
-        let figure_patterns: Vec<Pattern> = lx.figures.iter().map(|(p, _)| p.clone()).collect();
-        for (at, n) in find_all(&words, &figure_patterns).chain(find_all(&words, &lx.rare)) {
+        for (at, n) in find_all(&words, &lx.figure_words).chain(find_all(&words, &lx.rare)) {
             for c in &mut cue[at..at + n] {
                 *c = true;
             }
@@ -220,25 +219,20 @@ impl Ranker<'_> {
             || (!words.iter().any(|w| lx.open_question.contains(&w.lower))
                 && words.iter().any(|w| lx.yes_no.contains(&w.lower)));
         self.weigh(&mut concepts, &kinds, yes_no);
+        // A number with "%" first, else the longest figure phrase ("about half", not "half").
         let figure = numeric_figure(&text).or_else(|| {
-            find_all(
-                &words,
-                &lx.figures
-                    .iter()
-                    .map(|(p, _)| p.clone())
-                    .collect::<Vec<_>>(),
-            )
-            .max_by_key(|&(_, n)| n)
-            .and_then(|(at, n)| {
-                let pct = lx
-                    .figures
-                    .iter()
-                    .find(|(p, _)| match_len(&words, at, p) == Some(n))
-                    .map(|(_, pct)| *pct)?;
-                Some(Figure {
-                    said: said(&text, &words, &(at..at + n)),
-                    percent: pct,
+            let w = &words;
+            let (i, at, n) = lx
+                .figure_words
+                .iter()
+                .enumerate()
+                .flat_map(|(i, p)| {
+                    (0..w.len()).filter_map(move |at| match_len(w, at, p).map(|n| (i, at, n)))
                 })
+                .max_by_key(|&(_, _, n)| n)?;
+            Some(Figure {
+                said: said(&text, &words, &(at..at + n)),
+                percent: lx.figure_percents[i],
             })
         });
         let rare = find_all(&words, &lx.rare)

@@ -156,8 +156,13 @@ pub(crate) struct Lexis {
     pub(crate) alternative_cues: Vec<Pattern>,
     /// Words that open a yes/no question.
     pub(crate) yes_no: HashSet<String>,
-    /// Phrases for a share of patients, with their percentage.
-    pub(crate) figures: Vec<(Pattern, f32)>,
+    /// Phrases for a share of patients ("about half")…
+    pub(crate) figure_words: Vec<Pattern>,
+    /// …and the percentage each stands for, by the same index.
+    pub(crate) figure_percents: Vec<f32>,
+    /// How many statements sit under each list opening, as a reader counts them (nested
+    /// openings included), by (section path, opening text).
+    pub(crate) items_under: HashMap<(Vec<String>, String), usize>,
     /// Words that call something rare.
     pub(crate) rare: Vec<Pattern>,
     /// Words that make a claim absolute or negative ("only", "never").
@@ -317,17 +322,27 @@ impl Lexis {
         let exclusion_cues = patterns(&v.exclusion_cues, &mut memo);
         let alternative_cues = patterns(&v.alternative_cues, &mut memo);
         let rare = patterns(&v.rare_words, &mut memo);
-        let figures = v
+        let (figure_words, figure_percents) = v
             .figures
             .iter()
             .flat_map(|f| f.words.iter().map(move |w| (w, f.percent)))
             .map(|(w, p)| (pattern_memo(&ta, &mut memo, w), p))
-            .collect();
+            .unzip();
+        let mut items_under: HashMap<(Vec<String>, String), usize> = HashMap::new();
+        for st in &corpus.statements {
+            if let Some(lead) = &st.lead_in {
+                *items_under
+                    .entry((st.section.clone(), lead.clone()))
+                    .or_default() += 1;
+            }
+        }
         Lexis {
+            items_under,
             exclusion_cues,
             alternative_cues,
             rare,
-            figures,
+            figure_words,
+            figure_percents,
             yes_no: v.yes_no_openers.iter().cloned().collect(),
             qualifiers: v.qualifiers.iter().cloned().collect(),
             open_question: v.open_question.iter().cloned().collect(),

@@ -530,12 +530,15 @@ def run_checks(page: Page, checks: Checks, cs: CodeServer, started: float) -> No
 
     checks.run("quick fix for a misspelling", quick_fix)
 
-    def ask() -> str:
+    def ask_question(question: str) -> None:
         run_command(page, "Calcinosis: Ask the knowledge base")
         box = page.locator(".quick-input-widget input")
         box.wait_for(state="visible", timeout=TIMEOUT_S * 1000)
-        box.fill("What treats calcinosis?")
+        box.fill(question)
         page.keyboard.press("Enter")
+
+    def ask() -> str:
+        ask_question("What treats calcinosis?")
 
         def answers():
             title = page.locator(".quick-input-widget .quick-input-title").inner_text()
@@ -551,11 +554,7 @@ def run_checks(page: Page, checks: Checks, cs: CodeServer, started: float) -> No
     checks.run("Ask the knowledge base", ask)
 
     def ask_uncovered() -> str:
-        run_command(page, "Calcinosis: Ask the knowledge base")
-        box = page.locator(".quick-input-widget input")
-        box.wait_for(state="visible", timeout=TIMEOUT_S * 1000)
-        box.fill("Does calcinosis occur in lupus?")
-        page.keyboard.press("Enter")
+        ask_question("Does calcinosis occur in lupus?")
 
         def abstained():
             title = page.locator(".quick-input-widget .quick-input-title").inner_text()
