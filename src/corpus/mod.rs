@@ -20,7 +20,7 @@ use sha2::{Digest, Sha256};
 pub use lexicon::{Category, Crest, Lexicon, Term, TermId};
 pub use rules::{ContextRules, NoteStructure};
 pub use statements::{Heading, Source, Statement};
-pub use vocabulary::Vocabulary;
+pub use vocabulary::{Contrary, Vocabulary};
 
 use crate::error::{Error, Result};
 use crate::fsread::{self, Links, Refusal};

@@ -89,9 +89,20 @@ pub struct Vocabulary {
     /// Words that make a claim absolute or negative ("only", "never", "not"): a yes/no
     /// question holding one is never answered with a bare "Yes".
     pub qualifiers: Vec<String>,
-    /// Words that say something is rare ("rare", "uncommon"): a question saying so about what
-    /// the statements call common gets the statements' word instead.
-    pub rare_words: Vec<String>,
+    /// Words that contradict a statement's own word ("rare" where a statement says "common",
+    /// "shorter" where it says "longer"): a question saying one gets the statement's word
+    /// instead ("The sources say longer, not shorter.").
+    pub contraries: Vec<Contrary>,
+}
+
+/// Words a question may use that a statement's word contradicts (`[[contrary]]`; the older
+/// `[rare]` table is the same with `instead = ["common", "commonly"]`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Contrary {
+    /// What a question says ("rare", "shorter"), lower case.
+    pub words: Vec<String>,
+    /// The statement words it contradicts ("common", "longer"), lower case.
+    pub instead: Vec<String>,
 }
 
 #[derive(Deserialize)]
@@ -118,6 +129,8 @@ struct FileDef {
     #[serde(default)]
     rare: WordsDef,
     #[serde(default)]
+    contrary: Vec<Spanned<ContraryDef>>,
+    #[serde(default)]
     qualifiers: WordsDef,
     #[serde(default, rename = "open-question")]
     open_question: WordsDef,
@@ -132,6 +145,13 @@ struct FileDef {
 struct FigureDef {
     words: Vec<String>,
     percent: f32,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ContraryDef {
+    words: Vec<String>,
+    instead: Vec<String>,
 }
 
 #[derive(Deserialize, Default)]
@@ -196,7 +216,26 @@ impl Vocabulary {
         self.exclusion_cues.extend(lower(def.exclusion.words));
         self.alternative_cues.extend(lower(def.alternatives.words));
         self.yes_no_openers.extend(lower(def.yes_no.words));
-        self.rare_words.extend(lower(def.rare.words));
+        let rare = lower(def.rare.words);
+        if !rare.is_empty() {
+            self.contraries.push(Contrary {
+                words: rare,
+                instead: vec!["common".into(), "commonly".into()],
+            });
+        }
+        for c in def.contrary {
+            let line = line_of(source, c.span().start);
+            let c = c.into_inner();
+            let (words, instead) = (lower(c.words), lower(c.instead));
+            if words.is_empty() || instead.is_empty() {
+                return Err(Error::syntax(
+                    file,
+                    line,
+                    "a [[contrary]] needs at least one entry in `words` and in `instead`",
+                ));
+            }
+            self.contraries.push(Contrary { words, instead });
+        }
         self.qualifiers.extend(lower(def.qualifiers.words));
         self.open_question.extend(lower(def.open_question.words));
         self.hedges.extend(lower(def.hedges.words));

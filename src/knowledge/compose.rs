@@ -115,7 +115,9 @@ pub(crate) fn compose(reply: &Reply<'_>) -> String {
     if let Some(p) = &premise {
         lines.push(p.clone());
     } else if q.yes_no {
+        // A contradicting word the premise did not correct is not stated either.
         let direct = !q.qualified
+            && q.contrary.is_none()
             && reply
                 .top_scored
                 .as_ref()
@@ -251,17 +253,17 @@ fn premise(q: &Question, s: &Statement) -> Option<String> {
         }
         return None;
     }
-    let rare = q.rare.as_ref()?;
+    let contrary = q.contrary.as_ref()?;
     let lower = s.text.to_lowercase();
-    let says_common = lower
+    let says = lower
         .split(|c: char| !c.is_alphanumeric())
         .collect::<Vec<_>>();
-    let common_at = says_common
+    let at = says
         .iter()
-        .position(|w| *w == "common" || *w == "commonly")?;
-    let qualified =
-        common_at > 0 && matches!(says_common[common_at - 1], "less" | "un" | "not" | "rarely");
-    (!qualified).then(|| format!("The sources say {}, not {rare}.", says_common[common_at]))
+        .position(|w| contrary.instead.iter().any(|i| i == w))?;
+    // "less common" or "not common" agrees with "rare": no correction.
+    let qualified = at > 0 && matches!(says[at - 1], "less" | "un" | "not" | "rarely");
+    (!qualified).then(|| format!("The sources say {}, not {}.", says[at], contrary.said))
 }
 
 /// A statement's figure with the word qualifying it ("approximately 25%").

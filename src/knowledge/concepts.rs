@@ -117,7 +117,9 @@ impl Ranker<'_> {
                     {
                         c.span = c.span.start..span.end;
                         c.said = said(text, words, &c.span);
-                    } else if !concepts.iter().any(|c| c.label == group.name) {
+                    } else if let Some(c) = concepts.iter_mut().find(|c| c.label == group.name) {
+                        c.again_at = Some(span.start);
+                    } else {
                         concepts.push(Concept {
                             label: group.name.clone(),
                             said: words_said,
@@ -131,6 +133,7 @@ impl Ranker<'_> {
                             is_a: group.is_a.clone(),
                             term: None,
                             span,
+                            again_at: None,
                         });
                     }
                 }
@@ -204,6 +207,7 @@ impl Ranker<'_> {
                 is_a: None,
                 term: None,
                 span: i..i + 1,
+                again_at: None,
             });
         }
         unstated
@@ -260,7 +264,8 @@ impl Ranker<'_> {
         said: String,
         span: Range<usize>,
     ) {
-        if concepts.iter().any(|c| c.term == Some(t)) {
+        if let Some(c) = concepts.iter_mut().find(|c| c.term == Some(t)) {
+            c.again_at = Some(span.start);
             return;
         }
         let term = self.corpus.lexicon.term(t);
@@ -284,6 +289,7 @@ impl Ranker<'_> {
             is_a: None,
             term: Some(t),
             span,
+            again_at: None,
         });
     }
 }

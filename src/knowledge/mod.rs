@@ -19,7 +19,7 @@ use std::sync::Arc;
 
 pub use abstain::Abstention;
 pub use complete::{Completion, MatchQuality};
-pub use question::{Concept, ConceptKind, Correction, Figure, Question};
+pub use question::{Concept, ConceptKind, ContraryWord, Correction, Figure, Question};
 
 use crate::corpus::lexicon::{form_key, FormKind, TermId};
 use crate::corpus::{Corpus, Statement, Term};

@@ -16,7 +16,7 @@ use crate::corpus::lexicon::{Category, TermId};
 use crate::error::Result;
 
 use super::rank::Ranker;
-use super::shape::{numeric_figure, unknown_phrases};
+use super::shape::{numeric_figure, unknown_phrases, CONTEXT_WEIGHT};
 use super::text::Word;
 use super::vocabulary::{match_len, matches_at, Lexis, Pattern};
 
@@ -63,6 +63,16 @@ pub struct Concept {
     /// The question's words it covers (indices into the corrected question's words).
     #[serde(skip)]
     pub(crate) span: Range<usize>,
+    /// Where the question names it again, last ("My back hurts, is it in the spine?").
+    #[serde(skip)]
+    pub(crate) again_at: Option<usize>,
+}
+
+impl Concept {
+    /// The last word index where the question names it.
+    pub(crate) fn last_at(&self) -> usize {
+        self.again_at.unwrap_or(self.span.start)
+    }
 }
 
 /// A word read as another: only a token that is neither English nor known is corrected.
@@ -81,6 +91,15 @@ pub struct Figure {
     pub said: String,
     /// The percentage they mean.
     pub percent: f32,
+}
+
+/// A word of the question that a statement's own word may contradict.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct ContraryWord {
+    /// As the question says it ("uncommon", "shorter").
+    pub said: String,
+    /// The statement words that contradict it ("common", "longer").
+    pub instead: Vec<String>,
 }
 
 /// What `ask` understood of a question.
@@ -104,8 +123,9 @@ pub struct Question {
     pub yes_no: bool,
     /// The figure it states, to be checked against the statements.
     pub figure: Option<Figure>,
-    /// The word calling something rare ("rare", "uncommon"), to be checked likewise.
-    pub rare: Option<String>,
+    /// A word a statement's word may contradict ("rare" for "common", "shorter" for
+    /// "longer"), to be checked likewise.
+    pub contrary: Option<ContraryWord>,
     /// A word that makes a claim absolute or negative ("only", "never", "not"): a yes/no
     /// question holding one never gets a bare "Yes".
     pub qualified: bool,
@@ -197,7 +217,7 @@ impl Ranker<'_> {
         let kind_cue = cue.clone();
         // Words stating a figure or calling something rare are checked as such (by the
         // composition), not looked for as concepts.
-        for (at, n) in find_all(&words, &lx.figure_words).chain(find_all(&words, &lx.rare)) {
+        for (at, n) in find_all(&words, &lx.figure_words).chain(find_all(&words, &lx.contrary)) {
             for c in &mut cue[at..at + n] {
                 *c = true;
             }
@@ -210,7 +230,51 @@ impl Ranker<'_> {
             .list_cues
             .iter()
             .any(|p| (0..words.len()).any(|at| matches_at(&words, at, p)));
-        let unstated = self.plain_words(&text, &words, &used, &cue, &topic_spans, &mut concepts);
+        let mut unstated =
+            self.plain_words(&text, &words, &used, &cue, &topic_spans, &mut concepts);
+        // An answer-type cue no statement uses ("arm" asks where; no statement names the arm)
+        // is part of the claim, and no statement states it.
+        for (w, _) in words.iter().zip(&kind_cue).filter(|(_, &c)| c) {
+            let stated = w.root.as_ref().is_none_or(|r| lx.stems.contains_key(r));
+            if !stated && !Lexis::is_function_word(&w.lower) && !unstated.contains(&w.lower) {
+                unstated.push(w.lower.clone());
+            }
+        }
+        // A word a statement's word contradicts ("shorter") looks for that word ("longer"):
+        // the statement is the answer, and its word corrects the question's.
+        let contrary = lx.contrary.iter().enumerate().find_map(|(i, p)| {
+            let (at, n) = find_all(&words, std::slice::from_ref(p)).next()?;
+            Some((at..at + n, lx.contrary_instead[i].clone()))
+        });
+        if let Some((span, instead)) = &contrary {
+            let stated = instead.iter().find_map(|w| {
+                let root = lx.ta.words(w).into_iter().next()?.root?;
+                lx.stems.contains_key(&root).then_some((w, root))
+            });
+            if let Some((w, root)) =
+                stated.filter(|(w, _)| !concepts.iter().any(|c| &c.label == *w))
+            {
+                concepts.push(Concept {
+                    label: w.clone(),
+                    said: said(&text, &words, span),
+                    kind: ConceptKind::Word,
+                    statements: 0,
+                    weight: 0.0,
+                    topic: false,
+                    subject: false,
+                    excluded: false,
+                    alts: vec![vec![root]],
+                    is_a: None,
+                    term: None,
+                    span: span.clone(),
+                    again_at: None,
+                });
+            }
+        }
+        let contrary = contrary.map(|(span, instead)| ContraryWord {
+            said: said(&text, &words, &span),
+            instead,
+        });
         self.mark_exclusions(&words, &mut concepts);
         let sides = self.sides(&words, &concepts);
         // "Is it …?", or a claim with no question word ("Calcinosis is rare in JDM?"); a bare
@@ -219,6 +283,16 @@ impl Ranker<'_> {
             || (!words.iter().any(|w| lx.open_question.contains(&w.lower))
                 && words.iter().any(|w| lx.yes_no.contains(&w.lower)));
         self.weigh(&mut concepts, &kinds, yes_no);
+        // What a lead-in clause names sets the scene; it weighs less than what is asked,
+        // unless the question clause names nothing of its own.
+        if let Some(start) = self.question_clause(&text, &words) {
+            let asked_after = concepts.iter().any(|c| c.last_at() >= start && !c.topic);
+            if asked_after {
+                for c in concepts.iter_mut().filter(|c| c.last_at() < start) {
+                    c.weight *= CONTEXT_WEIGHT;
+                }
+            }
+        }
         // A number with "%" first, else the longest figure phrase ("about half", not "half").
         let figure = numeric_figure(&text).or_else(|| {
             let w = &words;
@@ -235,9 +309,6 @@ impl Ranker<'_> {
                 percent: lx.figure_percents[i],
             })
         });
-        let rare = find_all(&words, &lx.rare)
-            .next()
-            .map(|(at, n)| said(&text, &words, &(at..at + n)));
         let not_understood = unknown_phrases(&concepts);
         let cue_roots = words
             .iter()
@@ -263,7 +334,7 @@ impl Ranker<'_> {
             wants_figure,
             yes_no,
             figure,
-            rare,
+            contrary,
             qualified,
             sides,
             corrections,
@@ -375,7 +446,7 @@ impl Ranker<'_> {
             wants_figure: false,
             yes_no: false,
             figure: None,
-            rare: None,
+            contrary: None,
             qualified: false,
             sides: Vec::new(),
             corrections: Vec::new(),
@@ -492,8 +563,11 @@ mod tests {
 
     #[test]
     fn words_not_understood_are_reported_and_shorthand_is_understood() {
+        let q = understand("Is gardening safe for someone with calcinosis?");
+        assert_eq!(q.not_understood, vec!["gardening", "safe"]);
+        // Named in the vocabulary as a topic the statements do not discuss: understood.
         let q = understand("Is exercise safe for someone with calcinosis?");
-        assert_eq!(q.not_understood, vec!["exercise", "safe"]);
+        assert_eq!(q.not_understood, vec!["safe"]);
         // Function words and adverbs are not content ("between", "exactly").
         let q = understand("What exactly happens between the muscles?");
         assert!(q.not_understood.is_empty(), "{:?}", q.not_understood);
@@ -512,7 +586,8 @@ mod tests {
         assert!(q.yes_no && !q.qualified);
         let q = understand("Calcinosis is a rare complication of JDM?");
         assert!(q.yes_no);
-        assert_eq!(q.rare.as_deref(), Some("rare"));
+        let c = q.contrary.expect("a contrary word");
+        assert_eq!((c.said.as_str(), c.instead[0].as_str()), ("rare", "common"));
         assert!(!understand("Calcinosis sites in SSc?").yes_no);
         assert!(understand("Does calcinosis only occur in the fingers?").qualified);
         let q = understand("What complications can calcinosis cause besides pain?");

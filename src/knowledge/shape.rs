@@ -5,7 +5,29 @@ use super::question::{find_all, Concept, ConceptKind, Figure};
 use super::rank::Ranker;
 use super::text::Word;
 
+/// The weight left to what a lead-in clause says ("My back hurts, can deposits be in the
+/// spine?"): it sets the scene; the clause holding the question says what is asked.
+pub(crate) const CONTEXT_WEIGHT: f32 = 0.5;
+
+/// Words a lead-in clause needs to be one: "In scleroderma, which …" only narrows the
+/// question, while "My neck is stiff, could …" tells a story around it.
+const CONTEXT_MIN_WORDS: usize = 3;
+
 impl Ranker<'_> {
+    /// Where the question proper starts, when a lead-in clause of its own comes first: the
+    /// first word of the last clause that opens with a question word ("can", "which"),
+    /// after a comma, semicolon or dash and at least [`CONTEXT_MIN_WORDS`] words. A colon
+    /// does not count: "IM calcinosis: is it described?" names what is asked before it.
+    pub(super) fn question_clause(&self, text: &str, words: &[Word]) -> Option<usize> {
+        let lx = self.lexis;
+        (CONTEXT_MIN_WORDS..words.len()).rev().find(|&i| {
+            let gap = &text[words[i - 1].range.end..words[i].range.start];
+            gap.contains([',', ';', '\u{2014}'])
+                && (lx.yes_no.contains(&words[i].lower)
+                    || lx.open_question.contains(&words[i].lower))
+        })
+    }
+
     /// Concepts right after an exclusion cue ("besides pain", "other than surgery") are left
     /// out: the first concept after the cue, and those joined to it by "and"/"or"/",".
     pub(super) fn mark_exclusions(&self, words: &[Word], concepts: &mut [Concept]) {

@@ -163,8 +163,10 @@ pub(crate) struct Lexis {
     /// How many statements sit under each list opening, as a reader counts them (nested
     /// openings included), by (section path, opening text).
     pub(crate) items_under: HashMap<(Vec<String>, String), usize>,
-    /// Words that call something rare.
-    pub(crate) rare: Vec<Pattern>,
+    /// Words that contradict a statement's word ("rare", "shorter")…
+    pub(crate) contrary: Vec<Pattern>,
+    /// …and the statement words each contradicts ("common", "longer"), by the same index.
+    pub(crate) contrary_instead: Vec<Vec<String>>,
     /// Words that make a claim absolute or negative ("only", "never").
     pub(crate) qualifiers: HashSet<String>,
     /// Words that make a question open rather than yes/no ("what", "how").
@@ -321,7 +323,12 @@ impl Lexis {
         };
         let exclusion_cues = patterns(&v.exclusion_cues, &mut memo);
         let alternative_cues = patterns(&v.alternative_cues, &mut memo);
-        let rare = patterns(&v.rare_words, &mut memo);
+        let (contrary, contrary_instead) = v
+            .contraries
+            .iter()
+            .flat_map(|c| c.words.iter().map(move |w| (w, &c.instead)))
+            .map(|(w, instead)| (pattern_memo(&ta, &mut memo, w), instead.clone()))
+            .unzip();
         let (figure_words, figure_percents) = v
             .figures
             .iter()
@@ -340,7 +347,8 @@ impl Lexis {
             items_under,
             exclusion_cues,
             alternative_cues,
-            rare,
+            contrary,
+            contrary_instead,
             figure_words,
             figure_percents,
             yes_no: v.yes_no_openers.iter().cloned().collect(),
