@@ -328,6 +328,26 @@ mod tests {
         assert!(!t.contains("Yes"), "{t}");
         let t = text("Is calcinosis rare in juvenile dermatomyositis?");
         assert!(t.starts_with("The sources say common, not rare."), "{t}");
+        let t = text("Is calcinosis linked to a shorter course of scleroderma?");
+        assert!(t.starts_with("The sources say longer, not shorter."), "{t}");
+        assert!(t.contains("longer disease duration"), "{t}");
+    }
+
+    #[test]
+    fn what_no_statement_states_never_gets_a_bare_yes() {
+        for q in [
+            // A body part no statement names.
+            "Can calcium lumps grow in the arm?",
+            "I have a hard lump near my hip joint, could that be calcinosis?",
+            // A change or a cause the statements do not state in those words.
+            "Does calcinosis get worse the longer you have scleroderma?",
+            // A contradicting word the best statement does not correct.
+            "Is it associated with early, short disease in scleroderma?",
+        ] {
+            let t = text(q);
+            assert!(!t.starts_with("Yes"), "{q}: {t}");
+            assert!(t.starts_with("The sources say"), "{q}: {t}");
+        }
     }
 
     #[test]

@@ -581,6 +581,43 @@ mod tests {
     }
 
     #[test]
+    fn a_lead_in_clause_weighs_less_than_the_question() {
+        let weight = |q: &Question, label: &str| {
+            q.concepts
+                .iter()
+                .find(|c| c.label == label)
+                .map(|c| c.weight)
+                .unwrap_or_else(|| panic!("{label} in {:?}", q.concepts))
+        };
+        // "My back hurts," sets the scene; "spine" is asked about (named again after it).
+        let q = understand("My back hurts, can calcium deposits be in the spine?");
+        assert!(weight(&q, "spine") > weight(&q, "pain"), "{q:?}");
+        // A colon names what is asked ("IM calcinosis: is it described?"): no lead-in.
+        let with = understand("Intramuscular calcinosis: is it described?");
+        let without = understand("Is intramuscular calcinosis described?");
+        assert_eq!(
+            weight(&with, "intramuscular"),
+            weight(&without, "intramuscular")
+        );
+    }
+
+    #[test]
+    fn a_contrary_word_looks_for_the_statement_word() {
+        let q = understand("Is calcinosis linked to a shorter course of scleroderma?");
+        let c = q.contrary.as_ref().expect("a contrary word");
+        assert_eq!(
+            (c.said.as_str(), c.instead[0].as_str()),
+            ("shorter", "longer")
+        );
+        assert!(q.concepts.iter().any(|c| c.label == "longer"), "{q:?}");
+        // A body part asks where; no statement names it, so it is part of the claim.
+        let q = understand("Can calcium lumps grow in the arm?");
+        assert!(q.answer_types.contains(&"site".to_string()), "{q:?}");
+        assert_eq!(q.unstated, vec!["arm"]);
+        assert!(q.not_understood.is_empty(), "{q:?}");
+    }
+
+    #[test]
     fn shape_yes_no_exclusions_sides_figures() {
         let q = understand("Is calcinosis common in JDM?");
         assert!(q.yes_no && !q.qualified);

@@ -433,6 +433,16 @@ mod tests {
                 "What complications does calcinosis cause in scleroderma?",
                 "clinical-implications/2",
             ),
+            // A lead-in clause sets the scene: the spine is asked about, not the pain.
+            (
+                "My back hurts, can calcium deposits be in the spine?",
+                "anatomical-distribution/7",
+            ),
+            // "shorter" looks for the statement's "longer".
+            (
+                "Is calcinosis linked to a shorter course of scleroderma?",
+                "systemic-sclerosis/4",
+            ),
         ];
         for (q, want) in cases {
             let got = top_ids(q, 3);

@@ -123,3 +123,32 @@ pub(super) fn unknown_phrases(concepts: &[Concept]) -> Vec<String> {
     unknown.sort_by_key(|c| c.span.start);
     unknown.into_iter().map(|c| c.said.clone()).collect()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::super::test_kb;
+
+    fn clause(q: &str) -> Option<String> {
+        let kb = test_kb();
+        let ranker = kb.ranker();
+        let words = ranker.lexis.ta.words(q);
+        ranker
+            .question_clause(q, &words)
+            .map(|i| q[words[i].range.start..].to_string())
+    }
+
+    #[test]
+    fn the_question_clause_after_a_lead_in() {
+        assert_eq!(
+            clause("My back hurts, can calcium deposits be in the spine?").as_deref(),
+            Some("can calcium deposits be in the spine?")
+        );
+        // A colon names what is asked; a short opening only narrows it.
+        assert_eq!(clause("IM calcinosis in SSc pts: is it described?"), None);
+        assert_eq!(
+            clause("In scleroderma, which findings go with calcinosis?"),
+            None
+        );
+        assert_eq!(clause("Is calcinosis seen in the spine?"), None);
+    }
+}
