@@ -170,6 +170,16 @@ fn chosen<'a>(reply: &Reply<'a>) -> Vec<&'a Statement> {
     let Some(top) = claims.first() else {
         return Vec::new();
     };
+    // "Which site is most common?": the statement saying "most common" is the answer; the
+    // sites near it are not.
+    if reply
+        .top_scored
+        .as_ref()
+        .is_some_and(|s| s.states_comparison)
+        && reply.hits.first().map(|h| &h.statement.id) == Some(&top.statement.id)
+    {
+        return vec![top.statement];
+    }
     claims
         .iter()
         .take(CLAIMS)
@@ -348,6 +358,22 @@ mod tests {
             assert!(!t.starts_with("Yes"), "{q}: {t}");
             assert!(t.starts_with("The sources say"), "{q}: {t}");
         }
+    }
+
+    #[test]
+    fn a_superlative_is_answered_by_the_statement_saying_it() {
+        let t = text("Which site is most commonly affected by calcinosis?");
+        assert!(
+            t.contains("(1 of 6 listed): subcutaneous tissues (most common)"),
+            "{t}"
+        );
+        assert!(!t.contains("spinal"), "{t}");
+        // "How common" asks for a frequency, not a comparison: both figures stay.
+        let t = text("How common is calcinosis in SSc?");
+        assert!(
+            t.contains("approximately 25%") && t.contains("Most commonly"),
+            "{t}"
+        );
     }
 
     #[test]

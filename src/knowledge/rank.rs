@@ -62,6 +62,9 @@ pub(crate) struct Scored {
     pub(crate) on_subject: bool,
     /// Its text holds a word the question used to say what it asks ("complication").
     pub(crate) states_cue: bool,
+    /// Its text holds the comparison the question asks for, in the question's words ("most
+    /// common" for "which site is most commonly affected"): it alone answers.
+    pub(crate) states_comparison: bool,
     /// It states something the question leaves out.
     pub(crate) excluded: bool,
 }
@@ -168,6 +171,7 @@ impl Ranker<'_> {
         }
         let mut kind_hit = false;
         let mut kind_by_heading = false;
+        let mut states_comparison = false;
         for &(k, strength) in &q.kinds {
             let kind = &self.lexis.kinds[k];
             let sec = f.section.iter().any(|r| kind.sections.contains(r))
@@ -176,6 +180,12 @@ impl Ranker<'_> {
                 .marks
                 .iter()
                 .any(|m| contains_seq(&f.text, m) || contains_seq(&f.lead, m));
+            // A mark of two words or more ("most common") is a comparison, not a frequency.
+            states_comparison |= kind.marks.iter().any(|m| {
+                m.len() >= 2
+                    && m.iter().all(|r| q.cue_roots.contains(r))
+                    && contains_seq(&f.text, m)
+            });
             let mut b = 0.0;
             if sec {
                 b += SECTION_BONUS;
@@ -204,6 +214,7 @@ impl Ranker<'_> {
             matched,
             in_text: stated,
             states_cue: q.cue_roots.iter().any(|r| f.text.contains(r)),
+            states_comparison,
             kind_hit,
             kind_by_heading,
             on_subject,
