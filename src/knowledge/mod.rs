@@ -223,7 +223,7 @@ impl Knowledge {
             .forms()
             .map(|f| (form_key(f.text), f.term, f.text.to_string(), f.kind))
             .collect();
-        let lexis = Arc::new(Lexis::new(&corpus, &index));
+        let lexis = Arc::new(Lexis::new(&corpus, &index, &matcher));
         Knowledge {
             corpus,
             index,

@@ -52,7 +52,9 @@ pub(crate) struct Scored {
     pub(crate) score: f32,
     /// Per concept of the question: whether the statement states it.
     pub(crate) matched: Vec<bool>,
-    /// Per concept: whether its own text states it (not only its heading or list opening).
+    /// Per concept: whether its own text states it (not only its heading or list opening),
+    /// in words of its own: "cutaneous" in "limited cutaneous systemic sclerosis" says
+    /// nothing about the skin.
     pub(crate) in_text: Vec<bool>,
     /// It gives a kind of answer asked for (by heading or wording).
     pub(crate) kind_hit: bool,
@@ -141,7 +143,14 @@ impl Ranker<'_> {
                 .iter()
                 .filter(|a| a.iter().all(|r| f.all.contains(r)))
                 .collect();
-            let in_text_n = alts.iter().filter(|a| contains_seq(&f.text, a)).count();
+            // A plain word or group counts only in the text's own words, not as a word of a
+            // disease's name; a term counts wherever it is named.
+            let own = if c.kind == ConceptKind::Term {
+                &f.text
+            } else {
+                &f.free
+            };
+            let in_text_n = alts.iter().filter(|a| contains_seq(own, a)).count();
             let in_text = in_text_n > 0;
             let in_lead = alts.iter().any(|a| contains_seq(&f.lead, a));
             let in_section = alts.iter().any(|a| contains_seq(&f.section, a));
@@ -448,6 +457,12 @@ mod tests {
             (
                 "My back hurts, can calcium deposits be in the spine?",
                 "anatomical-distribution/7",
+            ),
+            // "cutaneous" in "limited cutaneous systemic sclerosis" is a word of a disease's
+            // name: it says nothing about the skin.
+            (
+                "Does calcinosis affect the skin?",
+                "clinical-implications/5",
             ),
             // "shorter" looks for the statement's "longer".
             (

@@ -30,6 +30,9 @@ pub(crate) struct Feats {
     /// Every root of text, lead-in and section: most alternatives fail on their first root.
     pub(crate) all: HashSet<String>,
     pub(crate) text: Vec<String>,
+    /// The roots of the text with the words of multi-word disease names blanked: what it
+    /// states in words of its own.
+    pub(crate) free: Vec<String>,
     pub(crate) lead: Vec<String>,
     pub(crate) section: Vec<String>,
     pub(crate) digit: bool,
@@ -101,6 +104,18 @@ impl Lexis {
         self.feats[i].get_or_init(|| {
             let s = &statements[i];
             let text = self.ta.roots(&s.text);
+            let names = &self.disease_names[i];
+            let free = self
+                .ta
+                .words(&s.text)
+                .into_iter()
+                .filter_map(|w| {
+                    let named = names
+                        .iter()
+                        .any(|r| w.range.start >= r.start && w.range.end <= r.end);
+                    w.root.map(|r| if named { String::new() } else { r })
+                })
+                .collect();
             let items = self.list_of[i]
                 .map(|l| self.lists[l].lead == Some(i) && !self.lists[l].items.is_empty())
                 .unwrap_or(false);
@@ -125,6 +140,7 @@ impl Lexis {
                 digit: s.text.chars().any(|c| c.is_ascii_digit() || c == '%'),
                 bare: s.is_lead_in() && !items && content <= 2,
                 text,
+                free,
             }
         })
     }
