@@ -4,7 +4,7 @@
 //! of "X or Y", the figure or frequency word it states, and the words nothing recognised.
 //! `--explain` prints this value as it is. Nothing here looks at the index's scores.
 //!
-//! Steps, in order, each its own function: [`correct`] (only a token that is neither an
+//! Steps, in order, each its own function: [`Lexis::correct_question`] (only a token that is neither an
 //! English word nor known to the corpus is corrected), concepts (lexicon terms, then synonym
 //! groups, longest phrase first), answer types (cues), the plain words left over (a word of the
 //! statements, or not understood), then the question's shape (yes/no, exclusions, sides,
@@ -16,9 +16,9 @@ use crate::corpus::lexicon::{Category, TermId};
 use crate::error::Result;
 
 use super::rank::Ranker;
-use super::shape::{numeric_figure, unknown_phrases, CONTEXT_WEIGHT};
+use super::shape::{numeric_figure, unknown_phrases};
 use super::text::Word;
-use super::vocabulary::{match_len, matches_at, Lexis, Pattern};
+use super::vocabulary::{match_len, matches_at, Correction, Lexis, Pattern};
 
 /// What a concept of a question is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
@@ -73,15 +73,6 @@ impl Concept {
     pub(crate) fn last_at(&self) -> usize {
         self.again_at.unwrap_or(self.span.start)
     }
-}
-
-/// A word read as another: only a token that is neither English nor known is corrected.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
-pub struct Correction {
-    /// As written.
-    pub from: String,
-    /// As read.
-    pub to: String,
 }
 
 /// A share of patients stated in a question ("about half", "10%").
@@ -152,33 +143,6 @@ impl Question {
     }
 }
 
-/// Corrects typos: a word with a root that is neither known to the corpus, nor a lexicon
-/// form, nor an English word, is replaced by the nearest known word, if one is close enough.
-/// Returns the corrected text and what was corrected.
-pub(crate) fn correct(
-    lx: &Lexis,
-    known_form: impl Fn(&str) -> bool,
-    question: &str,
-) -> (String, Vec<Correction>) {
-    let mut text = question.to_string();
-    let mut corrections = Vec::new();
-    for w in lx.ta.words(question).iter().rev() {
-        if w.root.is_none() || lx.is_known(w) || known_form(&w.lower) || Lexis::is_english(&w.lower)
-        {
-            continue;
-        }
-        if let Some(c) = lx.correct(w) {
-            corrections.push(Correction {
-                from: w.written.clone(),
-                to: c.clone(),
-            });
-            text.replace_range(w.range.clone(), &c);
-        }
-    }
-    corrections.reverse();
-    (text, corrections)
-}
-
 /// The text a run of words covers, as written.
 pub(super) fn said(text: &str, words: &[Word], span: &Range<usize>) -> String {
     match (
@@ -207,7 +171,7 @@ impl Ranker<'_> {
     pub(crate) fn understand(&self, question: &str) -> Result<Question> {
         let lx = self.lexis;
         let lexicon = &self.corpus.lexicon;
-        let (text, corrections) = correct(lx, |w| lexicon.find(w).is_some(), question);
+        let (text, corrections) = lx.correct_question(|w| lexicon.find(w).is_some(), question);
         let words = lx.ta.words(&text);
         let mut used = vec![false; words.len()];
         let mut concepts: Vec<Concept> = Vec::new();
@@ -240,41 +204,7 @@ impl Ranker<'_> {
                 unstated.push(w.lower.clone());
             }
         }
-        // A word a statement's word contradicts ("shorter") looks for that word ("longer"):
-        // the statement is the answer, and its word corrects the question's.
-        let contrary = lx.contrary.iter().enumerate().find_map(|(i, p)| {
-            let (at, n) = find_all(&words, std::slice::from_ref(p)).next()?;
-            Some((at..at + n, lx.contrary_instead[i].clone()))
-        });
-        if let Some((span, instead)) = &contrary {
-            let stated = instead.iter().find_map(|w| {
-                let root = lx.ta.words(w).into_iter().next()?.root?;
-                lx.stems.contains_key(&root).then_some((w, root))
-            });
-            if let Some((w, root)) =
-                stated.filter(|(w, _)| !concepts.iter().any(|c| &c.label == *w))
-            {
-                concepts.push(Concept {
-                    label: w.clone(),
-                    said: said(&text, &words, span),
-                    kind: ConceptKind::Word,
-                    statements: 0,
-                    weight: 0.0,
-                    topic: false,
-                    subject: false,
-                    excluded: false,
-                    alts: vec![vec![root]],
-                    is_a: None,
-                    term: None,
-                    span: span.clone(),
-                    again_at: None,
-                });
-            }
-        }
-        let contrary = contrary.map(|(span, instead)| ContraryWord {
-            said: said(&text, &words, &span),
-            instead,
-        });
+        let contrary = self.contrary(&text, &words, &mut concepts);
         self.mark_exclusions(&words, &mut concepts);
         let sides = self.sides(&words, &concepts);
         // "Is it …?", or a claim with no question word ("Calcinosis is rare in JDM?"); a bare
@@ -283,16 +213,7 @@ impl Ranker<'_> {
             || (!words.iter().any(|w| lx.open_question.contains(&w.lower))
                 && words.iter().any(|w| lx.yes_no.contains(&w.lower)));
         self.weigh(&mut concepts, &kinds, yes_no);
-        // What a lead-in clause names sets the scene; it weighs less than what is asked,
-        // unless the question clause names nothing of its own.
-        if let Some(start) = self.question_clause(&text, &words) {
-            let asked_after = concepts.iter().any(|c| c.last_at() >= start && !c.topic);
-            if asked_after {
-                for c in concepts.iter_mut().filter(|c| c.last_at() < start) {
-                    c.weight *= CONTEXT_WEIGHT;
-                }
-            }
-        }
+        self.weigh_lead_in(&text, &words, &mut concepts);
         // A number with "%" first, else the longest figure phrase ("about half", not "half").
         let figure = numeric_figure(&text).or_else(|| {
             let w = &words;
@@ -578,43 +499,6 @@ mod tests {
             "{:?}",
             q.answer_types
         );
-    }
-
-    #[test]
-    fn a_lead_in_clause_weighs_less_than_the_question() {
-        let weight = |q: &Question, label: &str| {
-            q.concepts
-                .iter()
-                .find(|c| c.label == label)
-                .map(|c| c.weight)
-                .unwrap_or_else(|| panic!("{label} in {:?}", q.concepts))
-        };
-        // "My back hurts," sets the scene; "spine" is asked about (named again after it).
-        let q = understand("My back hurts, can calcium deposits be in the spine?");
-        assert!(weight(&q, "spine") > weight(&q, "pain"), "{q:?}");
-        // A colon names what is asked ("IM calcinosis: is it described?"): no lead-in.
-        let with = understand("Intramuscular calcinosis: is it described?");
-        let without = understand("Is intramuscular calcinosis described?");
-        assert_eq!(
-            weight(&with, "intramuscular"),
-            weight(&without, "intramuscular")
-        );
-    }
-
-    #[test]
-    fn a_contrary_word_looks_for_the_statement_word() {
-        let q = understand("Is calcinosis linked to a shorter course of scleroderma?");
-        let c = q.contrary.as_ref().expect("a contrary word");
-        assert_eq!(
-            (c.said.as_str(), c.instead[0].as_str()),
-            ("shorter", "longer")
-        );
-        assert!(q.concepts.iter().any(|c| c.label == "longer"), "{q:?}");
-        // A body part asks where; no statement names it, so it is part of the claim.
-        let q = understand("Can calcium lumps grow in the arm?");
-        assert!(q.answer_types.contains(&"site".to_string()), "{q:?}");
-        assert_eq!(q.unstated, vec!["arm"]);
-        assert!(q.not_understood.is_empty(), "{q:?}");
     }
 
     #[test]

@@ -1,13 +1,15 @@
 //! Stage 2b — the shape of a question: what it leaves out ("besides pain"), the two sides of
-//! "X or Y", the figure it states ("about half", "10%"), and the words nothing recognised.
+//! "X or Y", the figure it states ("about half", "10%"), a word a statement contradicts
+//! ("shorter" for "longer"), a lead-in clause that only sets the scene ("My back hurts,
+//! can …"), and the words nothing recognised.
 
-use super::question::{find_all, Concept, ConceptKind, Figure};
+use super::question::{find_all, said, Concept, ConceptKind, ContraryWord, Figure};
 use super::rank::Ranker;
 use super::text::Word;
 
 /// The weight left to what a lead-in clause says ("My back hurts, can deposits be in the
 /// spine?"): it sets the scene; the clause holding the question says what is asked.
-pub(crate) const CONTEXT_WEIGHT: f32 = 0.5;
+const CONTEXT_WEIGHT: f32 = 0.5;
 
 /// Words a lead-in clause needs to be one: "In scleroderma, which …" only narrows the
 /// question, while "My neck is stiff, could …" tells a story around it.
@@ -25,6 +27,60 @@ impl Ranker<'_> {
             gap.contains([',', ';', '\u{2014}'])
                 && (lx.yes_no.contains(&words[i].lower)
                     || lx.open_question.contains(&words[i].lower))
+        })
+    }
+
+    /// What a lead-in clause names sets the scene: it weighs [`CONTEXT_WEIGHT`] of what it
+    /// would, unless the question clause names nothing of its own.
+    pub(super) fn weigh_lead_in(&self, text: &str, words: &[Word], concepts: &mut [Concept]) {
+        let Some(start) = self.question_clause(text, words) else {
+            return;
+        };
+        if concepts.iter().any(|c| c.last_at() >= start && !c.topic) {
+            for c in concepts.iter_mut().filter(|c| c.last_at() < start) {
+                c.weight *= CONTEXT_WEIGHT;
+            }
+        }
+    }
+
+    /// A word a statement's word contradicts ("shorter" for "longer"): the question looks for
+    /// the statement's word, so that the statement is the answer and its word corrects the
+    /// question's ("The sources say longer, not shorter.").
+    pub(super) fn contrary(
+        &self,
+        text: &str,
+        words: &[Word],
+        concepts: &mut Vec<Concept>,
+    ) -> Option<ContraryWord> {
+        let lx = self.lexis;
+        let (span, instead) = lx.contrary.iter().enumerate().find_map(|(i, p)| {
+            let (at, n) = find_all(words, std::slice::from_ref(p)).next()?;
+            Some((at..at + n, &lx.contrary_instead[i]))
+        })?;
+        let stated = instead.iter().find_map(|w| {
+            let root = lx.ta.words(w).into_iter().next()?.root?;
+            lx.stems.contains_key(&root).then_some((w, root))
+        });
+        if let Some((w, root)) = stated.filter(|(w, _)| !concepts.iter().any(|c| &c.label == *w)) {
+            concepts.push(Concept {
+                label: w.clone(),
+                said: said(text, words, &span),
+                kind: ConceptKind::Word,
+                statements: 0,
+                weight: 0.0,
+                topic: false,
+                subject: false,
+                excluded: false,
+                alts: vec![vec![root]],
+                is_a: None,
+                term: None,
+                span: span.clone(),
+                again_at: None,
+            });
+        }
+        Some(ContraryWord {
+            said: said(text, words, &span),
+            instead: instead.clone(),
         })
     }
 
@@ -126,7 +182,12 @@ pub(super) fn unknown_phrases(concepts: &[Concept]) -> Vec<String> {
 
 #[cfg(test)]
 mod tests {
+    use super::super::question::Question;
     use super::super::test_kb;
+
+    fn understand(q: &str) -> Question {
+        test_kb().ranker().understand(q).unwrap()
+    }
 
     fn clause(q: &str) -> Option<String> {
         let kb = test_kb();
@@ -150,5 +211,42 @@ mod tests {
             None
         );
         assert_eq!(clause("Is calcinosis seen in the spine?"), None);
+    }
+
+    #[test]
+    fn a_lead_in_clause_weighs_less_than_the_question() {
+        let weight = |q: &Question, label: &str| {
+            q.concepts
+                .iter()
+                .find(|c| c.label == label)
+                .map(|c| c.weight)
+                .unwrap_or_else(|| panic!("{label} in {:?}", q.concepts))
+        };
+        // "My back hurts," sets the scene; "spine" is asked about (named again after it).
+        let q = understand("My back hurts, can calcium deposits be in the spine?");
+        assert!(weight(&q, "spine") > weight(&q, "pain"), "{q:?}");
+        // A colon names what is asked ("IM calcinosis: is it described?"): no lead-in.
+        let with = understand("Intramuscular calcinosis: is it described?");
+        let without = understand("Is intramuscular calcinosis described?");
+        assert_eq!(
+            weight(&with, "intramuscular"),
+            weight(&without, "intramuscular")
+        );
+    }
+
+    #[test]
+    fn a_contrary_word_looks_for_the_statement_word() {
+        let q = understand("Is calcinosis linked to a shorter course of scleroderma?");
+        let c = q.contrary.as_ref().expect("a contrary word");
+        assert_eq!(
+            (c.said.as_str(), c.instead[0].as_str()),
+            ("shorter", "longer")
+        );
+        assert!(q.concepts.iter().any(|c| c.label == "longer"), "{q:?}");
+        // A body part asks where; no statement names it, so it is part of the claim.
+        let q = understand("Can calcium lumps grow in the arm?");
+        assert!(q.answer_types.contains(&"site".to_string()), "{q:?}");
+        assert_eq!(q.unstated, vec!["arm"]);
+        assert!(q.not_understood.is_empty(), "{q:?}");
     }
 }

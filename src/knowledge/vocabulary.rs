@@ -111,6 +111,15 @@ pub(crate) struct Group {
     pub(crate) term: Option<TermId>,
 }
 
+/// A word read as another: only a token that is neither English nor known is corrected.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct Correction {
+    /// As written.
+    pub from: String,
+    /// As read.
+    pub to: String,
+}
+
 #[derive(Debug, Clone)]
 pub(crate) struct Kind {
     pub(crate) name: String,
@@ -183,6 +192,37 @@ pub(crate) struct Lexis {
 }
 
 impl Lexis {
+    /// Corrects typos: a word with a root that is neither known to the corpus, nor a lexicon
+    /// form, nor an English word, is replaced by the nearest known word, if one is close enough.
+    /// Returns the corrected text and what was corrected.
+    pub(crate) fn correct_question(
+        &self,
+        known_form: impl Fn(&str) -> bool,
+        question: &str,
+    ) -> (String, Vec<Correction>) {
+        let lx = self;
+        let mut text = question.to_string();
+        let mut corrections = Vec::new();
+        for w in lx.ta.words(question).iter().rev() {
+            if w.root.is_none()
+                || lx.is_known(w)
+                || known_form(&w.lower)
+                || Lexis::is_english(&w.lower)
+            {
+                continue;
+            }
+            if let Some(c) = lx.correct(w) {
+                corrections.push(Correction {
+                    from: w.written.clone(),
+                    to: c.clone(),
+                });
+                text.replace_range(w.range.clone(), &c);
+            }
+        }
+        corrections.reverse();
+        (text, corrections)
+    }
+
     pub(crate) fn new(corpus: &Corpus, index: &KnowledgeIndex, matcher: &TermMatcher) -> Lexis {
         let ta = TextAnalysis::default();
         let v = &corpus.vocabulary;
