@@ -235,3 +235,25 @@ fn ask_into_a_closed_pipe_ends_quietly() {
     assert_eq!(out.status.code(), Some(0), "{err}");
     assert!(err.is_empty(), "{err}");
 }
+
+#[test]
+fn a_question_mark_on_one_list_item_doubts_that_item_alone() {
+    // "?telangiectasia" doubts T; R and S stay documented (all three were "possible", CREST
+    // 0/5, before issue 26). A question mark ending the sentence still doubts all of it.
+    let o = run(
+        &["check"],
+        Some(b"Raynaud phenomenon, sclerodactyly, ?telangiectasia.\n"),
+    );
+    assert!(o.status.success());
+    let out = stdout(&o);
+    assert!(
+        out.contains("CREST 2/5 documented: R S; possible: T; negated: none"),
+        "{out}"
+    );
+    let o = run(&["check"], Some(b"Raynaud phenomenon and sclerodactyly?\n"));
+    let out = stdout(&o);
+    assert!(
+        out.contains("CREST 0/5 documented: none; possible: R S;"),
+        "{out}"
+    );
+}
