@@ -257,3 +257,25 @@ fn a_question_mark_on_one_list_item_doubts_that_item_alone() {
         "{out}"
     );
 }
+
+#[test]
+fn check_puts_the_caret_under_the_mention_after_wide_and_combining_characters() {
+    // Display columns before "calcinosis": "Café " 5 (a precomposed é), "e\u{301}" 1 (a
+    // combining accent takes none), " 😀 " 4 (the emoji takes two), "日本語 " 7 (two each):
+    // 17. Counting characters put the caret 3 columns right of the word.
+    let o = run(
+        &["check"],
+        Some("Café e\u{301} 😀 日本語 calcinosis.\n".as_bytes()),
+    );
+    assert!(o.status.success());
+    let out = stdout(&o);
+    let caret = out
+        .lines()
+        .find(|l| l.contains('^'))
+        .unwrap_or_else(|| panic!("no caret line: {out}"));
+    assert_eq!(
+        caret,
+        format!("  | {}{}", " ".repeat(17), "^".repeat(10)),
+        "{out}"
+    );
+}
