@@ -218,3 +218,37 @@ fn ask_reads_piped_questions_line_by_line_as_before() {
         "{out}"
     );
 }
+
+#[test]
+fn ask_typed_on_a_terminal_with_answers_to_a_file_writes_no_escape_codes_there() {
+    // `calcinosis-ls ask > answers.txt`: the questions come from the terminal, the answers go
+    // elsewhere. The line editor would draw its prompt and escape sequences into the file,
+    // so the questions are read a line at a time; an empty line asks nothing there too.
+    const STDIN_ONLY: &str = r#"
+import os, pty, subprocess, sys, time
+m, s = pty.openpty()
+p = subprocess.Popen([sys.argv[1], "ask"], stdin=s, stdout=subprocess.PIPE,
+                     stderr=subprocess.DEVNULL, close_fds=True)
+os.close(s)
+os.write(m, b"anticentromere\n\nanticentromere\n")
+time.sleep(0.5)
+os.write(m, b"\x04")
+try:
+    out, _ = p.communicate(timeout=20)
+    sys.stdout.buffer.write(out + b"\n[exit %d]\n" % p.returncode)
+except subprocess.TimeoutExpired:
+    p.kill()
+    sys.stdout.write("[hung]\n")
+"#;
+    let o = Command::new("python3")
+        .arg("-c")
+        .arg(STDIN_ONLY)
+        .arg(env!("CARGO_BIN_EXE_calcinosis-ls"))
+        .env("TERM", "xterm-256color")
+        .output()
+        .expect("python3 is needed to run a command on a pseudo-terminal");
+    let shown = String::from_utf8_lossy(&o.stdout);
+    assert!(!shown.contains('\u{1b}'), "{shown:?}");
+    assert_eq!(shown.matches("Sources:").count(), 2, "{shown}");
+    assert!(shown.contains("[exit 0]"), "{shown}");
+}

@@ -50,7 +50,11 @@ pub fn run(ka: &KnowledgeArgs, args: &AskArgs) -> anyhow::Result<ExitCode> {
         return Ok(ExitCode::SUCCESS);
     }
     let stdin = std::io::stdin();
-    if stdin.is_terminal() {
+    // The line editor draws on stdout: with answers going to a file or a pipe it would
+    // write its escape sequences there, so questions typed on a terminal are then read a
+    // line at a time, as from a pipe (follow-ups still on, as at the prompt).
+    let typed = stdin.is_terminal();
+    if typed && std::io::stdout().is_terminal() {
         return prompt(&kb, args, &mut out);
     }
     let json = matches!(args.format, Format::Json);
@@ -104,7 +108,7 @@ pub fn run(ka: &KnowledgeArgs, args: &AskArgs) -> anyhow::Result<ExitCode> {
             }
             continue;
         }
-        let full = match (&previous, args.follow_ups) {
+        let full = match (&previous, args.follow_ups || typed) {
             (Some(p), true) => kb.follow_up(p, q),
             _ => None,
         };
