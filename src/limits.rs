@@ -5,6 +5,10 @@
 /// two: 2 KB holds about 300 words, and the ranking cost grows with every word.
 pub const MAX_QUESTION_BYTES: usize = 2048;
 
+/// Questions `ask`'s interactive prompt recalls with ↑ (in memory only, never written to
+/// a file): a session's worth, a few hundred kilobytes at most.
+pub const MAX_PROMPT_HISTORY: usize = 100;
+
 /// Most results a question may ask for.
 pub const MAX_RESULTS: usize = 100;
 

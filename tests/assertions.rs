@@ -464,3 +464,33 @@ fn whole_notes_precision_and_recall() {
     );
     score.check_golden("notes");
 }
+
+/// "?" written against one item of a list doubts that item alone; a question mark ending
+/// the sentence still doubts the sentence (development set).
+#[test]
+fn list_item_uncertainty_precision_and_recall() {
+    let (score, n) = score_file("tests/data/list-uncertainty.tsv");
+    assert!(
+        n >= 15,
+        "the list-uncertainty set needs 15 sentences, has {n}"
+    );
+    let f1 = score.report(&format!("{n} list-uncertainty sentences (development)"));
+    assert!(f1 >= 0.98, "list-uncertainty F1 {f1:.3} fell below 0.98");
+    score.check_golden("list-uncertainty");
+}
+
+/// The blind counterpart of the list-uncertainty set: reported and pinned, never tuned on.
+#[test]
+fn held_out_list_item_uncertainty_precision_and_recall() {
+    let (score, n) = score_file("tests/data/heldout-list-uncertainty.tsv");
+    assert!(
+        n >= 5,
+        "the held-out list-uncertainty set needs 5 sentences, has {n}"
+    );
+    let f1 = score.report(&format!("{n} held-out list-uncertainty sentences"));
+    assert!(
+        f1 >= 0.9,
+        "held-out list-uncertainty F1 {f1:.3} fell below 0.9"
+    );
+    score.check_golden("heldout-list-uncertainty");
+}

@@ -235,3 +235,47 @@ fn ask_into_a_closed_pipe_ends_quietly() {
     assert_eq!(out.status.code(), Some(0), "{err}");
     assert!(err.is_empty(), "{err}");
 }
+
+#[test]
+fn a_question_mark_on_one_list_item_doubts_that_item_alone() {
+    // "?telangiectasia" doubts T; R and S stay documented (all three were "possible", CREST
+    // 0/5, before issue 26). A question mark ending the sentence still doubts all of it.
+    let o = run(
+        &["check"],
+        Some(b"Raynaud phenomenon, sclerodactyly, ?telangiectasia.\n"),
+    );
+    assert!(o.status.success());
+    let out = stdout(&o);
+    assert!(
+        out.contains("CREST 2/5 documented: R S; possible: T; negated: none"),
+        "{out}"
+    );
+    let o = run(&["check"], Some(b"Raynaud phenomenon and sclerodactyly?\n"));
+    let out = stdout(&o);
+    assert!(
+        out.contains("CREST 0/5 documented: none; possible: R S;"),
+        "{out}"
+    );
+}
+
+#[test]
+fn check_puts_the_caret_under_the_mention_after_wide_and_combining_characters() {
+    // Display columns before "calcinosis": "Café " 5 (a precomposed é), "e\u{301}" 1 (a
+    // combining accent takes none), " 😀 " 4 (the emoji takes two), "日本語 " 7 (two each):
+    // 17. Counting characters put the caret 3 columns right of the word.
+    let o = run(
+        &["check"],
+        Some("Café e\u{301} 😀 日本語 calcinosis.\n".as_bytes()),
+    );
+    assert!(o.status.success());
+    let out = stdout(&o);
+    let caret = out
+        .lines()
+        .find(|l| l.contains('^'))
+        .unwrap_or_else(|| panic!("no caret line: {out}"));
+    assert_eq!(
+        caret,
+        format!("  | {}{}", " ".repeat(17), "^".repeat(10)),
+        "{out}"
+    );
+}

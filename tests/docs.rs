@@ -1,8 +1,16 @@
 //! What the documentation tells a user to run: every `cargo install` in the repository's
 //! Markdown (and in the VS Code extension's messages) keeps to Cargo.lock with `--locked`;
-//! without it Cargo resolves newer, untested dependencies.
+//! without it Cargo resolves newer, untested dependencies. And one set of options: every
+//! server setting in the README's table (tied to the server's parser by sending each one a
+//! bad value) is a VS Code setting with the same default, forwarded by the extension, and
+//! documented for every editor.
+
+mod common;
 
 use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use serde_json::{json, Value};
 
 /// Directories that hold no documentation of ours: build output, dependencies, VCS data.
 const NOT_OURS: &[&str] = &["target", "node_modules", ".git", ".venv", "venv"];
@@ -181,4 +189,204 @@ fn the_release_profile_ships_stripped_and_profiling_keeps_symbols() {
     assert_eq!(profiling["inherits"].as_str(), Some("release"));
     assert_eq!(profiling["strip"], toml::Value::Boolean(false));
     assert_eq!(profiling["debug"], toml::Value::Integer(1));
+}
+
+/// The README's "Server settings" table: each setting's dotted name and default as written
+/// (`none` for no value, else JSON in backticks).
+fn readme_settings(root: &Path) -> Vec<(String, String)> {
+    let readme = std::fs::read_to_string(root.join("README.md")).unwrap();
+    let table = readme
+        .split("### Server settings")
+        .nth(1)
+        .expect("the README has a Server settings section");
+    let rows: Vec<(String, String)> = table
+        .lines()
+        .skip_while(|l| !l.starts_with('|'))
+        .take_while(|l| l.starts_with('|'))
+        .filter_map(|l| {
+            let cells: Vec<&str> = l.split('|').map(str::trim).collect();
+            let name = cells.get(1)?.strip_prefix('`')?.strip_suffix('`')?;
+            let default = cells.get(2)?.trim_matches('`');
+            Some((name.to_string(), default.to_string()))
+        })
+        .collect();
+    assert!(rows.len() >= 9, "the settings table lost rows: {rows:?}");
+    rows
+}
+
+/// A README default as the JSON value package.json holds.
+fn default_value(written: &str) -> Value {
+    if written == "none" {
+        return Value::Null;
+    }
+    serde_json::from_str(written).unwrap_or_else(|e| panic!("default {written:?}: {e}"))
+}
+
+/// `{"a": {"b": v}}` for the dotted name `a.b`.
+fn nested(name: &str, value: Value) -> Value {
+    name.rsplit('.')
+        .fold(value, |inner, key| json!({ key: inner }))
+}
+
+#[test]
+fn every_server_setting_is_a_vscode_setting_and_documented_for_every_editor() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let package: Value = serde_json::from_str(
+        &std::fs::read_to_string(root.join("editors/vscode/package.json")).unwrap(),
+    )
+    .unwrap();
+    let properties = &package["contributes"]["configuration"]["properties"];
+    // What the extension sends as initializationOptions (didChangeConfiguration sends the
+    // whole `calcinosis` section, so a contributed setting reaches the server there).
+    let forwarded = std::fs::read_to_string(root.join("editors/vscode/src/settings.ts")).unwrap();
+    let readmes: Vec<(PathBuf, String)> = ["vscode", "neovim", "helix", "emacs"]
+        .iter()
+        .map(|e| {
+            let path = root.join("editors").join(e).join("README.md");
+            let text = std::fs::read_to_string(&path).unwrap();
+            (path, text)
+        })
+        .collect();
+    let mut missing = Vec::new();
+    for (name, default) in readme_settings(root) {
+        let key = format!("calcinosis.{name}");
+        let p = &properties[&key];
+        if p.is_null() {
+            missing.push(format!("editors/vscode/package.json: no {key}"));
+        } else if p["default"] != default_value(&default) {
+            missing.push(format!(
+                "editors/vscode/package.json: {key} defaults to {}, the server to {default}",
+                p["default"]
+            ));
+        }
+        if !forwarded.contains(&format!("'{name}'")) {
+            missing.push(format!(
+                "editors/vscode/src/settings.ts: {name} not in initializationOptions"
+            ));
+        }
+        for (path, text) in &readmes {
+            let shown = if path.ends_with("vscode/README.md") {
+                format!("`{key}`")
+            } else {
+                format!("`{name}`")
+            };
+            if !text.contains(&shown) {
+                missing.push(format!("{}: no {shown}", path.display()));
+            }
+        }
+    }
+    assert!(missing.is_empty(), "{}", missing.join("\n"));
+}
+
+#[test]
+fn the_readme_settings_table_is_the_servers_and_vscode_keeps_its_bounds() {
+    // Each setting of the README's table, sent to the real server with a value of the wrong
+    // type, must be reported by its name: a setting the parser does not know would be
+    // "unknown", one the README misspells would not be named. The bounds the server states
+    // for a whole number are those of VS Code's setting.
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let package: Value = serde_json::from_str(
+        &std::fs::read_to_string(root.join("editors/vscode/package.json")).unwrap(),
+    )
+    .unwrap();
+    let properties = &package["contributes"]["configuration"]["properties"];
+    let settings = readme_settings(root);
+    let mut client = common::Client::start();
+    client.initialize(&[], json!({}));
+    let mut messages = Vec::new();
+    for (name, _) in &settings {
+        // An object is the wrong type for every setting; -1 below every bound.
+        for bad in [json!({"not": "valid"}), json!(-1)] {
+            client.notify(
+                "workspace/didChangeConfiguration",
+                json!({"settings": {"calcinosis": nested(name, bad.clone())}}),
+            );
+            let m = client.wait_for(&format!("the message on {name} = {bad}"), |m| {
+                m["method"] == "window/showMessage"
+            });
+            messages.push((
+                name.clone(),
+                bad,
+                m["params"]["message"].as_str().unwrap_or("").to_string(),
+            ));
+        }
+    }
+    let deadline = Instant::now() + Duration::from_secs(1);
+    while Instant::now() < deadline {
+        if let Some(m) = client.try_next(Duration::from_millis(100)) {
+            assert_ne!(
+                m["method"], "window/showMessage",
+                "one message per setting: {m}"
+            );
+        }
+    }
+    let bounds = regex::Regex::new(r"from (\d+) to (\d+)").unwrap();
+    for (name, bad, message) in &messages {
+        assert!(
+            message.contains(&format!("invalid setting {name} = {bad}:")),
+            "{name} = {bad}: {message}"
+        );
+        if let Some(c) = bounds.captures(message) {
+            let p = &properties[format!("calcinosis.{name}")];
+            assert_eq!(
+                p["minimum"],
+                c[1].parse::<u64>().unwrap(),
+                "{name}: {message}"
+            );
+            assert_eq!(
+                p["maximum"],
+                c[2].parse::<u64>().unwrap(),
+                "{name}: {message}"
+            );
+        }
+    }
+    let bounded: Vec<&str> = messages
+        .iter()
+        .filter(|(_, _, m)| bounds.is_match(m))
+        .map(|(n, ..)| n.as_str())
+        .collect();
+    for name in [
+        "diagnostics.summaryThreshold",
+        "diagnostics.debounceMs",
+        "diagnostics.maxPerDocument",
+    ] {
+        assert!(
+            bounded.contains(&name),
+            "{name} states no bounds: {messages:?}"
+        );
+    }
+}
+
+#[test]
+fn vscode_says_corpus_dir_extends_and_e_is_esophageal_dysfunction_everywhere() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let vscode = std::fs::read_to_string(root.join("editors/vscode/README.md")).unwrap();
+    let row = vscode
+        .lines()
+        .find(|l| l.starts_with("| `calcinosis.corpusDir`"))
+        .expect("a corpusDir row");
+    assert!(row.contains("extends the built-in corpus"), "{row}");
+    assert!(!row.contains("holding"), "{row}");
+    let mut found = Vec::new();
+    files(root, &[".md"], &mut found);
+    files(&root.join("editors/vscode/src"), &[".ts"], &mut found);
+    let mut bad = Vec::new();
+    for path in &found {
+        let text = std::fs::read_to_string(path).unwrap_or_default();
+        for (n, line) in text.lines().enumerate() {
+            // The letter's name, not a note's wording ("esophageal dysmotility" is a synonym
+            // the lexicon matches).
+            if line.contains("**E**sophageal") && !line.contains("**E**sophageal dysfunction")
+                || line.contains("E: 'Esophageal") && !line.contains("E: 'Esophageal dysfunction'")
+                || line.contains("Esophageal dysmotility")
+            {
+                bad.push(format!("{}:{}: {}", path.display(), n + 1, line.trim()));
+            }
+        }
+    }
+    assert!(
+        bad.is_empty(),
+        "E is Esophageal dysfunction:\n{}",
+        bad.join("\n")
+    );
 }

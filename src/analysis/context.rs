@@ -190,6 +190,9 @@ pub struct ContextEngine {
     automaton: WordSearcher,
     /// Per automaton pattern: every (kind, direction) the phrase has.
     rules: Vec<Vec<(TriggerKind, Direction)>>,
+    /// Per automaton pattern: whether the phrase has an item rule ("?"), which then decides
+    /// for each occurrence whether it is written against a list item or ends the sentence.
+    item_marks: Vec<bool>,
     labels: Vec<LabelValue>,
     max_words: usize,
     list_item_words: usize,
@@ -259,8 +262,13 @@ impl ContextEngine {
         // A few hundred phrases: the DFA is small and searches fastest.
         let automaton = WordSearcher::new(&phrases, aho_corasick::AhoCorasickKind::DFA, true)
             .expect("trigger phrases are plain strings and always build");
+        let item_marks = table
+            .iter()
+            .map(|row| row.iter().any(|&(_, d)| d == Direction::Item))
+            .collect();
         ContextEngine {
             automaton,
+            item_marks,
             rules: table,
             labels: rules.labels.clone(),
             max_words: rules.max_scope_words.max(1),
@@ -326,6 +334,10 @@ impl ContextEngine {
             let b = hits.partition_point(|h| h.range.start < r.end).max(a);
             &hits[a..b]
         };
+        // Where the sentence's last word ends: an item mark after it is a question mark.
+        let text_end = sentence
+            .trim_end_matches(|c: char| !c.is_alphanumeric())
+            .len();
         let first_patient = hits
             .iter()
             .find(|t| {
@@ -365,7 +377,14 @@ impl ContextEngine {
                 {
                     continue;
                 }
+                // "?" against a list item ("sclerodactyly, ?telangiectasia") doubts that item
+                // alone; at the end of its sentence it is a question mark and its other
+                // rules apply ("Raynaud phenomenon and sclerodactyly?").
+                let against_item = self.item_marks[h.phrase] && h.range.start < text_end;
                 for &(kind, dir) in &self.rules[h.phrase] {
+                    if self.item_marks[h.phrase] && (dir == Direction::Item) != against_item {
+                        continue;
+                    }
                     let Some(ax) = axis(kind) else { continue };
                     if ax == Axis::Existence && label.is_some() {
                         continue;
@@ -384,6 +403,15 @@ impl ContextEngine {
                         Direction::Leading => {
                             forward && word_starts.first() == Some(&h.range.start)
                         }
+                        // Written before its item ("?X", "? X") it reaches forward; fused
+                        // to the end of a word ("X?, Y") it reaches back.
+                        Direction::Item => {
+                            let after_word = sentence[..h.range.start]
+                                .chars()
+                                .next_back()
+                                .is_some_and(char::is_alphanumeric);
+                            forward != after_word
+                        }
                         Direction::None => false,
                     };
                     if !allowed {
@@ -397,6 +425,9 @@ impl ContextEngine {
                             .unwrap_or(distance);
                     }
                     if distance > self.max_words {
+                        continue;
+                    }
+                    if dir == Direction::Item && crosses_item(&sentence[gap.clone()]) {
                         continue;
                     }
                     let blocked = hits_within(&gap).iter().any(|t| {
@@ -537,6 +568,21 @@ fn decide(best: &[Slot; 3]) -> (Assertion, Option<Cause>) {
     (Assertion::Present, cause(existence))
 }
 
+/// Words that join the items of a coordinated list.
+const LIST_JOINERS: [&str; 3] = ["or", "and", "nor"];
+
+/// Characters that end a list item (besides the sentence's end).
+const ITEM_SEPARATORS: [char; 5] = [',', ';', ':', '(', ')'];
+
+/// Whether `gap` (text between a trigger and a mention) runs from one list item into
+/// another: a separator or a joining word.
+fn crosses_item(gap: &str) -> bool {
+    gap.contains(ITEM_SEPARATORS)
+        || gap
+            .split(|c: char| !c.is_alphanumeric())
+            .any(|w| LIST_JOINERS.iter().any(|j| w.eq_ignore_ascii_case(j)))
+}
+
 /// If `gap` is the inside of a coordinated list (items of at most `max_item` words joined by
 /// commas, "or", "and", "nor"), the number of items; otherwise `None`.
 fn list_items(gap: &str, max_item: usize) -> Option<usize> {
@@ -548,10 +594,7 @@ fn list_items(gap: &str, max_item: usize) -> Option<usize> {
             .map(|t| t.trim_matches(|c: char| !c.is_alphanumeric()))
             .filter(|w| !w.is_empty());
         for w in tokens {
-            if ["or", "and", "nor"]
-                .iter()
-                .any(|j| w.eq_ignore_ascii_case(j))
-            {
+            if LIST_JOINERS.iter().any(|j| w.eq_ignore_ascii_case(j)) {
                 items += usize::from(words > 0);
                 words = 0;
             } else {

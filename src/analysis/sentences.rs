@@ -120,6 +120,9 @@ impl SentenceSplitter {
     ) {
         let bytes = text.as_bytes();
         let mut i = from;
+        // Whether the sentence begun at `word_for` has a word before `scanned`: each byte is
+        // looked at once, however many marks a line holds.
+        let (mut word_for, mut scanned, mut has_word) = (*start, *start, false);
         while i < to {
             // Jump to the next candidate with SIMD: most of a line is not punctuation.
             let Some(at) = memchr::memchr3(b'.', b'!', b'?', &bytes[i..to]) else {
@@ -133,7 +136,22 @@ impl SentenceSplitter {
                 end += 1;
             }
             let followed_by_space = end >= to || bytes[end].is_ascii_whitespace();
-            if followed_by_space && (b != b'.' || !self.is_abbreviation(text, *start, i)) {
+            // A "?" before any word is shorthand for "possible" written against what follows
+            // ("? Sclerodactyly"), not the end of an empty sentence.
+            let opens = b == b'?' && {
+                if word_for != *start {
+                    (word_for, scanned, has_word) = (*start, *start, false);
+                }
+                if !has_word {
+                    has_word = text[scanned.max(*start)..i]
+                        .chars()
+                        .any(char::is_alphanumeric);
+                    scanned = i;
+                }
+                !has_word
+            };
+            if followed_by_space && !opens && (b != b'.' || !self.is_abbreviation(text, *start, i))
+            {
                 // The next word must look like a new sentence: not lower case.
                 let rest = trim_start(&text[end..to]);
                 let next = rest.chars().next();
@@ -265,5 +283,15 @@ mod tests {
             ["Raynaud's?", "Will check.", "1. Plan"]
         );
         assert_eq!(split("Calcium 9.8 today"), ["Calcium 9.8 today"]);
+        // A "?" before any word marks what follows; after one it still ends the sentence.
+        assert_eq!(
+            split("? Sclerodactyly; RP. ?? Calcinosis. RP? Will check."),
+            [
+                "? Sclerodactyly; RP.",
+                "?? Calcinosis.",
+                "RP?",
+                "Will check."
+            ]
+        );
     }
 }

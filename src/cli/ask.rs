@@ -9,7 +9,9 @@ use std::process::ExitCode;
 use clap::{Args, ValueEnum};
 
 use calcinosis_ls::knowledge::Knowledge;
-use calcinosis_ls::limits::MAX_QUESTION_BYTES;
+use calcinosis_ls::limits::{MAX_PROMPT_HISTORY, MAX_QUESTION_BYTES};
+use rustyline::error::ReadlineError;
+use rustyline::history::MemHistory;
 
 use super::input::{io_reason, read_line_bounded, warn};
 use super::KnowledgeArgs;
@@ -48,12 +50,12 @@ pub fn run(ka: &KnowledgeArgs, args: &AskArgs) -> anyhow::Result<ExitCode> {
         return Ok(ExitCode::SUCCESS);
     }
     let stdin = std::io::stdin();
-    let interactive = stdin.is_terminal();
-    if interactive {
-        writeln!(
-            out,
-            "Ask about calcinosis; follow-ups like \u{201c}and in dermatomyositis?\u{201d} refer to the question before (an empty line or Ctrl-D ends)."
-        )?;
+    // The line editor draws on stdout: with answers going to a file or a pipe it would
+    // write its escape sequences there, so questions typed on a terminal are then read a
+    // line at a time, as from a pipe (follow-ups still on, as at the prompt).
+    let typed = stdin.is_terminal();
+    if typed && std::io::stdout().is_terminal() {
+        return prompt(&kb, args, &mut out);
     }
     let json = matches!(args.format, Format::Json);
     let mut previous: Option<String> = None;
@@ -62,10 +64,6 @@ pub fn run(ka: &KnowledgeArgs, args: &AskArgs) -> anyhow::Result<ExitCode> {
     let mut number = 0u64;
     let mut unread = 0u64;
     loop {
-        if interactive {
-            write!(out, "> ")?;
-            out.flush()?;
-        }
         // A question is cut to MAX_QUESTION_BYTES anyway: the rest of a longer line is read
         // past, not kept (a line of 100 MB, or /dev/zero, would otherwise be held whole).
         // Three more bytes keep a character cut at the limit whole.
@@ -104,16 +102,13 @@ pub fn run(ka: &KnowledgeArgs, args: &AskArgs) -> anyhow::Result<ExitCode> {
         };
         let q = text.trim();
         if q.is_empty() {
-            if interactive {
-                break;
-            }
             // One JSON value per input line, so that answers line up with questions.
             if json {
                 writeln!(out, "[]")?;
             }
             continue;
         }
-        let full = match (&previous, interactive || args.follow_ups) {
+        let full = match (&previous, args.follow_ups || typed) {
             (Some(p), true) => kb.follow_up(p, q),
             _ => None,
         };
@@ -129,6 +124,78 @@ pub fn run(ka: &KnowledgeArgs, args: &AskArgs) -> anyhow::Result<ExitCode> {
     } else {
         ExitCode::SUCCESS
     })
+}
+
+/// Words that end the interactive prompt, as Ctrl-D does.
+const LEAVE_WORDS: [&str; 2] = ["quit", "exit"];
+
+/// The interactive prompt, on a terminal: line editing (arrows, backspace, Ctrl-A/E/W…) and
+/// ↑/↓ through earlier questions, kept in memory only and never written to a file, since a
+/// question may name a patient. An empty line asks nothing and the prompt goes on; Ctrl-D,
+/// Ctrl-C, "quit" or "exit" ends it. Follow-ups always refer to the question before.
+fn prompt(kb: &Knowledge, args: &AskArgs, out: &mut impl Write) -> anyhow::Result<ExitCode> {
+    writeln!(
+        out,
+        "Ask about calcinosis; follow-ups like \u{201c}and in dermatomyositis?\u{201d} refer to \
+         the question before. \u{2191} and \u{2193} recall earlier questions (kept in memory \
+         only). Ctrl-D, \u{201c}quit\u{201d} or \u{201c}exit\u{201d} ends."
+    )?;
+    out.flush()?;
+    let config = rustyline::Config::builder()
+        .max_history_size(MAX_PROMPT_HISTORY)
+        .map_err(|e| anyhow::anyhow!("cannot start the prompt: {}", readline_reason(&e)))?
+        .history_ignore_dups(true)
+        .map_err(|e| anyhow::anyhow!("cannot start the prompt: {}", readline_reason(&e)))?
+        .auto_add_history(false)
+        .build();
+    let history = MemHistory::with_config(&config);
+    let mut editor: rustyline::Editor<(), MemHistory> =
+        rustyline::Editor::with_history(config, history)
+            .map_err(|e| anyhow::anyhow!("cannot start the prompt: {}", readline_reason(&e)))?;
+    let mut previous: Option<String> = None;
+    loop {
+        let line = match editor.readline("> ") {
+            Ok(line) => line,
+            Err(ReadlineError::Eof | ReadlineError::Interrupted) => break,
+            Err(e) => {
+                return Err(anyhow::anyhow!(
+                    "cannot read the questions: {}",
+                    readline_reason(&e)
+                ))
+            }
+        };
+        // As long as a question may be: a paste of megabytes is not kept in the history.
+        let q = calcinosis_ls::limits::question(line.trim()).trim();
+        if q.is_empty() {
+            continue;
+        }
+        if LEAVE_WORDS.iter().any(|w| q.eq_ignore_ascii_case(w)) {
+            break;
+        }
+        // The history holds what was typed (to edit and ask again), not the follow-up's
+        // expansion.
+        editor
+            .add_history_entry(q)
+            .map_err(|e| anyhow::anyhow!("cannot keep the question: {}", readline_reason(&e)))?;
+        let full = previous.as_deref().and_then(|p| kb.follow_up(p, q));
+        if let (Some(f), Format::Text) = (&full, args.format) {
+            writeln!(out, "(taken as: {f})")?;
+        }
+        let q = full.unwrap_or_else(|| q.to_string());
+        answer(kb, &q, args, out)?;
+        // The editor writes the next prompt itself: what was answered must be out first.
+        out.flush()?;
+        previous = Some(q);
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Why the line editor failed, in the user's words; never the line.
+fn readline_reason(e: &ReadlineError) -> String {
+    match e {
+        ReadlineError::Io(io) => io_reason(io),
+        _ => "the terminal could not be used for editing".to_string(),
+    }
 }
 
 /// Reports a question line that could not be read: on stderr, and with `--format json` as

@@ -16,6 +16,7 @@ use std::process::ExitCode;
 use std::sync::Arc;
 
 use clap::{Args, ValueEnum};
+use unicode_width::UnicodeWidthStr;
 
 use calcinosis_ls::analysis::{Analysis, Analyzer, Finding};
 use calcinosis_ls::document::{Document, Encoding};
@@ -551,9 +552,11 @@ pub fn describe(analyzer: &Analyzer, text: &str, f: &Finding) -> String {
 
 /// The part of `line` shown under a finding at `start..end` (byte offsets in the line): the
 /// whole line when short, else `SNIPPET_CONTEXT` characters either side, marked with `…`.
-/// Returns the snippet and the caret's column and width, in characters. O(context), not
-/// O(line): a one-line note of megabytes prints a few hundred bytes per finding.
-fn snippet(line: &str, start: usize, end: usize) -> (String, usize, usize) {
+/// Returns the snippet, the white space that puts the caret under the mention and the
+/// caret's width, both in terminal columns (an emoji or a CJK character takes two, a
+/// combining mark none; a tab is kept as a tab). O(context), not O(line): a one-line note
+/// of megabytes prints a few hundred bytes per finding.
+fn snippet(line: &str, start: usize, end: usize) -> (String, String, usize) {
     let end = end.clamp(start, line.len());
     let from = line[..start]
         .char_indices()
@@ -579,8 +582,8 @@ fn snippet(line: &str, start: usize, end: usize) -> (String, usize, usize) {
         s.push('…');
     }
     s.push_str(&line[from..shown_end]);
-    let column = usize::from(lead) + line[from..start].chars().count();
-    let width = line[start..shown_end].chars().count().max(1);
+    let pad = caret_pad(&s[..s.len() - (shown_end - start)]);
+    let width = line[start..shown_end].width().max(1);
     if shown_end < end {
         s.push('…');
         s.push_str(&line[end..to]);
@@ -590,7 +593,20 @@ fn snippet(line: &str, start: usize, end: usize) -> (String, usize, usize) {
     if to < line.len() {
         s.push('…');
     }
-    (s, column, width)
+    (s, pad, width)
+}
+
+/// White space as wide on a terminal as `before`: spaces for its display columns, and its
+/// tabs kept, so that a terminal moves the caret to the same tab stop as the text.
+fn caret_pad(before: &str) -> String {
+    let mut pad = String::new();
+    for (i, piece) in before.split('\t').enumerate() {
+        if i > 0 {
+            pad.push('\t');
+        }
+        pad.extend(std::iter::repeat_n(' ', piece.width()));
+    }
+    pad
 }
 
 /// A mention as quoted in text output: at most `2 * SNIPPET_CONTEXT` characters.
@@ -632,14 +648,13 @@ fn text_report(
             .saturating_sub(line_range.start)
             .min(line.len());
         let end = f.range.end.saturating_sub(line_range.start).min(line.len());
-        let (shown, column, width) = snippet(line, start, end);
+        let (shown, pad, width) = snippet(line, start, end);
         let gutter = format!("{}", p.line + 1);
         writeln!(out, "{gutter} | {shown}")?;
         writeln!(
             out,
-            "{} | {}{}",
+            "{} | {pad}{}",
             " ".repeat(gutter.len()),
-            " ".repeat(column),
             "^".repeat(width)
         )?;
     }
@@ -709,14 +724,27 @@ mod tests {
         let short = "She denies Raynaud’s today";
         let s = short.find("Raynaud").unwrap();
         let e = s + "Raynaud’s".len();
-        assert_eq!(snippet(short, s, e), (short.to_string(), 11, 9));
+        assert_eq!(snippet(short, s, e), (short.to_string(), " ".repeat(11), 9));
 
         let long = format!("{}denies RP{}", "é ".repeat(5000), " x".repeat(5000));
         let s = long.find("RP").unwrap();
-        let (shown, column, width) = snippet(&long, s, s + 2);
+        let (shown, pad, width) = snippet(&long, s, s + 2);
         assert!(shown.chars().count() <= 2 * SNIPPET_CONTEXT + 4, "{shown}");
         assert!(shown.starts_with('…') && shown.ends_with('…'));
-        let caret: String = shown.chars().skip(column).take(width).collect();
+        let caret: String = shown.chars().skip(pad.len()).take(width).collect();
         assert_eq!(caret, "RP");
+    }
+
+    #[test]
+    fn carets_count_terminal_columns() {
+        // A combining accent takes no column, an emoji and a CJK character two each, the
+        // long mention's wide characters two each too; a tab stays a tab.
+        let line = "e\u{301}\t😀 日本 calcinosis 日本";
+        let s = line.find("calcinosis").unwrap();
+        let (_, pad, width) = snippet(line, s, s + "calcinosis".len());
+        assert_eq!(pad, format!(" \t{}", " ".repeat(8)));
+        assert_eq!(width, 10);
+        let s = line.rfind("日本").unwrap();
+        assert_eq!(snippet(line, s, line.len()).2, 4);
     }
 }

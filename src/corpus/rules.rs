@@ -46,6 +46,11 @@ pub enum Direction {
     /// Mentions after the trigger, only when the trigger opens its sentence ("None
     /// telangiectasias", but not "sclerodactyly none, telangiectasia present").
     Leading,
+    /// The one list item the trigger is written against: the item after it ("sclerodactyly,
+    /// ?telangiectasia", "? telangiectasia"), or the item it ends when a word comes after
+    /// it in the sentence ("telangiectasia?, sclerodactyly"). At the end of a sentence the
+    /// phrase is a question mark instead, and its other rules apply ("Is this calcinosis?").
+    Item,
     /// No scope of its own (pseudo triggers and terminations).
     None,
 }
@@ -99,6 +104,8 @@ struct Directed {
     both: Vec<String>,
     #[serde(default)]
     leading: Vec<String>,
+    #[serde(default)]
+    item: Vec<String>,
 }
 
 #[derive(Deserialize, Default)]
@@ -218,6 +225,7 @@ impl ContextRules {
                 (d.backward, Direction::Backward),
                 (d.both, Direction::Both),
                 (d.leading, Direction::Leading),
+                (d.item, Direction::Item),
             ] {
                 self.push(clean(list), kind, direction);
             }

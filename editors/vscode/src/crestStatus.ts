@@ -17,7 +17,7 @@ const ORDER: readonly CrestLetter[] = ['C', 'R', 'E', 'S', 'T'];
 const NAMES: Record<CrestLetter, string> = {
   C: 'Calcinosis',
   R: "Raynaud's phenomenon",
-  E: 'Esophageal dysmotility',
+  E: 'Esophageal dysfunction',
   S: 'Sclerodactyly',
   T: 'Telangiectasia',
 };

@@ -13,6 +13,8 @@ export interface DiagnosticsSettings {
   severity: DiagnosticSeveritySetting;
   summaryThreshold: number;
   misspellings: boolean;
+  debounceMs: number;
+  maxPerDocument: number;
 }
 
 /**
@@ -28,6 +30,22 @@ export interface InitializationOptions {
 }
 
 const SEVERITIES: readonly DiagnosticSeveritySetting[] = ['hint', 'information', 'warning'];
+
+/**
+ * The server's bounds for its whole-number settings (src/server/config.rs; the same as
+ * package.json's `minimum`/`maximum`), and its defaults.
+ */
+const BOUNDS = {
+  summaryThreshold: { min: 1, max: 5, fallback: 3 },
+  debounceMs: { min: 0, max: 5000, fallback: 30 },
+  maxPerDocument: { min: 1, max: 100_000, fallback: 1000 },
+} as const;
+
+/** A whole number within the server's bounds: a hand-edited settings.json can hold anything. */
+function boundedInteger(value: unknown, bounds: { min: number; max: number; fallback: number }): number {
+  const n = Number(value);
+  return Number.isFinite(n) ? Math.min(bounds.max, Math.max(bounds.min, Math.round(n))) : bounds.fallback;
+}
 
 function optionalString(value: unknown): string | null {
   return typeof value === 'string' && value.trim() !== '' ? value : null;
@@ -55,7 +73,6 @@ export function readInitializationOptions(
   config = vscode.workspace.getConfiguration(SECTION),
 ): InitializationOptions {
   const severity = config.get<string>('diagnostics.severity', 'information');
-  const threshold = Number(config.get<unknown>('diagnostics.summaryThreshold', 3));
   return {
     corpusDir: optionalString(config.get<unknown>('corpusDir', null)),
     indexDir: optionalString(config.get<unknown>('indexDir', null)),
@@ -64,10 +81,19 @@ export function readInitializationOptions(
       severity: (SEVERITIES as readonly string[]).includes(severity)
         ? (severity as DiagnosticSeveritySetting)
         : 'information',
-      summaryThreshold: Number.isFinite(threshold)
-        ? Math.min(5, Math.max(1, Math.round(threshold)))
-        : 3,
+      summaryThreshold: boundedInteger(
+        config.get<unknown>('diagnostics.summaryThreshold', BOUNDS.summaryThreshold.fallback),
+        BOUNDS.summaryThreshold,
+      ),
       misspellings: config.get<boolean>('diagnostics.misspellings', true) !== false,
+      debounceMs: boundedInteger(
+        config.get<unknown>('diagnostics.debounceMs', BOUNDS.debounceMs.fallback),
+        BOUNDS.debounceMs,
+      ),
+      maxPerDocument: boundedInteger(
+        config.get<unknown>('diagnostics.maxPerDocument', BOUNDS.maxPerDocument.fallback),
+        BOUNDS.maxPerDocument,
+      ),
     },
     languageIds: extraLanguageIds(config),
   };

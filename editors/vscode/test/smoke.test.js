@@ -45,6 +45,7 @@ test('starts the server, shows the CREST summary, asks, syncs settings', () => {
     'calcinosis.languageIds': ['latex', ' ', 7, 'latex'],
     'calcinosis.corpusDir': '/data/corpus',
     'calcinosis.diagnostics.severity': 'warning',
+    'calcinosis.diagnostics.debounceMs': 250,
   });
 
   assert.deepEqual(r.server[0], { argv: ['serve'] });
@@ -52,7 +53,9 @@ test('starts the server, shows the CREST summary, asks, syncs settings', () => {
   assert.deepEqual(init.params.initializationOptions, {
     corpusDir: '/data/corpus',
     indexDir: null,
-    diagnostics: { enable: true, severity: 'warning', summaryThreshold: 3, misspellings: true },
+    diagnostics: {
+      enable: true, severity: 'warning', summaryThreshold: 3, misspellings: true, debounceMs: 250, maxPerDocument: 1000,
+    },
     languageIds: ['latex'],
   });
 
@@ -60,7 +63,7 @@ test('starts the server, shows the CREST summary, asks, syncs settings', () => {
   assert.equal(open.params.textDocument.languageId, 'clinical-note');
 
   assert.equal(r.status.text, 'CREST 3/5: C R S');
-  assert.match(r.status.tooltip, /Possible: E \(Esophageal dysmotility\)/);
+  assert.match(r.status.tooltip, /Possible: E \(Esophageal dysfunction\)/);
   assert.match(r.status.tooltip, /Negated: T \(Telangiectasia\)/);
   assert.deepEqual(events(r, 'createStatusBarItem')[0].slice(1), ['calcinosis.crest', 2, 100]);
 
@@ -79,7 +82,9 @@ test('starts the server, shows the CREST summary, asks, syncs settings', () => {
   assert.ok(changes.length >= 2);
   const settings = changes[changes.length - 1].params.settings.calcinosis;
   assert.equal(settings.corpusDir, '/data/corpus');
-  assert.deepEqual(settings.diagnostics, { enable: true, severity: 'warning', summaryThreshold: 3, misspellings: true });
+  assert.deepEqual(settings.diagnostics, {
+    enable: true, severity: 'warning', summaryThreshold: 3, misspellings: true, debounceMs: 250, maxPerDocument: 1000,
+  });
 
   assert.deepEqual(events(r, 'error'), []);
   // The server's commands are registered by vscode-languageclient under their own names, next

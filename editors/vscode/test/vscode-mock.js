@@ -99,6 +99,7 @@ function getConfiguration(section) {
           'calcinosis.server.path': 'calcinosis-ls', 'calcinosis.corpusDir': null, 'calcinosis.indexDir': null,
           'calcinosis.diagnostics.enable': true, 'calcinosis.diagnostics.severity': 'information',
           'calcinosis.diagnostics.summaryThreshold': 3, 'calcinosis.diagnostics.misspellings': true,
+          'calcinosis.diagnostics.debounceMs': 30, 'calcinosis.diagnostics.maxPerDocument': 1000,
           'calcinosis.languageIds': [], 'calcinosis.trace.server': 'off',
         };
         for (const [k, v] of Object.entries({ ...defaults, ...settings })) {
