@@ -176,8 +176,14 @@ fn the_ask_prompt_edits_lines_recalls_questions_and_goes_on_after_an_empty_line(
                 "Terms:",
                 1,
             ),
-            ("\r", 1.0, "", 0),
+            // Each keystroke waits for its prompt: typed before the line editor is back in
+            // raw mode, it would be read as a cooked line or dropped. The editor turns on
+            // bracketed paste ("ESC [?2004h") once per prompt.
+            ("", 20.0, "[?2004h", 2),
+            ("\r", 20.0, "[?2004h", 3),
             ("\x1b[A\r", 20.0, "Terms:", 2),
+            // Ctrl-D (sent last) too waits for its prompt.
+            ("", 20.0, "[?2004h", 4),
         ],
     );
     assert!(
