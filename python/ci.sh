@@ -33,7 +33,9 @@ rm -rf "$root/target/wheels"
 # CALCINOSIS_WHEEL_PROFILE=dev builds an unoptimised wheel, faster on a cold machine.
 # --zig links against glibc 2.17 whatever the build machine's glibc (manylinux2014);
 # without it the wheel was manylinux_2_34 and would not install on RHEL 8 or Amazon Linux 2.
-"$venv/bin/maturin" build --profile "${CALCINOSIS_WHEEL_PROFILE:-release}" --quiet \
+# maturin runs Zig as `python3 -m ziglang`; CARGO_ZIGBUILD_PYTHON_PATH names the venv's
+# Python, which has ziglang (`python3` from PATH is not the venv's: it is not activated).
+CARGO_ZIGBUILD_PYTHON_PATH="$venv/bin/python" "$venv/bin/maturin" build --profile "${CALCINOSIS_WHEEL_PROFILE:-release}" --quiet \
   --zig --compatibility manylinux2014 --out "$root/target/wheels"
 wheel="$(ls "$root"/target/wheels/calcinosis_ls-*-abi3-*.whl)"
 echo "built $(basename "$wheel")"
