@@ -103,7 +103,7 @@ class Analyzer:
     @property
     def terms(self) -> list[str]: ...
     @property
-    def corpus(self) -> list[str]:
+    def corpus(self) -> list["os.PathLike[str]"]:
         """The corpus directories extending the built-in corpus (empty: built-in only)."""
     def analyze(self, text: str) -> list[Finding]:
         """The findings in one note, in note order."""

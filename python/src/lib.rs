@@ -378,7 +378,10 @@ struct Analyzer {
 #[pymethods]
 impl Analyzer {
     #[new]
-    #[pyo3(signature = (terms = Vec::new(), *, corpus = CorpusDirs::default()))]
+    #[pyo3(
+        signature = (terms = Vec::new(), *, corpus = CorpusDirs::default()),
+        text_signature = "(terms=(), *, corpus=None)"
+    )]
     fn new(py: Python<'_>, terms: Vec<String>, corpus: CorpusDirs) -> PyResult<Analyzer> {
         let loaded = self::corpus(py, &corpus)?;
         Ok(Analyzer {
@@ -458,7 +461,10 @@ impl Analyzer {
 
 /// The findings in `text`: one dict per mention, in note order.
 #[pyfunction]
-#[pyo3(signature = (text, terms = Vec::new(), *, corpus = CorpusDirs::default()))]
+#[pyo3(
+    signature = (text, terms = Vec::new(), *, corpus = CorpusDirs::default()),
+    text_signature = "(text, terms=(), *, corpus=None)"
+)]
 fn analyze<'py>(
     py: Python<'py>,
     text: &str,
@@ -472,7 +478,10 @@ fn analyze<'py>(
 
 /// The CREST summary of `text`.
 #[pyfunction]
-#[pyo3(signature = (text, *, corpus = CorpusDirs::default()))]
+#[pyo3(
+    signature = (text, *, corpus = CorpusDirs::default()),
+    text_signature = "(text, *, corpus=None)"
+)]
 fn crest_summary<'py>(
     py: Python<'py>,
     text: &str,
@@ -485,7 +494,10 @@ fn crest_summary<'py>(
 
 /// The findings of each note in `texts`, in order, analysed on every core without the GIL.
 #[pyfunction]
-#[pyo3(signature = (texts, terms = Vec::new(), *, jobs = None, corpus = CorpusDirs::default()))]
+#[pyo3(
+    signature = (texts, terms = Vec::new(), *, jobs = None, corpus = CorpusDirs::default()),
+    text_signature = "(texts, terms=(), *, jobs=None, corpus=None)"
+)]
 fn analyze_batch<'py>(
     py: Python<'py>,
     texts: Vec<String>,
@@ -505,7 +517,10 @@ fn analyze_batch<'py>(
 /// (`answer`: "The sources do not cover …" when they do not). `limit` is 1 to 100, as in
 /// the command line; `corpus` extends the built-in corpus as `--corpus` does.
 #[pyfunction]
-#[pyo3(signature = (question, limit = AnyInt(Ok(DEFAULT_LIMIT)), *, corpus = CorpusDirs::default()))]
+#[pyo3(
+    signature = (question, limit = AnyInt(Ok(DEFAULT_LIMIT)), *, corpus = CorpusDirs::default()),
+    text_signature = "(question, limit=5, *, corpus=None)"
+)]
 fn ask<'py>(
     py: Python<'py>,
     question: &str,
