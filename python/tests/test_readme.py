@@ -19,6 +19,7 @@ from __future__ import annotations
 import ast
 import os
 import re
+import shlex
 import shutil
 import subprocess
 import sys
@@ -29,7 +30,6 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
 README = ROOT / "README.md"
-EXAMPLE = ROOT / "examples" / "spark"
 REQUIRED = os.environ.get("CALCINOSIS_REQUIRE_SPARK") == "1"
 # Spark's start-up is slow on a loaded 2-core machine; this only stops a hung run.
 TIMEOUT_S = 900
@@ -213,25 +213,37 @@ def test_readme_python_block_runs_as_written(name, code, tmp_path):
         assert "'note_id': 'n1'" in r.stdout and "'findings': [" in r.stdout, r.stdout
 
 
+def example_job_command() -> list[str]:
+    """The README's command that runs the example job, as a user types it."""
+    text = README.read_text(encoding="utf-8")
+    for b in blocks(text, "Spark"):
+        for line in b.code.splitlines():
+            if line.startswith(".venv/bin/python examples/spark/crest_findings.py "):
+                return shlex.split(line)
+    raise AssertionError("the README's Spark section does not run examples/spark/crest_findings.py")
+
+
 @pytest.mark.skipif(MISSING is not None, reason=MISSING or "")
 def test_the_example_job_runs_with_the_venv_python_not_activated(tmp_path):
-    """``.venv/bin/python examples/spark/crest_findings.py …`` as the README writes it: local
-    Spark's workers must run the same interpreter, not ``python3`` from PATH."""
-    import pandas
-
-    cwd = clone_like(tmp_path)
-    out = tmp_path / "findings.parquet"
-    r = run(
-        "", cwd, user_env(), "examples/spark/crest_findings.py",
-        "examples/spark/notes.jsonl", str(out),
-    )
-    assert r.returncode == 0, f"{r.stdout[-3000:]}\n{r.stderr[-6000:]}"
-    rows = pandas.read_parquet(out)
-    import calcinosis_ls
+    """The README's ``.venv/bin/python examples/spark/crest_findings.py …`` with the venv
+    not activated (this venv's Python stands for ``.venv/bin/python``): local Spark's
+    workers must run the same interpreter, not ``python3`` from PATH."""
     import json
 
+    import pandas
+
+    import calcinosis_ls
+
+    command = example_job_command()
+    cwd = clone_like(tmp_path)
+    r = subprocess.run(
+        [sys.executable, *command[1:]], cwd=cwd, env=user_env(),
+        capture_output=True, text=True, timeout=TIMEOUT_S,
+    )
+    assert r.returncode == 0, f"{r.stdout[-3000:]}\n{r.stderr[-6000:]}"
+    rows = pandas.read_parquet(cwd / command[-1])
     want = []
-    for line in (EXAMPLE / "notes.jsonl").read_text(encoding="utf-8").splitlines():
+    for line in (ROOT / command[-2]).read_text(encoding="utf-8").splitlines():
         rec = json.loads(line)
         want += [(rec["note_id"], f["start"], f["term"], f["assertion"])
                  for f in calcinosis_ls.analyze(rec["text"])]
