@@ -33,18 +33,27 @@ const CACHED_KNOWLEDGE: usize = 4;
 /// `ask`'s number of statements when none is given, as in the command line.
 const DEFAULT_LIMIT: i64 = 5;
 
-/// An integer argument as Python gave it, however large: `Err` holds the digits of one
-/// beyond `i64`, so that a range check can name it instead of failing with a bare
-/// OverflowError.
-struct AnyInt(Result<i64, String>);
+/// An integer argument as Python gave it, however large, so that a range check can name it
+/// instead of failing with a bare OverflowError.
+enum AnyInt {
+    /// Within `i64`.
+    Fits(i64),
+    /// Beyond `i64`: its sign, and its digits as Python writes them.
+    TooLarge { negative: bool, shown: String },
+}
 
 impl<'py> FromPyObject<'py> for AnyInt {
     fn extract_bound(ob: &Bound<'py, PyAny>) -> PyResult<Self> {
         match ob.extract::<i64>() {
-            Ok(v) => Ok(AnyInt(Ok(v))),
-            Err(e) if e.is_instance_of::<PyOverflowError>(ob.py()) => {
-                Ok(AnyInt(Err(ob.str()?.to_string())))
-            }
+            Ok(v) => Ok(AnyInt::Fits(v)),
+            Err(e) if e.is_instance_of::<PyOverflowError>(ob.py()) => Ok(AnyInt::TooLarge {
+                negative: ob.lt(0)?,
+                // Python refuses to write ints of more than 4,300 digits (sys.int_info).
+                shown: ob
+                    .str()
+                    .map(|s| s.to_string())
+                    .unwrap_or_else(|_| "an integer of thousands of digits".to_string()),
+            }),
             Err(e) => Err(e),
         }
     }
@@ -53,43 +62,47 @@ impl<'py> FromPyObject<'py> for AnyInt {
 impl AnyInt {
     /// The value as Python wrote it, for messages.
     fn shown(&self) -> String {
-        match &self.0 {
-            Ok(v) => v.to_string(),
-            Err(digits) => digits.clone(),
+        match self {
+            AnyInt::Fits(v) => v.to_string(),
+            AnyInt::TooLarge { shown, .. } => shown.clone(),
         }
     }
 
-    /// The value when it lies in `min..=max` (`min` ≥ 0); else a ValueError saying the range,
-    /// as the command line does for the same option ("limit must be between 1 and 100, got
-    /// 0").
+    /// The value when it lies in `min..=max`; else a ValueError saying the range, as the
+    /// command line does for the same option ("limit must be between 1 and 100, got 0").
     fn within(&self, name: &str, min: usize, max: usize) -> PyResult<usize> {
-        match self.0.as_ref().map(|v| usize::try_from(*v)) {
-            Ok(Ok(v)) if (min..=max).contains(&v) => Ok(v),
+        match self {
+            AnyInt::Fits(v) => match usize::try_from(*v) {
+                Ok(v) if (min..=max).contains(&v) => Ok(v),
+                _ => Err(self.out_of_range(name, min, max)),
+            },
+            AnyInt::TooLarge { .. } => Err(self.out_of_range(name, min, max)),
+        }
+    }
+
+    fn out_of_range(&self, name: &str, min: usize, max: usize) -> PyErr {
+        PyValueError::new_err(format!(
+            "{name} must be between {min} and {max}, got {}",
+            self.shown()
+        ))
+    }
+
+    /// The value when it is at least `min`, saturated at `usize::MAX`; else a ValueError.
+    fn at_least(&self, name: &str, min: usize) -> PyResult<usize> {
+        let value = match self {
+            AnyInt::Fits(v) => usize::try_from(*v).ok(),
+            AnyInt::TooLarge {
+                negative: false, ..
+            } => Some(usize::MAX),
+            AnyInt::TooLarge { negative: true, .. } => None,
+        };
+        match value {
+            Some(v) if v >= min => Ok(v),
             _ => Err(PyValueError::new_err(format!(
-                "{name} must be between {min} and {max}, got {}",
+                "{name} must be at least {min}, got {}",
                 self.shown()
             ))),
         }
-    }
-
-    /// The value when it is at least `min` (`min` ≥ 0), saturated at `usize::MAX`; else a
-    /// ValueError.
-    fn at_least(&self, name: &str, min: usize) -> PyResult<usize> {
-        let negative = match &self.0 {
-            Ok(v) => *v < 0,
-            Err(digits) => digits.starts_with('-'),
-        };
-        let value = match self.0.as_ref().map(|v| usize::try_from(*v)) {
-            Ok(Ok(v)) => v,
-            _ => usize::MAX,
-        };
-        if negative || value < min {
-            return Err(PyValueError::new_err(format!(
-                "{name} must be at least {min}, got {}",
-                self.shown()
-            )));
-        }
-        Ok(value)
     }
 }
 
@@ -518,7 +531,7 @@ fn analyze_batch<'py>(
 /// the command line; `corpus` extends the built-in corpus as `--corpus` does.
 #[pyfunction]
 #[pyo3(
-    signature = (question, limit = AnyInt(Ok(DEFAULT_LIMIT)), *, corpus = CorpusDirs::default()),
+    signature = (question, limit = AnyInt::Fits(DEFAULT_LIMIT), *, corpus = CorpusDirs::default()),
     text_signature = "(question, limit=5, *, corpus=None)"
 )]
 fn ask<'py>(

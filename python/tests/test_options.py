@@ -193,3 +193,17 @@ def test_jobs_above_the_cap_runs_on_the_cap_as_the_cli_does(many: int):
     )
     assert r.returncode == 0, r.stderr[-2000:]
     assert int(r.stdout) < MAX_HWM_KB, f"peak RSS {r.stdout.strip()} kB"
+
+
+def test_an_int_too_long_to_print_is_still_named_and_refused():
+    # Python will not write an int of more than 4,300 digits (sys.int_info); the message
+    # must still come, as a ValueError about the option, not about printing the number.
+    giant = 10**5000
+    with pytest.raises(ValueError) as e:
+        calcinosis_ls.ask("calcinosis", limit=giant)
+    assert str(e.value).startswith("limit must be between 1 and 100, got "), e.value
+    assert len(str(e.value)) < 200
+    with pytest.raises(ValueError) as e:
+        calcinosis_ls.analyze_batch([NOTE], jobs=-giant)
+    assert str(e.value).startswith("jobs must be at least 1, got "), e.value
+    assert calcinosis_ls.analyze_batch([NOTE], jobs=giant) == [calcinosis_ls.analyze(NOTE)]
