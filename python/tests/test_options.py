@@ -174,7 +174,7 @@ LIVENESS_S = 60
 
 JOBS_CHILD = """
 import sys, calcinosis_ls
-note = sys.argv[2]
+note = sys.stdin.read()
 got = calcinosis_ls.analyze_batch([note] * 3, jobs=int(sys.argv[1]))
 assert got == [calcinosis_ls.analyze(note)] * 3
 status = dict(l.split(":", 1) for l in open("/proc/self/status"))
@@ -188,8 +188,8 @@ def test_jobs_above_the_cap_runs_on_the_cap_as_the_cli_does(many: int):
     # starting 100,000 threads (or 2**63, or overflowing). Run in a child process so that a
     # regression is stopped by the liveness timeout and its peak memory can be read.
     r = subprocess.run(
-        [sys.executable, "-c", JOBS_CHILD, str(many), NOTE],
-        capture_output=True, text=True, timeout=LIVENESS_S,
+        [sys.executable, "-c", JOBS_CHILD, str(many)],
+        input=NOTE, capture_output=True, text=True, timeout=LIVENESS_S,
     )
     assert r.returncode == 0, r.stderr[-2000:]
     assert int(r.stdout) < MAX_HWM_KB, f"peak RSS {r.stdout.strip()} kB"
