@@ -1,8 +1,11 @@
 #!/usr/bin/env bash
-# The Python package in CI: a fresh venv, maturin/pytest/PySpark from PyPI, the abi3 wheel
-# built and pip-installed, then pytest (package tests and the Spark tests, which must run:
-# CALCINOSIS_REQUIRE_SPARK=1 turns a missing Java or PySpark into a failure, not a skip).
-# Java comes from Debian's packages when missing. Usage: bash python/ci.sh
+# The Python package in CI, as README.md's "Python" section has a user do it: a fresh venv,
+# maturin and ziglang from PyPI, the abi3 manylinux2014 wheel (glibc 2.17+, linked by Zig)
+# built and pip-installed with its `spark` extra (PySpark, pandas<3, pyarrow), then pytest:
+# the package tests, the wheel's tag and glibc symbols, the README's Python and Spark blocks
+# and the Spark tests, which must run (CALCINOSIS_REQUIRE_SPARK=1 turns a missing Java or
+# PySpark into a failure, not a skip). Java comes from Debian's packages when missing.
+# Usage: bash python/ci.sh
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")"
 root="$(cd .. && pwd)"
@@ -17,7 +20,7 @@ java -version 2>&1 | head -1
 
 [ -x "$venv/bin/python" ] || python3 -m venv "$venv"
 "$venv/bin/python" -m pip install --quiet --disable-pip-version-check \
-  "maturin>=1.5,<2" pytest "pyspark>=3.5" "pandas<3" pyarrow
+  "maturin>=1.5,<2" ziglang pytest
 
 # The CLI for the RDD.pipe test (the same debug build `cargo test` uses), wherever Cargo's
 # target directory is (CARGO_TARGET_DIR may move it).
@@ -28,13 +31,19 @@ export CALCINOSIS_LS_BIN
 
 rm -rf "$root/target/wheels"
 # CALCINOSIS_WHEEL_PROFILE=dev builds an unoptimised wheel, faster on a cold machine.
-"$venv/bin/maturin" build --profile "${CALCINOSIS_WHEEL_PROFILE:-release}" --quiet \
-  --out "$root/target/wheels"
+# --zig links against glibc 2.17 whatever the build machine's glibc (manylinux2014);
+# without it the wheel was manylinux_2_34 and would not install on RHEL 8 or Amazon Linux 2.
+# maturin runs Zig as `python3 -m ziglang`; CARGO_ZIGBUILD_PYTHON_PATH names the venv's
+# Python, which has ziglang (`python3` from PATH is not the venv's: it is not activated).
+CARGO_ZIGBUILD_PYTHON_PATH="$venv/bin/python" "$venv/bin/maturin" build --profile "${CALCINOSIS_WHEEL_PROFILE:-release}" --quiet \
+  --zig --compatibility manylinux2014 --out "$root/target/wheels"
 wheel="$(ls "$root"/target/wheels/calcinosis_ls-*-abi3-*.whl)"
 echo "built $(basename "$wheel")"
 "$venv/bin/python" -m pip install --quiet --disable-pip-version-check --force-reinstall --no-deps "$wheel"
+# The extra's packages, as the README's `pip install "…whl[spark]"` installs them.
+"$venv/bin/python" -m pip install --quiet --disable-pip-version-check "$wheel[spark]"
 
-export CALCINOSIS_REQUIRE_SPARK=1
+export CALCINOSIS_REQUIRE_SPARK=1 CALCINOSIS_REQUIRE_MANYLINUX=1
 set +e
 # Run from outside the source tree so that the installed wheel, not ./calcinosis_ls, is tested.
 (cd "$root/target" && "$venv/bin/python" -m pytest -q -p no:cacheprovider "$root/python/tests")

@@ -390,3 +390,113 @@ fn vscode_says_corpus_dir_extends_and_e_is_esophageal_dysfunction_everywhere() {
         bad.join("\n")
     );
 }
+
+/// The version each part of the project declares, as `(where, version)`: the workspace
+/// (Cargo.toml), both crates, the Python package, the VS Code extension and its lock file,
+/// and the crates' entries in Cargo.lock. A crate or the Python package that takes the
+/// workspace's version (`version.workspace = true`, `dynamic = ["version"]`) is that version.
+fn declared_versions(root: &Path) -> Vec<(String, String)> {
+    let read = |rel: &str| {
+        std::fs::read_to_string(root.join(rel)).unwrap_or_else(|e| panic!("{rel}: {e}"))
+    };
+    let toml_of = |rel: &str| -> toml::Table {
+        read(rel)
+            .parse()
+            .unwrap_or_else(|e| panic!("{rel} is not TOML: {e}"))
+    };
+    let json_of = |rel: &str| -> serde_json::Value {
+        serde_json::from_str(&read(rel)).unwrap_or_else(|e| panic!("{rel} is not JSON: {e}"))
+    };
+    let text = |v: Option<&toml::Value>| v.and_then(toml::Value::as_str).map(str::to_string);
+
+    let root_manifest = toml_of("Cargo.toml");
+    let workspace = text(
+        root_manifest
+            .get("workspace")
+            .and_then(|w| w.get("package"))
+            .and_then(|p| p.get("version")),
+    );
+    let mut found = Vec::new();
+    if let Some(v) = &workspace {
+        found.push(("Cargo.toml [workspace.package]".to_string(), v.clone()));
+    }
+    // A crate's own version, or the workspace's when it inherits it.
+    let crate_version = |rel: &str| -> String {
+        let manifest = toml_of(rel);
+        let version = &manifest["package"]["version"];
+        match version {
+            toml::Value::String(v) => v.clone(),
+            toml::Value::Table(t) if t.get("workspace") == Some(&toml::Value::Boolean(true)) => {
+                workspace
+                    .clone()
+                    .unwrap_or_else(|| panic!("{rel} inherits a version the workspace lacks"))
+            }
+            other => panic!("{rel}: unexpected version {other}"),
+        }
+    };
+    found.push(("Cargo.toml".into(), crate_version("Cargo.toml")));
+    found.push((
+        "python/Cargo.toml".into(),
+        crate_version("python/Cargo.toml"),
+    ));
+
+    // maturin gives a `dynamic` version the crate's (python/Cargo.toml).
+    let pyproject = toml_of("python/pyproject.toml");
+    let project = &pyproject["project"];
+    let dynamic = project
+        .get("dynamic")
+        .and_then(toml::Value::as_array)
+        .is_some_and(|d| d.iter().any(|f| f.as_str() == Some("version")));
+    let python = match text(project.get("version")) {
+        Some(v) => v,
+        None if dynamic => crate_version("python/Cargo.toml"),
+        None => panic!("python/pyproject.toml has no version and takes none from Cargo"),
+    };
+    found.push(("python/pyproject.toml".into(), python));
+
+    let package = json_of("editors/vscode/package.json");
+    let lock = json_of("editors/vscode/package-lock.json");
+    for (name, v) in [
+        ("editors/vscode/package.json", &package["version"]),
+        ("editors/vscode/package-lock.json", &lock["version"]),
+        (
+            "editors/vscode/package-lock.json packages[\"\"]",
+            &lock["packages"][""]["version"],
+        ),
+    ] {
+        let v = v
+            .as_str()
+            .unwrap_or_else(|| panic!("{name} has no version"));
+        found.push((name.to_string(), v.to_string()));
+    }
+
+    let cargo_lock = toml_of("Cargo.lock");
+    for entry in cargo_lock["package"].as_array().into_iter().flatten() {
+        let name = entry["name"].as_str().unwrap_or_default();
+        if name == "calcinosis-ls" || name == "calcinosis-ls-python" {
+            let v = entry["version"].as_str().unwrap_or_default().to_string();
+            found.push((format!("Cargo.lock {name}"), v));
+        }
+    }
+    found
+}
+
+#[test]
+fn every_part_carries_one_version() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let found = declared_versions(root);
+    assert!(found.len() >= 8, "versions found: {found:?}");
+    // The binary reports the version it was built with (`calcinosis-ls --version`).
+    let want = env!("CARGO_PKG_VERSION");
+    let mismatched: Vec<_> = found
+        .iter()
+        .filter(|(_, v)| v != want)
+        .map(|(w, v)| format!("{w}: {v}"))
+        .collect();
+    assert!(
+        mismatched.is_empty(),
+        "every part must carry the binary's version {}; these differ:\n{}",
+        want,
+        mismatched.join("\n")
+    );
+}

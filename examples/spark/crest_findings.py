@@ -4,15 +4,17 @@ Every executor runs the calcinosis-ls Python package (an abi3 wheel: one build s
 CPython 3.9 and later) inside ``mapInPandas``; each Arrow batch of notes is analysed in
 one call that releases the GIL and uses the executor's cores.
 
-Run locally (``local[*]``), reading JSON Lines ``{"note_id": ..., "text": ...}``::
+Run locally (``local[*]``), reading JSON Lines ``{"note_id": ..., "text": ...}``, with the
+Python that has the package and its ``spark`` extra (a venv's, activated or not)::
 
-    python examples/spark/crest_findings.py notes.jsonl findings.parquet
+    .venv/bin/python examples/spark/crest_findings.py examples/spark/notes.jsonl findings.parquet
 
 or submit the same file to a cluster (see README.md, "Spark").
 """
 
 from __future__ import annotations
 
+import os
 import sys
 from typing import Iterable, Iterator, Sequence
 
@@ -65,12 +67,24 @@ def crest_findings(notes, id_col: str = "note_id", text_col: str = "text", terms
     )
 
 
-def main(argv: list[str]) -> int:
-    from pyspark.sql import SparkSession
+def workers_run_this_python(environ=os.environ) -> None:
+    """Started with ``python crest_findings.py`` (Spark in local mode), make Spark's Python
+    workers run this interpreter: by default they run ``python3`` from PATH, which is not a
+    venv's unless the venv is activated, and lacks the package. Left alone when the user
+    chose (``PYSPARK_PYTHON``) or when ``spark-submit`` started the script
+    (``PYSPARK_GATEWAY_PORT``): on a cluster, the executors' Python is the job's choice
+    (README.md, "Spark")."""
+    if "PYSPARK_PYTHON" not in environ and "PYSPARK_GATEWAY_PORT" not in environ:
+        environ["PYSPARK_PYTHON"] = sys.executable
 
+
+def main(argv: list[str]) -> int:
     if len(argv) != 3:
         print(f"usage: {argv[0]} NOTES.jsonl|NOTES.parquet OUT.parquet", file=sys.stderr)
         return 2
+    workers_run_this_python()
+    from pyspark.sql import SparkSession
+
     source, target = argv[1], argv[2]
     spark = SparkSession.builder.appName("calcinosis-ls CREST findings").getOrCreate()
     reader = spark.read.parquet if source.endswith(".parquet") else spark.read.json

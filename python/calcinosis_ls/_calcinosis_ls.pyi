@@ -1,8 +1,17 @@
 """Type stubs for the compiled engine (see the package docstring)."""
 
-from typing import Literal, Optional, Sequence, TypedDict
+import os
+from typing import Literal, Optional, Sequence, TypedDict, Union
 
 __version__: str
+
+StrPath = Union[str, "os.PathLike[str]"]
+Corpus = Union[StrPath, Sequence[StrPath], None]
+"""Corpus directories extending the built-in corpus, as the CLI's ``--corpus DIR``: one
+directory or a sequence of them (read afresh on each call that takes one). A missing
+directory raises FileNotFoundError, a file NotADirectoryError (both OSError, with the CLI's
+message ``cannot load the corpus: DIR: …``); a mistake in a corpus file raises ValueError
+naming the file and line."""
 
 Assertion = Literal["present", "negated", "possible", "historical", "hypothetical", "family"]
 Category = Literal[
@@ -85,11 +94,17 @@ class FindingsTable(TypedDict):
     misspelling: list[bool]
 
 class Analyzer:
-    """A note analyser with a fixed set of ad-hoc terms. Thread-safe; reuse one."""
+    """A note analyser with a fixed set of ad-hoc terms and corpus. Thread-safe; reuse one.
 
-    def __init__(self, terms: Sequence[str] = ()) -> None: ...
+    ``jobs`` (batch methods) is the number of threads, at least 1 (ValueError otherwise),
+    at most 256 as in ``check --jobs`` (more is taken as 256); default: every core."""
+
+    def __init__(self, terms: Sequence[str] = (), *, corpus: Corpus = None) -> None: ...
     @property
     def terms(self) -> list[str]: ...
+    @property
+    def corpus(self) -> list["os.PathLike[str]"]:
+        """The corpus directories extending the built-in corpus (empty: built-in only)."""
     def analyze(self, text: str) -> list[Finding]:
         """The findings in one note, in note order."""
     def crest_summary(self, text: str) -> CrestSummary:
@@ -107,20 +122,25 @@ class Analyzer:
     ) -> list[CrestSummary]:
         """The CREST summary of each note, in input order."""
 
-def analyze(text: str, terms: Sequence[str] = ()) -> list[Finding]:
+def analyze(text: str, terms: Sequence[str] = (), *, corpus: Corpus = None) -> list[Finding]:
     """The findings in ``text``: lexicon terms (misspellings included) and ``terms``,
     each with what the note asserts about it."""
 
-def crest_summary(text: str) -> CrestSummary:
+def crest_summary(text: str, *, corpus: Corpus = None) -> CrestSummary:
     """Which CREST features the note documents, only suggests, or denies."""
 
 def analyze_batch(
-    texts: Sequence[str], terms: Sequence[str] = (), *, jobs: Optional[int] = None
+    texts: Sequence[str],
+    terms: Sequence[str] = (),
+    *,
+    jobs: Optional[int] = None,
+    corpus: Corpus = None,
 ) -> list[list[Finding]]:
     """The findings of each note, in input order, analysed on every core (``jobs``
-    threads) without holding the GIL."""
+    threads, 1 to 256) without holding the GIL."""
 
-def ask(question: str, limit: int = 5) -> list[Answer]:
+def ask(question: str, limit: int = 5, *, corpus: Corpus = None) -> list[Answer]:
     """Source statements that answer ``question``, best first; ``answered`` is False (and
     ``answer`` says "The sources do not cover …") when the sources do not cover it.
-    ``limit`` is 1 to 100 (ValueError otherwise)."""
+    ``limit`` is 1 to 100, as ``ask --limit`` (ValueError otherwise, however large);
+    ``corpus`` extends the built-in corpus, as ``--corpus``."""

@@ -6,44 +6,200 @@
 //! on every core (rayon), then build the Python objects in input order.
 
 use std::collections::HashMap;
+use std::path::PathBuf;
 use std::sync::{Arc, Mutex, OnceLock};
 
-use pyo3::exceptions::{PyRuntimeError, PyValueError};
+use pyo3::exceptions::{PyOSError, PyOverflowError, PyRuntimeError, PyValueError};
 use pyo3::intern;
 use pyo3::prelude::*;
-use pyo3::types::{PyDict, PyList};
+use pyo3::types::{PyDict, PyList, PyString};
 use rayon::prelude::*;
 
 use calcinosis_ls::analysis::{Analysis, Analyzer as Engine};
-use calcinosis_ls::corpus::Corpus;
+use calcinosis_ls::corpus::{Corpus, CorpusSource};
 use calcinosis_ls::document::Document;
 use calcinosis_ls::knowledge::Knowledge;
+use calcinosis_ls::limits::{MAX_JOBS, MAX_RESULTS};
 use calcinosis_ls::report::{self, CrestReport};
+use calcinosis_ls::Error;
+
+/// Analysers kept for reuse (one per corpus and ad-hoc term list); past this the cache
+/// starts afresh, so a program making analysers for ever-new term lists stays bounded.
+const CACHED_ENGINES: usize = 32;
+
+/// Knowledge bases (corpus + in-memory index, a few MB each) kept for reuse by `ask`.
+const CACHED_KNOWLEDGE: usize = 4;
+
+/// `ask`'s number of statements when none is given, as in the command line.
+const DEFAULT_LIMIT: i64 = 5;
+
+/// An integer argument as Python gave it, however large, so that a range check can name it
+/// instead of failing with a bare OverflowError.
+enum AnyInt {
+    /// Within `i64`.
+    Fits(i64),
+    /// Beyond `i64`: its sign, and its digits as Python writes them.
+    TooLarge { negative: bool, shown: String },
+}
+
+impl<'py> FromPyObject<'py> for AnyInt {
+    fn extract_bound(ob: &Bound<'py, PyAny>) -> PyResult<Self> {
+        match ob.extract::<i64>() {
+            Ok(v) => Ok(AnyInt::Fits(v)),
+            Err(e) if e.is_instance_of::<PyOverflowError>(ob.py()) => Ok(AnyInt::TooLarge {
+                negative: ob.lt(0)?,
+                // Python refuses to write ints of more than 4,300 digits (sys.int_info).
+                shown: ob
+                    .str()
+                    .map(|s| s.to_string())
+                    .unwrap_or_else(|_| "an integer of thousands of digits".to_string()),
+            }),
+            Err(e) => Err(e),
+        }
+    }
+}
+
+impl AnyInt {
+    /// The value as Python wrote it, for messages.
+    fn shown(&self) -> String {
+        match self {
+            AnyInt::Fits(v) => v.to_string(),
+            AnyInt::TooLarge { shown, .. } => shown.clone(),
+        }
+    }
+
+    /// The value when it lies in `min..=max`; else a ValueError saying the range, as the
+    /// command line does for the same option ("limit must be between 1 and 100, got 0").
+    fn within(&self, name: &str, min: usize, max: usize) -> PyResult<usize> {
+        match self {
+            AnyInt::Fits(v) => match usize::try_from(*v) {
+                Ok(v) if (min..=max).contains(&v) => Ok(v),
+                _ => Err(self.out_of_range(name, min, max)),
+            },
+            AnyInt::TooLarge { .. } => Err(self.out_of_range(name, min, max)),
+        }
+    }
+
+    fn out_of_range(&self, name: &str, min: usize, max: usize) -> PyErr {
+        PyValueError::new_err(format!(
+            "{name} must be between {min} and {max}, got {}",
+            self.shown()
+        ))
+    }
+
+    /// The value when it is at least `min`, saturated at `usize::MAX`; else a ValueError.
+    fn at_least(&self, name: &str, min: usize) -> PyResult<usize> {
+        let value = match self {
+            AnyInt::Fits(v) => usize::try_from(*v).ok(),
+            AnyInt::TooLarge {
+                negative: false, ..
+            } => Some(usize::MAX),
+            AnyInt::TooLarge { negative: true, .. } => None,
+        };
+        match value {
+            Some(v) if v >= min => Ok(v),
+            _ => Err(PyValueError::new_err(format!(
+                "{name} must be at least {min}, got {}",
+                self.shown()
+            ))),
+        }
+    }
+}
+
+/// The `corpus` argument: one directory (a `str` or `os.PathLike`) or a sequence of them,
+/// each extending the built-in corpus, as the command line's repeatable `--corpus DIR` does.
+#[derive(Default)]
+struct CorpusDirs(Vec<PathBuf>);
+
+impl<'py> FromPyObject<'py> for CorpusDirs {
+    fn extract_bound(ob: &Bound<'py, PyAny>) -> PyResult<Self> {
+        // A str is a sequence too (of letters): it is one directory.
+        if ob.is_instance_of::<PyString>() || ob.hasattr(intern!(ob.py(), "__fspath__"))? {
+            return Ok(CorpusDirs(vec![ob.extract()?]));
+        }
+        Ok(CorpusDirs(ob.extract()?))
+    }
+}
+
+/// The Python exception for a corpus that cannot be loaded, with the command line's message
+/// ("cannot load the corpus: DIR: No such file or directory (os error 2)"). A directory or
+/// file the OS refused is an OSError whose errno picks the subclass (FileNotFoundError,
+/// NotADirectoryError, PermissionError); a mistake inside a corpus file is a ValueError
+/// naming the file and line. Corpus files are the user's sources, never note text.
+fn corpus_error(e: Error) -> PyErr {
+    let message = format!("cannot load the corpus: {e}");
+    match &e {
+        Error::Io { error, .. } => match error.raw_os_error() {
+            Some(errno) => PyOSError::new_err((errno, message)),
+            None => PyOSError::new_err(message),
+        },
+        _ => PyValueError::new_err(message),
+    }
+}
 
 /// The built-in corpus, loaded once per process.
-fn corpus() -> PyResult<&'static Corpus> {
-    static CORPUS: OnceLock<Result<Corpus, String>> = OnceLock::new();
+fn embedded() -> PyResult<Arc<Corpus>> {
+    static CORPUS: OnceLock<Result<Arc<Corpus>, String>> = OnceLock::new();
     CORPUS
-        .get_or_init(|| Corpus::embedded().map_err(|e| e.to_string()))
-        .as_ref()
+        .get_or_init(|| Corpus::embedded().map(Arc::new).map_err(|e| e.to_string()))
+        .clone()
         .map_err(|e| PyRuntimeError::new_err(format!("cannot load the corpus: {e}")))
 }
 
-/// Analysers by ad-hoc term list: building one compiles automata (milliseconds), so calls
-/// with the same terms share one.
-fn engine(terms: &[String]) -> PyResult<Arc<Engine>> {
-    static ENGINES: OnceLock<Mutex<HashMap<Vec<String>, Arc<Engine>>>> = OnceLock::new();
+/// The corpus a call names: the built-in one, or the built-in one extended by `dirs`, read
+/// afresh on each call (as each run of the command line does), so edits to the files show.
+fn corpus(py: Python<'_>, dirs: &CorpusDirs) -> PyResult<Arc<Corpus>> {
+    if dirs.0.is_empty() {
+        return embedded();
+    }
+    let source = CorpusSource {
+        dirs: dirs.0.clone(),
+        replace: false,
+    };
+    py.allow_threads(|| source.load())
+        .map(Arc::new)
+        .map_err(corpus_error)
+}
+
+/// Analysers by corpus and ad-hoc term list: building one compiles automata (milliseconds),
+/// so calls with the same corpus (the same fingerprint) and terms share one.
+fn engine(corpus: &Corpus, terms: &[String]) -> PyResult<Arc<Engine>> {
+    type Key = (String, Vec<String>);
+    static ENGINES: OnceLock<Mutex<HashMap<Key, Arc<Engine>>>> = OnceLock::new();
     let cache = ENGINES.get_or_init(Default::default);
+    let key = (corpus.fingerprint().to_string(), terms.to_vec());
     let mut map = cache.lock().unwrap_or_else(|p| p.into_inner());
-    if let Some(e) = map.get(terms) {
+    if let Some(e) = map.get(&key) {
         return Ok(e.clone());
     }
-    let e = Arc::new(Engine::with_ad_hoc_terms(corpus()?, terms));
-    if map.len() >= 32 {
+    let e = Arc::new(Engine::with_ad_hoc_terms(corpus, terms));
+    if map.len() >= CACHED_ENGINES {
         map.clear();
     }
-    map.insert(terms.to_vec(), e.clone());
+    map.insert(key, e.clone());
     Ok(e)
+}
+
+/// The knowledge base of a corpus (its index built in memory), shared by calls on the same
+/// corpus.
+fn knowledge(py: Python<'_>, corpus: Arc<Corpus>) -> PyResult<Arc<Knowledge>> {
+    static KNOWLEDGE: OnceLock<Mutex<HashMap<String, Arc<Knowledge>>>> = OnceLock::new();
+    let cache = KNOWLEDGE.get_or_init(Default::default);
+    let key = corpus.fingerprint().to_string();
+    if let Some(kb) = cache.lock().unwrap_or_else(|p| p.into_inner()).get(&key) {
+        return Ok(kb.clone());
+    }
+    // Built without the lock (and the GIL): other threads keep answering meanwhile.
+    let kb = py
+        .allow_threads(|| Knowledge::in_memory(Corpus::clone(&corpus)))
+        .map(Arc::new)
+        .map_err(|e| PyRuntimeError::new_err(format!("cannot build the index: {e}")))?;
+    let mut map = cache.lock().unwrap_or_else(|p| p.into_inner());
+    if map.len() >= CACHED_KNOWLEDGE {
+        map.clear();
+    }
+    map.insert(key, kb.clone());
+    Ok(kb)
 }
 
 /// One finding, owned, so that it can be built without the GIL.
@@ -163,15 +319,20 @@ fn findings_list<'py>(py: Python<'py>, r: &NoteResult) -> PyResult<Bound<'py, Py
     PyList::new(py, items)
 }
 
-/// Analyses `texts` without the GIL, on `jobs` threads (default: every core).
+/// Analyses `texts` without the GIL, on `jobs` threads (default: every core). `jobs` is at
+/// least 1 (a ValueError otherwise) and, as in the command line's `check --jobs`, at most
+/// `MAX_JOBS`: more threads only cost memory and start-up time.
 fn batch(
     py: Python<'_>,
     engine: Arc<Engine>,
     texts: Vec<String>,
-    jobs: Option<usize>,
+    jobs: Option<AnyInt>,
 ) -> PyResult<Vec<NoteResult>> {
+    let jobs = match jobs {
+        None => None,
+        Some(n) => Some(n.at_least("jobs", 1)?.min(MAX_JOBS)),
+    };
     let pool = match jobs {
-        Some(0) => return Err(PyValueError::new_err("jobs must be at least 1")),
         Some(n) => Some(
             rayon::ThreadPoolBuilder::new()
                 .num_threads(n)
@@ -219,21 +380,27 @@ fn table<'py>(py: Python<'py>, results: &[NoteResult]) -> PyResult<Bound<'py, Py
     Ok(d)
 }
 
-/// A note analyser with a fixed set of ad-hoc terms; reuse one for many calls.
+/// A note analyser with a fixed set of ad-hoc terms and corpus; reuse one for many calls.
 #[pyclass(frozen, module = "calcinosis_ls")]
 struct Analyzer {
     engine: Arc<Engine>,
     terms: Vec<String>,
+    corpus: Vec<PathBuf>,
 }
 
 #[pymethods]
 impl Analyzer {
     #[new]
-    #[pyo3(signature = (terms = Vec::new()))]
-    fn new(terms: Vec<String>) -> PyResult<Analyzer> {
+    #[pyo3(
+        signature = (terms = Vec::new(), *, corpus = CorpusDirs::default()),
+        text_signature = "(terms=(), *, corpus=None)"
+    )]
+    fn new(py: Python<'_>, terms: Vec<String>, corpus: CorpusDirs) -> PyResult<Analyzer> {
+        let loaded = self::corpus(py, &corpus)?;
         Ok(Analyzer {
-            engine: engine(&terms)?,
+            engine: engine(&loaded, &terms)?,
             terms,
+            corpus: corpus.0,
         })
     }
 
@@ -241,6 +408,12 @@ impl Analyzer {
     #[getter]
     fn terms(&self) -> Vec<String> {
         self.terms.clone()
+    }
+
+    /// The corpus directories extending the built-in corpus (empty: the built-in one alone).
+    #[getter]
+    fn corpus(&self) -> Vec<PathBuf> {
+        self.corpus.clone()
     }
 
     /// The findings in one note.
@@ -259,7 +432,7 @@ impl Analyzer {
         &self,
         py: Python<'py>,
         texts: Vec<String>,
-        jobs: Option<usize>,
+        jobs: Option<AnyInt>,
     ) -> PyResult<Vec<Bound<'py, PyList>>> {
         let results = batch(py, self.engine.clone(), texts, jobs)?;
         results.iter().map(|r| findings_list(py, r)).collect()
@@ -272,7 +445,7 @@ impl Analyzer {
         &self,
         py: Python<'py>,
         texts: Vec<String>,
-        jobs: Option<usize>,
+        jobs: Option<AnyInt>,
     ) -> PyResult<Bound<'py, PyDict>> {
         let results = batch(py, self.engine.clone(), texts, jobs)?;
         table(py, &results)
@@ -284,41 +457,70 @@ impl Analyzer {
         &self,
         py: Python<'py>,
         texts: Vec<String>,
-        jobs: Option<usize>,
+        jobs: Option<AnyInt>,
     ) -> PyResult<Vec<Bound<'py, PyDict>>> {
         let results = batch(py, self.engine.clone(), texts, jobs)?;
         results.iter().map(|r| crest_dict(py, &r.crest)).collect()
     }
 
     fn __repr__(&self) -> String {
-        format!("Analyzer(terms={:?})", self.terms)
+        if self.corpus.is_empty() {
+            format!("Analyzer(terms={:?})", self.terms)
+        } else {
+            format!("Analyzer(terms={:?}, corpus={:?})", self.terms, self.corpus)
+        }
     }
 }
 
 /// The findings in `text`: one dict per mention, in note order.
 #[pyfunction]
-#[pyo3(signature = (text, terms = Vec::new()))]
-fn analyze<'py>(py: Python<'py>, text: &str, terms: Vec<String>) -> PyResult<Bound<'py, PyList>> {
-    let engine = engine(&terms)?;
+#[pyo3(
+    signature = (text, terms = Vec::new(), *, corpus = CorpusDirs::default()),
+    text_signature = "(text, terms=(), *, corpus=None)"
+)]
+fn analyze<'py>(
+    py: Python<'py>,
+    text: &str,
+    terms: Vec<String>,
+    corpus: CorpusDirs,
+) -> PyResult<Bound<'py, PyList>> {
+    let loaded = self::corpus(py, &corpus)?;
+    let engine = engine(&loaded, &terms)?;
     findings_list(py, &run(&engine, text))
 }
 
 /// The CREST summary of `text`.
 #[pyfunction]
-fn crest_summary<'py>(py: Python<'py>, text: &str) -> PyResult<Bound<'py, PyDict>> {
-    crest_dict(py, &CrestReport::from(&engine(&[])?.analyze(text).crest))
+#[pyo3(
+    signature = (text, *, corpus = CorpusDirs::default()),
+    text_signature = "(text, *, corpus=None)"
+)]
+fn crest_summary<'py>(
+    py: Python<'py>,
+    text: &str,
+    corpus: CorpusDirs,
+) -> PyResult<Bound<'py, PyDict>> {
+    let loaded = self::corpus(py, &corpus)?;
+    let engine = engine(&loaded, &[])?;
+    crest_dict(py, &CrestReport::from(&engine.analyze(text).crest))
 }
 
 /// The findings of each note in `texts`, in order, analysed on every core without the GIL.
 #[pyfunction]
-#[pyo3(signature = (texts, terms = Vec::new(), *, jobs = None))]
+#[pyo3(
+    signature = (texts, terms = Vec::new(), *, jobs = None, corpus = CorpusDirs::default()),
+    text_signature = "(texts, terms=(), *, jobs=None, corpus=None)"
+)]
 fn analyze_batch<'py>(
     py: Python<'py>,
     texts: Vec<String>,
     terms: Vec<String>,
-    jobs: Option<usize>,
+    jobs: Option<AnyInt>,
+    corpus: CorpusDirs,
 ) -> PyResult<Vec<Bound<'py, PyList>>> {
-    let results = batch(py, engine(&terms)?, texts, jobs)?;
+    let loaded = self::corpus(py, &corpus)?;
+    let engine = engine(&loaded, &terms)?;
+    let results = batch(py, engine, texts, jobs)?;
     results.iter().map(|r| findings_list(py, r)).collect()
 }
 
@@ -326,28 +528,23 @@ fn analyze_batch<'py>(
 /// every surface: whether the sources answer it (`answered`, `confidence`), what each
 /// citation refers to (`sources`), the list's opening (`lead_in`), and the composed answer
 /// (`answer`: "The sources do not cover …" when they do not). `limit` is 1 to 100, as in
-/// the command line.
+/// the command line; `corpus` extends the built-in corpus as `--corpus` does.
 #[pyfunction]
-#[pyo3(signature = (question, limit = 5))]
-fn ask<'py>(py: Python<'py>, question: &str, limit: i64) -> PyResult<Bound<'py, PyList>> {
-    let max = calcinosis_ls::limits::MAX_RESULTS as i64;
-    if !(1..=max).contains(&limit) {
-        return Err(PyValueError::new_err(format!(
-            "limit must be between 1 and {max}, got {limit}"
-        )));
-    }
-    static KNOWLEDGE: OnceLock<Result<Knowledge, String>> = OnceLock::new();
-    let kb = py.allow_threads(|| {
-        KNOWLEDGE.get_or_init(|| {
-            let corpus = Corpus::embedded().map_err(|e| e.to_string())?;
-            Knowledge::in_memory(corpus).map_err(|e| e.to_string())
-        })
-    });
-    let kb = kb
-        .as_ref()
-        .map_err(|e| PyRuntimeError::new_err(format!("cannot build the index: {e}")))?;
+#[pyo3(
+    signature = (question, limit = AnyInt::Fits(DEFAULT_LIMIT), *, corpus = CorpusDirs::default()),
+    text_signature = "(question, limit=5, *, corpus=None)"
+)]
+fn ask<'py>(
+    py: Python<'py>,
+    question: &str,
+    limit: AnyInt,
+    corpus: CorpusDirs,
+) -> PyResult<Bound<'py, PyList>> {
+    // Checked before any work, as the command line checks its options before it runs.
+    let limit = limit.within("limit", 1, MAX_RESULTS)?;
+    let kb = knowledge(py, self::corpus(py, &corpus)?)?;
     let reply = py
-        .allow_threads(|| kb.ask(question, limit as usize))
+        .allow_threads(|| kb.ask(question, limit))
         .map_err(|e| PyRuntimeError::new_err(e.to_string()))?;
     let rows = reply
         .rows()

@@ -82,6 +82,9 @@ def test_map_in_pandas_gives_one_row_per_finding(spark):
 
 
 def test_check_jsonl_as_an_rdd_pipe_filter(spark):
+    # The CLI's findings through RDD.pipe equal the package's, note for note. The binary is
+    # named by its absolute path here; the README's recipe, which a user runs with the binary
+    # on PATH only, is run as written by test_readme.py.
     binary = os.environ.get("CALCINOSIS_LS_BIN")
     if not binary:
         if REQUIRED:
