@@ -341,6 +341,77 @@ check('code action fixes the misspelling', function()
   return true, fix.title
 end)
 
+-- The README's :CalcinosisAsk, run as a user pastes it: the block is read from
+-- editors/neovim/README.md, not copied here.
+local notified = {} ---@type string[]
+local notify = vim.notify
+vim.notify = function(msg, ...)
+  notified[#notified + 1] = tostring(msg)
+  return notify(msg, ...)
+end
+
+local function readme_block(needle)
+  local text = table.concat(vim.fn.readfile(repo .. '/editors/neovim/README.md'), '\n')
+  for block in text:gmatch('```lua\n(.-)```') do
+    if block:find(needle, 1, true) then
+      return block
+    end
+  end
+  error('no lua block with ' .. needle .. ' in editors/neovim/README.md')
+end
+
+--- Runs :CalcinosisAsk and waits for the quickfix list it fills.
+local function ask(question)
+  local before = vim.fn.getqflist({ id = 0 }).id
+  notified = {}
+  vim.cmd('CalcinosisAsk ' .. question)
+  local filled = vim.wait(TIMEOUT, function()
+    return vim.fn.getqflist({ id = 0 }).id ~= before
+  end, 20)
+  if not filled then
+    error(('no quickfix list within %d ms'):format(TIMEOUT))
+  end
+  vim.cmd.cclose()
+  local qf = vim.fn.getqflist({ title = 1, items = 1 })
+  return qf.title, qf.items, notified[#notified] or ''
+end
+
+check("the README's CalcinosisAsk says when the sources do not cover a question", function()
+  local code = readme_block('CalcinosisAsk')
+  local chunk, err = load(code, 'editors/neovim/README.md')
+  if not chunk then
+    return false, 'the README block does not load: ' .. tostring(err)
+  end
+  chunk()
+  local title, items, said = ask('does calcinosis occur in lupus?')
+  if not title:find('not covered, nearest statements', 1, true) then
+    return false, 'quickfix title: ' .. title
+  end
+  if not said:find('do not cover', 1, true) then
+    return false, 'message: ' .. said
+  end
+  if #items == 0 then
+    return false, 'no nearest statements listed'
+  end
+  -- Every item opens a file the user has (the cache copy of the corpus), at a real line.
+  for _, item in ipairs(items) do
+    local file = vim.fn.bufname(item.bufnr)
+    if vim.fn.filereadable(file) ~= 1 or item.lnum < 1 then
+      return false, ('item %q points at %s:%d'):format(item.text, file, item.lnum)
+    end
+    local line = vim.fn.readfile(file)[item.lnum] or ''
+    local words = item.text:sub(1, 20)
+    if not line:find(words, 1, true) then
+      return false, ('%s:%d does not hold %q'):format(file, item.lnum, words)
+    end
+  end
+  local title2, items2, said2 = ask('where in the body does calcinosis occur?')
+  if title2:find('not covered', 1, true) or said2:find('do not cover', 1, true) or #items2 == 0 then
+    return false, ('a covered question: %s / %s'):format(title2, said2)
+  end
+  return true, ('%d nearest statements for lupus; %d for sites'):format(#items, #items2)
+end)
+
 check('diagnostics follow the edit', function()
   -- The fix went to the server as an incremental change: the misspelling must go away.
   local gone = vim.wait(TIMEOUT, function()
