@@ -478,20 +478,24 @@ fn claim(dir: &Path) -> Result<()> {
     // (in this or another process) makes before its marker: the lock, probes, the
     // marker's temporary file. Not a `.build-*` folder: a build records itself in a
     // marker before it makes one, so without a marker such a folder is someone else's.
-    let foreign = fs::read_dir(dir)
+    let entries: Vec<fs::DirEntry> = fs::read_dir(dir)
         .map_err(|e| Error::io(dir, e))?
         .filter_map(|e| e.ok())
-        .find(|e| {
-            let name = e.file_name();
-            let name = name.to_string_lossy();
-            // Our marker may appear between the check above and this listing: another
-            // process's first build claimed the directory meanwhile.
-            !(TOLERATED.contains(&name.as_ref())
-                || name == MARKER
-                || name == LOCK
-                || name.starts_with(PROBE_PREFIX)
-                || (name.starts_with(&format!(".{MARKER}.")) && name.ends_with(".tmp")))
-        });
+        .collect();
+    // Our marker may appear between the check above and this listing: another process's
+    // first build claimed the directory meanwhile, and may already have made its `.build-*`
+    // folder. The marker decides then (the caller reads it), not what the build made.
+    if entries.iter().any(|e| e.file_name() == MARKER) {
+        return Ok(());
+    }
+    let foreign = entries.into_iter().find(|e| {
+        let name = e.file_name();
+        let name = name.to_string_lossy();
+        !(TOLERATED.contains(&name.as_ref())
+            || name == LOCK
+            || name.starts_with(PROBE_PREFIX)
+            || (name.starts_with(&format!(".{MARKER}.")) && name.ends_with(".tmp")))
+    });
     match foreign {
         None => Ok(()),
         Some(e) => Err(index_error(
