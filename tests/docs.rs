@@ -500,3 +500,25 @@ fn every_part_carries_one_version() {
         mismatched.join("\n")
     );
 }
+
+/// The extension's README is packed into the .vsix, where a link relative to the repository
+/// breaks: `vsce package` refuses it ("Couldn't detect the repository").
+#[test]
+fn the_vscode_readme_links_nothing_relative() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let readme = std::fs::read_to_string(root.join("editors/vscode/README.md")).unwrap();
+    let relative: Vec<&str> = readme
+        .split("](")
+        .skip(1)
+        .filter_map(|rest| rest.split(')').next())
+        .filter(|target| {
+            !(target.starts_with("http://")
+                || target.starts_with("https://")
+                || target.starts_with('#'))
+        })
+        .collect();
+    assert!(
+        relative.is_empty(),
+        "relative links in editors/vscode/README.md: {relative:?}"
+    );
+}
