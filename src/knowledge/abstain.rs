@@ -149,7 +149,7 @@ impl Ranker<'_> {
         }
         // A number is asked for: the best statement must give one.
         if q.wants_figure {
-            let f = self.lexis.feats(&self.corpus.statements, top.idx);
+            let f = self.lexis.feats(self.corpus, self.matcher, top.idx);
             // The figure must be about what was asked (25 % of SSc says nothing of JDM).
             let misses = q
                 .concepts
@@ -223,7 +223,7 @@ impl Ranker<'_> {
             if opens_nothing
                 && roots
                     .iter()
-                    .all(|r| lx.feats(statements, i).text.contains(r))
+                    .all(|r| lx.feats(self.corpus, self.matcher, i).text.contains(r))
             {
                 out.push(format!(
                     "\u{201c}{}\u{201d} in {}",

@@ -225,7 +225,7 @@ impl Knowledge {
             .forms()
             .map(|f| (form_key(f.text), f.term, f.text.to_string(), f.kind))
             .collect();
-        let lexis = Arc::new(Lexis::new(&corpus, &index, &matcher));
+        let lexis = Arc::new(Lexis::new(&corpus, &index));
         Knowledge {
             corpus,
             index,

@@ -132,7 +132,7 @@ impl Ranker<'_> {
 
     /// Scores one statement against a question.
     pub(crate) fn score(&self, q: &Question, idx: usize) -> Scored {
-        let f = self.lexis.feats(&self.corpus.statements, idx);
+        let f = self.lexis.feats(self.corpus, self.matcher, idx);
         let mut score = 0.0;
         let mut matched = Vec::with_capacity(q.concepts.len());
         let mut stated = Vec::with_capacity(q.concepts.len());
@@ -308,10 +308,9 @@ impl Ranker<'_> {
                 .then(b.score.total_cmp(&a.score))
                 .then(a.idx.cmp(&b.idx))
         });
-        let statements = &self.corpus.statements;
         let (bare, real): (Vec<Scored>, Vec<Scored>) = scored
             .into_iter()
-            .partition(|s| self.lexis.feats(statements, s.idx).bare);
+            .partition(|s| self.lexis.feats(self.corpus, self.matcher, s.idx).bare);
         let abstention = self.abstain(&q, &real, &bare);
         let confidence = match (&abstention, real.first()) {
             (None, Some(top)) => coverage(&q, top),

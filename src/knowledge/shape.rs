@@ -57,6 +57,7 @@ impl Ranker<'_> {
             let (at, n) = find_all(words, std::slice::from_ref(p)).next()?;
             Some((at..at + n, &lx.contrary_instead[i]))
         })?;
+        let said = said(text, words, &span);
         let stated = instead.iter().find_map(|w| {
             let root = lx.ta.words(w).into_iter().next()?.root?;
             lx.stems.contains_key(&root).then_some((w, root))
@@ -64,7 +65,7 @@ impl Ranker<'_> {
         if let Some((w, root)) = stated.filter(|(w, _)| !concepts.iter().any(|c| &c.label == *w)) {
             concepts.push(Concept {
                 label: w.clone(),
-                said: said(text, words, &span),
+                said: said.clone(),
                 kind: ConceptKind::Word,
                 statements: 0,
                 weight: 0.0,
@@ -79,7 +80,7 @@ impl Ranker<'_> {
             });
         }
         Some(ContraryWord {
-            said: said(text, words, &span),
+            said,
             instead: instead.clone(),
         })
     }

@@ -3,8 +3,11 @@
 //! heading), computed on first use.
 
 use std::collections::{HashMap, HashSet};
+use std::ops::Range;
 
+use crate::corpus::lexicon::Category;
 use crate::corpus::{Corpus, Statement};
+use crate::matcher::TermMatcher;
 
 use super::text::TextAnalysis;
 use super::vocabulary::Lexis;
@@ -100,28 +103,35 @@ pub(crate) fn empties(
         .collect()
 }
 impl Lexis {
-    pub(crate) fn feats(&self, statements: &[Statement], i: usize) -> &Feats {
+    /// What is known about statement `i` for ranking, worked out on first use. The term
+    /// matcher finds the disease names in its text: their words say nothing of their own.
+    pub(crate) fn feats(&self, corpus: &Corpus, matcher: &TermMatcher, i: usize) -> &Feats {
         self.feats[i].get_or_init(|| {
-            let s = &statements[i];
+            let s = &corpus.statements[i];
             let text = self.ta.roots(&s.text);
-            let names = &self.disease_names[i];
-            let free = self
-                .ta
-                .words(&s.text)
+            // Disease names of more than one word ("limited cutaneous systemic sclerosis").
+            let names: Vec<Range<usize>> = matcher
+                .find(&s.text)
                 .into_iter()
+                .filter(|m| corpus.lexicon.term(m.term).category == Category::Disease)
+                .filter(|m| s.text[m.range.clone()].contains(char::is_whitespace))
+                .map(|m| m.range)
+                .collect();
+            let words = self.ta.words(&s.text);
+            let free = words
+                .iter()
                 .filter_map(|w| {
                     let named = names
                         .iter()
                         .any(|r| w.range.start >= r.start && w.range.end <= r.end);
-                    w.root.map(|r| if named { String::new() } else { r })
+                    let root = w.root.as_ref()?;
+                    Some(if named { String::new() } else { root.clone() })
                 })
                 .collect();
             let items = self.list_of[i]
                 .map(|l| self.lists[l].lead == Some(i) && !self.lists[l].items.is_empty())
                 .unwrap_or(false);
-            let content = self
-                .ta
-                .words(&s.text)
+            let content = words
                 .iter()
                 .filter(|w| !self.ignore.contains(&w.lower))
                 .filter_map(|w| w.root.as_ref())
@@ -152,7 +162,8 @@ mod tests {
 
     #[test]
     fn lists_and_empty_headings_of_the_seed() {
-        let lx = &test_kb().lexis;
+        let kb = test_kb();
+        let lx = &kb.lexis;
         let titles: Vec<&str> = lx
             .empties
             .iter()
@@ -180,6 +191,6 @@ mod tests {
             .iter()
             .position(|s| s.text == "Other approaches:")
             .unwrap();
-        assert!(lx.feats(st, other).bare);
+        assert!(lx.feats(&kb.corpus, &kb.matcher, other).bare);
     }
 }

@@ -9,10 +9,9 @@
 use std::collections::{HashMap, HashSet};
 use std::sync::OnceLock;
 
-use crate::corpus::lexicon::{Category, Term, TermId};
+use crate::corpus::lexicon::{Term, TermId};
 use crate::corpus::Corpus;
 use crate::index::KnowledgeIndex;
-use crate::matcher::TermMatcher;
 
 use super::structure::{empties, lists, Empty, Feats, List};
 use super::text::{root, TextAnalysis, Word};
@@ -160,10 +159,6 @@ pub(crate) struct Lexis {
     pub(crate) lists: Vec<List>,
     pub(crate) empties: Vec<Empty>,
     pub(crate) feats: Vec<OnceLock<Feats>>,
-    /// Per statement: the byte ranges of disease names of more than one word in its text
-    /// ("limited cutaneous systemic sclerosis"), whose words say nothing of their own (that
-    /// name does not state anything about the skin).
-    pub(crate) disease_names: Vec<Vec<std::ops::Range<usize>>>,
     /// Phrases that leave out what follows ("besides", "other than").
     pub(crate) exclusion_cues: Vec<Pattern>,
     /// Words that set two things side by side ("or", "vs").
@@ -223,7 +218,7 @@ impl Lexis {
         (text, corrections)
     }
 
-    pub(crate) fn new(corpus: &Corpus, index: &KnowledgeIndex, matcher: &TermMatcher) -> Lexis {
+    pub(crate) fn new(corpus: &Corpus, index: &KnowledgeIndex) -> Lexis {
         let ta = TextAnalysis::default();
         let v = &corpus.vocabulary;
         let lex = &corpus.lexicon;
@@ -359,19 +354,6 @@ impl Lexis {
         }
         let (list_of, lists) = lists(&corpus.statements);
         let empties = empties(corpus, &lists, &list_of, &ta);
-        let disease_names = corpus
-            .statements
-            .iter()
-            .map(|s| {
-                matcher
-                    .find(&s.text)
-                    .into_iter()
-                    .filter(|m| lex.term(m.term).category == Category::Disease)
-                    .filter(|m| s.text[m.range.clone()].contains(char::is_whitespace))
-                    .map(|m| m.range)
-                    .collect()
-            })
-            .collect();
         let feats = (0..corpus.statements.len())
             .map(|_| OnceLock::new())
             .collect();
@@ -436,7 +418,6 @@ impl Lexis {
             lists,
             empties,
             feats,
-            disease_names,
         }
     }
 
