@@ -30,18 +30,10 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
 README = ROOT / "README.md"
-REQUIRED = os.environ.get("CALCINOSIS_REQUIRE_SPARK") == "1"
+from spark_env import MISSING, REQUIRED  # noqa: E402
+
 # Spark's start-up is slow on a loaded 2-core machine; this only stops a hung run.
 TIMEOUT_S = 900
-
-try:
-    import pyspark  # noqa: F401
-
-    MISSING = None if shutil.which("java") else "no java on PATH"
-except ImportError as e:  # pragma: no cover - depends on the machine
-    MISSING = f"pyspark is not installed: {e}"
-if MISSING and REQUIRED:
-    raise RuntimeError(f"CALCINOSIS_REQUIRE_SPARK=1 but {MISSING}")
 
 CONTINUES = "<!-- continues the block above -->"
 NEEDS_CLUSTER = "<!-- needs a cluster"

@@ -3,7 +3,6 @@ filter. Skipped when PySpark or Java is missing, unless CALCINOSIS_REQUIRE_SPARK
 
 import json
 import os
-import shutil
 import sys
 from pathlib import Path
 
@@ -11,19 +10,13 @@ import pytest
 
 import calcinosis_ls
 
-REQUIRED = os.environ.get("CALCINOSIS_REQUIRE_SPARK") == "1"
 EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "spark"
 
-try:
-    import pyspark  # noqa: F401
+from spark_env import MISSING, REQUIRED  # noqa: E402
+
+if MISSING is None:
     from pyspark.sql import SparkSession
 
-    MISSING = None if shutil.which("java") else "no java on PATH"
-except ImportError as e:  # pragma: no cover - depends on the machine
-    MISSING = f"pyspark is not installed: {e}"
-
-if MISSING and REQUIRED:
-    raise RuntimeError(f"CALCINOSIS_REQUIRE_SPARK=1 but {MISSING}")
 pytestmark = pytest.mark.skipif(MISSING is not None, reason=MISSING or "")
 
 NOTES = [
