@@ -150,12 +150,13 @@ impl Ranker<'_> {
         // A number is asked for: the best statement must give one.
         if q.wants_figure {
             let f = self.lexis.feats(self.corpus, self.matcher, top.idx);
-            // The figure must be about what was asked (25 % of SSc says nothing of JDM).
+            // The figure must be about what was asked (25 % of SSc says nothing of JDM): its
+            // subjects, not the plain words around them ("how many joints can it involve").
             let misses = q
                 .concepts
                 .iter()
                 .zip(&top.matched)
-                .any(|(c, &m)| !m && !c.topic && !c.excluded && c.kind != ConceptKind::Unknown);
+                .any(|(c, &m)| !m && c.subject);
             if !f.digit || misses {
                 let about: Vec<String> = q
                     .concepts
@@ -172,8 +173,15 @@ impl Ranker<'_> {
             }
         }
         // Words not understood, and the best statement states little else that was asked:
-        // those words are what the question is about.
-        if !q.not_understood.is_empty() && coverage(q, top) < UNDERSTOOD_ENOUGH {
+        // those words are what the question is about. In "X or Y" the sides are what it is
+        // about: a side the best statement states is answered, whatever else was not
+        // understood ("lcSSc or dcSSc: which carries more risk?").
+        let side_stated = q.sides.len() == 2
+            && q.concepts
+                .iter()
+                .zip(&top.matched)
+                .any(|(c, &m)| m && q.sides.contains(&c.label));
+        if !q.not_understood.is_empty() && !side_stated && coverage(q, top) < UNDERSTOOD_ENOUGH {
             return Some(not_understood(q));
         }
         // Plain words the best statement does not state, and nothing specific that it does.
@@ -401,6 +409,33 @@ mod tests {
                 assert!(!text.contains(n), "{q}: {n:?} in {text}");
             }
         }
+    }
+
+    #[test]
+    fn a_share_in_words_is_a_figure() {
+        // "nearly all joints" answers "how many joints"; the plain verb around it is not
+        // what the figure must be about.
+        for q in [
+            "How many joints can periarticular calcinosis involve?",
+            "In how many joints is periarticular calcinosis seen?",
+        ] {
+            let (answered, text) = answer(q);
+            assert!(answered, "{q}: {text}");
+            assert!(text.contains("nearly all joints"), "{q}: {text}");
+        }
+        // A figure about something else still does not answer.
+        let (answered, text) = answer("What percentage of JDM patients get calcinosis?");
+        assert!(!answered, "{text}");
+    }
+
+    #[test]
+    fn a_comparison_is_answered_side_by_side_whatever_else_is_not_understood() {
+        let (answered, text) = answer("lcSSc or dcSSc: which one carries more calcinosis?");
+        assert!(answered, "{text}");
+        assert!(
+            text.contains("On dcSSc: the sources do not cover it."),
+            "{text}"
+        );
     }
 
     #[test]

@@ -315,6 +315,27 @@ mod tests {
     }
 
     #[test]
+    fn a_side_is_stated_by_its_own_name_not_a_broader_one() {
+        // dcSSc is searched under "systemic sclerosis", but "25 % of systemic sclerosis"
+        // says nothing of dcSSc.
+        let t = text("Is calcinosis more frequent in lcSSc or in dcSSc?");
+        assert!(t.contains("On dcSSc: the sources do not cover it."), "{t}");
+        assert!(t.contains("On lcSSc: "), "{t}");
+    }
+
+    #[test]
+    fn a_word_contrary_to_the_statements_is_corrected() {
+        let t = text("Does calcinosis in JDM mean the disease is quiescent?");
+        assert!(
+            t.starts_with("The sources say active, not quiescent."),
+            "{t}"
+        );
+        let t = text("Is calcinosis restricted to the skin?");
+        assert!(t.starts_with("The sources say:"), "{t}");
+        assert!(t.contains("intramuscular"), "{t}");
+    }
+
+    #[test]
     fn yes_only_when_a_statement_says_so() {
         let t = text("Is calcinosis a common complication in juvenile dermatomyositis?");
         assert!(t.starts_with("Yes. "), "{t}");

@@ -357,11 +357,29 @@ impl Knowledge {
             }
             one.sides.clear();
             let at = one.concepts.iter().position(|c| &c.label == side);
+            // A side is stated by its own name, never by the broader name it is searched
+            // under (a term's `query`): "25 % of systemic sclerosis" says nothing of dcSSc.
+            let own: Vec<Vec<String>> = at
+                .and_then(|i| one.concepts[i].term)
+                .map(|t| {
+                    let term = self.corpus.lexicon.term(t);
+                    std::iter::once(&term.name)
+                        .chain(&term.synonyms)
+                        .chain(&term.abbreviations)
+                        .map(|f| r.lexis.ta.roots(f))
+                        .filter(|f| !f.is_empty())
+                        .collect()
+                })
+                .unwrap_or_default();
             let ranked = r.rank(one, 5)?;
             let best = ranked
                 .hits
                 .iter()
-                .find(|h| at.is_some_and(|i| h.matched.get(i).copied().unwrap_or(false)))
+                .filter(|h| at.is_some_and(|i| h.matched.get(i).copied().unwrap_or(false)))
+                .find(|h| {
+                    let text = &r.lexis.feats(&self.corpus, &self.matcher, h.idx).text;
+                    own.is_empty() || own.iter().any(|f| vocabulary::contains_seq(text, f))
+                })
                 .map(|h| &self.corpus.statements[h.idx]);
             out.push((said, best));
         }

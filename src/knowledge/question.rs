@@ -533,6 +533,20 @@ mod tests {
     }
 
     #[test]
+    fn what_a_name_stands_for_is_its_own_answer_type() {
+        let lx = test_kb().ranker().lexis;
+        for q in ["What does CREST stand for?", "Spell out the acronym CREST"] {
+            let k = understand(q);
+            assert!(
+                k.kinds
+                    .iter()
+                    .any(|(i, _)| lx.kinds[*i].name == "definition"),
+                "{q}: {k:?}"
+            );
+        }
+    }
+
+    #[test]
     fn a_qualifier_kind_never_leads_the_thing_asked_for() {
         let q = understand("Which site is most commonly affected by calcinosis?");
         assert_eq!(q.answer_types[0], "site", "{:?}", q.answer_types);

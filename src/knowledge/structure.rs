@@ -10,7 +10,7 @@ use crate::corpus::{Corpus, Statement};
 use crate::matcher::TermMatcher;
 
 use super::text::TextAnalysis;
-use super::vocabulary::Lexis;
+use super::vocabulary::{matches_at, Lexis};
 
 /// A list of the corpus: its opening line (if it is a statement) and its items, in order.
 #[derive(Debug, Clone, Default)]
@@ -38,6 +38,8 @@ pub(crate) struct Feats {
     pub(crate) free: Vec<String>,
     pub(crate) lead: Vec<String>,
     pub(crate) section: Vec<String>,
+    /// It gives a figure: a number, a percentage, or a share in words from the
+    /// vocabulary's `[[figure]]` ("nearly all joints" answers "how many joints").
     pub(crate) digit: bool,
     /// A list opening with no items and nothing to say on its own ("Other approaches:").
     pub(crate) bare: bool,
@@ -147,7 +149,9 @@ impl Lexis {
                 all: text.iter().chain(&lead).chain(&section).cloned().collect(),
                 lead,
                 section,
-                digit: s.text.chars().any(|c| c.is_ascii_digit() || c == '%'),
+                digit: s.text.chars().any(|c| c.is_ascii_digit() || c == '%')
+                    || (0..words.len())
+                        .any(|at| self.figure_words.iter().any(|p| matches_at(&words, at, p))),
                 bare: s.is_lead_in() && !items && content <= 2,
                 text,
                 free,
