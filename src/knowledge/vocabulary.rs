@@ -33,8 +33,10 @@ pub(crate) fn pattern_memo(
     ta.words_memo(phrase, memo)
         .into_iter()
         .map(|w| PatTok {
+            // A function word is matched as written: joined derivations would make "every"
+            // (a list cue) match "ever" ("Is the spine ever a location?").
+            root: w.root.filter(|_| !Lexis::is_function_word(&w.lower)),
             lower: w.lower,
-            root: w.root,
         })
         .collect()
 }
