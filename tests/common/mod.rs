@@ -290,9 +290,13 @@ impl Client {
         }
     }
 
-    /// Initializes with the given position encodings offered (none: UTF-16 default).
+    /// Initializes with the given position encodings offered (none: UTF-16 default), as a
+    /// client that shows related information (VS Code and Neovim do).
     pub fn initialize(&mut self, encodings: &[&str], options: Value) -> Value {
-        let mut caps = json!({"textDocument": {"hover": {"contentFormat": ["markdown"]}}});
+        let mut caps = json!({"textDocument": {
+            "hover": {"contentFormat": ["markdown"]},
+            "publishDiagnostics": {"relatedInformation": true}
+        }});
         if !encodings.is_empty() {
             caps["general"] = json!({"positionEncodings": encodings});
         }
