@@ -346,7 +346,8 @@ fn startup() {
 }
 
 /// One-character edits → diagnostics on typical notes, default settings against
-/// `debounceMs` 0 (and each binary), the runs interleaved edit by edit.
+/// `debounceMs` 0 (and each binary), the runs interleaved edit by edit. Diagnostics are
+/// decoded into lsp-types structs, as a typed client does (see `Client::start_typed`).
 fn edits() {
     println!("\nedits: one-character edit → diagnostics, default settings vs debounceMs 0");
     let bins = binaries();
@@ -359,10 +360,10 @@ fn edits() {
                 ("default", json!({})),
                 ("debounceMs 0", json!({"diagnostics": {"debounceMs": 0}})),
             ] {
-                let mut c = Client::start_with_program(program, &["serve"]);
+                let mut c = Client::start_typed_program(program, &["serve"]);
                 c.initialize(&["utf-16"], options);
                 c.open(uri, "plaintext", &text);
-                c.diagnostics(uri, 1);
+                c.typed_diagnostics(uri, 1);
                 runs.push((format!("{name}, {setting}"), c, Vec::new()));
             }
         }
@@ -379,7 +380,7 @@ fn edits() {
                     "textDocument/didChange",
                     json!({"textDocument": {"uri": uri, "version": i + 2}, "contentChanges": [change]}),
                 );
-                c.diagnostics(uri, i + 2);
+                c.typed_diagnostics(uri, i as i32 + 2);
                 times.push(t.elapsed());
             }
         }

@@ -61,8 +61,8 @@ impl Default for ServerOptions {
 
 /// The engine a session starts with.
 pub enum Startup {
-    /// Built already.
-    Ready(engine::Engine),
+    /// Built already (boxed: an engine is over a kilobyte, the other variant a pointer).
+    Ready(Box<engine::Engine>),
     /// Built on a thread of its own once the session starts, while `initialize` is
     /// answered; whatever needs the engine waits for it.
     Build(Box<dyn FnOnce() -> crate::Result<engine::Engine> + Send>),
@@ -70,7 +70,7 @@ pub enum Startup {
 
 impl From<engine::Engine> for Startup {
     fn from(engine: engine::Engine) -> Startup {
-        Startup::Ready(engine)
+        Startup::Ready(Box::new(engine))
     }
 }
 
@@ -104,7 +104,7 @@ pub fn run(options: ServerOptions) -> anyhow::Result<std::process::ExitCode> {
         let index_dir = options.index_dir.clone();
         let job = move || engine::Engine::build(corpus, index_dir.as_deref());
         match runtime.block_on(reload::build(job, crate::cancel::Cancel::new())) {
-            Ok(built) => Startup::Ready(built.context("cannot open or build the index")?),
+            Ok(built) => built.context("cannot open or build the index")?.into(),
             Err(reload::Failure::Stalled) => anyhow::bail!(
                 "opening or building the index made no progress for {} s: is a file in the \
                  index directory a named pipe, or on a drive that stopped answering?",
@@ -207,7 +207,7 @@ pub async fn serve(
     // Publications the server serialises itself (see `protocol::notification_body`).
     let outbox = Arc::new(transport::Outbox::default());
     let (slot, job) = match engine.into() {
-        Startup::Ready(engine) => (session::EngineSlot::ready(engine), None),
+        Startup::Ready(engine) => (session::EngineSlot::ready(*engine), None),
         Startup::Build(job) => (session::EngineSlot::building(), Some(job)),
     };
     let max_body = options.max_message_bytes;

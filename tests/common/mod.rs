@@ -87,6 +87,11 @@ impl Client {
         Client::spawn(env!("CARGO_BIN_EXE_calcinosis-ls"), args, env, true)
     }
 
+    /// [`Client::start_typed`] for another program that runs the server (another build).
+    pub fn start_typed_program(program: &str, args: &[&str]) -> Client {
+        Client::spawn(program, args, &[], true)
+    }
+
     /// Starts another program that runs the server (a tracer, say).
     pub fn start_with_program(program: &str, args: &[&str]) -> Client {
         Client::spawn(program, args, &[], false)
