@@ -80,8 +80,19 @@ fn a_burst_of_edits_costs_at_most_one_analysis_each_and_ends_on_the_last_version
 /// gathered into the next one.
 #[test]
 fn keystrokes_on_a_slow_note_are_not_each_analysed() {
+    keystrokes_on_a_slow_note(json!({"diagnostics": {"debounceMs": 0}}));
+}
+
+/// The same with default settings: the first keystroke's run waits (the note's last run
+/// was slow), so the burst gathers into it.
+#[test]
+fn keystrokes_on_a_slow_note_with_default_settings_are_not_each_analysed() {
+    keystrokes_on_a_slow_note(json!({}));
+}
+
+fn keystrokes_on_a_slow_note(options: Value) {
     let mut c = debug_server();
-    c.initialize(&[], json!({"diagnostics": {"debounceMs": 0}}));
+    c.initialize(&[], options);
     let text = notegen::NoteGen::typical(5).one_line(4 << 20);
     c.open(URI, "plaintext", &text);
     c.diagnostics(URI, 1);

@@ -209,3 +209,27 @@ impl Drop for Running {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn runs_wait_only_after_a_slow_one_and_never_past_the_setting() {
+        let ms = Duration::from_millis;
+        assert_eq!(wait_before(None, 30), Duration::ZERO, "a note just opened");
+        let fast = limits::FAST_ANALYSIS - Duration::from_micros(1);
+        assert_eq!(wait_before(Some(fast), 30), Duration::ZERO);
+        assert_eq!(
+            wait_before(Some(ms(12)), 30),
+            ms(12),
+            "as long as the last run"
+        );
+        assert_eq!(wait_before(Some(ms(400)), 30), ms(30), "at most debounceMs");
+        assert_eq!(
+            wait_before(Some(ms(400)), 0),
+            Duration::ZERO,
+            "debounceMs 0"
+        );
+    }
+}
