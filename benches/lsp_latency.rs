@@ -6,8 +6,13 @@
 //! were once quadratic (one long line, unpunctuated lower-case lines, a line of
 //! misspellings) and for dense and typical notes, each at 1×, 2× and 4× its size, so that a
 //! super-linear curve shows.
+//! Then `startup`: spawn → `initialize` response, and `edits`: one-character edit →
+//! diagnostics with default settings and with `debounceMs` 0, on typical notes of 100,
+//! 1,000 and 10,000 lines, the runs of each pair interleaved. With `CALCINOSIS_LS_OLD` naming
+//! another build of the binary, both also time it, interleaved with this one.
 //! Run: `cargo bench --bench lsp_latency` (all), or name sizes and kinds to run only
-//! those: `cargo bench --bench lsp_latency -- 5000 dense`, `… -- shapes`.
+//! those: `cargo bench --bench lsp_latency -- 5000 dense`, `… -- shapes`, `… -- startup`,
+//! `… -- edits`.
 
 #[path = "../tests/common/mod.rs"]
 mod common;
@@ -309,8 +314,86 @@ fn shapes() {
     }
 }
 
+/// The binaries compared: this build, and the one `CALCINOSIS_LS_OLD` names.
+fn binaries() -> Vec<(String, String)> {
+    let mut out = vec![(
+        "this build".to_string(),
+        env!("CARGO_BIN_EXE_calcinosis-ls").to_string(),
+    )];
+    if let Ok(old) = std::env::var("CALCINOSIS_LS_OLD") {
+        out.push(("CALCINOSIS_LS_OLD".to_string(), old));
+    }
+    out
+}
+
+/// Spawn → `initialize` response, each binary in turn, 40 rounds.
+fn startup() {
+    println!("\nstart-up: spawn → initialize response (rounds interleaved)");
+    let bins = binaries();
+    let mut times: Vec<Vec<Duration>> = vec![Vec::new(); bins.len()];
+    for _ in 0..40 {
+        for (i, (_, program)) in bins.iter().enumerate() {
+            let t = Instant::now();
+            let mut c = Client::start_with_program(program, &["serve"]);
+            c.initialize(&["utf-16"], json!({}));
+            times[i].push(t.elapsed());
+            c.shutdown();
+        }
+    }
+    for ((name, _), v) in bins.iter().zip(&mut times) {
+        println!("  {}", summary(name, v));
+    }
+}
+
+/// One-character edits → diagnostics on typical notes, default settings against
+/// `debounceMs` 0 (and each binary), the runs interleaved edit by edit. Diagnostics are
+/// decoded into lsp-types structs, as a typed client does (see `Client::start_typed`).
+fn edits() {
+    println!("\nedits: one-character edit → diagnostics, default settings vs debounceMs 0");
+    let bins = binaries();
+    for lines in [100, 1_000, 10_000] {
+        let text = notegen::NoteGen::typical(7).document(lines);
+        let uri = "file:///bench/edits.txt";
+        let mut runs = Vec::new();
+        for (name, program) in &bins {
+            for (setting, options) in [
+                ("default", json!({})),
+                ("debounceMs 0", json!({"diagnostics": {"debounceMs": 0}})),
+            ] {
+                let mut c = Client::start_typed_program(program, &["serve"]);
+                c.initialize(&["utf-16"], options);
+                c.open(uri, "plaintext", &text);
+                c.typed_diagnostics(uri, 1);
+                runs.push((format!("{name}, {setting}"), c, Vec::new()));
+            }
+        }
+        let mid = lines as u64 / 2;
+        for i in 0..60i64 {
+            let change = if i % 2 == 0 {
+                json!({"range": {"start": {"line": mid, "character": 0}, "end": {"line": mid, "character": 0}}, "text": "x"})
+            } else {
+                json!({"range": {"start": {"line": mid, "character": 0}, "end": {"line": mid, "character": 1}}, "text": ""})
+            };
+            for (_, c, times) in &mut runs {
+                let t = Instant::now();
+                c.notify(
+                    "textDocument/didChange",
+                    json!({"textDocument": {"uri": uri, "version": i + 2}, "contentChanges": [change]}),
+                );
+                c.typed_diagnostics(uri, i as i32 + 2);
+                times.push(t.elapsed());
+            }
+        }
+        println!("  {lines} lines ({:.2} MB)", text.len() as f64 / 1e6);
+        for (name, c, mut times) in runs {
+            println!("    {}", summary(&name, &mut times));
+            c.shutdown();
+        }
+    }
+}
+
 fn main() {
-    println!("LSP latency over stdio (release binary, debounce 0 ms)");
+    println!("LSP latency over stdio (release binary, debounce 0 ms unless said)");
     // Filters from the command line (cargo passes `--bench` too): sizes and kinds.
     let args: Vec<String> = std::env::args()
         .skip(1)
@@ -321,6 +404,16 @@ fn main() {
     };
     if args.iter().any(|a| a == "shapes") {
         return shapes();
+    }
+    let startup_or_edits = args.iter().any(|a| a == "startup" || a == "edits");
+    if args.iter().any(|a| a == "startup") {
+        startup();
+    }
+    if args.iter().any(|a| a == "edits") {
+        edits();
+    }
+    if startup_or_edits {
+        return;
     }
     for (dense, kind) in [(false, "typical"), (true, "dense")] {
         if !wanted(kind, &["typical", "dense"]) {

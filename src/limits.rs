@@ -86,6 +86,14 @@ pub const CODE_ACTION_SPAN_BYTES: usize = 4096;
 /// Generous: a checkpoint passes every few milliseconds in a healthy build.
 pub const BUILD_STALL: std::time::Duration = std::time::Duration::from_secs(20);
 
+/// A document whose last diagnostics run (analysis and diagnostics together) took less
+/// than this is analysed again as soon as it changes, with no wait: a 100-line note takes
+/// ~0.3 ms and a 1,000-line one ~2 ms (BENCHMARKS.md, "Server latency (#24)"), so waiting
+/// to coalesce keystrokes would only delay them. Slower documents wait as long as their
+/// last run took, at most `diagnostics.debounceMs`, and keystrokes during a run are
+/// coalesced into the next one whatever the document's speed.
+pub const FAST_ANALYSIS: std::time::Duration = std::time::Duration::from_millis(5);
+
 /// `text` cut to at most `max` bytes, at a character boundary (and, where one is near, at
 /// a word boundary, so that no half word is searched for).
 pub fn truncate(text: &str, max: usize) -> &str {

@@ -72,6 +72,12 @@ fn full_session_utf16() {
             .ends_with("statements.md"),
         "{related}"
     );
+    // The statement's opening words and id; its whole text is the hover's.
+    let said = related["message"].as_str().unwrap_or_default();
+    assert!(
+        said.starts_with('“') && said.ends_with(')') && said.len() <= 120,
+        "{said}"
+    );
     find(&diags, "crest-feature", "S — sclerodactyly (present)");
     let t = find(&diags, "crest-feature", "T — telangiectasia (present)");
     // After "😀 中文" (UTF-16: the emoji is two units, each CJK character one).

@@ -45,6 +45,14 @@ impl LanguageServer for Backend {
         let enc = convert::negotiate(offered);
         *s.encoding.write().unwrap_or_else(|p| p.into_inner()) = enc;
         *s.root.write().unwrap_or_else(|p| p.into_inner()) = convert::workspace_root(&params);
+        let related = params
+            .capabilities
+            .text_document
+            .as_ref()
+            .and_then(|t| t.publish_diagnostics.as_ref())
+            .and_then(|p| p.related_information)
+            == Some(true);
+        s.related_information.store(related, Ordering::Relaxed);
         if let Some(opts) = &params.initialization_options {
             // Problems are logged now; the client may not show messages before `initialized`.
             let mut config = s.config.write().unwrap_or_else(|p| p.into_inner());
@@ -82,7 +90,7 @@ impl LanguageServer for Backend {
         tracing::debug!(doc = id, version = d.version, bytes = d.text.len(), language = %d.language_id, "open");
         let state = DocState::new(d.text, d.version, d.language_id, id);
         self.session.docs().insert(d.uri.clone(), state);
-        self.session.schedule(d.uri, d.version);
+        self.session.schedule(d.uri);
     }
 
     async fn did_change(&self, params: DidChangeTextDocumentParams) {
@@ -95,7 +103,7 @@ impl LanguageServer for Backend {
         {
             return;
         }
-        self.session.schedule(uri, version);
+        self.session.schedule(uri);
     }
 
     async fn did_save(&self, _: DidSaveTextDocumentParams) {}
@@ -141,12 +149,17 @@ impl LanguageServer for Backend {
         let Some(offset) = self.session.offset(&doc, p.position) else {
             return Ok(None);
         };
-        let (engine, enc) = (self.session.engine(), self.session.encoding());
+        let Some(engine) = self.session.engine().await else {
+            return Ok(None);
+        };
+        let enc = self.session.encoding();
         Ok(completion::complete(&engine, &doc, offset, enc))
     }
 
     async fn completion_resolve(&self, item: CompletionItem) -> Result<CompletionItem> {
-        let engine = self.session.engine();
+        let Some(engine) = self.session.engine().await else {
+            return Ok(item);
+        };
         Ok(completion::resolve(&engine, item))
     }
 
@@ -196,7 +209,9 @@ impl LanguageServer for Backend {
         &self,
         params: WorkspaceSymbolParams,
     ) -> Result<Option<WorkspaceSymbolResponse>> {
-        let engine = self.session.engine();
+        let Some(engine) = self.session.engine().await else {
+            return Ok(None);
+        };
         let found = navigation::workspace_symbols(&engine, &params.query, 50);
         Ok(Some(WorkspaceSymbolResponse::Flat(found)))
     }

@@ -13,7 +13,13 @@ use super::session::Session;
 impl Session {
     /// Runs a command; unknown commands and bad arguments are `invalid_params` errors.
     pub async fn execute(&self, params: ExecuteCommandParams) -> Result<Option<Value>> {
-        let engine = self.engine();
+        let Some(engine) = self.engine().await else {
+            let mut e = RpcError::internal_error();
+            e.message = "calcinosis-ls could not build its knowledge base (see the server \
+                         log); restart the server"
+                .into();
+            return Err(e);
+        };
         let arg = |i: usize| params.arguments.get(i);
         match params.command.as_str() {
             ASK => {

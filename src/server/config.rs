@@ -27,7 +27,9 @@ pub struct Config {
     pub misspellings: bool,
     /// Language ids analysed, besides the defaults.
     pub language_ids: Vec<String>,
-    /// Wait after the last change before analysing, in milliseconds.
+    /// The longest wait after a change before analysing, in milliseconds: fast documents
+    /// are analysed at once, slow ones wait as long as their last analysis took, at most
+    /// this (`scheduler`).
     pub debounce_ms: u64,
     /// Diagnostics published per document at most; the rest are summed up in one.
     pub max_diagnostics: usize,

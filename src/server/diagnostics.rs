@@ -8,7 +8,9 @@ use tower_lsp_server::ls_types::{
 };
 
 use crate::analysis::{Analysis, Assertion};
+use crate::corpus::Statement;
 use crate::document::{Document, Encoding};
+use crate::limits;
 
 use super::config::Config;
 use super::convert;
@@ -17,13 +19,22 @@ use super::engine::Engine;
 /// The `source` of every diagnostic.
 pub const SOURCE: &str = "calcinosis-ls";
 
-/// All diagnostics for a document.
+/// Most bytes of a source statement's opening words quoted in a CREST diagnostic's related
+/// information. The whole statement (often 300–500 bytes with its citations) made each
+/// diagnostic ~760 bytes, repeated for every mention of a term; its opening words and id
+/// say which statement it is, and hovering the mention shows all of it.
+pub const RELATED_MESSAGE_BYTES: usize = 48;
+
+/// All diagnostics for a document. `related`: whether the client declared
+/// `textDocument.publishDiagnostics.relatedInformation`; without it, the statement's
+/// location would be bytes the client drops.
 pub fn diagnostics(
     engine: &Engine,
     doc: &Document,
     analysis: &Analysis,
     config: &Config,
     enc: Encoding,
+    related: bool,
 ) -> Vec<Diagnostic> {
     if !config.diagnostics {
         return Vec::new();
@@ -73,18 +84,22 @@ pub fn diagnostics(
             (Assertion::Historical, Some(w)) => format!("historical: “{w}”"),
             (a, _) => a.to_string(),
         };
-        let related = related_of
-            .entry(f.term)
-            .or_insert_with(|| {
-                let hits = engine.kb.lookup(f.term, 1).ok()?;
-                let h = hits.first()?;
-                let location = engine.locate(h.statement)?;
-                Some(vec![DiagnosticRelatedInformation {
-                    location,
-                    message: h.statement.cited_text(),
-                }])
+        let related = related
+            .then(|| {
+                related_of
+                    .entry(f.term)
+                    .or_insert_with(|| {
+                        let hits = engine.kb.lookup(f.term, 1).ok()?;
+                        let h = hits.first()?;
+                        let location = engine.locate(h.statement)?;
+                        Some(vec![DiagnosticRelatedInformation {
+                            location,
+                            message: related_message(h.statement),
+                        }])
+                    })
+                    .clone()
             })
-            .clone();
+            .flatten();
         out.push(Diagnostic {
             range,
             severity: Some(config.severity),
@@ -130,4 +145,17 @@ pub fn diagnostics(
         });
     }
     out
+}
+
+/// A source statement named in a few bytes: its opening words and its id
+/// (`“Calcinosis cutis is the deposition of…” (calcinosis/1)`). The full text is one hover
+/// away, on the mention itself.
+fn related_message(s: &Statement) -> String {
+    let opening = limits::truncate(&s.text, RELATED_MESSAGE_BYTES);
+    let more = if opening.len() < s.text.len() {
+        "…"
+    } else {
+        ""
+    };
+    format!("“{opening}{more}” ({})", s.id)
 }

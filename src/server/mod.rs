@@ -59,12 +59,26 @@ impl Default for ServerOptions {
     }
 }
 
+/// The engine a session starts with.
+pub enum Startup {
+    /// Built already (boxed: an engine is over a kilobyte, the other variant a pointer).
+    Ready(Box<engine::Engine>),
+    /// Built on a thread of its own once the session starts, while `initialize` is
+    /// answered; whatever needs the engine waits for it.
+    Build(Box<dyn FnOnce() -> crate::Result<engine::Engine> + Send>),
+}
+
+impl From<engine::Engine> for Startup {
+    fn from(engine: engine::Engine) -> Startup {
+        Startup::Ready(Box::new(engine))
+    }
+}
+
 /// Runs the server on stdin/stdout until the client exits. Returns the exit status the
 /// protocol asks for: success after `shutdown` then `exit`, failure otherwise.
 pub fn run(options: ServerOptions) -> anyhow::Result<std::process::ExitCode> {
     limit_malloc_arenas();
     let forward = logging::init();
-    let corpus = options.corpus.load().context("cannot load the corpus")?;
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         // The blocking pool runs analyses only: stdin and stdout have threads of their own
@@ -73,26 +87,38 @@ pub fn run(options: ServerOptions) -> anyhow::Result<std::process::ExitCode> {
         .enable_all()
         .build()
         .context("cannot start the async runtime")?;
-    // The index named on the command line is opened like one from the settings: on a
-    // thread of its own, given up when it makes no progress (a named pipe in the index
-    // directory would otherwise hang the server before it reads a single message).
-    let index_dir = options.index_dir.clone();
-    let job = move || engine::Engine::build(corpus, index_dir.as_deref());
-    let engine = match runtime.block_on(reload::build(job, crate::cancel::Cancel::new())) {
-        Ok(built) => built.context("cannot open or build the index")?,
-        Err(reload::Failure::Stalled) => anyhow::bail!(
-            "opening or building the index made no progress for {} s: is a file in the \
-             index directory a named pipe, or on a drive that stopped answering?",
-            crate::limits::BUILD_STALL.as_secs()
-        ),
-        Err(_) => anyhow::bail!("internal error while opening or building the index"),
+    let embedded = options.corpus.dirs.is_empty() && !options.corpus.replace;
+    let startup = if embedded && options.index_dir.is_none() {
+        // The embedded corpus always loads (its tests see to it): build it and its
+        // in-memory index after answering `initialize`, not before.
+        let source = options.corpus.clone();
+        Startup::Build(Box::new(move || {
+            engine::Engine::build(source.load()?, None)
+        }))
+    } else {
+        // Directories named on the command line may be wrong: say so and stop before
+        // serving, as before. Their index is opened like one from the settings: on a
+        // thread of its own, given up when it makes no progress (a named pipe in the index
+        // directory would otherwise hang the server before it reads a single message).
+        let corpus = options.corpus.load().context("cannot load the corpus")?;
+        let index_dir = options.index_dir.clone();
+        let job = move || engine::Engine::build(corpus, index_dir.as_deref());
+        match runtime.block_on(reload::build(job, crate::cancel::Cancel::new())) {
+            Ok(built) => built.context("cannot open or build the index")?.into(),
+            Err(reload::Failure::Stalled) => anyhow::bail!(
+                "opening or building the index made no progress for {} s: is a file in the \
+                 index directory a named pipe, or on a drive that stopped answering?",
+                crate::limits::BUILD_STALL.as_secs()
+            ),
+            Err(_) => anyhow::bail!("internal error while opening or building the index"),
+        }
     };
     let shut_down = Arc::new(AtomicBool::new(false));
     let (input, output, written) = stdio(runtime.handle());
     runtime.block_on(serve(
         input,
         output,
-        engine,
+        startup,
         options,
         Some(forward),
         shut_down.clone(),
@@ -167,18 +193,23 @@ fn stdio(
 /// Serves one client over any byte streams (stdio for [`run`]; in-memory pipes for the
 /// fuzzer) until it sends `exit` or closes `input`. `logs` is the queue from
 /// [`logging::init`], which can be installed once per process: `None` forwards no logs.
+/// `engine`: an engine, or a [`Startup::Build`] to build it in the background.
 /// `shut_down` is set when the client sends `shutdown`. Returns whether the client sent
 /// `exit`.
 pub async fn serve(
     input: impl AsyncRead + Unpin + Send + 'static,
     output: impl AsyncWrite + Unpin + Send + 'static,
-    engine: engine::Engine,
+    engine: impl Into<Startup>,
     options: ServerOptions,
     logs: Option<logging::Pending>,
     shut_down: Arc<AtomicBool>,
 ) -> bool {
     // Publications the server serialises itself (see `protocol::notification_body`).
     let outbox = Arc::new(transport::Outbox::default());
+    let (slot, job) = match engine.into() {
+        Startup::Ready(engine) => (session::EngineSlot::ready(*engine), None),
+        Startup::Build(job) => (session::EngineSlot::building(), Some(job)),
+    };
     let max_body = options.max_message_bytes;
     let publications = outbox.clone();
     let (service, socket) = LspService::build(|client| {
@@ -187,7 +218,7 @@ pub async fn serve(
         }
         backend::Backend::new(session::Session::new(
             client,
-            engine,
+            slot,
             options,
             shut_down,
             publications,
@@ -195,6 +226,9 @@ pub async fn serve(
     })
     .finish();
     let session = service.inner().session();
+    if let Some(job) = job {
+        tokio::spawn(session.clone().build_at_start(job));
+    }
     let unreadable = move |bad| session.unreadable(bad);
     transport::run(
         input,

@@ -143,7 +143,7 @@ impl Session {
             }
             Ok(Ok(engine)) => {
                 let n = engine.kb.corpus().statements.len();
-                *self.engine.write().unwrap_or_else(|p| p.into_inner()) = Arc::new(engine);
+                self.engine.replace(engine);
                 self.forget_analyses();
                 tracing::info!(statements = n, "knowledge base ready");
                 format!("{n} statements ready")
@@ -184,6 +184,40 @@ impl Session {
         if !superseded {
             self.schedule_all();
         }
+    }
+}
+
+impl Session {
+    /// Builds the start-up engine (see [`super::Startup::Build`]) on a thread of its own
+    /// and installs it. Should it fail, the user is told, and what needs the engine answers
+    /// nothing until a settings change rebuilds it.
+    pub(super) async fn build_at_start(
+        self: Arc<Self>,
+        job: Box<dyn FnOnce() -> crate::Result<Engine> + Send>,
+    ) {
+        let t = Instant::now();
+        let failed = match build(job, Cancel::new()).await {
+            Ok(Ok(engine)) => {
+                let n = engine.kb.corpus().statements.len();
+                self.engine.built(Some(engine));
+                tracing::info!(
+                    statements = n,
+                    ms = t.elapsed().as_secs_f64() * 1000.0,
+                    "knowledge base ready (built at start-up)"
+                );
+                return;
+            }
+            Ok(Err(e)) => e.to_string(),
+            Err(Failure::Stalled) => "it made no progress".to_string(),
+            Err(_) => "internal error".to_string(),
+        };
+        self.engine.built(None);
+        let msg = format!(
+            "calcinosis-ls: cannot build the knowledge base ({failed}). Nothing will be \
+             analysed; restart the server, and report this if it happens again."
+        );
+        tracing::error!("{msg}");
+        self.client.show_message(MessageType::ERROR, msg).await;
     }
 }
 

@@ -51,6 +51,21 @@ pub(super) struct DocState {
     /// oversized) makes every later incremental edit land in the wrong place, so until a
     /// full-text change (or a reopen) the document is neither analysed nor published.
     pub in_sync: bool,
+    /// Its diagnostics runs: see `scheduler`.
+    pub run: Run,
+}
+
+/// The diagnostics runs of one document: at most one at a time, each taking the newest
+/// version when it starts.
+#[derive(Debug, Default)]
+pub(super) struct Run {
+    /// Whether a run is waiting or analysing; changes meanwhile are left to it.
+    pub running: bool,
+    /// Counts requests for a run (edits, settings): a run that finds the count moved on
+    /// while it worked runs again for the newest version.
+    pub wanted: u64,
+    /// How long the last run's analysis and diagnostics took; `None` before the first.
+    pub last: Option<std::time::Duration>,
 }
 
 impl DocState {
@@ -64,6 +79,7 @@ impl DocState {
             analysis: None,
             cache: Arc::default(),
             in_sync: true,
+            run: Run::default(),
         }
     }
 
@@ -83,10 +99,84 @@ impl DocState {
     }
 }
 
+/// Where a session's engine stands.
+#[derive(Clone)]
+enum EngineState {
+    /// Being built in the background (at start-up, while `initialize` is answered).
+    Building,
+    /// Ready; a rebuild replaces it whole.
+    Ready(Arc<Engine>),
+    /// The start-up build failed (the error was shown); only a rebuild from the settings
+    /// can bring one.
+    Failed,
+}
+
+/// The session's engine. At start-up it is built on a thread of its own while `initialize`
+/// is answered (building it took ~20 ms of the ~20 ms the editor waited for that answer);
+/// whatever needs it waits for it here, so nothing is answered from a half-built engine,
+/// nor answered empty because it was not built yet.
+pub(super) struct EngineSlot(tokio::sync::watch::Sender<EngineState>);
+
+impl EngineSlot {
+    /// A slot holding `engine` from the start.
+    pub fn ready(engine: Engine) -> EngineSlot {
+        EngineSlot(tokio::sync::watch::Sender::new(EngineState::Ready(
+            Arc::new(engine),
+        )))
+    }
+
+    /// A slot whose engine is being built: see [`EngineSlot::built`].
+    pub fn building() -> EngineSlot {
+        EngineSlot(tokio::sync::watch::Sender::new(EngineState::Building))
+    }
+
+    /// The start-up build's result. Ignored when a rebuild from the settings already
+    /// installed an engine: the last requested corpus wins, not the last finished.
+    pub fn built(&self, engine: Option<Engine>) {
+        self.0.send_if_modified(|state| {
+            if !matches!(state, EngineState::Building) {
+                return false;
+            }
+            *state = match engine {
+                Some(e) => EngineState::Ready(Arc::new(e)),
+                None => EngineState::Failed,
+            };
+            true
+        });
+    }
+
+    /// Installs a rebuilt engine.
+    pub fn replace(&self, engine: Engine) {
+        self.0.send_replace(EngineState::Ready(Arc::new(engine)));
+    }
+
+    /// The engine if it is ready now (without waiting).
+    pub fn now(&self) -> Option<Arc<Engine>> {
+        match &*self.0.borrow() {
+            EngineState::Ready(e) => Some(e.clone()),
+            _ => None,
+        }
+    }
+
+    /// The engine, once built; `None` when the start-up build failed.
+    pub async fn get(&self) -> Option<Arc<Engine>> {
+        let mut rx = self.0.subscribe();
+        let state = rx
+            .wait_for(|s| !matches!(s, EngineState::Building))
+            .await
+            .ok()?;
+        match &*state {
+            EngineState::Ready(e) => Some(e.clone()),
+            _ => None,
+        }
+    }
+}
+
 /// Shared state of one client session.
 pub(super) struct Session {
     pub client: Client,
-    pub engine: RwLock<Arc<Engine>>,
+    /// The knowledge base and analyser; see [`EngineSlot`].
+    pub engine: EngineSlot,
     pub docs: Mutex<HashMap<Uri, DocState>>,
     pub config: RwLock<Config>,
     pub encoding: RwLock<Encoding>,
@@ -105,6 +195,9 @@ pub(super) struct Session {
     pub build: Mutex<Option<crate::cancel::Cancel>>,
     /// The workspace root from `initialize`, for relative paths in settings.
     pub root: RwLock<Option<std::path::PathBuf>>,
+    /// Whether the client declared `textDocument.publishDiagnostics.relatedInformation`:
+    /// only then do CREST diagnostics carry their source statement's location.
+    pub related_information: AtomicBool,
 }
 
 /// A read lock's value, cloned; a poisoned lock still holds a usable value.
@@ -144,14 +237,14 @@ impl Session {
     /// A session over `engine`.
     pub fn new(
         client: Client,
-        engine: Engine,
+        engine: EngineSlot,
         options: ServerOptions,
         shut_down: Arc<AtomicBool>,
         outbox: Arc<Outbox>,
     ) -> Session {
         Session {
             client,
-            engine: RwLock::new(Arc::new(engine)),
+            engine,
             docs: Mutex::new(HashMap::new()),
             config: RwLock::new(Config::default()),
             encoding: RwLock::new(Encoding::Utf16),
@@ -162,11 +255,13 @@ impl Session {
             rebuilds: AtomicU64::new(0),
             build: Mutex::new(None),
             root: RwLock::new(None),
+            related_information: AtomicBool::new(false),
         }
     }
 
-    pub fn engine(&self) -> Arc<Engine> {
-        read(&self.engine)
+    /// The engine, waiting for it while it is built; `None` when it could not be.
+    pub async fn engine(&self) -> Option<Arc<Engine>> {
+        self.engine.get().await
     }
 
     pub fn encoding(&self) -> Encoding {
@@ -188,11 +283,6 @@ impl Session {
     /// A byte offset for a protocol position in `doc`; `None` past the end.
     pub fn offset(&self, doc: &Document, pos: Position) -> Option<usize> {
         doc.offset(convert::position(pos), self.encoding())
-    }
-
-    /// The current version of `uri`, if open.
-    pub fn version(&self, uri: &Uri) -> Option<i32> {
-        self.docs().get(uri).map(|s| s.version)
     }
 
     /// Forgets every analysis (the engine changed: term ids are the engine's).
@@ -334,12 +424,12 @@ impl Session {
         })
     }
 
-    /// `current` with its analysis, analysing (incrementally) if it is not done yet: may
-    /// take a while on a big edit, so call it off the async workers.
-    pub fn complete(&self, uri: &Uri, current: Current) -> Snapshot {
+    /// `current` with its analysis, analysing (incrementally) with `engine` if it is not
+    /// done yet: may take a while on a big edit, so call it off the async workers.
+    pub fn complete(&self, uri: &Uri, current: Current, engine: Arc<Engine>) -> Snapshot {
         let (engine, analysis) = match current.analysis {
             Some(done) => done,
-            None => self.analyse(uri, &current.doc, current.version, &current.cache),
+            None => self.analyse(uri, &current.doc, current.version, &current.cache, engine),
         };
         (engine, current.doc, analysis)
     }
@@ -349,12 +439,14 @@ impl Session {
     /// blocking pool if it is not cached, so that the async workers keep serving.
     pub async fn snapshot(self: &Arc<Self>, uri: &Uri) -> Option<Snapshot> {
         let current = self.current(uri)?;
-        if current.analysis.is_some() {
-            return Some(self.complete(uri, current));
+        if let Some((engine, analysis)) = current.analysis {
+            return Some((engine, current.doc, analysis));
         }
+        // Taken after the document: waiting for a start-up build must not let later edits in.
+        let engine = self.engine().await?;
         let this = self.clone();
         let uri = uri.clone();
-        tokio::task::spawn_blocking(move || this.complete(&uri, current))
+        tokio::task::spawn_blocking(move || this.complete(&uri, current, engine))
             .await
             .ok()
     }
@@ -367,6 +459,7 @@ impl Session {
         doc: &Document,
         version: i32,
         cache: &Mutex<AnalysisCache>,
+        engine: Arc<Engine>,
     ) -> (Arc<Engine>, Arc<Analysis>) {
         let mut cache = cache.lock().unwrap_or_else(|p| p.into_inner());
         // Another request may have analysed this version while we waited for the lock.
@@ -380,8 +473,9 @@ impl Session {
                 return done;
             }
         }
+        // The newest engine: a rebuild may have finished since the caller took `engine`.
+        let engine = self.engine.now().unwrap_or(engine);
         let t = std::time::Instant::now();
-        let engine = self.engine();
         let a = Arc::new(analyze_safely(&engine, doc.text(), &mut cache));
         let (reused, analysed) = cache.last_run();
         tracing::debug!(

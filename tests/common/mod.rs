@@ -87,6 +87,11 @@ impl Client {
         Client::spawn(env!("CARGO_BIN_EXE_calcinosis-ls"), args, env, true)
     }
 
+    /// [`Client::start_typed`] for another program that runs the server (another build).
+    pub fn start_typed_program(program: &str, args: &[&str]) -> Client {
+        Client::spawn(program, args, &[], true)
+    }
+
     /// Starts another program that runs the server (a tracer, say).
     pub fn start_with_program(program: &str, args: &[&str]) -> Client {
         Client::spawn(program, args, &[], false)
@@ -290,9 +295,13 @@ impl Client {
         }
     }
 
-    /// Initializes with the given position encodings offered (none: UTF-16 default).
+    /// Initializes with the given position encodings offered (none: UTF-16 default), as a
+    /// client that shows related information (VS Code and Neovim do).
     pub fn initialize(&mut self, encodings: &[&str], options: Value) -> Value {
-        let mut caps = json!({"textDocument": {"hover": {"contentFormat": ["markdown"]}}});
+        let mut caps = json!({"textDocument": {
+            "hover": {"contentFormat": ["markdown"]},
+            "publishDiagnostics": {"relatedInformation": true}
+        }});
         if !encodings.is_empty() {
             caps["general"] = json!({"positionEncodings": encodings});
         }
