@@ -533,6 +533,13 @@ mod tests {
     }
 
     #[test]
+    fn a_function_word_cue_matches_as_written() {
+        // "every" asks for a list; "ever" (the same root once derivations are joined) does not.
+        assert!(understand("List every complication of calcinosis").wants_list);
+        assert!(!understand("Is the spine ever a location for deposits?").wants_list);
+    }
+
+    #[test]
     fn what_a_name_stands_for_is_its_own_answer_type() {
         let lx = test_kb().ranker().lexis;
         for q in ["What does CREST stand for?", "Spell out the acronym CREST"] {
