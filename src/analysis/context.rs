@@ -112,7 +112,9 @@ fn axis(kind: TriggerKind) -> Option<Axis> {
         TriggerKind::Negated | TriggerKind::Possible | TriggerKind::Present => {
             Some(Axis::Existence)
         }
-        TriggerKind::Historical | TriggerKind::Hypothetical => Some(Axis::Time),
+        TriggerKind::Historical | TriggerKind::Hypothetical | TriggerKind::Ongoing => {
+            Some(Axis::Time)
+        }
         TriggerKind::Family => Some(Axis::Experiencer),
         _ => None,
     }
@@ -370,6 +372,21 @@ impl ContextEngine {
             if let Some((kind, range)) = &label {
                 best[0] = Some((0, *kind, range.clone(), CauseKind::Label));
             }
+            // Where the latest ongoing cue in scope starts ("history of X on and off").
+            let mut ongoing_at: Option<usize> = None;
+            // "No digital ulcers, Raynaud's improved": a predicate right after the mention
+            // opens its own clause at the comma before it, beyond which no negation reaches.
+            let own_clause = near
+                .iter()
+                .any(|h| {
+                    h.range.start >= m.end
+                        && words_between(m.end, h.range.start) == 0
+                        && self.rules[h.phrase]
+                            .iter()
+                            .any(|&(k, _)| k == TriggerKind::Predicate)
+                })
+                .then(|| sentence[..m.start].rfind([',', ';']))
+                .flatten();
             for h in near {
                 if label
                     .as_ref()
@@ -440,6 +457,16 @@ impl ContextEngine {
                     if blocked {
                         continue;
                     }
+                    if kind == TriggerKind::Ongoing {
+                        ongoing_at = ongoing_at.max(Some(h.range.start));
+                        continue;
+                    }
+                    if ax == Axis::Existence
+                        && forward
+                        && own_clause.is_some_and(|c| h.range.end <= c)
+                    {
+                        continue;
+                    }
                     if kind == TriggerKind::Negated
                         && forward
                         && negation_before.as_ref().is_none_or(|(d, _)| distance < *d)
@@ -479,7 +506,16 @@ impl ContextEngine {
                     ));
                 }
             }
-            if best[1].is_none() {
+            // History goes on: a historical cue followed by an ongoing one is present.
+            if let Some(at) = ongoing_at {
+                if best[1]
+                    .as_ref()
+                    .is_some_and(|(_, k, r, _)| *k == TriggerKind::Historical && r.start < at)
+                {
+                    best[1] = None;
+                }
+            }
+            if best[1].is_none() && ongoing_at.is_none() {
                 if let Some(r) = &section.historical {
                     best[1] = Some((
                         usize::MAX,

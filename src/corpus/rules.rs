@@ -28,6 +28,12 @@ pub enum TriggerKind {
     TerminateExistence,
     /// Ends a family scope: the patient is the subject again ("patient", "she").
     TerminateExperiencer,
+    /// Says a problem goes on ("on and off", "worsening", "still"): a historical trigger
+    /// before it in its scope gives way to present ("history of dysphagia on and off").
+    Ongoing,
+    /// Right after a mention, makes it the subject of its own clause ("Raynaud's
+    /// improved"): a negation before the comma opening that clause does not reach it.
+    Predicate,
     /// Ends every scope but a family or history one: what follows is what something is for
     /// ("Not on anticoagulation for atrial fibrillation", "Recommend manometry for
     /// dysphagia", but "s/p surgery for calcinosis").
@@ -119,6 +125,8 @@ struct Terminations {
     experiencer: Vec<String>,
     #[serde(default)]
     indication: Vec<String>,
+    #[serde(default)]
+    predicate: Vec<String>,
 }
 
 #[derive(Deserialize, Default)]
@@ -165,6 +173,8 @@ struct ContextFile {
     family: Directed,
     #[serde(default)]
     present: Directed,
+    #[serde(default)]
+    ongoing: Directed,
     #[serde(default)]
     pseudo: Pseudo,
     #[serde(default)]
@@ -218,6 +228,7 @@ impl ContextRules {
             (def.hypothetical, TriggerKind::Hypothetical),
             (def.family, TriggerKind::Family),
             (def.present, TriggerKind::Present),
+            (def.ongoing, TriggerKind::Ongoing),
         ];
         for (d, kind) in directed {
             for (list, direction) in [
@@ -253,6 +264,11 @@ impl ContextRules {
         self.push(
             clean(def.terminate.indication),
             TriggerKind::TerminateIndication,
+            Direction::None,
+        );
+        self.push(
+            clean(def.terminate.predicate),
+            TriggerKind::Predicate,
             Direction::None,
         );
         for (list, kind) in [
