@@ -220,7 +220,6 @@ impl Analyzer {
             scratch,
             decided,
             inline,
-            line_headers,
         } = buffers;
         // The lines, found once for the three passes over them.
         lines.clear();
@@ -258,22 +257,28 @@ impl Analyzer {
         inline.clear();
         for line in lines.iter() {
             let content = crate::text::without_line_break(&text[line.clone()]);
-            self.sectioner.inline_headers(content, line_headers);
-            let count = line_headers.len();
-            for (k, h) in line_headers.iter().enumerate() {
-                breaks.push(line.start + h.header.start);
-                let until = line_headers
-                    .get(k + 1)
-                    .map_or(line.start + content.len(), |n| line.start + n.header.start);
-                debug_assert!(k < count);
+            let first = inline.len();
+            self.sectioner.inline_headers(content, |h| {
+                let at = line.start + h.header.start;
+                breaks.push(at);
+                let in_line = inline.len() > first;
+                if let Some(last) = inline.last_mut().filter(|_| in_line) {
+                    last.0.end = at;
+                    // Runs of headers without an effect are one span: nothing refers to
+                    // their text, and a line of ",AB:" repeated holds millions of them.
+                    if last.1.effect == SectionEffect::None && h.effect == SectionEffect::None {
+                        last.0.end = line.start + content.len();
+                        return;
+                    }
+                }
                 inline.push((
-                    line.start + h.header.start..until,
+                    at..line.start + content.len(),
                     InlineHeader {
-                        header: line.start + h.header.start..line.start + h.header.end,
+                        header: at..line.start + h.header.end,
                         effect: h.effect,
                     },
                 ));
-            }
+            });
         }
         breaks.sort_unstable();
         crate::text::ascii_lowercase_into(text, lower);
@@ -384,8 +389,6 @@ struct Buffers {
     decided: Vec<(Assertion, Option<context::Cause>)>,
     /// Headers inside lines: where each one's section runs, and the header.
     inline: Vec<(Range<usize>, InlineHeader)>,
-    /// One line's inline headers.
-    line_headers: Vec<InlineHeader>,
 }
 
 impl Buffers {
@@ -402,7 +405,6 @@ impl Buffers {
             || self.ranges.capacity() > KEEP
             || self.decided.capacity() > KEEP
             || self.inline.capacity() > KEEP
-            || self.line_headers.capacity() > KEEP
             || self.scratch.is_big(KEEP);
         if big {
             *self = Buffers::default();
@@ -452,7 +454,7 @@ fn is_product_code(s: &str, range: &Range<usize>) -> bool {
         && suffix
             .iter()
             .all(|c| c.is_ascii_alphanumeric() || *c == b'-')
-        && !NOT_MODEL_SUFFIXES.iter().any(|n| suffix == *n)
+        && !NOT_MODEL_SUFFIXES.contains(&suffix)
 }
 
 /// Whether `line` has at least two letters and no lower-case one.
@@ -692,6 +694,59 @@ mod tests {
                 ("pericardial effusion", Assertion::Negated),
                 ("pleural\n  effusion", Assertion::Present)
             ]
+        );
+    }
+
+    #[test]
+    fn product_codes_are_not_abbreviations() {
+        let code = |s: &str, word: &str| {
+            let at = s.find(word).unwrap();
+            is_product_code(s, &(at..at + word.len()))
+        };
+        for s in [
+            "an RP-45 stapler",
+            "an RP/60 cartridge",
+            "the 45-RP load",
+            "an RP 45B stapler",
+            "a DU 300X device",
+            "an RP 60-4 reload",
+        ] {
+            assert!(code(s, if s.contains("DU") { "DU" } else { "RP" }), "{s}");
+        }
+        for s in [
+            "RP 2 years",
+            "RP 2x a week",
+            "RP 3rd episode",
+            "RP-like",
+            "RP/DU",
+            "RP 10yrs",
+            "RP.",
+            "RP",
+        ] {
+            assert!(!code(s, "RP"), "{s}");
+        }
+        // The analyser drops the code and keeps the term next to it.
+        let found = assertions("History of RP, closed with the RP-45 reload. ACA-12 cassette.");
+        assert_eq!(found, [("RP".to_string(), Assertion::Historical)]);
+    }
+
+    #[test]
+    fn a_header_joined_into_a_line_ends_the_sentence_and_brings_its_section() {
+        let got = assertions("Dysphagia.,PROCEDURE: , Consent from the parents.,FAMILY HISTORY: , Sister with SSc; PAST MEDICAL HISTORY: RP - SOCIAL HISTORY: telangiectasia");
+        assert_eq!(
+            got.iter().map(|f| f.1).collect::<Vec<_>>(),
+            [
+                Assertion::Present,
+                Assertion::Family,
+                Assertion::Historical,
+                Assertion::Present
+            ],
+            "{got:?}"
+        );
+        // A label that is a term stays a label: "RP: none" after a comma.
+        assert_eq!(
+            assertions("Sclerodactyly, RP: none")[1].1,
+            Assertion::Negated
         );
     }
 

@@ -287,8 +287,9 @@ impl Sectioner {
     /// , Informed consent…", "…dysphagia; FAMILY HISTORY: …", "… - PMH: …"): a known header
     /// in any case, or upper-case words, followed by a colon, after `.`, `,`, `;` or ` - `.
     /// A header at the start of the line is left to [`Sectioner::step`].
-    pub fn inline_headers(&self, line: &str, out: &mut Vec<InlineHeader>) {
-        out.clear();
+    /// They are handed to `found` in order, as they are found (a hostile line can hold
+    /// millions; nothing is collected here).
+    pub fn inline_headers(&self, line: &str, mut found: impl FnMut(InlineHeader)) {
         let bytes = line.as_bytes();
         if memchr::memchr(b':', bytes).is_none() {
             return; // most lines: no label at all
@@ -308,9 +309,7 @@ impl Sectioner {
                 s += 1;
             }
             if let Some(h) = self.inline_header_at(line, s) {
-                if out.last().is_none_or(|l| l.header.start != h.header.start) {
-                    out.push(h);
-                }
+                found(h);
             }
         }
     }
