@@ -197,6 +197,8 @@ pub struct ContextEngine {
     item_marks: Vec<bool>,
     labels: Vec<LabelValue>,
     max_words: usize,
+    /// A family trigger's reach in words (at least `max_words`, within the hit window).
+    family_max_words: usize,
     list_item_words: usize,
     clause_openers: Vec<String>,
 }
@@ -274,6 +276,12 @@ impl ContextEngine {
             rules: table,
             labels: rules.labels.clone(),
             max_words: rules.max_scope_words.max(1),
+            // Family triggers are looked for among the hits within reach of the mention
+            // (`max_words` words or list items either side): never farther.
+            family_max_words: rules.experiencer_max_words.clamp(
+                rules.max_scope_words.max(1),
+                rules.max_scope_words.max(1) * rules.list_item_words.max(1),
+            ),
             list_item_words: rules.list_item_words,
             clause_openers: rules.clause_openers.clone(),
         }
@@ -441,7 +449,12 @@ impl ContextEngine {
                         distance = list_items(&sentence[gap.clone()], self.list_item_words)
                             .unwrap_or(distance);
                     }
-                    if distance > self.max_words {
+                    let limit = if kind == TriggerKind::Family {
+                        self.family_max_words
+                    } else {
+                        self.max_words
+                    };
+                    if distance > limit {
                         continue;
                     }
                     if dir == Direction::Item && crosses_item(&sentence[gap.clone()]) {

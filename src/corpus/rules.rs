@@ -90,6 +90,9 @@ pub struct ContextRules {
     pub labels: Vec<LabelValue>,
     /// How many words a scope reaches at most.
     pub max_scope_words: usize,
+    /// How many words a relative's (family) scope reaches at most: a sentence about a
+    /// sister runs on past the other scopes' limit (0: as `max_scope_words`).
+    pub experiencer_max_words: usize,
     /// Over a coordinated list whose items have at most this many words, a scope counts
     /// items instead of words (0: words only).
     pub list_item_words: usize,
@@ -151,6 +154,7 @@ struct Pseudo {
 #[serde(deny_unknown_fields)]
 struct Scope {
     max_words: Option<usize>,
+    experiencer_max_words: Option<usize>,
     list_item_words: Option<usize>,
     #[serde(default)]
     clause_openers: Vec<String>,
@@ -212,6 +216,9 @@ impl ContextRules {
             self.max_scope_words = n;
         } else if self.max_scope_words == 0 {
             self.max_scope_words = Self::DEFAULT_MAX_SCOPE_WORDS;
+        }
+        if let Some(n) = def.scope.experiencer_max_words {
+            self.experiencer_max_words = n;
         }
         if let Some(n) = def.scope.list_item_words {
             self.list_item_words = n;
