@@ -807,3 +807,18 @@ fn joined_headers_codes_and_lay_wording_in_one_line_are_bounded() {
         );
     }
 }
+
+/// A run-on sentence of mentions each followed by a predicate ("RP improved") and no comma:
+/// the search for the comma that opens a mention's own clause stays within its reach, so the
+/// note is analysed in time linear in its length, every mention present.
+#[test]
+fn a_run_on_sentence_of_predicates_is_bounded() {
+    let unit = "no RP improved ";
+    let n = (4 << 20) / unit.len();
+    let r = run(&["check", "--format", "jsonl", "-"], bytes(&unit.repeat(n)));
+    report("4 MB of 'no RP improved' without a comma", &r);
+    r.assert_bounded("predicates");
+    assert!(r.secs < LIVENESS.as_secs_f64(), "{} s", r.secs);
+    let out = r.out();
+    assert_eq!(out.matches("\"assertion\"").count(), n);
+}

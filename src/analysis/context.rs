@@ -280,7 +280,10 @@ impl ContextEngine {
             // (`max_words` words or list items either side): never farther.
             family_max_words: rules.experiencer_max_words.clamp(
                 rules.max_scope_words.max(1),
-                rules.max_scope_words.max(1) * rules.list_item_words.max(1),
+                rules
+                    .max_scope_words
+                    .max(1)
+                    .saturating_mul(rules.list_item_words.max(1)),
             ),
             list_item_words: rules.list_item_words,
             clause_openers: rules.clause_openers.clone(),
@@ -393,7 +396,8 @@ impl ContextEngine {
                             .iter()
                             .any(|&(k, _)| k == TriggerKind::Predicate)
                 })
-                .then(|| sentence[..m.start].rfind([',', ';']))
+                // Only within reach: a run-on sentence without commas stays linear.
+                .then(|| sentence[lo..m.start].rfind([',', ';']).map(|c| lo + c))
                 .flatten();
             for h in near {
                 if label
