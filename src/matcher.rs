@@ -290,7 +290,8 @@ impl TermMatcher {
                 texts.push(key);
             }
             let term = lexicon.term(form.term);
-            if !abbreviation && fuzzy_eligible(term.category) {
+            // A lay description is common words: a near miss of it is not a misspelling.
+            if !abbreviation && form.kind != FormKind::Lay && fuzzy_eligible(term.category) {
                 let key = form_key(&text);
                 let mut words = key.split(' ').map(|w| strip_possessive(w).to_string());
                 if let Some(first) = words.next() {

@@ -5,6 +5,7 @@
 use serde::Serialize;
 
 use crate::analysis::{Analysis, Analyzer, CrestSummary};
+use crate::corpus::lexicon::FormKind;
 use crate::document::{Document, Encoding, Position};
 
 /// A position in LSP form: 0-based line and UTF-16 column.
@@ -52,6 +53,10 @@ pub struct FindingReport<'a> {
     pub trigger: Option<&'a str>,
     /// Whether the mention is a likely misspelling.
     pub misspelling: bool,
+    /// Whether the mention is a lay description of the term ("difficulty swallowing"):
+    /// written only when true, so that output without lay wording is unchanged.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub lay: bool,
 }
 
 /// The CREST summary as reported: letters in order.
@@ -111,6 +116,7 @@ fn report_of<'a>(
         assertion: f.assertion.as_str(),
         trigger: f.trigger.as_ref().and_then(|tr| text.get(tr.range.clone())),
         misspelling: f.misspelling,
+        lay: f.form == FormKind::Lay,
     }
 }
 
@@ -191,10 +197,12 @@ fn write_finding_objects(findings: &[FindingReport<'_>], out: &mut Vec<u8>) {
         out.extend_from_slice(b",\"trigger\":");
         json_opt_str(out, f.trigger);
         out.extend_from_slice(if f.misspelling {
-            b",\"misspelling\":true}"
+            b",\"misspelling\":true"
         } else {
-            b",\"misspelling\":false}"
+            b",\"misspelling\":false"
         });
+        // Only when true, as the serde form writes it.
+        out.extend_from_slice(if f.lay { b",\"lay\":true}" } else { b"}" });
     }
 }
 

@@ -757,3 +757,68 @@ fn python_ci_finds_the_cli_in_cargos_target_directory() {
     let ci = std::fs::read_to_string(root.join("python/ci.sh")).unwrap();
     assert!(ci.contains("python/cli-path.sh") && !ci.contains("target/debug/calcinosis-ls"));
 }
+
+/// Issue 25: a note that is one long line of joined headers, device codes, risk lists or lay
+/// wording (what an exported note does at its worst) is analysed within the memory bound,
+/// and every repetition is judged as a short note would be: the scan for headers inside a
+/// line looks at a bounded window after each separator, never back over the line.
+#[test]
+fn joined_headers_codes_and_lay_wording_in_one_line_are_bounded() {
+    const BYTES: usize = 8 << 20;
+    let cases: [(&str, &str, &str, usize); 4] = [
+        // (what, repeated unit, the finding's JSON assertion, findings per unit)
+        (
+            "joined headers",
+            "Dysphagia.,PROCEDURE: , Consent from the parents.,",
+            "\"assertion\":\"present\"",
+            1,
+        ),
+        ("bare upper-case labels", ",AB:", "\"assertion\"", 0),
+        (
+            "device codes",
+            "closed with an RP-45 stapler, ",
+            "\"assertion\"",
+            0,
+        ),
+        (
+            "lay wording in a risk list",
+            "risks including bleeding and trouble swallowing; ",
+            "\"assertion\":\"hypothetical\"",
+            1,
+        ),
+    ];
+    for (what, unit, needle, per_unit) in cases {
+        let n = BYTES / unit.len();
+        let note = unit.repeat(n);
+        let r = run(&["check", "--format", "jsonl", "-"], bytes(&note));
+        report(&format!("an 8 MB line of {what}"), &r);
+        r.assert_bounded(what);
+        assert_eq!(r.code, Some(0), "{what}: {}", r.stderr);
+        let out = r.out();
+        assert_eq!(
+            out.matches(needle).count(),
+            n * per_unit,
+            "{what}: findings per repetition"
+        );
+        assert_eq!(
+            out.matches("\"assertion\"").count(),
+            n * per_unit,
+            "{what}: no other finding"
+        );
+    }
+}
+
+/// A run-on sentence of mentions each followed by a predicate ("RP improved") and no comma:
+/// the search for the comma that opens a mention's own clause stays within its reach, so the
+/// note is analysed in time linear in its length, every mention present.
+#[test]
+fn a_run_on_sentence_of_predicates_is_bounded() {
+    let unit = "no RP improved ";
+    let n = (4 << 20) / unit.len();
+    let r = run(&["check", "--format", "jsonl", "-"], bytes(&unit.repeat(n)));
+    report("4 MB of 'no RP improved' without a comma", &r);
+    r.assert_bounded("predicates");
+    assert!(r.secs < LIVENESS.as_secs_f64(), "{} s", r.secs);
+    let out = r.out();
+    assert_eq!(out.matches("\"assertion\"").count(), n);
+}

@@ -52,6 +52,8 @@ class Finding(TypedDict):
     trigger: Optional[str]
     """The cue that decided the assertion: a trigger phrase, a label value or a header."""
     misspelling: bool
+    lay: bool
+    """The words are a lay description of the term ("difficulty swallowing")."""
 
 class CrestSummary(TypedDict):
     present: list[CrestLetter]
@@ -92,6 +94,7 @@ class FindingsTable(TypedDict):
     assertion: list[Assertion]
     trigger: list[Optional[str]]
     misspelling: list[bool]
+    lay: list[bool]
 
 class Analyzer:
     """A note analyser with a fixed set of ad-hoc terms and corpus. Thread-safe; reuse one.

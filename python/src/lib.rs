@@ -217,6 +217,8 @@ struct Found {
     assertion: &'static str,
     trigger: Option<String>,
     misspelling: bool,
+    /// A lay description of the term ("difficulty swallowing").
+    lay: bool,
 }
 
 /// A note's findings and CREST summary, owned.
@@ -266,6 +268,7 @@ fn run(engine: &Engine, text: &str) -> NoteResult {
             assertion: f.assertion,
             trigger: f.trigger.map(str::to_string),
             misspelling: f.misspelling,
+            lay: f.lay,
         })
         .collect();
     NoteResult {
@@ -299,6 +302,7 @@ fn finding_dict<'py>(py: Python<'py>, f: &Found) -> PyResult<Bound<'py, PyDict>>
     d.set_item(intern!(py, "assertion"), f.assertion)?;
     d.set_item(intern!(py, "trigger"), f.trigger.as_deref())?;
     d.set_item(intern!(py, "misspelling"), f.misspelling)?;
+    d.set_item(intern!(py, "lay"), f.lay)?;
     Ok(d)
 }
 
@@ -377,6 +381,7 @@ fn table<'py>(py: Python<'py>, results: &[NoteResult]) -> PyResult<Bound<'py, Py
         "misspelling",
         all().map(|f| f.misspelling).collect::<Vec<_>>(),
     )?;
+    d.set_item("lay", all().map(|f| f.lay).collect::<Vec<_>>())?;
     Ok(d)
 }
 

@@ -112,7 +112,9 @@ fn axis(kind: TriggerKind) -> Option<Axis> {
         TriggerKind::Negated | TriggerKind::Possible | TriggerKind::Present => {
             Some(Axis::Existence)
         }
-        TriggerKind::Historical | TriggerKind::Hypothetical => Some(Axis::Time),
+        TriggerKind::Historical | TriggerKind::Hypothetical | TriggerKind::Ongoing => {
+            Some(Axis::Time)
+        }
         TriggerKind::Family => Some(Axis::Experiencer),
         _ => None,
     }
@@ -195,6 +197,8 @@ pub struct ContextEngine {
     item_marks: Vec<bool>,
     labels: Vec<LabelValue>,
     max_words: usize,
+    /// A family trigger's reach in words (at least `max_words`, within the hit window).
+    family_max_words: usize,
     list_item_words: usize,
     clause_openers: Vec<String>,
 }
@@ -272,6 +276,15 @@ impl ContextEngine {
             rules: table,
             labels: rules.labels.clone(),
             max_words: rules.max_scope_words.max(1),
+            // Family triggers are looked for among the hits within reach of the mention
+            // (`max_words` words or list items either side): never farther.
+            family_max_words: rules.experiencer_max_words.clamp(
+                rules.max_scope_words.max(1),
+                rules
+                    .max_scope_words
+                    .max(1)
+                    .saturating_mul(rules.list_item_words.max(1)),
+            ),
             list_item_words: rules.list_item_words,
             clause_openers: rules.clause_openers.clone(),
         }
@@ -370,6 +383,22 @@ impl ContextEngine {
             if let Some((kind, range)) = &label {
                 best[0] = Some((0, *kind, range.clone(), CauseKind::Label));
             }
+            // Where the latest ongoing cue in scope starts ("history of X on and off").
+            let mut ongoing_at: Option<usize> = None;
+            // "No digital ulcers, Raynaud's improved": a predicate right after the mention
+            // opens its own clause at the comma before it, beyond which no negation reaches.
+            let own_clause = near
+                .iter()
+                .any(|h| {
+                    h.range.start >= m.end
+                        && words_between(m.end, h.range.start) == 0
+                        && self.rules[h.phrase]
+                            .iter()
+                            .any(|&(k, _)| k == TriggerKind::Predicate)
+                })
+                // Only within reach: a run-on sentence without commas stays linear.
+                .then(|| sentence[lo..m.start].rfind([',', ';']).map(|c| lo + c))
+                .flatten();
             for h in near {
                 if label
                     .as_ref()
@@ -424,7 +453,12 @@ impl ContextEngine {
                         distance = list_items(&sentence[gap.clone()], self.list_item_words)
                             .unwrap_or(distance);
                     }
-                    if distance > self.max_words {
+                    let limit = if kind == TriggerKind::Family {
+                        self.family_max_words
+                    } else {
+                        self.max_words
+                    };
+                    if distance > limit {
                         continue;
                     }
                     if dir == Direction::Item && crosses_item(&sentence[gap.clone()]) {
@@ -438,6 +472,16 @@ impl ContextEngine {
                                 && self.opens_clause(&sentence[h.range.end..t.range.start]))
                     });
                     if blocked {
+                        continue;
+                    }
+                    if kind == TriggerKind::Ongoing {
+                        ongoing_at = ongoing_at.max(Some(h.range.start));
+                        continue;
+                    }
+                    if ax == Axis::Existence
+                        && forward
+                        && own_clause.is_some_and(|c| h.range.end <= c)
+                    {
                         continue;
                     }
                     if kind == TriggerKind::Negated
@@ -479,7 +523,16 @@ impl ContextEngine {
                     ));
                 }
             }
-            if best[1].is_none() {
+            // History goes on: a historical cue followed by an ongoing one is present.
+            if let Some(at) = ongoing_at {
+                if best[1]
+                    .as_ref()
+                    .is_some_and(|(_, k, r, _)| *k == TriggerKind::Historical && r.start < at)
+                {
+                    best[1] = None;
+                }
+            }
+            if best[1].is_none() && ongoing_at.is_none() {
                 if let Some(r) = &section.historical {
                     best[1] = Some((
                         usize::MAX,

@@ -21,7 +21,7 @@ use crate::matcher::{Mention, TermMatcher};
 use crate::text::Normalized;
 use context::{ContextEngine, SectionDefault};
 use incremental::{Piece, INHERITED_HEADER};
-use sections::{OpenSection, Sectioner};
+use sections::{InlineHeader, OpenSection, Sectioner};
 use sentences::SentenceSplitter;
 
 /// What decided a finding's assertion, located in the note.
@@ -219,6 +219,7 @@ impl Analyzer {
             ranges,
             scratch,
             decided,
+            inline,
         } = buffers;
         // The lines, found once for the three passes over them.
         lines.clear();
@@ -250,6 +251,35 @@ impl Analyzer {
             }
             after_caps = is_caps_line(&text[line.clone()]);
         }
+        // Headers joined into a line (".,PROCEDURE: ,", "; FAMILY HISTORY:") end the sentence
+        // and every scope before them, and give what follows them, to the next one or the end
+        // of the line, their own section's effect.
+        inline.clear();
+        for line in lines.iter() {
+            let content = crate::text::without_line_break(&text[line.clone()]);
+            let first = inline.len();
+            self.sectioner.inline_headers(content, |h| {
+                let at = line.start + h.header.start;
+                breaks.push(at);
+                let in_line = inline.len() > first;
+                if let Some(last) = inline.last_mut().filter(|_| in_line) {
+                    last.0.end = at;
+                    // Runs of headers without an effect are one span: nothing refers to
+                    // their text, and a line of ",AB:" repeated holds millions of them.
+                    if last.1.effect == SectionEffect::None && h.effect == SectionEffect::None {
+                        last.0.end = line.start + content.len();
+                        return;
+                    }
+                }
+                inline.push((
+                    at..line.start + content.len(),
+                    InlineHeader {
+                        header: at..line.start + h.header.end,
+                        effect: h.effect,
+                    },
+                ));
+            });
+        }
         breaks.sort_unstable();
         crate::text::ascii_lowercase_into(text, lower);
         sentences.clear();
@@ -260,6 +290,7 @@ impl Analyzer {
         // Sized like the last note's: growing it was one allocation in eight.
         let mut findings = Vec::with_capacity(*findings_hint);
         let mut si = 0;
+        let mut ii = 0;
         for sentence in sentences.iter() {
             while si + 1 < sections.len() && sections[si + 1].range.start <= sentence.start {
                 si += 1;
@@ -285,16 +316,25 @@ impl Analyzer {
             } else {
                 self.matcher.find_normalized(normal, mentions);
             }
+            // "the RP-45 stapler" names a device, not Raynaud's phenomenon.
+            mentions
+                .retain(|m| m.form != FormKind::Abbreviation || !is_product_code(normal, &m.range));
             if mentions.is_empty() {
                 continue;
             }
+            while ii < inline.len() && inline[ii].0.end <= sentence.start {
+                ii += 1;
+            }
+            // The section a header inside the line opened, if the sentence is in one.
+            let (effect, header) = match inline.get(ii).filter(|h| h.0.start <= sentence.start) {
+                Some((_, h)) => (Some(h.effect), Some(h.header.clone())),
+                None => (section.map(|s| s.effect), section.map(|s| s.header.clone())),
+            };
             let defaults = SectionDefault {
-                family: section
-                    .filter(|s| s.effect == SectionEffect::Family)
-                    .map(|s| s.header.clone()),
-                historical: section
-                    .filter(|s| s.effect == SectionEffect::Historical)
-                    .map(|s| s.header.clone()),
+                family: header
+                    .clone()
+                    .filter(|_| effect == Some(SectionEffect::Family)),
+                historical: header.filter(|_| effect == Some(SectionEffect::Historical)),
             };
             ranges.clear();
             ranges.extend(mentions.iter().map(|m| m.range.clone()));
@@ -347,6 +387,8 @@ struct Buffers {
     ranges: Vec<Range<usize>>,
     scratch: context::Scratch,
     decided: Vec<(Assertion, Option<context::Cause>)>,
+    /// Headers inside lines: where each one's section runs, and the header.
+    inline: Vec<(Range<usize>, InlineHeader)>,
 }
 
 impl Buffers {
@@ -362,6 +404,7 @@ impl Buffers {
             || self.mentions.capacity() > KEEP
             || self.ranges.capacity() > KEEP
             || self.decided.capacity() > KEEP
+            || self.inline.capacity() > KEEP
             || self.scratch.is_big(KEEP);
         if big {
             *self = Buffers::default();
@@ -371,6 +414,47 @@ impl Buffers {
 
 thread_local! {
     static BUFFERS: std::cell::RefCell<Buffers> = Default::default();
+}
+
+/// Letters after digits that make a count, a dose, an ordinal or a duration rather than a
+/// model number: "RP 2x", "DU 3rd", "RP 10yrs". Compared case-sensitively: a model number's
+/// letters are capitals ("DU 300X").
+const NOT_MODEL_SUFFIXES: [&[u8]; 20] = [
+    b"x", b"st", b"nd", b"rd", b"th", b"y", b"yr", b"yrs", b"d", b"h", b"hr", b"hrs", b"wk",
+    b"wks", b"mo", b"mos", b"m", b"mg", b"ml", b"mm",
+];
+
+/// Whether the abbreviation at `range` of `s` is part of a product or device code: joined by
+/// a hyphen or slash to digits ("RP-45", "ACA/2", "45-RP"), or followed by a model number,
+/// digits with letters or a hyphen ("RP 45B", "DU 300X", "RP 60-4"). A count, an ordinal
+/// or a duration after it ("RP 2 years", "RP 2x", "DU 3rd") is not a model number.
+fn is_product_code(s: &str, range: &Range<usize>) -> bool {
+    let bytes = s.as_bytes();
+    let joiner = |c: Option<&u8>| c.is_some_and(|&c| c == b'-' || c == b'/');
+    let digit = |c: Option<&u8>| c.is_some_and(u8::is_ascii_digit);
+    let after = &bytes[range.end..];
+    if joiner(after.first()) && digit(after.get(1)) {
+        return true;
+    }
+    let before = &bytes[..range.start];
+    if joiner(before.last()) && digit(before.iter().rev().nth(1)) {
+        return true;
+    }
+    let Some(rest) = after.strip_prefix(b" ") else {
+        return false;
+    };
+    let token = rest
+        .split(|c| c.is_ascii_whitespace() || matches!(c, b',' | b';' | b')' | b'.'))
+        .next()
+        .unwrap_or_default();
+    let digits = token.iter().take_while(|c| c.is_ascii_digit()).count();
+    let suffix = &token[digits..];
+    digits > 0
+        && !suffix.is_empty()
+        && suffix
+            .iter()
+            .all(|c| c.is_ascii_alphanumeric() || *c == b'-')
+        && !NOT_MODEL_SUFFIXES.contains(&suffix)
 }
 
 /// Whether `line` has at least two letters and no lower-case one.
@@ -610,6 +694,59 @@ mod tests {
                 ("pericardial effusion", Assertion::Negated),
                 ("pleural\n  effusion", Assertion::Present)
             ]
+        );
+    }
+
+    #[test]
+    fn product_codes_are_not_abbreviations() {
+        let code = |s: &str, word: &str| {
+            let at = s.find(word).unwrap();
+            is_product_code(s, &(at..at + word.len()))
+        };
+        for s in [
+            "an RP-45 stapler",
+            "an RP/60 cartridge",
+            "the 45-RP load",
+            "an RP 45B stapler",
+            "a DU 300X device",
+            "an RP 60-4 reload",
+        ] {
+            assert!(code(s, if s.contains("DU") { "DU" } else { "RP" }), "{s}");
+        }
+        for s in [
+            "RP 2 years",
+            "RP 2x a week",
+            "RP 3rd episode",
+            "RP-like",
+            "RP/DU",
+            "RP 10yrs",
+            "RP.",
+            "RP",
+        ] {
+            assert!(!code(s, "RP"), "{s}");
+        }
+        // The analyser drops the code and keeps the term next to it.
+        let found = assertions("History of RP, closed with the RP-45 reload. ACA-12 cassette.");
+        assert_eq!(found, [("RP".to_string(), Assertion::Historical)]);
+    }
+
+    #[test]
+    fn a_header_joined_into_a_line_ends_the_sentence_and_brings_its_section() {
+        let got = assertions("Dysphagia.,PROCEDURE: , Consent from the parents.,FAMILY HISTORY: , Sister with SSc; PAST MEDICAL HISTORY: RP - SOCIAL HISTORY: telangiectasia");
+        assert_eq!(
+            got.iter().map(|f| f.1).collect::<Vec<_>>(),
+            [
+                Assertion::Present,
+                Assertion::Family,
+                Assertion::Historical,
+                Assertion::Present
+            ],
+            "{got:?}"
+        );
+        // A label that is a term stays a label: "RP: none" after a comma.
+        assert_eq!(
+            assertions("Sclerodactyly, RP: none")[1].1,
+            Assertion::Negated
         );
     }
 

@@ -265,6 +265,86 @@ impl Sectioner {
     }
 }
 
+/// A header inside a line, as [`Sectioner::inline_headers`] finds it; offsets relative to
+/// the line.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct InlineHeader {
+    /// The header label, from its first letter to before its colon.
+    pub header: Range<usize>,
+    /// What the section does to mentions in it (none for an unknown upper-case header).
+    pub effect: SectionEffect,
+}
+
+/// Longest inline header label, in bytes: as for a label at the start of a line.
+const MAX_INLINE_LABEL_BYTES: usize = 40;
+
+/// Most words in an unknown upper-case inline header ("PAST SURGICAL HISTORY",
+/// "PROCEDURE PERFORMED"): longer runs of capitals are shouting, not a header.
+const MAX_INLINE_LABEL_WORDS: usize = 5;
+
+impl Sectioner {
+    /// Headers that exported notes join into a line after punctuation ("…reflux.,PROCEDURE:
+    /// , Informed consent…", "…dysphagia; FAMILY HISTORY: …", "… - PMH: …"): a known header
+    /// in any case, or upper-case words, followed by a colon, after `.`, `,`, `;` or ` - `.
+    /// A header at the start of the line is left to [`Sectioner::step`].
+    /// They are handed to `found` in order, as they are found (a hostile line can hold
+    /// millions; nothing is collected here).
+    pub fn inline_headers(&self, line: &str, mut found: impl FnMut(InlineHeader)) {
+        let bytes = line.as_bytes();
+        if memchr::memchr(b':', bytes).is_none() {
+            return; // most lines: no label at all
+        }
+        for (i, &b) in bytes.iter().enumerate() {
+            let dash = b == b'-' && i > 0 && bytes[i - 1] == b' ';
+            if !(matches!(b, b'.' | b',' | b';') || dash) {
+                continue;
+            }
+            // A run of separators is looked at once, from its first mark.
+            if i > 0 && matches!(bytes[i - 1], b'.' | b',' | b';') {
+                continue;
+            }
+            // The label starts after the separator run and white space (".,PROCEDURE:").
+            let mut s = i + 1;
+            while s < bytes.len() && matches!(bytes[s], b' ' | b'\t' | b',' | b'.' | b';') {
+                s += 1;
+            }
+            if let Some(h) = self.inline_header_at(line, s) {
+                found(h);
+            }
+        }
+    }
+
+    /// The header whose label starts at `s` in `line`, if one does.
+    fn inline_header_at(&self, line: &str, s: usize) -> Option<InlineHeader> {
+        let window = line.get(s..line.len().min(s + MAX_INLINE_LABEL_BYTES + 1))?;
+        let colon = window.find(':')?;
+        let label = window[..colon].trim_end();
+        let mut chars = label.chars();
+        if !chars.next().is_some_and(char::is_alphabetic)
+            || !label
+                .chars()
+                .all(|c| c.is_alphabetic() || matches!(c, ' ' | '/' | '&' | '\'' | '-'))
+        {
+            return None;
+        }
+        let header = s..s + label.len();
+        if let Some(kind) = self.kind_of(label) {
+            return Some(InlineHeader {
+                header,
+                effect: self.effects[kind],
+            });
+        }
+        let letters = label.chars().filter(|c| c.is_alphabetic()).count();
+        let shouted = letters >= 2
+            && !label.chars().any(char::is_lowercase)
+            && label.split_whitespace().count() <= MAX_INLINE_LABEL_WORDS;
+        shouted.then_some(InlineHeader {
+            header,
+            effect: SectionEffect::None,
+        })
+    }
+}
+
 /// Whether `line` starts with a short label and a colon ("Social: …", "Hands:", "R hand:"),
 /// whether or not the label is a known header.
 fn is_label_line(line: &str) -> bool {

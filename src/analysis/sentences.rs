@@ -93,6 +93,9 @@ impl SentenceSplitter {
                     break;
                 }
                 next_break.next();
+                // The text before the break has its own sentence ends: several headers
+                // can be joined into one line ("A.,PROCEDURE: , B. C.,PLAN: …").
+                self.split_line(text, start.max(line_start), b, &mut start, out);
                 push(text, start..b, out);
                 start = b;
             }
@@ -135,7 +138,9 @@ impl SentenceSplitter {
             while end < to && matches!(bytes[end], b'.' | b'!' | b'?') {
                 end += 1;
             }
-            let followed_by_space = end >= to || bytes[end].is_ascii_whitespace();
+            // Exported notes join sentences and sections with ".," ("reflux.,PROCEDURE:").
+            let joined = b == b'.' && end < to && bytes[end] == b',';
+            let followed_by_space = end >= to || bytes[end].is_ascii_whitespace() || joined;
             // A "?" before any word is shorthand for "possible" written against what follows
             // ("? Sclerodactyly"), not the end of an empty sentence.
             let opens = b == b'?' && {
@@ -154,6 +159,11 @@ impl SentenceSplitter {
             {
                 // The next word must look like a new sentence: not lower case.
                 let rest = trim_start(&text[end..to]);
+                let rest = if joined {
+                    trim_start(rest.trim_start_matches(','))
+                } else {
+                    rest
+                };
                 let next = rest.chars().next();
                 if next.is_none_or(|c| !c.is_lowercase()) {
                     push(text, *start..end, out);
@@ -283,6 +293,11 @@ mod tests {
             ["Raynaud's?", "Will check.", "1. Plan"]
         );
         assert_eq!(split("Calcium 9.8 today"), ["Calcium 9.8 today"]);
+        // ".," joins sentences in exported notes; a lower-case word after it continues.
+        assert_eq!(
+            split("Dysphagia.,Consent from the parents.,and more"),
+            ["Dysphagia.", ",Consent from the parents.,and more"]
+        );
         // A "?" before any word marks what follows; after one it still ends the sentence.
         assert_eq!(
             split("? Sclerodactyly; RP. ?? Calcinosis. RP? Will check."),

@@ -544,6 +544,8 @@ pub fn describe(analyzer: &Analyzer, text: &str, f: &Finding) -> String {
     };
     let spelled = if f.misspelling {
         format!(", misspelling of \"{}\"", t.name)
+    } else if f.form == calcinosis_ls::corpus::lexicon::FormKind::Lay {
+        ", lay wording".to_string()
     } else {
         String::new()
     };

@@ -136,6 +136,10 @@ pub struct Term {
     pub synonyms: Vec<String>,
     /// Abbreviations, matched case-sensitively.
     pub abbreviations: Vec<String>,
+    /// Lay descriptions of the term ("difficulty swallowing"), matched case-insensitively
+    /// and reported as lay wording.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub lay: Vec<String>,
     /// One line saying what the term is.
     pub description: String,
     /// Words that find this term's statements when its names alone would not.
@@ -156,6 +160,8 @@ pub enum FormKind {
     Synonym,
     /// An abbreviation (case-sensitive).
     Abbreviation,
+    /// A lay description of the term ("difficulty swallowing" for dysphagia).
+    Lay,
 }
 
 /// A way of writing a term, as listed in the lexicon (generated variants are the matcher's job).
@@ -226,6 +232,8 @@ struct TermDef {
     synonyms: Vec<Spanned<String>>,
     #[serde(default)]
     abbreviations: Vec<Spanned<String>>,
+    #[serde(default)]
+    lay: Vec<Spanned<String>>,
     #[serde(default)]
     description: String,
     query: Option<String>,
@@ -351,7 +359,8 @@ impl Lexicon {
             let id = self.terms.len();
             let all = std::iter::once(&t.name)
                 .chain(&t.synonyms)
-                .chain(&t.abbreviations);
+                .chain(&t.abbreviations)
+                .chain(&t.lay);
             for form in all {
                 let text = form.get_ref().trim();
                 if text.is_empty() {
@@ -410,6 +419,11 @@ impl Lexicon {
                     .iter()
                     .map(|s| s.get_ref().trim().to_string())
                     .collect(),
+                lay: t
+                    .lay
+                    .iter()
+                    .map(|s| s.get_ref().trim().to_string())
+                    .collect(),
                 description: t.description.trim().to_string(),
                 query: t.query,
                 file: file.to_string(),
@@ -432,6 +446,7 @@ impl Lexicon {
             crest: None,
             synonyms: Vec::new(),
             abbreviations: Vec::new(),
+            lay: Vec::new(),
             description: "Target phrase given on the command line.".into(),
             query: None,
             file: "<command line>".into(),
@@ -472,6 +487,11 @@ impl Lexicon {
                 text: s,
                 term: id,
                 kind: FormKind::Abbreviation,
+            }))
+            .chain(t.lay.iter().map(move |s| Form {
+                text: s,
+                term: id,
+                kind: FormKind::Lay,
             }))
         })
     }

@@ -28,6 +28,12 @@ pub enum TriggerKind {
     TerminateExistence,
     /// Ends a family scope: the patient is the subject again ("patient", "she").
     TerminateExperiencer,
+    /// Says a problem goes on ("on and off", "worsening", "still"): a historical trigger
+    /// before it in its scope gives way to present ("history of dysphagia on and off").
+    Ongoing,
+    /// Right after a mention, makes it the subject of its own clause ("Raynaud's
+    /// improved"): a negation before the comma opening that clause does not reach it.
+    Predicate,
     /// Ends every scope but a family or history one: what follows is what something is for
     /// ("Not on anticoagulation for atrial fibrillation", "Recommend manometry for
     /// dysphagia", but "s/p surgery for calcinosis").
@@ -84,6 +90,9 @@ pub struct ContextRules {
     pub labels: Vec<LabelValue>,
     /// How many words a scope reaches at most.
     pub max_scope_words: usize,
+    /// How many words a relative's (family) scope reaches at most: a sentence about a
+    /// sister runs on past the other scopes' limit (0: as `max_scope_words`).
+    pub experiencer_max_words: usize,
     /// Over a coordinated list whose items have at most this many words, a scope counts
     /// items instead of words (0: words only).
     pub list_item_words: usize,
@@ -119,6 +128,8 @@ struct Terminations {
     experiencer: Vec<String>,
     #[serde(default)]
     indication: Vec<String>,
+    #[serde(default)]
+    predicate: Vec<String>,
 }
 
 #[derive(Deserialize, Default)]
@@ -143,6 +154,7 @@ struct Pseudo {
 #[serde(deny_unknown_fields)]
 struct Scope {
     max_words: Option<usize>,
+    experiencer_max_words: Option<usize>,
     list_item_words: Option<usize>,
     #[serde(default)]
     clause_openers: Vec<String>,
@@ -165,6 +177,8 @@ struct ContextFile {
     family: Directed,
     #[serde(default)]
     present: Directed,
+    #[serde(default)]
+    ongoing: Directed,
     #[serde(default)]
     pseudo: Pseudo,
     #[serde(default)]
@@ -203,6 +217,9 @@ impl ContextRules {
         } else if self.max_scope_words == 0 {
             self.max_scope_words = Self::DEFAULT_MAX_SCOPE_WORDS;
         }
+        if let Some(n) = def.scope.experiencer_max_words {
+            self.experiencer_max_words = n;
+        }
         if let Some(n) = def.scope.list_item_words {
             self.list_item_words = n;
         }
@@ -218,6 +235,7 @@ impl ContextRules {
             (def.hypothetical, TriggerKind::Hypothetical),
             (def.family, TriggerKind::Family),
             (def.present, TriggerKind::Present),
+            (def.ongoing, TriggerKind::Ongoing),
         ];
         for (d, kind) in directed {
             for (list, direction) in [
@@ -253,6 +271,11 @@ impl ContextRules {
         self.push(
             clean(def.terminate.indication),
             TriggerKind::TerminateIndication,
+            Direction::None,
+        );
+        self.push(
+            clean(def.terminate.predicate),
+            TriggerKind::Predicate,
             Direction::None,
         );
         for (list, kind) in [

@@ -78,6 +78,9 @@ pub fn hover(
     if f.form == FormKind::Abbreviation {
         note.push_str(&format!(" · “{written}” = {}", t.name));
     }
+    if f.form == FormKind::Lay {
+        note.push_str(&format!(" · “{written}” = {} (lay wording)", t.name));
+    }
     if f.misspelling {
         let fix = f.suggestion.as_deref().unwrap_or(&t.name);
         note.push_str(&format!(
