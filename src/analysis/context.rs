@@ -315,24 +315,32 @@ impl ContextEngine {
             mentions.get(i).is_none_or(|m| h.range.end <= m.start)
         });
         fill_word_starts(sentence, &mut scratch.word_starts);
+        // What a mention asks of its sentence is found here once, so that a mention costs
+        // what its scope window holds, never its sentence's length (a 10 MB run-on
+        // "sentence" had each mention re-count up to 50 words of list per trigger in reach).
+        scratch.index.fill(
+            sentence,
+            &scratch.hits,
+            &scratch.word_starts,
+            &self.rules,
+            self.list_item_words,
+        );
         let hits = &scratch.hits;
         let word_starts = &scratch.word_starts;
-        let words_between = |a: usize, b: usize| {
-            word_starts.partition_point(|&w| w < b) - word_starts.partition_point(|&w| w < a)
-        };
+        let index = &scratch.index;
         // Hits are sorted by position: these find the ones inside a byte range without
         // scanning the sentence, which keeps a 10 MB run-on "sentence" linear.
         let hits_within = |r: &Range<usize>| {
             let a = hits.partition_point(|h| h.range.start < r.start);
             let b = hits.partition_point(|h| h.range.end <= r.end).max(a);
-            &hits[a..b]
+            a..b
         };
         // Hits that overlap a byte range: a multi-word trigger whose first word is out of
         // the window may still end (forward) or start (backward) within reach.
         let hits_touching = |r: &Range<usize>| {
             let a = hits.partition_point(|h| h.range.end <= r.start);
             let b = hits.partition_point(|h| h.range.start < r.end).max(a);
-            &hits[a..b]
+            a..b
         };
         // Where the sentence's last word ends: an item mark after it is a question mark.
         let text_end = sentence
@@ -362,6 +370,8 @@ impl ContextEngine {
                 .copied()
                 .unwrap_or(sentence.len());
             let near = hits_touching(&(lo..hi));
+            // The mention's word indices: a trigger's distance in words is a subtraction.
+            let (m_first, m_past) = (wi, wj);
             let next_mention = mentions.get(mi + 1).map_or(sentence.len(), |n| n.start);
             let label = self.label(sentence, m.end, next_mention);
             let mut best: [Slot; 3] = [None, None, None];
@@ -370,7 +380,8 @@ impl ContextEngine {
             if let Some((kind, range)) = &label {
                 best[0] = Some((0, *kind, range.clone(), CauseKind::Label));
             }
-            for h in near {
+            for hi in near {
+                let h = &hits[hi];
                 if label
                     .as_ref()
                     .is_some_and(|(_, r)| r.start <= h.range.start && h.range.end <= r.end)
@@ -389,10 +400,18 @@ impl ContextEngine {
                     if ax == Axis::Existence && label.is_some() {
                         continue;
                     }
-                    let (gap, forward) = if h.range.end <= m.start {
-                        (h.range.end..m.start, true)
+                    let (gap, forward, mut distance) = if h.range.end <= m.start {
+                        (
+                            h.range.end..m.start,
+                            true,
+                            m_first - index.end_word[hi] as usize,
+                        )
                     } else if h.range.start >= m.end {
-                        (m.end..h.range.start, false)
+                        (
+                            m.end..h.range.start,
+                            false,
+                            index.start_word[hi] as usize - m_past,
+                        )
                     } else {
                         continue;
                     };
@@ -417,11 +436,11 @@ impl ContextEngine {
                     if !allowed {
                         continue;
                     }
-                    let mut distance = words_between(gap.start, gap.end);
                     if distance > self.max_words && self.list_item_words > 0 {
                         // A coordinated list counts one word per item: "denies fevers,
                         // chills, …, or rash" reaches as far as its items do.
-                        distance = list_items(&sentence[gap.clone()], self.list_item_words)
+                        distance = index
+                            .list_items(sentence, &gap, self.list_item_words)
                             .unwrap_or(distance);
                     }
                     if distance > self.max_words {
@@ -430,7 +449,10 @@ impl ContextEngine {
                     if dir == Direction::Item && crosses_item(&sentence[gap.clone()]) {
                         continue;
                     }
-                    let blocked = hits_within(&gap).iter().any(|t| {
+                    // Only the terminations in the gap are looked at, found from one to the
+                    // next through the index rather than by walking every trigger between.
+                    let blocked = index.terminations(hits_within(&gap)).any(|ti| {
+                        let t = &hits[ti];
                         self.rules[t.phrase]
                             .iter()
                             .any(|&(k, _)| blocks(k, kind, forward))
@@ -637,12 +659,122 @@ fn fill_word_starts(s: &str, out: &mut Vec<usize>) {
 pub(crate) struct Scratch {
     hits: Vec<Hit>,
     word_starts: Vec<usize>,
+    index: SentenceIndex,
 }
 
 impl Scratch {
     /// Whether a buffer holds more than `max` items' room.
     pub(crate) fn is_big(&self, max: usize) -> bool {
-        self.hits.capacity() > max || self.word_starts.capacity() > max
+        self.hits.capacity() > max || self.word_starts.capacity() > max || self.index.is_big(max)
+    }
+}
+
+/// What every mention of a sentence asks of it, found once per sentence so that a mention
+/// costs a few binary searches per trigger in reach, whatever the sentence's length. Only
+/// the mechanics of [`ContextEngine::assert_into`] use it: each query answers exactly what
+/// the plain scan it replaces answered (tested against it).
+#[derive(Debug, Default)]
+struct SentenceIndex {
+    /// Per hit: the number of words that start before it starts / before it ends.
+    start_word: Vec<u32>,
+    end_word: Vec<u32>,
+    /// Per hit, and one past the last: the first hit at or after it that is a termination.
+    next_termination: Vec<u32>,
+    /// Where the sentence's commas are.
+    commas: Vec<usize>,
+    /// Per comma: the list items, and the parts too long to be an item ([`list_items`]
+    /// `None`), of the text between the sentence's commas before it, summed.
+    items_before: Vec<u32>,
+    unlisted_before: Vec<u32>,
+}
+
+impl SentenceIndex {
+    fn fill(
+        &mut self,
+        sentence: &str,
+        hits: &[Hit],
+        word_starts: &[usize],
+        rules: &[Vec<(TriggerKind, Direction)>],
+        max_item: usize,
+    ) {
+        // Hits and word starts are both sorted: one merge finds every hit's word indices.
+        let word_index = |out: &mut Vec<u32>, at: &mut dyn Iterator<Item = usize>| {
+            out.clear();
+            let mut w = 0;
+            for a in at {
+                while w < word_starts.len() && word_starts[w] < a {
+                    w += 1;
+                }
+                out.push(u32::try_from(w).unwrap_or(u32::MAX));
+            }
+        };
+        word_index(
+            &mut self.start_word,
+            &mut hits.iter().map(|h| h.range.start),
+        );
+        word_index(&mut self.end_word, &mut hits.iter().map(|h| h.range.end));
+        self.next_termination.clear();
+        self.next_termination.resize(hits.len() + 1, 0);
+        let mut next = u32::try_from(hits.len()).unwrap_or(u32::MAX);
+        for (i, h) in hits.iter().enumerate().rev() {
+            if rules[h.phrase].iter().any(|&(k, _)| is_termination(k)) {
+                next = u32::try_from(i).unwrap_or(u32::MAX);
+            }
+            self.next_termination[i] = next;
+        }
+        if let Some(last) = self.next_termination.last_mut() {
+            *last = u32::try_from(hits.len()).unwrap_or(u32::MAX);
+        }
+        self.commas.clear();
+        self.commas
+            .extend(memchr::memchr_iter(b',', sentence.as_bytes()));
+        self.items_before.clear();
+        self.unlisted_before.clear();
+        let (mut items, mut unlisted) = (0u32, 0u32);
+        for (k, &c) in self.commas.iter().enumerate() {
+            if k > 0 {
+                match list_items(&sentence[self.commas[k - 1] + 1..c], max_item) {
+                    Some(n) => items = items.saturating_add(u32::try_from(n).unwrap_or(u32::MAX)),
+                    None => unlisted += 1,
+                }
+            }
+            self.items_before.push(items);
+            self.unlisted_before.push(unlisted);
+        }
+    }
+
+    /// [`list_items`] of `sentence[gap]`: the parts between two commas inside the gap are
+    /// summed already; only the two partial parts at its ends are read.
+    fn list_items(&self, sentence: &str, gap: &Range<usize>, max_item: usize) -> Option<usize> {
+        let a = self.commas.partition_point(|&c| c < gap.start);
+        let b = self.commas.partition_point(|&c| c < gap.end);
+        if a == b {
+            return list_items(&sentence[gap.clone()], max_item);
+        }
+        if self.unlisted_before[b - 1] != self.unlisted_before[a] {
+            return None;
+        }
+        let inner = (self.items_before[b - 1] - self.items_before[a]) as usize;
+        let head = list_items(&sentence[gap.start..self.commas[a]], max_item)?;
+        let tail = list_items(&sentence[self.commas[b - 1] + 1..gap.end], max_item)?;
+        Some(head + inner + tail)
+    }
+
+    /// The terminations among the hits `range`, in order.
+    fn terminations(&self, range: Range<usize>) -> impl Iterator<Item = usize> + '_ {
+        let mut i = range.start;
+        std::iter::from_fn(move || {
+            let t = *self.next_termination.get(i)? as usize;
+            if t >= range.end {
+                return None;
+            }
+            i = t + 1;
+            Some(t)
+        })
+    }
+
+    fn is_big(&self, max: usize) -> bool {
+        self.start_word.capacity() > max || self.commas.capacity() > max
     }
 }
 
