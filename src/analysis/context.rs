@@ -330,18 +330,13 @@ impl ContextEngine {
         let index = &scratch.index;
         // Hits are sorted by position: these find the ones inside a byte range without
         // scanning the sentence, which keeps a 10 MB run-on "sentence" linear.
-        let hits_within = |r: &Range<usize>| {
-            let a = hits.partition_point(|h| h.range.start < r.start);
-            let b = hits.partition_point(|h| h.range.end <= r.end).max(a);
-            a..b
-        };
-        // Hits that overlap a byte range: a multi-word trigger whose first word is out of
-        // the window may still end (forward) or start (backward) within reach.
-        let hits_touching = |r: &Range<usize>| {
-            let a = hits.partition_point(|h| h.range.end <= r.start);
-            let b = hits.partition_point(|h| h.range.start < r.end).max(a);
-            a..b
-        };
+        // The hits inside a gap: those that start at or after its start (`a`: the number
+        // that start before) and end by its end (`b`: the number that end by it).
+        let hits_within = |a: usize, b: usize| a..b.max(a);
+        // Mentions come in order, so each of these counts resumes where the last mention's
+        // stopped: linear over the sentence, where a binary search per mention was a third
+        // of a run-on sentence's time.
+        let mut cursors = [0usize; 8];
         // Where the sentence's last word ends: an item mark after it is a question mark.
         let text_end = sentence
             .trim_end_matches(|c: char| !c.is_alphanumeric())
@@ -358,20 +353,33 @@ impl ContextEngine {
             // Only triggers within reach can apply: max_words words either side, or as many
             // list items of list_item_words words.
             let reach = self.max_words * self.list_item_words.max(1) + 2;
-            let wi = word_starts.partition_point(|&w| w < m.start);
+            let [c_wi, c_wj, c_lo, c_hi, c_ends, c_starts, c_cs, c_ce] = &mut cursors;
+            let wi = resume(c_wi, word_starts.len(), |k| word_starts[k] < m.start);
             // Cues before the first word ("?calcinosis") are in reach too.
             let lo = match wi.checked_sub(reach) {
                 Some(w) => word_starts[w],
                 None => 0,
             };
-            let wj = word_starts.partition_point(|&w| w < m.end);
+            let wj = resume(c_wj, word_starts.len(), |k| word_starts[k] < m.end);
             let hi = word_starts
                 .get(wj + reach)
                 .copied()
                 .unwrap_or(sentence.len());
-            let near = hits_touching(&(lo..hi));
+            // Hits that overlap the window: a multi-word trigger whose first word is out of
+            // it may still end (forward) or start (backward) within reach.
+            let near = {
+                let a = resume(c_lo, hits.len(), |k| hits[k].range.end <= lo);
+                let b = resume(c_hi, hits.len(), |k| hits[k].range.start < hi).max(a);
+                a..b
+            };
+            let ends_by_start = resume(c_ends, hits.len(), |k| hits[k].range.end <= m.start);
+            let starts_before_end = resume(c_starts, hits.len(), |k| hits[k].range.start < m.end);
             // The mention's word indices: a trigger's distance in words is a subtraction.
             let (m_first, m_past) = (wi, wj);
+            let m_commas = (
+                resume(c_cs, index.commas.len(), |k| index.commas[k] < m.start),
+                resume(c_ce, index.commas.len(), |k| index.commas[k] < m.end),
+            );
             let next_mention = mentions.get(mi + 1).map_or(sentence.len(), |n| n.start);
             let label = self.label(sentence, m.end, next_mention);
             let mut best: [Slot; 3] = [None, None, None];
@@ -400,17 +408,21 @@ impl ContextEngine {
                     if ax == Axis::Existence && label.is_some() {
                         continue;
                     }
-                    let (gap, forward, mut distance) = if h.range.end <= m.start {
+                    let (gap, forward, mut distance, commas, within) = if h.range.end <= m.start {
                         (
                             h.range.end..m.start,
                             true,
                             m_first - index.end_word[hi] as usize,
+                            (index.end_comma[hi] as usize, m_commas.0),
+                            hits_within(index.starts_before_end[hi] as usize, ends_by_start),
                         )
                     } else if h.range.start >= m.end {
                         (
                             m.end..h.range.start,
                             false,
                             index.start_word[hi] as usize - m_past,
+                            (m_commas.1, index.start_comma[hi] as usize),
+                            hits_within(starts_before_end, index.ends_by_start[hi] as usize),
                         )
                     } else {
                         continue;
@@ -440,7 +452,13 @@ impl ContextEngine {
                         // A coordinated list counts one word per item: "denies fevers,
                         // chills, …, or rash" reaches as far as its items do.
                         distance = index
-                            .list_items(sentence, &gap, self.list_item_words)
+                            .list_items(
+                                sentence,
+                                &gap,
+                                commas,
+                                self.list_item_words,
+                                self.max_words,
+                            )
                             .unwrap_or(distance);
                     }
                     if distance > self.max_words {
@@ -451,7 +469,7 @@ impl ContextEngine {
                     }
                     // Only the terminations in the gap are looked at, found from one to the
                     // next through the index rather than by walking every trigger between.
-                    let blocked = index.terminations(hits_within(&gap)).any(|ti| {
+                    let blocked = index.terminations(within.clone()).any(|ti| {
                         let t = &hits[ti];
                         self.rules[t.phrase]
                             .iter()
@@ -654,6 +672,39 @@ fn fill_word_starts(s: &str, out: &mut Vec<usize>) {
     }
 }
 
+/// The number of leading indices `k < len` for which `before(k)` holds (a sorted
+/// predicate: true, then false), found from `cursor`, the answer for the previous mention,
+/// and left there. Linear over a sentence when the positions asked about ascend, and
+/// correct in any order.
+fn resume(cursor: &mut usize, len: usize, before: impl Fn(usize) -> bool) -> usize {
+    let mut k = (*cursor).min(len);
+    while k > 0 && !before(k - 1) {
+        k -= 1;
+    }
+    while k < len && before(k) {
+        k += 1;
+    }
+    *cursor = k;
+    k
+}
+
+/// For each of `at` (ascending), the number of `marks` (ascending) before it, into `out`.
+fn count_before(
+    out: &mut Vec<u32>,
+    len: usize,
+    mark: impl Fn(usize) -> usize,
+    at: impl Iterator<Item = usize>,
+) {
+    out.clear();
+    let mut w = 0;
+    for a in at {
+        while w < len && mark(w) < a {
+            w += 1;
+        }
+        out.push(u32::try_from(w).unwrap_or(u32::MAX));
+    }
+}
+
 /// Buffers [`ContextEngine::assert_into`] reuses from one sentence to the next.
 #[derive(Debug, Default)]
 pub(crate) struct Scratch {
@@ -678,6 +729,12 @@ struct SentenceIndex {
     /// Per hit: the number of words that start before it starts / before it ends.
     start_word: Vec<u32>,
     end_word: Vec<u32>,
+    /// Per hit: the number of commas before it starts / before it ends.
+    start_comma: Vec<u32>,
+    end_comma: Vec<u32>,
+    /// Per hit: the number of hits that start before it ends / that end by its start.
+    starts_before_end: Vec<u32>,
+    ends_by_start: Vec<u32>,
     /// Per hit, and one past the last: the first hit at or after it that is a termination.
     next_termination: Vec<u32>,
     /// Where the sentence's commas are.
@@ -698,21 +755,48 @@ impl SentenceIndex {
         max_item: usize,
     ) {
         // Hits and word starts are both sorted: one merge finds every hit's word indices.
-        let word_index = |out: &mut Vec<u32>, at: &mut dyn Iterator<Item = usize>| {
-            out.clear();
-            let mut w = 0;
-            for a in at {
-                while w < word_starts.len() && word_starts[w] < a {
-                    w += 1;
-                }
-                out.push(u32::try_from(w).unwrap_or(u32::MAX));
-            }
-        };
-        word_index(
+        self.commas.clear();
+        self.commas
+            .extend(memchr::memchr_iter(b',', sentence.as_bytes()));
+        let commas = std::mem::take(&mut self.commas);
+        count_before(
             &mut self.start_word,
-            &mut hits.iter().map(|h| h.range.start),
+            word_starts.len(),
+            |k| word_starts[k],
+            hits.iter().map(|h| h.range.start),
         );
-        word_index(&mut self.end_word, &mut hits.iter().map(|h| h.range.end));
+        count_before(
+            &mut self.end_word,
+            word_starts.len(),
+            |k| word_starts[k],
+            hits.iter().map(|h| h.range.end),
+        );
+        count_before(
+            &mut self.start_comma,
+            commas.len(),
+            |k| commas[k],
+            hits.iter().map(|h| h.range.start),
+        );
+        count_before(
+            &mut self.end_comma,
+            commas.len(),
+            |k| commas[k],
+            hits.iter().map(|h| h.range.end),
+        );
+        self.commas = commas;
+        count_before(
+            &mut self.starts_before_end,
+            hits.len(),
+            |k| hits[k].range.start,
+            hits.iter().map(|h| h.range.end),
+        );
+        // The hits that end by `a` are those whose end is before `a + 1`.
+        count_before(
+            &mut self.ends_by_start,
+            hits.len(),
+            |k| hits[k].range.end,
+            hits.iter().map(|h| h.range.start + 1),
+        );
         self.next_termination.clear();
         self.next_termination.resize(hits.len() + 1, 0);
         let mut next = u32::try_from(hits.len()).unwrap_or(u32::MAX);
@@ -725,9 +809,6 @@ impl SentenceIndex {
         if let Some(last) = self.next_termination.last_mut() {
             *last = u32::try_from(hits.len()).unwrap_or(u32::MAX);
         }
-        self.commas.clear();
-        self.commas
-            .extend(memchr::memchr_iter(b',', sentence.as_bytes()));
         self.items_before.clear();
         self.unlisted_before.clear();
         let (mut items, mut unlisted) = (0u32, 0u32);
@@ -745,9 +826,17 @@ impl SentenceIndex {
 
     /// [`list_items`] of `sentence[gap]`: the parts between two commas inside the gap are
     /// summed already; only the two partial parts at its ends are read.
-    fn list_items(&self, sentence: &str, gap: &Range<usize>, max_item: usize) -> Option<usize> {
-        let a = self.commas.partition_point(|&c| c < gap.start);
-        let b = self.commas.partition_point(|&c| c < gap.end);
+    /// `commas` are the numbers of commas before the gap's start and end. Above `cap` items
+    /// the count is any number above `cap`: the edges are not read.
+    fn list_items(
+        &self,
+        sentence: &str,
+        gap: &Range<usize>,
+        commas: (usize, usize),
+        max_item: usize,
+        cap: usize,
+    ) -> Option<usize> {
+        let (a, b) = commas;
         if a == b {
             return list_items(&sentence[gap.clone()], max_item);
         }
@@ -755,6 +844,9 @@ impl SentenceIndex {
             return None;
         }
         let inner = (self.items_before[b - 1] - self.items_before[a]) as usize;
+        if inner > cap {
+            return Some(inner);
+        }
         let head = list_items(&sentence[gap.start..self.commas[a]], max_item)?;
         let tail = list_items(&sentence[self.commas[b - 1] + 1..gap.end], max_item)?;
         Some(head + inner + tail)
