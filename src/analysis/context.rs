@@ -380,6 +380,22 @@ impl ContextEngine {
                 resume(c_cs, index.commas.len(), |k| index.commas[k] < m.start),
                 resume(c_ce, index.commas.len(), |k| index.commas[k] < m.end),
             );
+            // Narrower still: a trigger applies only within max_words words or max_words
+            // list items, and the items between commas are counted already, so the triggers
+            // beyond both are never looked at (they would fail the distance test below).
+            let near = {
+                let (a, b) = (near.start, near.end);
+                let cap = self.max_words;
+                let first_comma = index.first_comma_within(m_commas.0, cap);
+                let last_comma = index.last_comma_within(m_commas.1, cap);
+                let from = index.end_word[a..b]
+                    .partition_point(|&w| (w as usize) < m_first.saturating_sub(cap))
+                    .min(index.end_comma[a..b].partition_point(|&c| (c as usize) < first_comma));
+                let to = index.start_word[a..b]
+                    .partition_point(|&w| w as usize <= m_past + cap)
+                    .max(index.start_comma[a..b].partition_point(|&c| c as usize <= last_comma));
+                a + from..a + to.max(from)
+            };
             let next_mention = mentions.get(mi + 1).map_or(sentence.len(), |n| n.start);
             let label = self.label(sentence, m.end, next_mention);
             let mut best: [Slot; 3] = [None, None, None];
@@ -852,6 +868,47 @@ impl SentenceIndex {
         Some(head + inner + tail)
     }
 
+    /// The fewest commas before a trigger's end for its scope to reach, within `cap` list
+    /// items, a mention with `c` commas before it: the parts between the commas in the
+    /// gap hold at most `cap` items, and none is too long to be one.
+    fn first_comma_within(&self, c: usize, cap: usize) -> usize {
+        let ok = |a: usize| {
+            a + 1 >= c
+                || (self.unlisted_before[c - 1] == self.unlisted_before[a]
+                    && (self.items_before[c - 1] - self.items_before[a]) as usize <= cap)
+        };
+        let (mut lo, mut hi) = (0, c);
+        while lo < hi {
+            let mid = (lo + hi) / 2;
+            if ok(mid) {
+                hi = mid;
+            } else {
+                lo = mid + 1;
+            }
+        }
+        lo
+    }
+
+    /// The most commas before a trigger's start for its scope to reach back, within `cap`
+    /// list items, a mention with `a` commas before its end.
+    fn last_comma_within(&self, a: usize, cap: usize) -> usize {
+        let ok = |b: usize| {
+            b <= a + 1
+                || (self.unlisted_before[b - 1] == self.unlisted_before[a]
+                    && (self.items_before[b - 1] - self.items_before[a]) as usize <= cap)
+        };
+        let (mut lo, mut hi) = (a, self.commas.len().max(a));
+        while lo < hi {
+            let mid = (lo + hi).div_ceil(2);
+            if ok(mid) {
+                lo = mid;
+            } else {
+                hi = mid - 1;
+            }
+        }
+        lo
+    }
+
     /// The terminations among the hits `range`, in order.
     fn terminations(&self, range: Range<usize>) -> impl Iterator<Item = usize> + '_ {
         let mut i = range.start;
@@ -871,8 +928,296 @@ impl SentenceIndex {
 }
 
 #[cfg(test)]
+impl ContextEngine {
+    /// The plain scan [`ContextEngine::assert_into`] replaced (main at faffe2c): every
+    /// trigger in reach re-reads the text between it and the mention. The reference that
+    /// the indexed version must equal.
+    fn assert_reference(
+        &self,
+        sentence: &str,
+        mentions: &[Range<usize>],
+        section: &SectionDefault,
+    ) -> Vec<(Assertion, Option<Cause>)> {
+        let mut out = Vec::new();
+        let mut scratch = Scratch::default();
+        let hits = &mut scratch.hits;
+        hits.clear();
+        hits.extend(whole_word_matches(&self.automaton, sentence).map(|m| Hit {
+            range: m.range(),
+            phrase: m.pattern().as_usize(),
+        }));
+        // Triggers inside a mention are part of a term's name, not cues. Both lists are
+        // sorted and non-overlapping, so one binary search per trigger finds its neighbour.
+        hits.retain(|h| {
+            let i = mentions.partition_point(|m| m.end <= h.range.start);
+            mentions.get(i).is_none_or(|m| h.range.end <= m.start)
+        });
+        fill_word_starts(sentence, &mut scratch.word_starts);
+        let hits = &scratch.hits;
+        let word_starts = &scratch.word_starts;
+        let words_between = |a: usize, b: usize| {
+            word_starts.partition_point(|&w| w < b) - word_starts.partition_point(|&w| w < a)
+        };
+        // Hits are sorted by position: these find the ones inside a byte range without
+        // scanning the sentence, which keeps a 10 MB run-on "sentence" linear.
+        let hits_within = |r: &Range<usize>| {
+            let a = hits.partition_point(|h| h.range.start < r.start);
+            let b = hits.partition_point(|h| h.range.end <= r.end).max(a);
+            &hits[a..b]
+        };
+        // Hits that overlap a byte range: a multi-word trigger whose first word is out of
+        // the window may still end (forward) or start (backward) within reach.
+        let hits_touching = |r: &Range<usize>| {
+            let a = hits.partition_point(|h| h.range.end <= r.start);
+            let b = hits.partition_point(|h| h.range.start < r.end).max(a);
+            &hits[a..b]
+        };
+        // Where the sentence's last word ends: an item mark after it is a question mark.
+        let text_end = sentence
+            .trim_end_matches(|c: char| !c.is_alphanumeric())
+            .len();
+        let first_patient = hits
+            .iter()
+            .find(|t| {
+                self.rules[t.phrase]
+                    .iter()
+                    .any(|&(k, _)| k == TriggerKind::TerminateExperiencer)
+            })
+            .map(|t| t.range.end);
+        for (mi, m) in mentions.iter().enumerate() {
+            // Only triggers within reach can apply: max_words words either side, or as many
+            // list items of list_item_words words.
+            let reach = self.max_words * self.list_item_words.max(1) + 2;
+            let wi = word_starts.partition_point(|&w| w < m.start);
+            // Cues before the first word ("?calcinosis") are in reach too.
+            let lo = match wi.checked_sub(reach) {
+                Some(w) => word_starts[w],
+                None => 0,
+            };
+            let wj = word_starts.partition_point(|&w| w < m.end);
+            let hi = word_starts
+                .get(wj + reach)
+                .copied()
+                .unwrap_or(sentence.len());
+            let near = hits_touching(&(lo..hi));
+            let next_mention = mentions.get(mi + 1).map_or(sentence.len(), |n| n.start);
+            let label = self.label(sentence, m.end, next_mention);
+            let mut best: [Slot; 3] = [None, None, None];
+            // The closest negation before the mention whose scope reaches it.
+            let mut negation_before: Option<(usize, Range<usize>)> = None;
+            if let Some((kind, range)) = &label {
+                best[0] = Some((0, *kind, range.clone(), CauseKind::Label));
+            }
+            for h in near {
+                if label
+                    .as_ref()
+                    .is_some_and(|(_, r)| r.start <= h.range.start && h.range.end <= r.end)
+                {
+                    continue;
+                }
+                // "?" against a list item ("sclerodactyly, ?telangiectasia") doubts that item
+                // alone; at the end of its sentence it is a question mark and its other
+                // rules apply ("Raynaud phenomenon and sclerodactyly?").
+                let against_item = self.item_marks[h.phrase] && h.range.start < text_end;
+                for &(kind, dir) in &self.rules[h.phrase] {
+                    if self.item_marks[h.phrase] && (dir == Direction::Item) != against_item {
+                        continue;
+                    }
+                    let Some(ax) = axis(kind) else { continue };
+                    if ax == Axis::Existence && label.is_some() {
+                        continue;
+                    }
+                    let (gap, forward) = if h.range.end <= m.start {
+                        (h.range.end..m.start, true)
+                    } else if h.range.start >= m.end {
+                        (m.end..h.range.start, false)
+                    } else {
+                        continue;
+                    };
+                    let allowed = match dir {
+                        Direction::Forward => forward,
+                        Direction::Backward => !forward,
+                        Direction::Both => true,
+                        Direction::Leading => {
+                            forward && word_starts.first() == Some(&h.range.start)
+                        }
+                        // Written before its item ("?X", "? X") it reaches forward; fused
+                        // to the end of a word ("X?, Y") it reaches back.
+                        Direction::Item => {
+                            let after_word = sentence[..h.range.start]
+                                .chars()
+                                .next_back()
+                                .is_some_and(char::is_alphanumeric);
+                            forward != after_word
+                        }
+                        Direction::None => false,
+                    };
+                    if !allowed {
+                        continue;
+                    }
+                    let mut distance = words_between(gap.start, gap.end);
+                    if distance > self.max_words && self.list_item_words > 0 {
+                        // A coordinated list counts one word per item: "denies fevers,
+                        // chills, …, or rash" reaches as far as its items do.
+                        distance = list_items(&sentence[gap.clone()], self.list_item_words)
+                            .unwrap_or(distance);
+                    }
+                    if distance > self.max_words {
+                        continue;
+                    }
+                    if dir == Direction::Item && crosses_item(&sentence[gap.clone()]) {
+                        continue;
+                    }
+                    let blocked = hits_within(&gap).iter().any(|t| {
+                        self.rules[t.phrase]
+                            .iter()
+                            .any(|&(k, _)| blocks(k, kind, forward))
+                            && !(forward
+                                && self.opens_clause(&sentence[h.range.end..t.range.start]))
+                    });
+                    if blocked {
+                        continue;
+                    }
+                    if kind == TriggerKind::Negated
+                        && forward
+                        && negation_before.as_ref().is_none_or(|(d, _)| distance < *d)
+                    {
+                        negation_before = Some((distance, h.range.clone()));
+                    }
+                    let slot = &mut best[ax as usize];
+                    if slot.as_ref().is_none_or(|(d, ..)| distance < *d) {
+                        *slot = Some((distance, kind, h.range.clone(), CauseKind::Trigger));
+                    }
+                }
+            }
+            // An affirmation inside a negation's scope is negated with the mention: "No
+            // calcinosis is seen", "no A or B noted", "without evidence of B". A forward
+            // affirmation keeps its own ground after another mention: "negative for A,
+            // positive for B".
+            if let (Some((_, TriggerKind::Present, affirm, CauseKind::Trigger)), Some((d, neg))) =
+                (&best[0], &negation_before)
+            {
+                let inside = affirm.start >= m.end || {
+                    let k = mentions.partition_point(|x| x.start < neg.end);
+                    mentions.get(k).is_none_or(|x| x.start >= affirm.start)
+                };
+                if inside {
+                    best[0] = Some((*d, TriggerKind::Negated, neg.clone(), CauseKind::Trigger));
+                }
+            }
+            // Section defaults, unless the sentence says otherwise.
+            let patient_named = first_patient.is_some_and(|end| end <= m.start);
+            if best[2].is_none() && !patient_named {
+                if let Some(r) = &section.family {
+                    best[2] = Some((
+                        usize::MAX,
+                        TriggerKind::Family,
+                        r.clone(),
+                        CauseKind::Section,
+                    ));
+                }
+            }
+            if best[1].is_none() {
+                if let Some(r) = &section.historical {
+                    best[1] = Some((
+                        usize::MAX,
+                        TriggerKind::Historical,
+                        r.clone(),
+                        CauseKind::Section,
+                    ));
+                }
+            }
+            out.push(decide(&best));
+        }
+        out
+    }
+}
+
+#[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Random run-on sentences of cues, terms, list separators and joiners, with and
+    /// without commas: the per-sentence index answers exactly what the plain scan did.
+    #[test]
+    fn indexed_scopes_equal_the_plain_scan() {
+        let corpus = crate::corpus::Corpus::embedded().expect("the embedded corpus loads");
+        let engine = ContextEngine::new(&corpus.context);
+        let pieces = [
+            "denies ",
+            "no ",
+            "has ",
+            "?",
+            "? ",
+            "possible ",
+            "mother ",
+            "she ",
+            "if ",
+            "history of ",
+            "X",
+            "X ",
+            "X, ",
+            "X? ",
+            "and ",
+            "or ",
+            ", ",
+            "; ",
+            "(",
+            ") ",
+            "word ",
+            "two words ",
+            "a/b ",
+            "that ",
+            ": none ",
+            "- yes ",
+            "nor ",
+            "not ",
+            "ruled out ",
+            "but ",
+            "é ",
+        ];
+        // Long coordinated lists, where scopes are counted in items, at the edge of reach.
+        let lists = [
+            "X, ",
+            "X, ",
+            "word, ",
+            "two words, ",
+            "X and ",
+            "or ",
+            "denies ",
+            "?",
+            "has ",
+            "X ",
+        ];
+        let mut rng = fastrand::Rng::with_seed(24);
+        let mut checked = 0;
+        for round in 0..4_000 {
+            let len = if round % 10 == 0 { 400 } else { 40 };
+            let set: &[&str] = if round % 2 == 0 { &pieces } else { &lists };
+            let mut s = String::new();
+            let mut mentions = Vec::new();
+            for _ in 0..rng.usize(1..len) {
+                let p = set[rng.usize(..set.len())];
+                if let Some(rest) = p.strip_prefix('X') {
+                    // A mention is a whole word not glued to the last one.
+                    if s.ends_with(|c: char| c.is_alphanumeric()) {
+                        s.push(' ');
+                    }
+                    mentions.push(s.len()..s.len() + 2);
+                    s.push_str("RP");
+                    s.push_str(rest);
+                } else {
+                    s.push_str(p);
+                }
+            }
+            let section = SectionDefault::default();
+            let got = engine.assert(&s, &mentions, &section);
+            let want = engine.assert_reference(&s, &mentions, &section);
+            assert_eq!(got, want, "{s:?}");
+            checked += mentions.len();
+        }
+        assert!(checked > 10_000, "{checked} mentions");
+    }
 
     #[test]
     fn word_starts_byte_by_byte_equal_char_by_char() {
