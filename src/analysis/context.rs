@@ -324,6 +324,7 @@ impl ContextEngine {
             &scratch.word_starts,
             &self.rules,
             self.list_item_words,
+            self.max_words,
         );
         let hits = &scratch.hits;
         let word_starts = &scratch.word_starts;
@@ -383,7 +384,9 @@ impl ContextEngine {
             // Narrower still: a trigger applies only within max_words words or max_words
             // list items, and the items between commas are counted already, so the triggers
             // beyond both are never looked at (they would fail the distance test below).
-            let near = {
+            let near = if !index.lists {
+                near
+            } else {
                 let (a, b) = (near.start, near.end);
                 let cap = self.max_words;
                 let first_comma = index.first_comma_within(m_commas.0, cap);
@@ -424,12 +427,11 @@ impl ContextEngine {
                     if ax == Axis::Existence && label.is_some() {
                         continue;
                     }
-                    let (gap, forward, mut distance, commas, within) = if h.range.end <= m.start {
+                    let (gap, forward, mut distance, within) = if h.range.end <= m.start {
                         (
                             h.range.end..m.start,
                             true,
                             m_first - index.end_word[hi] as usize,
-                            (index.end_comma[hi] as usize, m_commas.0),
                             hits_within(index.starts_before_end[hi] as usize, ends_by_start),
                         )
                     } else if h.range.start >= m.end {
@@ -437,7 +439,6 @@ impl ContextEngine {
                             m.end..h.range.start,
                             false,
                             index.start_word[hi] as usize - m_past,
-                            (m_commas.1, index.start_comma[hi] as usize),
                             hits_within(starts_before_end, index.ends_by_start[hi] as usize),
                         )
                     } else {
@@ -467,6 +468,11 @@ impl ContextEngine {
                     if distance > self.max_words && self.list_item_words > 0 {
                         // A coordinated list counts one word per item: "denies fevers,
                         // chills, …, or rash" reaches as far as its items do.
+                        let commas = if forward {
+                            (index.end_comma[hi] as usize, m_commas.0)
+                        } else {
+                            (m_commas.1, index.start_comma[hi] as usize)
+                        };
                         distance = index
                             .list_items(
                                 sentence,
@@ -753,6 +759,9 @@ struct SentenceIndex {
     ends_by_start: Vec<u32>,
     /// Per hit, and one past the last: the first hit at or after it that is a termination.
     next_termination: Vec<u32>,
+    /// Whether a distance may be counted in list items: the sentence has triggers and more
+    /// words than a scope reaches. Without, the comma counts below are left unfilled.
+    lists: bool,
     /// Where the sentence's commas are.
     commas: Vec<usize>,
     /// Per comma: the list items, and the parts too long to be an item ([`list_items`]
@@ -769,11 +778,21 @@ impl SentenceIndex {
         word_starts: &[usize],
         rules: &[Vec<(TriggerKind, Direction)>],
         max_item: usize,
+        max_words: usize,
     ) {
-        // Hits and word starts are both sorted: one merge finds every hit's word indices.
         self.commas.clear();
-        self.commas
-            .extend(memchr::memchr_iter(b',', sentence.as_bytes()));
+        // Most sentences are short: with no trigger, or no more words than a scope
+        // reaches, no distance is ever counted in list items, and the index is the few
+        // counts below (building all of it made typical notes 8 % slower).
+        self.lists = !hits.is_empty() && word_starts.len() > max_words;
+        if hits.is_empty() {
+            return;
+        }
+        // Hits and word starts are both sorted: one merge finds every hit's word indices.
+        if self.lists {
+            self.commas
+                .extend(memchr::memchr_iter(b',', sentence.as_bytes()));
+        }
         let commas = std::mem::take(&mut self.commas);
         count_before(
             &mut self.start_word,
@@ -787,18 +806,20 @@ impl SentenceIndex {
             |k| word_starts[k],
             hits.iter().map(|h| h.range.end),
         );
-        count_before(
-            &mut self.start_comma,
-            commas.len(),
-            |k| commas[k],
-            hits.iter().map(|h| h.range.start),
-        );
-        count_before(
-            &mut self.end_comma,
-            commas.len(),
-            |k| commas[k],
-            hits.iter().map(|h| h.range.end),
-        );
+        if self.lists {
+            count_before(
+                &mut self.start_comma,
+                commas.len(),
+                |k| commas[k],
+                hits.iter().map(|h| h.range.start),
+            );
+            count_before(
+                &mut self.end_comma,
+                commas.len(),
+                |k| commas[k],
+                hits.iter().map(|h| h.range.end),
+            );
+        }
         self.commas = commas;
         count_before(
             &mut self.starts_before_end,
