@@ -645,9 +645,17 @@ fn crosses_item(gap: &str) -> bool {
             .any(|w| LIST_JOINERS.iter().any(|j| w.eq_ignore_ascii_case(j)))
 }
 
+#[cfg(test)]
+thread_local! {
+    /// The bytes [`list_items`] has read on this thread: what a mention costs, counted.
+    static LIST_BYTES_READ: std::cell::Cell<usize> = const { std::cell::Cell::new(0) };
+}
+
 /// If `gap` is the inside of a coordinated list (items of at most `max_item` words joined by
 /// commas, "or", "and", "nor"), the number of items; otherwise `None`.
 fn list_items(gap: &str, max_item: usize) -> Option<usize> {
+    #[cfg(test)]
+    LIST_BYTES_READ.with(|n| n.set(n.get() + gap.len()));
     let mut items = 0;
     for part in gap.split(',') {
         let mut words = 0;
@@ -1157,6 +1165,39 @@ impl ContextEngine {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The text of list a mention reads is bounded by its scope window, not by the
+    /// sentence: on one run-on line of "?RP, " items (a trigger at every item), the plain
+    /// scan re-read every gap to each trigger in reach; the index reads each byte once
+    /// for the sentence and then only the partial items at a gap's two ends.
+    #[test]
+    fn a_mention_reads_a_bounded_amount_of_list_text() {
+        let corpus = crate::corpus::Corpus::embedded().expect("the embedded corpus loads");
+        let engine = ContextEngine::new(&corpus.context);
+        let section = SectionDefault::default();
+        let read_per_mention = |n: usize, plain: bool| {
+            let s = "?RP, ".repeat(n);
+            let mentions: Vec<Range<usize>> = (0..n).map(|i| i * 5 + 1..i * 5 + 3).collect();
+            LIST_BYTES_READ.with(|c| c.set(0));
+            let found = if plain {
+                engine.assert_reference(&s, &mentions, &section)
+            } else {
+                engine.assert(&s, &mentions, &section)
+            };
+            assert!(found.iter().all(|(a, _)| *a == Assertion::Possible));
+            LIST_BYTES_READ.with(|c| c.get()) / n
+        };
+        for n in [1_000, 8_000] {
+            let indexed = read_per_mention(n, false);
+            assert!(indexed <= 100, "{indexed} bytes per mention for {n} items");
+            // What main read: the check above fails on it.
+            let plain = read_per_mention(n, true);
+            assert!(
+                plain > 1_000,
+                "{plain} bytes per mention for {n} items (plain scan)"
+            );
+        }
+    }
 
     /// Random run-on sentences of cues, terms, list separators and joiners, with and
     /// without commas: the per-sentence index answers exactly what the plain scan did.
