@@ -328,6 +328,673 @@ impl ContextEngine {
             mentions.get(i).is_none_or(|m| h.range.end <= m.start)
         });
         fill_word_starts(sentence, &mut scratch.word_starts);
+        // What a mention asks of its sentence is found here once, so that a mention costs
+        // what its scope window holds, never its sentence's length (a 10 MB run-on
+        // "sentence" had each mention re-count up to 50 words of list per trigger in reach).
+        scratch.index.fill(
+            sentence,
+            &scratch.hits,
+            &scratch.word_starts,
+            &self.rules,
+            self.list_item_words,
+            self.max_words,
+        );
+        let hits = &scratch.hits;
+        let word_starts = &scratch.word_starts;
+        let index = &scratch.index;
+        // Hits are sorted by position: these find the ones inside a byte range without
+        // scanning the sentence, which keeps a 10 MB run-on "sentence" linear.
+        // The hits inside a gap: those that start at or after its start (`a`: the number
+        // that start before) and end by its end (`b`: the number that end by it).
+        let hits_within = |a: usize, b: usize| a..b.max(a);
+        // Mentions come in order, so each of these counts resumes where the last mention's
+        // stopped: linear over the sentence, where a binary search per mention was a third
+        // of a run-on sentence's time.
+        let mut cursors = [0usize; 8];
+        // Where the sentence's last word ends: an item mark after it is a question mark.
+        let text_end = sentence
+            .trim_end_matches(|c: char| !c.is_alphanumeric())
+            .len();
+        let first_patient = hits
+            .iter()
+            .find(|t| {
+                self.rules[t.phrase]
+                    .iter()
+                    .any(|&(k, _)| k == TriggerKind::TerminateExperiencer)
+            })
+            .map(|t| t.range.end);
+        for (mi, m) in mentions.iter().enumerate() {
+            // Only triggers within reach can apply: max_words words either side, or as many
+            // list items of list_item_words words.
+            let reach = self.max_words * self.list_item_words.max(1) + 2;
+            let [c_wi, c_wj, c_lo, c_hi, c_ends, c_starts, c_cs, c_ce] = &mut cursors;
+            let wi = resume(c_wi, word_starts.len(), |k| word_starts[k] < m.start);
+            // Cues before the first word ("?calcinosis") are in reach too.
+            let lo = match wi.checked_sub(reach) {
+                Some(w) => word_starts[w],
+                None => 0,
+            };
+            let wj = resume(c_wj, word_starts.len(), |k| word_starts[k] < m.end);
+            let hi = word_starts
+                .get(wj + reach)
+                .copied()
+                .unwrap_or(sentence.len());
+            // Hits that overlap the window: a multi-word trigger whose first word is out of
+            // it may still end (forward) or start (backward) within reach.
+            let near = {
+                let a = resume(c_lo, hits.len(), |k| hits[k].range.end <= lo);
+                let b = resume(c_hi, hits.len(), |k| hits[k].range.start < hi).max(a);
+                a..b
+            };
+            let ends_by_start = resume(c_ends, hits.len(), |k| hits[k].range.end <= m.start);
+            let starts_before_end = resume(c_starts, hits.len(), |k| hits[k].range.start < m.end);
+            // The mention's word indices: a trigger's distance in words is a subtraction.
+            let (m_first, m_past) = (wi, wj);
+            let m_commas = (
+                resume(c_cs, index.commas.len(), |k| index.commas[k] < m.start),
+                resume(c_ce, index.commas.len(), |k| index.commas[k] < m.end),
+            );
+            // Narrower still: a trigger applies only within max_words words or max_words
+            // list items, and the items between commas are counted already, so the triggers
+            // beyond both are never looked at (they would fail the distance test below).
+            let near = if !index.lists {
+                near
+            } else {
+                let (a, b) = (near.start, near.end);
+                let cap = self.max_words;
+                let first_comma = index.first_comma_within(m_commas.0, cap);
+                let last_comma = index.last_comma_within(m_commas.1, cap);
+                let from = index.end_word[a..b]
+                    .partition_point(|&w| (w as usize) < m_first.saturating_sub(cap))
+                    .min(index.end_comma[a..b].partition_point(|&c| (c as usize) < first_comma));
+                let to = index.start_word[a..b]
+                    .partition_point(|&w| w as usize <= m_past + cap)
+                    .max(index.start_comma[a..b].partition_point(|&c| c as usize <= last_comma));
+                a + from..a + to.max(from)
+            };
+            let next_mention = mentions.get(mi + 1).map_or(sentence.len(), |n| n.start);
+            let label = self.label(sentence, m.end, next_mention);
+            let mut best: [Slot; 3] = [None, None, None];
+            // The closest negation before the mention whose scope reaches it.
+            let mut negation_before: Option<(usize, Range<usize>)> = None;
+            if let Some((kind, range)) = &label {
+                best[0] = Some((0, *kind, range.clone(), CauseKind::Label));
+            }
+            for hi in near {
+                let h = &hits[hi];
+                if label
+                    .as_ref()
+                    .is_some_and(|(_, r)| r.start <= h.range.start && h.range.end <= r.end)
+                {
+                    continue;
+                }
+                // "?" against a list item ("sclerodactyly, ?telangiectasia") doubts that item
+                // alone; at the end of its sentence it is a question mark and its other
+                // rules apply ("Raynaud phenomenon and sclerodactyly?").
+                let against_item = self.item_marks[h.phrase] && h.range.start < text_end;
+                for &(kind, dir) in &self.rules[h.phrase] {
+                    if self.item_marks[h.phrase] && (dir == Direction::Item) != against_item {
+                        continue;
+                    }
+                    let Some(ax) = axis(kind) else { continue };
+                    if ax == Axis::Existence && label.is_some() {
+                        continue;
+                    }
+                    let (gap, forward, mut distance, within) = if h.range.end <= m.start {
+                        (
+                            h.range.end..m.start,
+                            true,
+                            m_first - index.end_word[hi] as usize,
+                            hits_within(index.starts_before_end[hi] as usize, ends_by_start),
+                        )
+                    } else if h.range.start >= m.end {
+                        (
+                            m.end..h.range.start,
+                            false,
+                            index.start_word[hi] as usize - m_past,
+                            hits_within(starts_before_end, index.ends_by_start[hi] as usize),
+                        )
+                    } else {
+                        continue;
+                    };
+                    let allowed = match dir {
+                        Direction::Forward => forward,
+                        Direction::Backward => !forward,
+                        Direction::Both => true,
+                        Direction::Leading => {
+                            forward && word_starts.first() == Some(&h.range.start)
+                        }
+                        // Written before its item ("?X", "? X") it reaches forward; fused
+                        // to the end of a word ("X?, Y") it reaches back.
+                        Direction::Item => {
+                            let after_word = sentence[..h.range.start]
+                                .chars()
+                                .next_back()
+                                .is_some_and(char::is_alphanumeric);
+                            forward != after_word
+                        }
+                        Direction::None => false,
+                    };
+                    if !allowed {
+                        continue;
+                    }
+                    if distance > self.max_words && self.list_item_words > 0 {
+                        // A coordinated list counts one word per item: "denies fevers,
+                        // chills, …, or rash" reaches as far as its items do.
+                        let commas = if forward {
+                            (index.end_comma[hi] as usize, m_commas.0)
+                        } else {
+                            (m_commas.1, index.start_comma[hi] as usize)
+                        };
+                        distance = index
+                            .list_items(
+                                sentence,
+                                &gap,
+                                commas,
+                                self.list_item_words,
+                                self.max_words,
+                            )
+                            .unwrap_or(distance);
+                    }
+                    if distance > self.max_words {
+                        continue;
+                    }
+                    if dir == Direction::Item && crosses_item(&sentence[gap.clone()]) {
+                        continue;
+                    }
+                    // Only the terminations in the gap are looked at, found from one to the
+                    // next through the index rather than by walking every trigger between.
+                    let blocked = index.terminations(within.clone()).any(|ti| {
+                        let t = &hits[ti];
+                        self.rules[t.phrase]
+                            .iter()
+                            .any(|&(k, _)| blocks(k, kind, forward))
+                            && !(forward
+                                && self.opens_clause(&sentence[h.range.end..t.range.start]))
+                    });
+                    if blocked {
+                        continue;
+                    }
+                    if kind == TriggerKind::Negated
+                        && forward
+                        && negation_before.as_ref().is_none_or(|(d, _)| distance < *d)
+                    {
+                        negation_before = Some((distance, h.range.clone()));
+                    }
+                    let slot = &mut best[ax as usize];
+                    if slot.as_ref().is_none_or(|(d, ..)| distance < *d) {
+                        *slot = Some((distance, kind, h.range.clone(), CauseKind::Trigger));
+                    }
+                }
+            }
+            // An affirmation inside a negation's scope is negated with the mention: "No
+            // calcinosis is seen", "no A or B noted", "without evidence of B". A forward
+            // affirmation keeps its own ground after another mention: "negative for A,
+            // positive for B".
+            if let (Some((_, TriggerKind::Present, affirm, CauseKind::Trigger)), Some((d, neg))) =
+                (&best[0], &negation_before)
+            {
+                let inside = affirm.start >= m.end || {
+                    let k = mentions.partition_point(|x| x.start < neg.end);
+                    mentions.get(k).is_none_or(|x| x.start >= affirm.start)
+                };
+                if inside {
+                    best[0] = Some((*d, TriggerKind::Negated, neg.clone(), CauseKind::Trigger));
+                }
+            }
+            // Section defaults, unless the sentence says otherwise.
+            let patient_named = first_patient.is_some_and(|end| end <= m.start);
+            if best[2].is_none() && !patient_named {
+                if let Some(r) = &section.family {
+                    best[2] = Some((
+                        usize::MAX,
+                        TriggerKind::Family,
+                        r.clone(),
+                        CauseKind::Section,
+                    ));
+                }
+            }
+            if best[1].is_none() {
+                if let Some(r) = &section.historical {
+                    best[1] = Some((
+                        usize::MAX,
+                        TriggerKind::Historical,
+                        r.clone(),
+                        CauseKind::Section,
+                    ));
+                }
+            }
+            out.push(decide(&best));
+        }
+    }
+
+    /// Whether `between` (the text from a trigger to a termination after it) is empty or
+    /// one clause opener: then the termination is in the trigger's own clause.
+    fn opens_clause(&self, between: &str) -> bool {
+        let w = between.trim();
+        w.is_empty()
+            || self
+                .clause_openers
+                .iter()
+                .any(|o| o.eq_ignore_ascii_case(w))
+    }
+
+    /// A label value right after a mention: "Sclerodactyly: none", "Raynaud's - yes".
+    fn label(
+        &self,
+        sentence: &str,
+        end: usize,
+        limit: usize,
+    ) -> Option<(TriggerKind, Range<usize>)> {
+        let rest = &sentence[end..limit.max(end)];
+        let trimmed = rest.trim_start();
+        let sep = trimmed.chars().next()?;
+        if !matches!(sep, ':' | '-' | '–' | '=') {
+            return None;
+        }
+        let after_sep = &trimmed[sep.len_utf8()..];
+        let value_text = after_sep.trim_start();
+        let value_start = end + (rest.len() - value_text.len());
+        let value_end = value_text
+            .find([',', ';', '.', '(', '\n'])
+            .unwrap_or(value_text.len());
+        let value = value_text[..value_end].trim_end();
+        if value.is_empty() {
+            return None;
+        }
+        // Compared case-insensitively, but measured on the value as written: a lower-cased
+        // copy can have another length ("\u{212a}" is three bytes, "k" one).
+        let first_word_len = value.find(' ').unwrap_or(value.len());
+        for candidate in [value, &value[..first_word_len]] {
+            let lower = candidate.to_lowercase();
+            if let Some(l) = self.labels.iter().find(|l| l.value == lower) {
+                return Some((l.kind, value_start..value_start + candidate.len()));
+            }
+        }
+        None
+    }
+}
+
+type Slot = Option<(usize, TriggerKind, Range<usize>, CauseKind)>;
+
+fn decide(best: &[Slot; 3]) -> (Assertion, Option<Cause>) {
+    let cause = |s: &Slot| {
+        s.as_ref().map(|(_, _, r, k)| Cause {
+            range: r.clone(),
+            kind: *k,
+        })
+    };
+    let kind = |s: &Slot| s.as_ref().map(|(_, k, ..)| *k);
+    let [existence, time, experiencer] = best;
+    if kind(time) == Some(TriggerKind::Hypothetical) {
+        return (Assertion::Hypothetical, cause(time));
+    }
+    if kind(experiencer) == Some(TriggerKind::Family) {
+        return (Assertion::Family, cause(experiencer));
+    }
+    match kind(existence) {
+        Some(TriggerKind::Negated) => return (Assertion::Negated, cause(existence)),
+        Some(TriggerKind::Possible) => return (Assertion::Possible, cause(existence)),
+        _ => {}
+    }
+    if kind(time) == Some(TriggerKind::Historical) {
+        return (Assertion::Historical, cause(time));
+    }
+    (Assertion::Present, cause(existence))
+}
+
+/// Words that join the items of a coordinated list.
+const LIST_JOINERS: [&str; 3] = ["or", "and", "nor"];
+
+/// Characters that end a list item (besides the sentence's end).
+const ITEM_SEPARATORS: [char; 5] = [',', ';', ':', '(', ')'];
+
+/// Whether `gap` (text between a trigger and a mention) runs from one list item into
+/// another: a separator or a joining word.
+fn crosses_item(gap: &str) -> bool {
+    gap.contains(ITEM_SEPARATORS)
+        || gap
+            .split(|c: char| !c.is_alphanumeric())
+            .any(|w| LIST_JOINERS.iter().any(|j| w.eq_ignore_ascii_case(j)))
+}
+
+#[cfg(test)]
+thread_local! {
+    /// The bytes [`list_items`] has read on this thread: what a mention costs, counted.
+    static LIST_BYTES_READ: std::cell::Cell<usize> = const { std::cell::Cell::new(0) };
+}
+
+/// If `gap` is the inside of a coordinated list (items of at most `max_item` words joined by
+/// commas, "or", "and", "nor"), the number of items; otherwise `None`.
+fn list_items(gap: &str, max_item: usize) -> Option<usize> {
+    #[cfg(test)]
+    LIST_BYTES_READ.with(|n| n.set(n.get() + gap.len()));
+    let mut items = 0;
+    for part in gap.split(',') {
+        let mut words = 0;
+        let tokens = part
+            .split(' ')
+            .map(|t| t.trim_matches(|c: char| !c.is_alphanumeric()))
+            .filter(|w| !w.is_empty());
+        for w in tokens {
+            if LIST_JOINERS.iter().any(|j| w.eq_ignore_ascii_case(j)) {
+                items += usize::from(words > 0);
+                words = 0;
+            } else {
+                words += 1;
+                if words > max_item {
+                    return None;
+                }
+            }
+        }
+        items += usize::from(words > 0);
+    }
+    Some(items)
+}
+
+/// The start of every word of `s` (letters and digits, with inner apostrophes and hyphens).
+/// ASCII a byte at a time, other characters decoded: most sentences are ASCII.
+fn fill_word_starts(s: &str, out: &mut Vec<usize>) {
+    out.clear();
+    let b = s.as_bytes();
+    let mut in_word = false;
+    let mut i = 0;
+    while i < b.len() {
+        let (w, joiner, len) = match b[i] {
+            c if c < 0x80 => (c.is_ascii_alphanumeric(), c == b'\'' || c == b'-', 1),
+            _ => match s[i..].chars().next() {
+                Some(c) => (c.is_alphanumeric(), false, c.len_utf8()),
+                None => break,
+            },
+        };
+        if w && !in_word {
+            out.push(i);
+        }
+        in_word = w || (in_word && joiner);
+        i += len;
+    }
+}
+
+/// The number of leading indices `k < len` for which `before(k)` holds (a sorted
+/// predicate: true, then false), found from `cursor`, the answer for the previous mention,
+/// and left there. Linear over a sentence when the positions asked about ascend, and
+/// correct in any order.
+fn resume(cursor: &mut usize, len: usize, before: impl Fn(usize) -> bool) -> usize {
+    let mut k = (*cursor).min(len);
+    while k > 0 && !before(k - 1) {
+        k -= 1;
+    }
+    while k < len && before(k) {
+        k += 1;
+    }
+    *cursor = k;
+    k
+}
+
+/// For each of `at` (ascending), the number of `marks` (ascending) before it, into `out`.
+fn count_before(
+    out: &mut Vec<u32>,
+    len: usize,
+    mark: impl Fn(usize) -> usize,
+    at: impl Iterator<Item = usize>,
+) {
+    out.clear();
+    let mut w = 0;
+    for a in at {
+        while w < len && mark(w) < a {
+            w += 1;
+        }
+        out.push(u32::try_from(w).unwrap_or(u32::MAX));
+    }
+}
+
+/// Buffers [`ContextEngine::assert_into`] reuses from one sentence to the next.
+#[derive(Debug, Default)]
+pub(crate) struct Scratch {
+    hits: Vec<Hit>,
+    word_starts: Vec<usize>,
+    index: SentenceIndex,
+}
+
+impl Scratch {
+    /// Whether a buffer holds more than `max` items' room.
+    pub(crate) fn is_big(&self, max: usize) -> bool {
+        self.hits.capacity() > max || self.word_starts.capacity() > max || self.index.is_big(max)
+    }
+}
+
+/// What every mention of a sentence asks of it, found once per sentence so that a mention
+/// costs a few binary searches per trigger in reach, whatever the sentence's length. Only
+/// the mechanics of [`ContextEngine::assert_into`] use it: each query answers exactly what
+/// the plain scan it replaces answered (tested against it).
+#[derive(Debug, Default)]
+struct SentenceIndex {
+    /// Per hit: the number of words that start before it starts / before it ends.
+    start_word: Vec<u32>,
+    end_word: Vec<u32>,
+    /// Per hit: the number of commas before it starts / before it ends.
+    start_comma: Vec<u32>,
+    end_comma: Vec<u32>,
+    /// Per hit: the number of hits that start before it ends / that end by its start.
+    starts_before_end: Vec<u32>,
+    ends_by_start: Vec<u32>,
+    /// Per hit, and one past the last: the first hit at or after it that is a termination.
+    next_termination: Vec<u32>,
+    /// Whether a distance may be counted in list items: the sentence has triggers and more
+    /// words than a scope reaches. Without, the comma counts below are left unfilled.
+    lists: bool,
+    /// Where the sentence's commas are.
+    commas: Vec<usize>,
+    /// Per comma: the list items, and the parts too long to be an item ([`list_items`]
+    /// `None`), of the text between the sentence's commas before it, summed.
+    items_before: Vec<u32>,
+    unlisted_before: Vec<u32>,
+}
+
+impl SentenceIndex {
+    fn fill(
+        &mut self,
+        sentence: &str,
+        hits: &[Hit],
+        word_starts: &[usize],
+        rules: &[Vec<(TriggerKind, Direction)>],
+        max_item: usize,
+        max_words: usize,
+    ) {
+        self.commas.clear();
+        // Most sentences are short: with no trigger, or no more words than a scope
+        // reaches, no distance is ever counted in list items, and the index is the few
+        // counts below (building all of it made typical notes 8 % slower).
+        self.lists = !hits.is_empty() && word_starts.len() > max_words;
+        if hits.is_empty() {
+            return;
+        }
+        // Hits and word starts are both sorted: one merge finds every hit's word indices.
+        if self.lists {
+            self.commas
+                .extend(memchr::memchr_iter(b',', sentence.as_bytes()));
+        }
+        let commas = std::mem::take(&mut self.commas);
+        count_before(
+            &mut self.start_word,
+            word_starts.len(),
+            |k| word_starts[k],
+            hits.iter().map(|h| h.range.start),
+        );
+        count_before(
+            &mut self.end_word,
+            word_starts.len(),
+            |k| word_starts[k],
+            hits.iter().map(|h| h.range.end),
+        );
+        if self.lists {
+            count_before(
+                &mut self.start_comma,
+                commas.len(),
+                |k| commas[k],
+                hits.iter().map(|h| h.range.start),
+            );
+            count_before(
+                &mut self.end_comma,
+                commas.len(),
+                |k| commas[k],
+                hits.iter().map(|h| h.range.end),
+            );
+        }
+        self.commas = commas;
+        count_before(
+            &mut self.starts_before_end,
+            hits.len(),
+            |k| hits[k].range.start,
+            hits.iter().map(|h| h.range.end),
+        );
+        // The hits that end by `a` are those whose end is before `a + 1`.
+        count_before(
+            &mut self.ends_by_start,
+            hits.len(),
+            |k| hits[k].range.end,
+            hits.iter().map(|h| h.range.start + 1),
+        );
+        self.next_termination.clear();
+        self.next_termination.resize(hits.len() + 1, 0);
+        let mut next = u32::try_from(hits.len()).unwrap_or(u32::MAX);
+        for (i, h) in hits.iter().enumerate().rev() {
+            if rules[h.phrase].iter().any(|&(k, _)| is_termination(k)) {
+                next = u32::try_from(i).unwrap_or(u32::MAX);
+            }
+            self.next_termination[i] = next;
+        }
+        if let Some(last) = self.next_termination.last_mut() {
+            *last = u32::try_from(hits.len()).unwrap_or(u32::MAX);
+        }
+        self.items_before.clear();
+        self.unlisted_before.clear();
+        let (mut items, mut unlisted) = (0u32, 0u32);
+        for (k, &c) in self.commas.iter().enumerate() {
+            if k > 0 {
+                match list_items(&sentence[self.commas[k - 1] + 1..c], max_item) {
+                    Some(n) => items = items.saturating_add(u32::try_from(n).unwrap_or(u32::MAX)),
+                    None => unlisted += 1,
+                }
+            }
+            self.items_before.push(items);
+            self.unlisted_before.push(unlisted);
+        }
+    }
+
+    /// [`list_items`] of `sentence[gap]`: the parts between two commas inside the gap are
+    /// summed already; only the two partial parts at its ends are read.
+    /// `commas` are the numbers of commas before the gap's start and end. Above `cap` items
+    /// the count is any number above `cap`: the edges are not read.
+    fn list_items(
+        &self,
+        sentence: &str,
+        gap: &Range<usize>,
+        commas: (usize, usize),
+        max_item: usize,
+        cap: usize,
+    ) -> Option<usize> {
+        let (a, b) = commas;
+        if a == b {
+            return list_items(&sentence[gap.clone()], max_item);
+        }
+        if self.unlisted_before[b - 1] != self.unlisted_before[a] {
+            return None;
+        }
+        let inner = (self.items_before[b - 1] - self.items_before[a]) as usize;
+        if inner > cap {
+            return Some(inner);
+        }
+        let head = list_items(&sentence[gap.start..self.commas[a]], max_item)?;
+        let tail = list_items(&sentence[self.commas[b - 1] + 1..gap.end], max_item)?;
+        Some(head + inner + tail)
+    }
+
+    /// The fewest commas before a trigger's end for its scope to reach, within `cap` list
+    /// items, a mention with `c` commas before it: the parts between the commas in the
+    /// gap hold at most `cap` items, and none is too long to be one.
+    fn first_comma_within(&self, c: usize, cap: usize) -> usize {
+        let ok = |a: usize| {
+            a + 1 >= c
+                || (self.unlisted_before[c - 1] == self.unlisted_before[a]
+                    && (self.items_before[c - 1] - self.items_before[a]) as usize <= cap)
+        };
+        let (mut lo, mut hi) = (0, c);
+        while lo < hi {
+            let mid = (lo + hi) / 2;
+            if ok(mid) {
+                hi = mid;
+            } else {
+                lo = mid + 1;
+            }
+        }
+        lo
+    }
+
+    /// The most commas before a trigger's start for its scope to reach back, within `cap`
+    /// list items, a mention with `a` commas before its end.
+    fn last_comma_within(&self, a: usize, cap: usize) -> usize {
+        let ok = |b: usize| {
+            b <= a + 1
+                || (self.unlisted_before[b - 1] == self.unlisted_before[a]
+                    && (self.items_before[b - 1] - self.items_before[a]) as usize <= cap)
+        };
+        let (mut lo, mut hi) = (a, self.commas.len().max(a));
+        while lo < hi {
+            let mid = (lo + hi).div_ceil(2);
+            if ok(mid) {
+                lo = mid;
+            } else {
+                hi = mid - 1;
+            }
+        }
+        lo
+    }
+
+    /// The terminations among the hits `range`, in order.
+    fn terminations(&self, range: Range<usize>) -> impl Iterator<Item = usize> + '_ {
+        let mut i = range.start;
+        std::iter::from_fn(move || {
+            let t = *self.next_termination.get(i)? as usize;
+            if t >= range.end {
+                return None;
+            }
+            i = t + 1;
+            Some(t)
+        })
+    }
+
+    fn is_big(&self, max: usize) -> bool {
+        self.start_word.capacity() > max || self.commas.capacity() > max
+    }
+}
+
+#[cfg(test)]
+impl ContextEngine {
+    /// The plain scan [`ContextEngine::assert_into`] replaced (main at faffe2c): every
+    /// trigger in reach re-reads the text between it and the mention. The reference that
+    /// the indexed version must equal.
+    fn assert_reference(
+        &self,
+        sentence: &str,
+        mentions: &[Range<usize>],
+        section: &SectionDefault,
+    ) -> Vec<(Assertion, Option<Cause>)> {
+        let mut out = Vec::new();
+        let mut scratch = Scratch::default();
+        let hits = &mut scratch.hits;
+        hits.clear();
+        hits.extend(whole_word_matches(&self.automaton, sentence).map(|m| Hit {
+            range: m.range(),
+            phrase: m.pattern().as_usize(),
+        }));
+        // Triggers inside a mention are part of a term's name, not cues. Both lists are
+        // sorted and non-overlapping, so one binary search per trigger finds its neighbour.
+        hits.retain(|h| {
+            let i = mentions.partition_point(|m| m.end <= h.range.start);
+            mentions.get(i).is_none_or(|m| h.range.end <= m.start)
+        });
+        fill_word_starts(sentence, &mut scratch.word_starts);
         let hits = &scratch.hits;
         let word_starts = &scratch.word_starts;
         let words_between = |a: usize, b: usize| {
@@ -544,164 +1211,128 @@ impl ContextEngine {
             }
             out.push(decide(&best));
         }
-    }
-
-    /// Whether `between` (the text from a trigger to a termination after it) is empty or
-    /// one clause opener: then the termination is in the trigger's own clause.
-    fn opens_clause(&self, between: &str) -> bool {
-        let w = between.trim();
-        w.is_empty()
-            || self
-                .clause_openers
-                .iter()
-                .any(|o| o.eq_ignore_ascii_case(w))
-    }
-
-    /// A label value right after a mention: "Sclerodactyly: none", "Raynaud's - yes".
-    fn label(
-        &self,
-        sentence: &str,
-        end: usize,
-        limit: usize,
-    ) -> Option<(TriggerKind, Range<usize>)> {
-        let rest = &sentence[end..limit.max(end)];
-        let trimmed = rest.trim_start();
-        let sep = trimmed.chars().next()?;
-        if !matches!(sep, ':' | '-' | '–' | '=') {
-            return None;
-        }
-        let after_sep = &trimmed[sep.len_utf8()..];
-        let value_text = after_sep.trim_start();
-        let value_start = end + (rest.len() - value_text.len());
-        let value_end = value_text
-            .find([',', ';', '.', '(', '\n'])
-            .unwrap_or(value_text.len());
-        let value = value_text[..value_end].trim_end();
-        if value.is_empty() {
-            return None;
-        }
-        // Compared case-insensitively, but measured on the value as written: a lower-cased
-        // copy can have another length ("\u{212a}" is three bytes, "k" one).
-        let first_word_len = value.find(' ').unwrap_or(value.len());
-        for candidate in [value, &value[..first_word_len]] {
-            let lower = candidate.to_lowercase();
-            if let Some(l) = self.labels.iter().find(|l| l.value == lower) {
-                return Some((l.kind, value_start..value_start + candidate.len()));
-            }
-        }
-        None
-    }
-}
-
-type Slot = Option<(usize, TriggerKind, Range<usize>, CauseKind)>;
-
-fn decide(best: &[Slot; 3]) -> (Assertion, Option<Cause>) {
-    let cause = |s: &Slot| {
-        s.as_ref().map(|(_, _, r, k)| Cause {
-            range: r.clone(),
-            kind: *k,
-        })
-    };
-    let kind = |s: &Slot| s.as_ref().map(|(_, k, ..)| *k);
-    let [existence, time, experiencer] = best;
-    if kind(time) == Some(TriggerKind::Hypothetical) {
-        return (Assertion::Hypothetical, cause(time));
-    }
-    if kind(experiencer) == Some(TriggerKind::Family) {
-        return (Assertion::Family, cause(experiencer));
-    }
-    match kind(existence) {
-        Some(TriggerKind::Negated) => return (Assertion::Negated, cause(existence)),
-        Some(TriggerKind::Possible) => return (Assertion::Possible, cause(existence)),
-        _ => {}
-    }
-    if kind(time) == Some(TriggerKind::Historical) {
-        return (Assertion::Historical, cause(time));
-    }
-    (Assertion::Present, cause(existence))
-}
-
-/// Words that join the items of a coordinated list.
-const LIST_JOINERS: [&str; 3] = ["or", "and", "nor"];
-
-/// Characters that end a list item (besides the sentence's end).
-const ITEM_SEPARATORS: [char; 5] = [',', ';', ':', '(', ')'];
-
-/// Whether `gap` (text between a trigger and a mention) runs from one list item into
-/// another: a separator or a joining word.
-fn crosses_item(gap: &str) -> bool {
-    gap.contains(ITEM_SEPARATORS)
-        || gap
-            .split(|c: char| !c.is_alphanumeric())
-            .any(|w| LIST_JOINERS.iter().any(|j| w.eq_ignore_ascii_case(j)))
-}
-
-/// If `gap` is the inside of a coordinated list (items of at most `max_item` words joined by
-/// commas, "or", "and", "nor"), the number of items; otherwise `None`.
-fn list_items(gap: &str, max_item: usize) -> Option<usize> {
-    let mut items = 0;
-    for part in gap.split(',') {
-        let mut words = 0;
-        let tokens = part
-            .split(' ')
-            .map(|t| t.trim_matches(|c: char| !c.is_alphanumeric()))
-            .filter(|w| !w.is_empty());
-        for w in tokens {
-            if LIST_JOINERS.iter().any(|j| w.eq_ignore_ascii_case(j)) {
-                items += usize::from(words > 0);
-                words = 0;
-            } else {
-                words += 1;
-                if words > max_item {
-                    return None;
-                }
-            }
-        }
-        items += usize::from(words > 0);
-    }
-    Some(items)
-}
-
-/// The start of every word of `s` (letters and digits, with inner apostrophes and hyphens).
-/// ASCII a byte at a time, other characters decoded: most sentences are ASCII.
-fn fill_word_starts(s: &str, out: &mut Vec<usize>) {
-    out.clear();
-    let b = s.as_bytes();
-    let mut in_word = false;
-    let mut i = 0;
-    while i < b.len() {
-        let (w, joiner, len) = match b[i] {
-            c if c < 0x80 => (c.is_ascii_alphanumeric(), c == b'\'' || c == b'-', 1),
-            _ => match s[i..].chars().next() {
-                Some(c) => (c.is_alphanumeric(), false, c.len_utf8()),
-                None => break,
-            },
-        };
-        if w && !in_word {
-            out.push(i);
-        }
-        in_word = w || (in_word && joiner);
-        i += len;
-    }
-}
-
-/// Buffers [`ContextEngine::assert_into`] reuses from one sentence to the next.
-#[derive(Debug, Default)]
-pub(crate) struct Scratch {
-    hits: Vec<Hit>,
-    word_starts: Vec<usize>,
-}
-
-impl Scratch {
-    /// Whether a buffer holds more than `max` items' room.
-    pub(crate) fn is_big(&self, max: usize) -> bool {
-        self.hits.capacity() > max || self.word_starts.capacity() > max
+        out
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The text of list a mention reads is bounded by its scope window, not by the
+    /// sentence: on one run-on line of "?RP, " items (a trigger at every item), the plain
+    /// scan re-read every gap to each trigger in reach; the index reads each byte once
+    /// for the sentence and then only the partial items at a gap's two ends.
+    #[test]
+    fn a_mention_reads_a_bounded_amount_of_list_text() {
+        let corpus = crate::corpus::Corpus::embedded().expect("the embedded corpus loads");
+        let engine = ContextEngine::new(&corpus.context);
+        let section = SectionDefault::default();
+        let read_per_mention = |n: usize, plain: bool| {
+            let s = "?RP, ".repeat(n);
+            let mentions: Vec<Range<usize>> = (0..n).map(|i| i * 5 + 1..i * 5 + 3).collect();
+            LIST_BYTES_READ.with(|c| c.set(0));
+            let found = if plain {
+                engine.assert_reference(&s, &mentions, &section)
+            } else {
+                engine.assert(&s, &mentions, &section)
+            };
+            assert!(found.iter().all(|(a, _)| *a == Assertion::Possible));
+            LIST_BYTES_READ.with(|c| c.get()) / n
+        };
+        for n in [1_000, 8_000] {
+            let indexed = read_per_mention(n, false);
+            assert!(indexed <= 100, "{indexed} bytes per mention for {n} items");
+            // What main read: the check above fails on it.
+            let plain = read_per_mention(n, true);
+            assert!(
+                plain > 1_000,
+                "{plain} bytes per mention for {n} items (plain scan)"
+            );
+        }
+    }
+
+    /// Random run-on sentences of cues, terms, list separators and joiners, with and
+    /// without commas: the per-sentence index answers exactly what the plain scan did.
+    #[test]
+    fn indexed_scopes_equal_the_plain_scan() {
+        let corpus = crate::corpus::Corpus::embedded().expect("the embedded corpus loads");
+        let engine = ContextEngine::new(&corpus.context);
+        let pieces = [
+            "denies ",
+            "no ",
+            "has ",
+            "?",
+            "? ",
+            "possible ",
+            "mother ",
+            "she ",
+            "if ",
+            "history of ",
+            "X",
+            "X ",
+            "X, ",
+            "X? ",
+            "and ",
+            "or ",
+            ", ",
+            "; ",
+            "(",
+            ") ",
+            "word ",
+            "two words ",
+            "a/b ",
+            "that ",
+            ": none ",
+            "- yes ",
+            "nor ",
+            "not ",
+            "ruled out ",
+            "but ",
+            "é ",
+        ];
+        // Long coordinated lists, where scopes are counted in items, at the edge of reach.
+        let lists = [
+            "X, ",
+            "X, ",
+            "word, ",
+            "two words, ",
+            "X and ",
+            "or ",
+            "denies ",
+            "?",
+            "has ",
+            "X ",
+        ];
+        let mut rng = fastrand::Rng::with_seed(24);
+        let mut checked = 0;
+        for round in 0..4_000 {
+            let len = if round % 10 == 0 { 400 } else { 40 };
+            let set: &[&str] = if round % 2 == 0 { &pieces } else { &lists };
+            let mut s = String::new();
+            let mut mentions = Vec::new();
+            for _ in 0..rng.usize(1..len) {
+                let p = set[rng.usize(..set.len())];
+                if let Some(rest) = p.strip_prefix('X') {
+                    // A mention is a whole word not glued to the last one.
+                    if s.ends_with(|c: char| c.is_alphanumeric()) {
+                        s.push(' ');
+                    }
+                    mentions.push(s.len()..s.len() + 2);
+                    s.push_str("RP");
+                    s.push_str(rest);
+                } else {
+                    s.push_str(p);
+                }
+            }
+            let section = SectionDefault::default();
+            let got = engine.assert(&s, &mentions, &section);
+            let want = engine.assert_reference(&s, &mentions, &section);
+            assert_eq!(got, want, "{s:?}");
+            checked += mentions.len();
+        }
+        assert!(checked > 10_000, "{checked} mentions");
+    }
 
     #[test]
     fn word_starts_byte_by_byte_equal_char_by_char() {
