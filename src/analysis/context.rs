@@ -402,13 +402,15 @@ impl ContextEngine {
             } else {
                 let (a, b) = (near.start, near.end);
                 let cap = self.max_words;
+                // A family trigger reaches farther in words (`family_max_words`).
+                let word_cap = self.family_max_words.max(cap);
                 let first_comma = index.first_comma_within(m_commas.0, cap);
                 let last_comma = index.last_comma_within(m_commas.1, cap);
                 let from = index.end_word[a..b]
-                    .partition_point(|&w| (w as usize) < m_first.saturating_sub(cap))
+                    .partition_point(|&w| (w as usize) < m_first.saturating_sub(word_cap))
                     .min(index.end_comma[a..b].partition_point(|&c| (c as usize) < first_comma));
                 let to = index.start_word[a..b]
-                    .partition_point(|&w| w as usize <= m_past + cap)
+                    .partition_point(|&w| w as usize <= m_past + word_cap)
                     .max(index.start_comma[a..b].partition_point(|&c| c as usize <= last_comma));
                 a + from..a + to.max(from)
             };
@@ -420,6 +422,22 @@ impl ContextEngine {
             if let Some((kind, range)) = &label {
                 best[0] = Some((0, *kind, range.clone(), CauseKind::Label));
             }
+            // Where the latest ongoing cue in scope starts ("history of X on and off").
+            let mut ongoing_at: Option<usize> = None;
+            // "No digital ulcers, Raynaud's improved": a predicate right after the mention
+            // opens its own clause at the comma before it, beyond which no negation reaches.
+            let own_clause = near
+                .clone()
+                .any(|hi| {
+                    hits[hi].range.start >= m.end
+                        && index.start_word[hi] as usize == m_past
+                        && self.rules[hits[hi].phrase]
+                            .iter()
+                            .any(|&(k, _)| k == TriggerKind::Predicate)
+                })
+                // Only within reach: a run-on sentence without commas stays linear.
+                .then(|| sentence[lo..m.start].rfind([',', ';']).map(|c| lo + c))
+                .flatten();
             for hi in near {
                 let h = &hits[hi];
                 if label
@@ -496,7 +514,12 @@ impl ContextEngine {
                             )
                             .unwrap_or(distance);
                     }
-                    if distance > self.max_words {
+                    let limit = if kind == TriggerKind::Family {
+                        self.family_max_words
+                    } else {
+                        self.max_words
+                    };
+                    if distance > limit {
                         continue;
                     }
                     if dir == Direction::Item && crosses_item(&sentence[gap.clone()]) {
@@ -513,6 +536,16 @@ impl ContextEngine {
                                 && self.opens_clause(&sentence[h.range.end..t.range.start]))
                     });
                     if blocked {
+                        continue;
+                    }
+                    if kind == TriggerKind::Ongoing {
+                        ongoing_at = ongoing_at.max(Some(h.range.start));
+                        continue;
+                    }
+                    if ax == Axis::Existence
+                        && forward
+                        && own_clause.is_some_and(|c| h.range.end <= c)
+                    {
                         continue;
                     }
                     if kind == TriggerKind::Negated
@@ -554,7 +587,16 @@ impl ContextEngine {
                     ));
                 }
             }
-            if best[1].is_none() {
+            // History goes on: a historical cue followed by an ongoing one is present.
+            if let Some(at) = ongoing_at {
+                if best[1]
+                    .as_ref()
+                    .is_some_and(|(_, k, r, _)| *k == TriggerKind::Historical && r.start < at)
+                {
+                    best[1] = None;
+                }
+            }
+            if best[1].is_none() && ongoing_at.is_none() {
                 if let Some(r) = &section.historical {
                     best[1] = Some((
                         usize::MAX,
