@@ -24,6 +24,19 @@ pub const MAX_NOTE_BYTES: usize = 24 << 20;
 /// flight, so memory follows one large note, never `--jobs` of them.
 pub const IN_FLIGHT_NOTE_BYTES: usize = MAX_NOTE_BYTES;
 
+/// Most notes `check`'s reader hands the pool at once. Handing notes over one at a time
+/// (a gate entry, a pool task and a channel message each) cost a tenth of a run of short
+/// notes (BENCHMARKS.md, "Analysis and batch throughput (#24)"); a group is also handed over
+/// as soon as the reader would wait for input, so a note typed into a pipe is still answered
+/// at once.
+pub const CHECK_GROUP_NOTES: usize = 64;
+
+/// Most bytes of note text in one group handed to the pool (see [`CHECK_GROUP_NOTES`]); a
+/// note larger than what is left goes in a group of its own, so a group never holds more
+/// than this or one note. Small enough that two cores get work from the first 128 KB of
+/// input, and that the reports of the groups in flight stay a few megabytes.
+pub const CHECK_GROUP_BYTES: usize = 64 << 10;
+
 /// Notes of at least this size are rendered by the writer straight to the output, a piece
 /// at a time, instead of into a buffer on the pool: a dense note's JSON report is ~16 times the
 /// note, and the reports of a window of notes waiting behind a slow one would otherwise be

@@ -254,3 +254,58 @@ fn byte_order_marks_utf16_and_long_terms() {
     assert_eq!(o.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&o.stderr).contains("at most 200"));
 }
+
+/// Reads one line of the child's output on a thread, giving up after `limit` (a hang fails
+/// the test instead of stalling it).
+fn line_within(
+    out: &std::sync::mpsc::Receiver<String>,
+    limit: std::time::Duration,
+) -> Option<String> {
+    out.recv_timeout(limit).ok()
+}
+
+#[test]
+fn a_record_typed_into_a_pipe_is_answered_before_the_next_arrives() {
+    // Notes are handed to the cores in groups; a group must still go as soon as the reader
+    // would wait, or a record typed into a pipe waits for 63 more (or for the end).
+    let mut child = Command::new(env!("CARGO_BIN_EXE_calcinosis-ls"))
+        .args(["check", "--format", "jsonl", "--input", "jsonl", "-j", "2"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    let stdout = BufReader::new(child.stdout.take().unwrap());
+    let (tx, rx) = std::sync::mpsc::channel();
+    let reader = std::thread::spawn(move || {
+        for line in stdout.lines() {
+            let Ok(line) = line else { break };
+            if tx.send(line).is_err() {
+                break;
+            }
+        }
+    });
+    let limit = std::time::Duration::from_secs(10);
+    for i in 0..3 {
+        // A record in two writes, the second a moment later: the first half must not be
+        // taken for a record, and the whole one is answered while stdin stays open.
+        stdin
+            .write_all(format!("{{\"id\": {i}, \"text\": \"Denies RP").as_bytes())
+            .unwrap();
+        stdin.flush().unwrap();
+        std::thread::sleep(std::time::Duration::from_millis(50));
+        stdin.write_all(b". Has sclerodactyly.\"}\n").unwrap();
+        stdin.flush().unwrap();
+        let line = line_within(&rx, limit)
+            .unwrap_or_else(|| panic!("record {i} was not answered within {limit:?}"));
+        let v: Value = serde_json::from_str(&line).unwrap();
+        assert_eq!(v["id"], i, "{line}");
+        assert!(v["findings"].as_array().is_some_and(|f| !f.is_empty()));
+    }
+    drop(stdin);
+    assert!(line_within(&rx, limit).is_none(), "nothing more to say");
+    let out = child.wait_with_output().unwrap();
+    reader.join().unwrap();
+    assert_eq!(out.status.code(), Some(0));
+}

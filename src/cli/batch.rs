@@ -23,7 +23,9 @@ use std::sync::{Arc, Condvar, Mutex};
 use serde::de::{DeserializeSeed, IgnoredAny, MapAccess, Visitor};
 use serde_json::value::RawValue;
 
-use calcinosis_ls::limits::{IN_FLIGHT_NOTE_BYTES, MAX_NOTE_BYTES};
+use calcinosis_ls::limits::{
+    CHECK_GROUP_BYTES, CHECK_GROUP_NOTES, IN_FLIGHT_NOTE_BYTES, MAX_NOTE_BYTES,
+};
 
 use super::input::{io_reason, path_name, read_line_bounded};
 
@@ -126,19 +128,28 @@ const LINE_BUFFER_KEPT: usize = 1 << 20;
 /// punctuation and other fields, so that a note just under the cap still fits.
 const MAX_RECORD_LINE_BYTES: usize = MAX_NOTE_BYTES + (64 << 10);
 
+/// Read buffer for stdin and JSON Lines files: a group of records is cut where the buffer
+/// runs out (the next read may wait), so the buffer holds at least a group's worth.
+const STREAM_BUFFER_BYTES: usize = CHECK_GROUP_BYTES;
+
 impl Source {
-    /// Calls `each` with every note in input order until it returns false. Unreadable
+    /// Calls `each` with every note in input order until it returns false, and with `None`
+    /// whenever the next read may wait for input (stdin, a pipe, a JSON Lines record not
+    /// yet wholly read), so that the caller can hand on the notes it holds. Unreadable
     /// inputs become items with an error; what a directory walk skips is returned. Only a
     /// failure to read stdin or a JSON Lines file part-way is returned as an error, after
     /// the items read before it.
-    pub fn for_each(&self, mut each: impl FnMut(Item) -> bool) -> anyhow::Result<Skipped> {
+    pub fn for_each(&self, mut each: impl FnMut(Option<Item>) -> bool) -> anyhow::Result<Skipped> {
         let mut skipped = Skipped::default();
         let mut glob_seen = 0u64;
         let mut glob_kept = 0u64;
         let mut walked = Vec::new();
         for path in &self.paths {
             if path.as_os_str() == "-" {
-                if !self.read_stream(std::io::stdin().lock(), &mut each)? {
+                // The stdin lock's own buffer is 8 KB; a larger one makes fewer, larger
+                // groups of records (and a large read bypasses the inner buffer).
+                let mut stdin = BufReader::with_capacity(STREAM_BUFFER_BYTES, std::io::stdin());
+                if !self.read_stream(&mut stdin, true, &mut each)? {
                     return Ok(skipped);
                 }
                 continue;
@@ -176,7 +187,7 @@ impl Source {
                             origin: Origin::File(name),
                             text: Err(format!("cannot read: {reason}")),
                         };
-                        if !each(item) {
+                        if !each(Some(item)) {
                             return Ok(skipped);
                         }
                         continue;
@@ -218,19 +229,30 @@ impl Source {
         glob.is_match(below) || file.file_name().is_some_and(|n| glob.is_match(n))
     }
 
-    fn read_path(&self, path: &Path, each: &mut impl FnMut(Item) -> bool) -> anyhow::Result<bool> {
+    fn read_path(
+        &self,
+        path: &Path,
+        each: &mut impl FnMut(Option<Item>) -> bool,
+    ) -> anyhow::Result<bool> {
         let name = path_name(path);
+        // Opening a FIFO waits for its writer, and reading it for its data: hand on what
+        // is held first.
+        let regular = std::fs::metadata(path).is_ok_and(|m| m.is_file());
+        if !regular && !each(None) {
+            return Ok(false);
+        }
         let file = match std::fs::File::open(path) {
             Ok(f) => f,
             Err(e) => {
-                return Ok(each(Item {
+                return Ok(each(Some(Item {
                     origin: Origin::File(name),
                     text: Err(open_reason(path, &e)),
-                }))
+                })))
             }
         };
         if self.jsonl.is_some() {
-            return self.read_stream(BufReader::with_capacity(1 << 16, file), each);
+            let mut input = BufReader::with_capacity(STREAM_BUFFER_BYTES, file);
+            return self.read_stream(&mut input, !regular, each);
         }
         // A regular file's size is known before reading it.
         let size = file
@@ -239,33 +261,44 @@ impl Source {
             .filter(|m| m.is_file())
             .map(|m| m.len());
         if let Some(n) = size.filter(|&n| n > MAX_NOTE_BYTES as u64) {
-            return Ok(each(Item {
+            return Ok(each(Some(Item {
                 origin: Origin::File(name),
                 text: Err(too_large(Some(n))),
-            }));
+            })));
         }
-        Ok(each(Item {
+        Ok(each(Some(Item {
             origin: Origin::File(name),
             text: read_note(file, size),
-        }))
+        })))
     }
 
-    /// Reads stdin (or a JSON Lines file): one note, or one record per line.
-    fn read_stream(
+    /// Reads stdin (or a JSON Lines file): one note, or one record per line. `may_wait`:
+    /// the input is a pipe or terminal, whose reads wait for the writer.
+    fn read_stream<R: Read>(
         &self,
-        mut input: impl std::io::BufRead,
-        each: &mut impl FnMut(Item) -> bool,
+        input: &mut BufReader<R>,
+        may_wait: bool,
+        each: &mut impl FnMut(Option<Item>) -> bool,
     ) -> anyhow::Result<bool> {
         let Some(fields) = &self.jsonl else {
-            return Ok(each(Item {
+            // One note, read to the end of the input: it may wait for a long time.
+            if may_wait && !each(None) {
+                return Ok(false);
+            }
+            return Ok(each(Some(Item {
                 origin: Origin::File("-".into()),
                 text: read_note(input, None),
-            }));
+            })));
         };
         let mut line = Vec::new();
         let mut number = 0u64;
         loop {
-            let Some(read) = read_line_bounded(&mut input, &mut line, MAX_RECORD_LINE_BYTES)
+            // The next record is not wholly in the buffer, so reading it may wait (on a pipe):
+            // hand on the notes read so far first, so that each is answered as it is typed.
+            if may_wait && memchr::memchr(b'\n', input.buffer()).is_none() && !each(None) {
+                return Ok(false);
+            }
+            let Some(read) = read_line_bounded(input, &mut line, MAX_RECORD_LINE_BYTES)
                 .map_err(|e| anyhow::anyhow!("cannot read the input: {}", io_reason(&e)))?
             else {
                 return Ok(true);
@@ -280,14 +313,14 @@ impl Source {
                     || looks_utf16(body)
                 {
                     // Every later "line" would be garbage too: one error for the input.
-                    return Ok(each(Item {
+                    return Ok(each(Some(Item {
                         origin: Origin::Record { line: 1, id: None },
                         text: Err("the input is UTF-16, not UTF-8: save it as UTF-8".into()),
-                    }));
+                    })));
                 }
             }
             if memchr::memchr(0, body).is_some() {
-                return Ok(each(Item {
+                return Ok(each(Some(Item {
                     origin: Origin::Record {
                         line: number,
                         id: None,
@@ -297,7 +330,7 @@ impl Source {
                                Lines text; the rest of it is not read"
                             .into(),
                     ),
-                }));
+                })));
             }
             let body = body.trim_ascii();
             let item = if read.truncated {
@@ -321,7 +354,7 @@ impl Source {
             if line.capacity() > LINE_BUFFER_KEPT {
                 line = Vec::new();
             }
-            if !each(item) {
+            if !each(Some(item)) {
                 return Ok(false);
             }
         }
@@ -621,7 +654,8 @@ fn lossy_json_string(raw: &str) -> Option<String> {
     Some(out)
 }
 
-/// How many notes, and how many bytes of them, are between the reader and the writer.
+/// How many groups of notes, and how many bytes of them, are between the reader and the
+/// writer.
 struct Gate {
     state: Mutex<GateState>,
     room: Condvar,
@@ -630,21 +664,21 @@ struct Gate {
 
 #[derive(Default)]
 struct GateState {
-    notes: usize,
+    groups: usize,
     bytes: usize,
     /// The writer stopped early (a closed pipe): the reader stops too.
     closed: bool,
 }
 
 impl Gate {
-    /// Waits for room for a note of `bytes`; false when the writer has stopped.
+    /// Waits for room for a group of `bytes`; false when the writer has stopped.
     fn enter(&self, bytes: usize) -> bool {
         let Ok(mut s) = self.state.lock() else {
             return false;
         };
         while !s.closed
-            && s.notes > 0
-            && (s.notes >= self.window || s.bytes.saturating_add(bytes) > IN_FLIGHT_NOTE_BYTES)
+            && s.groups > 0
+            && (s.groups >= self.window || s.bytes.saturating_add(bytes) > IN_FLIGHT_NOTE_BYTES)
         {
             s = match self.room.wait(s) {
                 Ok(s) => s,
@@ -654,14 +688,14 @@ impl Gate {
         if s.closed {
             return false;
         }
-        s.notes += 1;
+        s.groups += 1;
         s.bytes = s.bytes.saturating_add(bytes);
         true
     }
 
     fn leave(&self, bytes: usize) {
         if let Ok(mut s) = self.state.lock() {
-            s.notes = s.notes.saturating_sub(1);
+            s.groups = s.groups.saturating_sub(1);
             s.bytes = s.bytes.saturating_sub(bytes);
         }
         self.room.notify_one();
@@ -675,11 +709,40 @@ impl Gate {
     }
 }
 
+/// Notes read but not yet handed to the pool: at most [`CHECK_GROUP_NOTES`] of them and
+/// [`CHECK_GROUP_BYTES`] of text, or one larger note alone.
+struct Group {
+    items: Vec<Item>,
+    bytes: usize,
+}
+
+impl Group {
+    fn new() -> Group {
+        Group {
+            items: Vec::new(),
+            bytes: 0,
+        }
+    }
+
+    /// Whether a note of `bytes` must wait for the next group.
+    fn no_room_for(&self, bytes: usize) -> bool {
+        !self.items.is_empty() && self.bytes.saturating_add(bytes) > CHECK_GROUP_BYTES
+    }
+
+    fn full(&self) -> bool {
+        self.items.len() >= CHECK_GROUP_NOTES || self.bytes >= CHECK_GROUP_BYTES
+    }
+}
+
 /// Runs `render` over every item of `source` on `jobs` threads and hands the results to
 /// `write` in input order, and `None` whenever it is about to wait for more (time to flush).
-/// `write` returns false to stop early (a closed pipe); the reader then stops too. At most
-/// `window` items, and [`IN_FLIGHT_NOTE_BYTES`] of note text, are in flight. Returns what the
-/// directory walk skipped.
+/// `write` returns false to stop early (a closed pipe); the reader then stops too.
+///
+/// The reader hands the pool groups of notes ([`CHECK_GROUP_NOTES`], [`CHECK_GROUP_BYTES`]),
+/// each group as soon as it is full or the reader would wait for input, so that a note
+/// typed into a pipe is answered without waiting for the next. At most `window` groups, and
+/// [`IN_FLIGHT_NOTE_BYTES`] of note text, are in flight. Returns what the directory walk
+/// skipped.
 pub fn run_ordered<R: Send + 'static>(
     source: Source,
     jobs: usize,
@@ -697,33 +760,56 @@ pub fn run_ordered<R: Send + 'static>(
         room: Condvar::new(),
         window: window.max(1),
     });
-    let (done_tx, done_rx) = mpsc::channel::<(u64, usize, R)>();
+    let (done_tx, done_rx) = mpsc::channel::<(u64, usize, Vec<R>)>();
     let reader_gate = gate.clone();
     let reader = std::thread::Builder::new()
         .name("check-reader".into())
         .spawn(move || {
             let mut seq = 0u64;
-            source.for_each(|item| {
-                let bytes = item.text.as_ref().map_or(0, String::len);
+            let mut group = Group::new();
+            // Hands the group held to the pool; false when the writer has stopped.
+            let mut hand_on = |group: &mut Group| {
+                if group.items.is_empty() {
+                    return true;
+                }
+                let bytes = group.bytes;
                 // Wait for the writer to make room; it is gone if it stopped early.
                 if !reader_gate.enter(bytes) {
                     return false;
                 }
+                let items = std::mem::take(&mut group.items);
+                group.bytes = 0;
                 let tx = done_tx.clone();
                 let render = render.clone();
                 let n = seq;
                 seq += 1;
                 pool.spawn(move || {
-                    let _ = tx.send((n, bytes, render(item)));
+                    let out = items.into_iter().map(|item| render(item)).collect();
+                    let _ = tx.send((n, bytes, out));
                 });
                 true
-            })
+            };
+            let skipped = source.for_each(|next| {
+                let Some(item) = next else {
+                    // The reader is about to wait for input.
+                    return hand_on(&mut group);
+                };
+                let bytes = item.text.as_ref().map_or(0, String::len);
+                if group.no_room_for(bytes) && !hand_on(&mut group) {
+                    return false;
+                }
+                group.items.push(item);
+                group.bytes = group.bytes.saturating_add(bytes);
+                !group.full() || hand_on(&mut group)
+            });
+            hand_on(&mut group);
+            skipped
         })?;
-    let mut pending: BTreeMap<u64, (usize, R)> = BTreeMap::new();
+    let mut pending: BTreeMap<u64, (usize, Vec<R>)> = BTreeMap::new();
     let mut next = 0u64;
     let mut stopped = false;
     'recv: loop {
-        let (n, bytes, r) = match done_rx.try_recv() {
+        let (n, bytes, rs) = match done_rx.try_recv() {
             Ok(done) => done,
             Err(mpsc::TryRecvError::Disconnected) => break,
             Err(mpsc::TryRecvError::Empty) => {
@@ -737,15 +823,20 @@ pub fn run_ordered<R: Send + 'static>(
                 }
             }
         };
-        pending.insert(n, (bytes, r));
-        while let Some((bytes, r)) = pending.remove(&next) {
+        pending.insert(n, (bytes, rs));
+        while let Some((bytes, rs)) = pending.remove(&next) {
             next += 1;
-            let more = write(Some(r));
-            gate.leave(bytes);
-            if !more? {
-                stopped = true;
-                break 'recv;
+            for r in rs {
+                let more = write(Some(r));
+                if !matches!(more, Ok(true)) {
+                    gate.leave(bytes);
+                    gate.close();
+                    more?;
+                    stopped = true;
+                    break 'recv;
+                }
             }
+            gate.leave(bytes);
         }
     }
     gate.close();
@@ -872,6 +963,59 @@ mod tests {
             most > 0 && most <= IN_FLIGHT_NOTE_BYTES,
             "{most} bytes at once"
         );
+    }
+
+    #[test]
+    fn short_notes_go_to_the_pool_in_groups_and_a_large_one_alone() {
+        use calcinosis_ls::limits::{CHECK_GROUP_BYTES, CHECK_GROUP_NOTES};
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("notes.jsonl");
+        // The test's shape needs groups of 64 notes or fewer.
+        const { assert!(CHECK_GROUP_NOTES <= 64) };
+        const NOTES: usize = 256;
+        let big = "x".repeat(CHECK_GROUP_BYTES + 1);
+        let mut lines = String::new();
+        for i in 0..NOTES {
+            let text = if i == 133 { &big } else { "No RP." };
+            lines.push_str(&format!("{{\"note_id\": {i}, \"text\": \"{text}\"}}\n"));
+        }
+        std::fs::write(&path, lines).unwrap();
+        let source = Source {
+            paths: vec![path],
+            glob: None,
+            jsonl: Some(fields()),
+        };
+        // Which thread rendered each note, in input order. Rendering is slow enough that
+        // both threads are busy: notes handed over one at a time alternate between them.
+        let mut seen = Vec::new();
+        run_ordered(
+            source,
+            2,
+            8,
+            |_item| {
+                std::thread::sleep(std::time::Duration::from_micros(200));
+                std::thread::current().name().map(str::to_owned)
+            },
+            |r| {
+                if let Some(r) = r {
+                    seen.push(r.unwrap_or_default());
+                }
+                Ok(true)
+            },
+        )
+        .unwrap();
+        assert_eq!(seen.len(), NOTES);
+        // A run of notes on one thread, in input order, is one hand-off (or more).
+        let runs = 1 + seen.windows(2).filter(|w| w[0] != w[1]).count();
+        // Groups of 64: 64 notes, 64 notes, 5 notes (the large note does not fit), the
+        // large note alone, then 58 and 64 notes. Handed over one at a time, the notes
+        // alternate between the two busy threads (~200 runs).
+        assert!(
+            runs <= NOTES.div_ceil(CHECK_GROUP_NOTES) + 2,
+            "{runs} hand-offs for {NOTES} notes"
+        );
+        // The first group is whole on one thread.
+        assert!(seen[..CHECK_GROUP_NOTES].iter().all(|t| *t == seen[0]));
     }
 
     #[test]
