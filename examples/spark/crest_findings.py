@@ -47,15 +47,12 @@ def findings_of(
     analyzer = calcinosis_ls.Analyzer(terms=list(terms))
     for notes in batches:
         texts = notes[text_col].fillna("").astype(str).tolist()
-        table = analyzer.analyze_table(texts)
+        # Columns from Arrow buffers: no Python object per finding (pyarrow is there, as
+        # Spark needs it for mapInPandas).
+        found = analyzer.analyze_arrow(texts).to_pandas()
         ids = notes[id_col].astype(str).to_numpy()
-        out = pd.DataFrame(
-            {
-                c: pd.Series(table[c], dtype="int64" if c in _INTS else None)
-                for c in _COLUMNS
-            }
-        )
-        out.insert(0, "note_id", pd.Series(ids[table["note"]], dtype=object))
+        out = found[_COLUMNS].astype({c: "int64" for c in _INTS})
+        out.insert(0, "note_id", pd.Series(ids[found["note"].to_numpy()], dtype=object))
         yield out
 
 

@@ -9,8 +9,10 @@ code point offsets into the note.
 >>> [(f["text"], f["assertion"]) for f in calcinosis_ls.analyze("Denies Raynaud's.")]
 [("Raynaud's", 'negated')]
 
-Batch calls (:func:`analyze_batch`, :meth:`Analyzer.analyze_table`) release the GIL and
-use every core. Nothing is logged, stored or sent: note text stays in the process.
+Batch calls (:func:`analyze_batch`, :meth:`Analyzer.analyze_table`,
+:meth:`Analyzer.analyze_arrow`) release the GIL and use every core. Columns come as a dict
+of lists (``analyze_table``) or, when pyarrow is installed (optional), as a
+``pyarrow.RecordBatch`` built from buffers (``analyze_arrow``). Nothing is logged, stored or sent: note text stays in the process.
 """
 
 from ._calcinosis_ls import (

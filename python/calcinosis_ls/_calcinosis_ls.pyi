@@ -1,7 +1,10 @@
 """Type stubs for the compiled engine (see the package docstring)."""
 
 import os
-from typing import Literal, Optional, Sequence, TypedDict, Union
+from typing import TYPE_CHECKING, Literal, Optional, Sequence, TypedDict, Union
+
+if TYPE_CHECKING:
+    import pyarrow  # optional: only Analyzer.analyze_arrow needs it
 
 __version__: str
 
@@ -120,6 +123,13 @@ class Analyzer:
         self, texts: Sequence[str], *, jobs: Optional[int] = None
     ) -> FindingsTable:
         """The findings of many notes as columns, for ``pandas.DataFrame``."""
+    def analyze_arrow(
+        self, texts: Sequence[str], *, jobs: Optional[int] = None
+    ) -> "pyarrow.RecordBatch":
+        """The findings of many notes as a ``pyarrow.RecordBatch`` with
+        :meth:`analyze_table`'s columns (ints int64; text large_string, ``crest`` and
+        ``trigger`` nullable; flags bool), built from buffers: no Python object per finding
+        or value. pyarrow is optional: without it, an ImportError saying so."""
     def crest_summary_batch(
         self, texts: Sequence[str], *, jobs: Optional[int] = None
     ) -> list[CrestSummary]:

@@ -9,10 +9,10 @@ use std::collections::HashMap;
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex, OnceLock};
 
-use pyo3::exceptions::{PyOSError, PyOverflowError, PyRuntimeError, PyValueError};
+use pyo3::exceptions::{PyImportError, PyOSError, PyOverflowError, PyRuntimeError, PyValueError};
 use pyo3::intern;
 use pyo3::prelude::*;
-use pyo3::types::{PyDict, PyList, PyString};
+use pyo3::types::{PyBytes, PyDict, PyList, PyString};
 use rayon::prelude::*;
 
 use calcinosis_ls::analysis::{Analysis, Analyzer as Engine};
@@ -385,6 +385,192 @@ fn table<'py>(py: Python<'py>, results: &[NoteResult]) -> PyResult<Bound<'py, Py
     Ok(d)
 }
 
+/// The columns of [`arrow_batch`], in order: [`table`]'s fields.
+const ARROW_COLUMNS: [&str; 13] = [
+    "note",
+    "start",
+    "end",
+    "line",
+    "character",
+    "text",
+    "term",
+    "category",
+    "crest",
+    "assertion",
+    "trigger",
+    "misspelling",
+    "lay",
+];
+
+/// What to say when pyarrow is missing: it is optional, and the dict of lists needs nothing.
+const NO_PYARROW: &str = "analyze_arrow needs pyarrow (pip install pyarrow); \
+                          analyze_table returns the same columns as a dict of lists";
+
+/// Arrow validity (or boolean) bits, least significant bit first, as Arrow lays them out.
+fn bits(values: impl Iterator<Item = bool>) -> Vec<u8> {
+    let mut out = Vec::new();
+    for (i, v) in values.enumerate() {
+        if i % 8 == 0 {
+            out.push(0);
+        }
+        if v {
+            if let Some(last) = out.last_mut() {
+                *last |= 1 << (i % 8);
+            }
+        }
+    }
+    out
+}
+
+/// One Arrow column's buffers, in Arrow's layout: validity bits (absent: no nulls), then
+/// the values (int64 or bool bits), or the offsets and the bytes (large_string).
+struct ArrowColumn {
+    kind: &'static str,
+    buffers: Vec<Option<Vec<u8>>>,
+}
+
+/// An int64 column being filled.
+#[derive(Default)]
+struct Int64s(Vec<u8>);
+
+impl Int64s {
+    fn push(&mut self, v: i64) {
+        self.0.extend_from_slice(&v.to_ne_bytes());
+    }
+
+    fn finish(self) -> ArrowColumn {
+        ArrowColumn {
+            kind: "int64",
+            buffers: vec![None, Some(self.0)],
+        }
+    }
+}
+
+/// A bool column being filled (one byte per value until [`Bools::finish`] packs the bits).
+#[derive(Default)]
+struct Bools(Vec<bool>);
+
+impl Bools {
+    fn finish(self) -> ArrowColumn {
+        ArrowColumn {
+            kind: "bool_",
+            buffers: vec![None, Some(bits(self.0.into_iter()))],
+        }
+    }
+}
+
+/// A `large_string` column being filled (64-bit offsets: a batch's text may pass 2 GiB);
+/// `None` values are nulls.
+struct Strings {
+    valid: Vec<bool>,
+    offsets: Vec<u8>,
+    data: Vec<u8>,
+}
+
+impl Strings {
+    fn new() -> Strings {
+        Strings {
+            valid: Vec::new(),
+            offsets: 0i64.to_ne_bytes().to_vec(),
+            data: Vec::new(),
+        }
+    }
+
+    fn push(&mut self, v: Option<&str>) {
+        self.valid.push(v.is_some());
+        self.data
+            .extend_from_slice(v.unwrap_or_default().as_bytes());
+        self.offsets
+            .extend_from_slice(&(self.data.len() as i64).to_ne_bytes());
+    }
+
+    fn finish(self) -> ArrowColumn {
+        let validity = (!self.valid.iter().all(|&v| v)).then(|| bits(self.valid.into_iter()));
+        ArrowColumn {
+            kind: "large_string",
+            buffers: vec![validity, Some(self.offsets), Some(self.data)],
+        }
+    }
+}
+
+/// The buffers of [`arrow_batch`]'s columns, in [`ARROW_COLUMNS`]' order, filled in one
+/// pass over the findings without the GIL (and the findings dropped there too): under the
+/// GIL is left only one bytes object per buffer.
+fn arrow_columns(results: Vec<NoteResult>) -> (usize, Vec<ArrowColumn>) {
+    let mut ints: [Int64s; 5] = Default::default();
+    let mut strings: [Strings; 6] = std::array::from_fn(|_| Strings::new());
+    let mut flags: [Bools; 2] = Default::default();
+    let mut rows = 0;
+    for (i, r) in results.iter().enumerate() {
+        for f in &r.findings {
+            rows += 1;
+            for (col, v) in ints.iter_mut().zip([
+                i as i64,
+                f.start as i64,
+                f.end as i64,
+                i64::from(f.line),
+                i64::from(f.character),
+            ]) {
+                col.push(v);
+            }
+            for (col, v) in strings.iter_mut().zip([
+                Some(f.text.as_str()),
+                Some(f.term.as_str()),
+                Some(f.category),
+                f.crest,
+                Some(f.assertion),
+                f.trigger.as_deref(),
+            ]) {
+                col.push(v);
+            }
+            flags[0].0.push(f.misspelling);
+            flags[1].0.push(f.lay);
+        }
+    }
+    drop(results);
+    let columns = ints
+        .into_iter()
+        .map(Int64s::finish)
+        .chain(strings.into_iter().map(Strings::finish))
+        .chain(flags.into_iter().map(Bools::finish))
+        .collect();
+    (rows, columns)
+}
+
+/// The findings of many notes as a `pyarrow.RecordBatch` with [`table`]'s columns: ints as
+/// int64, text as large_string (`crest` and `trigger` nullable), flags as bool. `pa` is the
+/// pyarrow module.
+fn arrow_batch<'py>(
+    py: Python<'py>,
+    pa: &Bound<'py, PyModule>,
+    rows: usize,
+    columns: Vec<ArrowColumn>,
+) -> PyResult<Bound<'py, PyAny>> {
+    let from_buffers = pa
+        .getattr(intern!(py, "Array"))?
+        .getattr(intern!(py, "from_buffers"))?;
+    let py_buffer = pa.getattr(intern!(py, "py_buffer"))?;
+    let mut arrays = Vec::with_capacity(columns.len());
+    for c in columns {
+        let buffers = c
+            .buffers
+            .iter()
+            .map(|b| match b {
+                Some(bytes) => py_buffer.call1((PyBytes::new(py, bytes),)).map(Some),
+                None => Ok(None),
+            })
+            .collect::<PyResult<Vec<_>>>()?;
+        arrays.push(from_buffers.call1((pa.call_method0(c.kind)?, rows, buffers))?);
+    }
+    let kwargs = PyDict::new(py);
+    kwargs.set_item(intern!(py, "names"), PyList::new(py, ARROW_COLUMNS)?)?;
+    pa.getattr(intern!(py, "RecordBatch"))?.call_method(
+        intern!(py, "from_arrays"),
+        (arrays,),
+        Some(&kwargs),
+    )
+}
+
 /// A note analyser with a fixed set of ad-hoc terms and corpus; reuse one for many calls.
 #[pyclass(frozen, module = "calcinosis_ls")]
 struct Analyzer {
@@ -454,6 +640,25 @@ impl Analyzer {
     ) -> PyResult<Bound<'py, PyDict>> {
         let results = batch(py, self.engine.clone(), texts, jobs)?;
         table(py, &results)
+    }
+
+    /// The findings of many notes as a `pyarrow.RecordBatch` with `analyze_table`'s columns,
+    /// built from buffers (no Python object per finding or value); analysed in parallel
+    /// without the GIL. pyarrow is optional: without it, an ImportError that says so.
+    #[pyo3(signature = (texts, *, jobs = None))]
+    fn analyze_arrow<'py>(
+        &self,
+        py: Python<'py>,
+        texts: Vec<String>,
+        jobs: Option<AnyInt>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        // Refused before the work, not after it.
+        let pa = py
+            .import("pyarrow")
+            .map_err(|_| PyImportError::new_err(NO_PYARROW))?;
+        let results = batch(py, self.engine.clone(), texts, jobs)?;
+        let (rows, columns) = py.allow_threads(move || arrow_columns(results));
+        arrow_batch(py, &pa, rows, columns)
     }
 
     /// The CREST summary of each note, in input order, in parallel without the GIL.

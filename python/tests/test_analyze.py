@@ -137,3 +137,60 @@ def test_analyzer_is_reusable_and_typed():
     assert "morphea" in repr(a)
     assert a.analyze("morphea")[0]["term"] == "morphea"
     assert isinstance(calcinosis_ls.__version__, str)
+
+
+def test_arrow_batch_has_the_table_columns_built_without_python_rows():
+    pa = pytest.importorskip("pyarrow")
+    notes = [NOTE, "", "Denies dysphagia.", "?calcinosis at the elbow", "No findings."] * 20
+    a = Analyzer()
+    batch = a.analyze_arrow(notes, jobs=2)
+    assert isinstance(batch, pa.RecordBatch)
+    batch.validate(full=True)
+    # The same columns and values as the dict of lists, in the same order.
+    assert batch.to_pydict() == a.analyze_table(notes)
+    assert batch.schema.field("start").type == pa.int64()
+    assert batch.schema.field("trigger").nullable
+    assert batch.column("trigger").null_count > 0
+    assert batch.column("misspelling").type == pa.bool_()
+    # Offsets are code points: the mention is the note's text there.
+    for i in range(batch.num_rows):
+        n, s, e = (batch.column(c)[i].as_py() for c in ("note", "start", "end"))
+        assert notes[n][s:e] == batch.column("text")[i].as_py()
+    empty = a.analyze_arrow([])
+    assert empty.num_rows == 0 and empty.schema == batch.schema
+
+
+def test_arrow_batch_without_pyarrow_says_what_to_do(monkeypatch):
+    import sys
+
+    # pyarrow is optional: as if it were not installed.
+    monkeypatch.setitem(sys.modules, "pyarrow", None)
+    with pytest.raises(ImportError, match="pip install pyarrow"):
+        Analyzer().analyze_arrow(["Denies Raynaud's."])
+    # The dict of lists needs nothing.
+    assert Analyzer().analyze_table(["Denies Raynaud's."])["text"] == ["Raynaud's"]
+
+
+def test_the_spark_helper_turns_arrow_columns_into_its_rows():
+    # The mapInPandas function alone (no Spark needed): one row per finding, the schema's
+    # columns and types, each row's note id from its input row.
+    pd = pytest.importorskip("pandas")
+    pytest.importorskip("pyarrow")
+    import importlib.util
+    from pathlib import Path
+
+    path = Path(__file__).resolve().parents[2] / "examples" / "spark" / "crest_findings.py"
+    spec = importlib.util.spec_from_file_location("crest_findings_helper", path)
+    helper = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(helper)
+    texts = [NOTE, None, "Denies dysphagia.", "No findings."]
+    notes = pd.DataFrame({"note_id": ["a", "b", "c", "d"], "text": texts})
+    (out,) = list(helper.findings_of([notes]))
+    table = Analyzer().analyze_table([t or "" for t in texts])
+    names = [f.split()[0] for f in helper.FINDINGS_SCHEMA.split(", ")]
+    assert list(out.columns) == names
+    assert len(out) == len(table["note"])
+    assert list(out["note_id"]) == ["abcd"[n] for n in table["note"]]
+    for c in names[1:]:
+        assert list(out[c]) == table[c], c
+    assert all(str(out[c].dtype) == "int64" for c in ("start", "end", "line", "character"))
