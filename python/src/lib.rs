@@ -332,6 +332,18 @@ fn batch(
     texts: Vec<String>,
     jobs: Option<AnyInt>,
 ) -> PyResult<Vec<NoteResult>> {
+    on_pool(py, jobs, move || {
+        texts.par_iter().map(|t| run(&engine, t)).collect()
+    })
+}
+
+/// Runs `work` without the GIL on a pool of `jobs` threads (default: rayon's, every core),
+/// `jobs` checked as [`batch`] says.
+fn on_pool<T: Send>(
+    py: Python<'_>,
+    jobs: Option<AnyInt>,
+    work: impl FnOnce() -> T + Send,
+) -> PyResult<T> {
     let jobs = match jobs {
         None => None,
         Some(n) => Some(n.at_least("jobs", 1)?.min(MAX_JOBS)),
@@ -345,12 +357,9 @@ fn batch(
         ),
         None => None,
     };
-    Ok(py.allow_threads(move || {
-        let work = || texts.par_iter().map(|t| run(&engine, t)).collect();
-        match pool {
-            Some(p) => p.install(work),
-            None => work(),
-        }
+    Ok(py.allow_threads(move || match pool {
+        Some(p) => p.install(work),
+        None => work(),
     }))
 }
 
@@ -467,6 +476,12 @@ struct Strings {
     data: Vec<u8>,
 }
 
+impl Default for Strings {
+    fn default() -> Strings {
+        Strings::new()
+    }
+}
+
 impl Strings {
     fn new() -> Strings {
         Strings {
@@ -484,6 +499,19 @@ impl Strings {
             .extend_from_slice(&(self.data.len() as i64).to_ne_bytes());
     }
 
+    /// Appends `other`'s values (its offsets moved past this column's bytes).
+    fn append(&mut self, other: Strings) {
+        let base = self.data.len() as i64;
+        self.valid.extend(other.valid);
+        self.data.extend_from_slice(&other.data);
+        for end in other.offsets.chunks_exact(8).skip(1) {
+            let mut raw = [0u8; 8];
+            raw.copy_from_slice(end);
+            self.offsets
+                .extend_from_slice(&(i64::from_ne_bytes(raw) + base).to_ne_bytes());
+        }
+    }
+
     fn finish(self) -> ArrowColumn {
         let validity = (!self.valid.iter().all(|&v| v)).then(|| bits(self.valid.into_iter()));
         ArrowColumn {
@@ -493,19 +521,24 @@ impl Strings {
     }
 }
 
-/// The buffers of [`arrow_batch`]'s columns, in [`ARROW_COLUMNS`]' order, filled in one
-/// pass over the findings without the GIL (and the findings dropped there too): under the
-/// GIL is left only one bytes object per buffer.
-fn arrow_columns(results: Vec<NoteResult>) -> (usize, Vec<ArrowColumn>) {
-    let mut ints: [Int64s; 5] = Default::default();
-    let mut strings: [Strings; 6] = std::array::from_fn(|_| Strings::new());
-    let mut flags: [Bools; 2] = Default::default();
-    let mut rows = 0;
-    for (i, r) in results.iter().enumerate() {
+/// The buffers of [`arrow_batch`]'s columns, in [`ARROW_COLUMNS`]' order, being filled.
+/// Each worker fills one for its run of notes, as it analyses them (so the findings are
+/// dropped there too); the calling thread only appends them, in order.
+#[derive(Default)]
+struct ArrowColumns {
+    rows: usize,
+    ints: [Int64s; 5],
+    strings: [Strings; 6],
+    flags: [Bools; 2],
+}
+
+impl ArrowColumns {
+    /// Adds the findings of the note at `note` in the input.
+    fn push(&mut self, note: usize, r: &NoteResult) {
         for f in &r.findings {
-            rows += 1;
-            for (col, v) in ints.iter_mut().zip([
-                i as i64,
+            self.rows += 1;
+            for (col, v) in self.ints.iter_mut().zip([
+                note as i64,
                 f.start as i64,
                 f.end as i64,
                 i64::from(f.line),
@@ -513,7 +546,7 @@ fn arrow_columns(results: Vec<NoteResult>) -> (usize, Vec<ArrowColumn>) {
             ]) {
                 col.push(v);
             }
-            for (col, v) in strings.iter_mut().zip([
+            for (col, v) in self.strings.iter_mut().zip([
                 Some(f.text.as_str()),
                 Some(f.term.as_str()),
                 Some(f.category),
@@ -523,18 +556,35 @@ fn arrow_columns(results: Vec<NoteResult>) -> (usize, Vec<ArrowColumn>) {
             ]) {
                 col.push(v);
             }
-            flags[0].0.push(f.misspelling);
-            flags[1].0.push(f.lay);
+            self.flags[0].0.push(f.misspelling);
+            self.flags[1].0.push(f.lay);
         }
     }
-    drop(results);
-    let columns = ints
-        .into_iter()
-        .map(Int64s::finish)
-        .chain(strings.into_iter().map(Strings::finish))
-        .chain(flags.into_iter().map(Bools::finish))
-        .collect();
-    (rows, columns)
+
+    /// Appends the columns of the notes after these.
+    fn append(&mut self, other: ArrowColumns) {
+        self.rows += other.rows;
+        for (a, b) in self.ints.iter_mut().zip(other.ints) {
+            a.0.extend_from_slice(&b.0);
+        }
+        for (a, b) in self.strings.iter_mut().zip(other.strings) {
+            a.append(b);
+        }
+        for (a, b) in self.flags.iter_mut().zip(other.flags) {
+            a.0.extend(b.0);
+        }
+    }
+
+    fn finish(self) -> (usize, Vec<ArrowColumn>) {
+        let columns = self
+            .ints
+            .into_iter()
+            .map(Int64s::finish)
+            .chain(self.strings.into_iter().map(Strings::finish))
+            .chain(self.flags.into_iter().map(Bools::finish))
+            .collect();
+        (self.rows, columns)
+    }
 }
 
 /// The findings of many notes as a `pyarrow.RecordBatch` with [`table`]'s columns: ints as
@@ -656,8 +706,24 @@ impl Analyzer {
         let pa = py
             .import("pyarrow")
             .map_err(|_| PyImportError::new_err(NO_PYARROW))?;
-        let results = batch(py, self.engine.clone(), texts, jobs)?;
-        let (rows, columns) = py.allow_threads(move || arrow_columns(results));
+        let engine = self.engine.clone();
+        let (rows, columns) = on_pool(py, jobs, move || {
+            // One set of columns per run of notes a worker takes (rayon keeps their order).
+            let parts: Vec<ArrowColumns> = texts
+                .par_iter()
+                .enumerate()
+                .fold(ArrowColumns::default, |mut cols, (i, t)| {
+                    cols.push(i, &run(&engine, t));
+                    cols
+                })
+                .collect();
+            let mut parts = parts.into_iter();
+            let mut all = parts.next().unwrap_or_default();
+            for part in parts {
+                all.append(part);
+            }
+            all.finish()
+        })?;
         arrow_batch(py, &pa, rows, columns)
     }
 
