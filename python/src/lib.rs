@@ -242,7 +242,14 @@ fn code_points(text: &str, bytes: &[usize]) -> Vec<usize> {
     out
 }
 
-fn run(engine: &Engine, text: &str) -> NoteResult {
+/// Calls `each` with every finding of `text`, in note order, and its code point start and
+/// end; returns the note's CREST summary. Both the owned findings ([`run`]) and the Arrow
+/// columns ([`ArrowColumns::push_note`]) are made from it.
+fn each_finding(
+    engine: &Engine,
+    text: &str,
+    mut each: impl FnMut(&report::FindingReport<'_>, usize, usize),
+) -> CrestReport {
     let analysis: Analysis = engine.analyze(text);
     let doc = Document::new(text.to_string());
     let found = report::findings(engine, &doc, &analysis);
@@ -251,12 +258,18 @@ fn run(engine: &Engine, text: &str) -> NoteResult {
         .flat_map(|f| [f.bytes.start, f.bytes.end])
         .collect();
     let cps = code_points(text, &offsets);
-    let findings = found
-        .iter()
-        .enumerate()
-        .map(|(i, f)| Found {
-            start: cps[2 * i],
-            end: cps[2 * i + 1],
+    for (i, f) in found.iter().enumerate() {
+        each(f, cps[2 * i], cps[2 * i + 1]);
+    }
+    CrestReport::from(&analysis.crest)
+}
+
+fn run(engine: &Engine, text: &str) -> NoteResult {
+    let mut findings = Vec::new();
+    let crest = each_finding(engine, text, |f, start, end| {
+        findings.push(Found {
+            start,
+            end,
             line: f.range.start.line,
             character: f.range.start.character,
             end_line: f.range.end.line,
@@ -270,11 +283,8 @@ fn run(engine: &Engine, text: &str) -> NoteResult {
             misspelling: f.misspelling,
             lay: f.lay,
         })
-        .collect();
-    NoteResult {
-        findings,
-        crest: CrestReport::from(&analysis.crest),
-    }
+    });
+    NoteResult { findings, crest }
 }
 
 fn position<'py>(py: Python<'py>, line: u32, character: u32) -> PyResult<Bound<'py, PyDict>> {
@@ -533,32 +543,33 @@ struct ArrowColumns {
 }
 
 impl ArrowColumns {
-    /// Adds the findings of the note at `note` in the input.
-    fn push(&mut self, note: usize, r: &NoteResult) {
-        for f in &r.findings {
+    /// Analyses the note at `note` in the input and adds its findings, straight from the
+    /// report (no owned copy of each finding's strings).
+    fn push_note(&mut self, note: usize, engine: &Engine, text: &str) {
+        each_finding(engine, text, |f, start, end| {
             self.rows += 1;
             for (col, v) in self.ints.iter_mut().zip([
                 note as i64,
-                f.start as i64,
-                f.end as i64,
-                i64::from(f.line),
-                i64::from(f.character),
+                start as i64,
+                end as i64,
+                i64::from(f.range.start.line),
+                i64::from(f.range.start.character),
             ]) {
                 col.push(v);
             }
             for (col, v) in self.strings.iter_mut().zip([
-                Some(f.text.as_str()),
-                Some(f.term.as_str()),
+                Some(f.text),
+                Some(f.term),
                 Some(f.category),
                 f.crest,
                 Some(f.assertion),
-                f.trigger.as_deref(),
+                f.trigger,
             ]) {
                 col.push(v);
             }
             self.flags[0].0.push(f.misspelling);
             self.flags[1].0.push(f.lay);
-        }
+        });
     }
 
     /// Appends the columns of the notes after these.
@@ -713,7 +724,7 @@ impl Analyzer {
                 .par_iter()
                 .enumerate()
                 .fold(ArrowColumns::default, |mut cols, (i, t)| {
-                    cols.push(i, &run(&engine, t));
+                    cols.push_note(i, &engine, t);
                     cols
                 })
                 .collect();
