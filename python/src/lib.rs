@@ -354,24 +354,33 @@ fn on_pool<T: Send>(
     jobs: Option<AnyInt>,
     work: impl FnOnce() -> T + Send,
 ) -> PyResult<T> {
-    let jobs = match jobs {
-        None => None,
-        Some(n) => Some(n.at_least("jobs", 1)?.min(MAX_JOBS)),
-    };
-    let pool = match jobs {
-        Some(n) => Some(
-            rayon::ThreadPoolBuilder::new()
-                .num_threads(n)
-                .build()
-                .map_err(|e| PyRuntimeError::new_err(e.to_string()))?,
-        ),
-        None => None,
-    };
+    let pool = pool(jobs)?;
     Ok(py.allow_threads(move || match pool {
         Some(p) => p.install(work),
         None => work(),
     }))
 }
+
+/// A pool of `jobs` threads, `jobs` checked as [`batch`] says; `None`: rayon's (every core).
+fn pool(jobs: Option<AnyInt>) -> PyResult<Option<rayon::ThreadPool>> {
+    let jobs = match jobs {
+        None => None,
+        Some(n) => Some(n.at_least("jobs", 1)?.min(MAX_JOBS)),
+    };
+    match jobs {
+        Some(n) => rayon::ThreadPoolBuilder::new()
+            .num_threads(n)
+            .build()
+            .map(Some)
+            .map_err(|e| PyRuntimeError::new_err(e.to_string())),
+        None => Ok(None),
+    }
+}
+
+/// Notes `analyze_arrow` copies out of Python before handing them to the pool: the pool
+/// analyses each run while the next is copied (copying the notes under the GIL was a
+/// quarter of a batch of short notes, BENCHMARKS.md "Short notes and the Python batch").
+const ARROW_CHUNK_NOTES: usize = 512;
 
 /// Column-oriented findings of many notes: one list per field, `note` = input index.
 fn table<'py>(py: Python<'py>, results: &[NoteResult]) -> PyResult<Bound<'py, PyDict>> {
@@ -710,31 +719,72 @@ impl Analyzer {
     fn analyze_arrow<'py>(
         &self,
         py: Python<'py>,
-        texts: Vec<String>,
+        texts: &Bound<'py, PyAny>,
         jobs: Option<AnyInt>,
     ) -> PyResult<Bound<'py, PyAny>> {
         // Refused before the work, not after it.
         let pa = py
             .import("pyarrow")
             .map_err(|_| PyImportError::new_err(NO_PYARROW))?;
-        let engine = self.engine.clone();
-        let (rows, columns) = on_pool(py, jobs, move || {
-            // One set of columns per run of notes a worker takes (rayon keeps their order).
-            let parts: Vec<ArrowColumns> = texts
-                .par_iter()
-                .enumerate()
-                .fold(ArrowColumns::default, |mut cols, (i, t)| {
-                    cols.push_note(i, &engine, t);
-                    cols
-                })
-                .collect();
-            let mut parts = parts.into_iter();
-            let mut all = parts.next().unwrap_or_default();
-            for part in parts {
-                all.append(part);
+        if texts.is_instance_of::<PyString>() {
+            // A str is a sequence of one-letter notes: surely a mistake.
+            return Err(pyo3::exceptions::PyTypeError::new_err(
+                "texts must be a sequence of notes (str), not one str: wrap it in a list",
+            ));
+        }
+        let pool = pool(jobs)?;
+        let (tx, rx) = std::sync::mpsc::channel::<(usize, ArrowColumns)>();
+        // Hands a run of notes to the pool, which never touches a Python object.
+        let spawn = |run: Vec<String>, first: usize| {
+            let tx = tx.clone();
+            let engine = self.engine.clone();
+            let job = move || {
+                let mut cols = ArrowColumns::default();
+                for (i, t) in run.iter().enumerate() {
+                    cols.push_note(first + i, &engine, t);
+                }
+                let _ = tx.send((first, cols));
+            };
+            match &pool {
+                Some(p) => p.spawn(job),
+                None => rayon::spawn(job),
             }
-            all.finish()
-        })?;
+        };
+        let mut run = Vec::with_capacity(ARROW_CHUNK_NOTES);
+        let (mut first, mut runs) = (0, 0usize);
+        for item in texts.try_iter()? {
+            run.push(item?.extract::<String>()?);
+            if run.len() == ARROW_CHUNK_NOTES {
+                spawn(std::mem::take(&mut run), first);
+                first += ARROW_CHUNK_NOTES;
+                runs += 1;
+            }
+        }
+        if !run.is_empty() {
+            spawn(run, first);
+            runs += 1;
+        }
+        drop(tx);
+        let (rows, columns) = py
+            .allow_threads(move || {
+                let mut parts: Vec<(usize, ArrowColumns)> = rx.iter().take(runs).collect();
+                // The pool is dropped here, its work done, without the GIL.
+                drop(pool);
+                if parts.len() != runs {
+                    // A worker panicked: its notes are missing, and a batch is never partial.
+                    return None;
+                }
+                parts.sort_unstable_by_key(|(first, _)| *first);
+                let mut parts = parts.into_iter().map(|(_, cols)| cols);
+                let mut all = parts.next().unwrap_or_default();
+                for part in parts {
+                    all.append(part);
+                }
+                Some(all.finish())
+            })
+            .ok_or_else(|| {
+                PyRuntimeError::new_err("the analysis failed (a bug in calcinosis-ls)")
+            })?;
         arrow_batch(py, &pa, rows, columns)
     }
 

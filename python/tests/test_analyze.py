@@ -194,3 +194,20 @@ def test_the_spark_helper_turns_arrow_columns_into_its_rows():
     for c in names[1:]:
         assert list(out[c]) == table[c], c
     assert all(str(out[c].dtype) == "int64" for c in ("start", "end", "line", "character"))
+
+
+def test_arrow_batch_of_many_runs_keeps_input_order():
+    # More notes than one run handed to the pool (512): the runs finish in any order and
+    # are put back in input order, their text offsets moved past the earlier runs'.
+    pytest.importorskip("pyarrow")
+    notes = [f"Note {i}: " + ("Denies RP. " * (i % 5)) + "Possible calcinosis." for i in range(1500)]
+    notes[700] = NOTE
+    a = Analyzer()
+    for jobs in (1, 2, 3):
+        assert a.analyze_arrow(notes, jobs=jobs).to_pydict() == a.analyze_table(notes)
+    # Any iterable of str; one str, or an item that is not one, is refused.
+    assert a.analyze_arrow(iter(notes[:3])).to_pydict() == a.analyze_table(notes[:3])
+    with pytest.raises(TypeError, match="not one str"):
+        a.analyze_arrow("Denies RP.")
+    with pytest.raises(TypeError):
+        a.analyze_arrow(["Denies RP.", 5])
