@@ -1,7 +1,7 @@
 """Type stubs for the compiled engine (see the package docstring)."""
 
 import os
-from typing import TYPE_CHECKING, Literal, Optional, Sequence, TypedDict, Union
+from typing import TYPE_CHECKING, Iterable, Literal, Optional, Sequence, TypedDict, Union
 
 if TYPE_CHECKING:
     import pyarrow  # optional: only Analyzer.analyze_arrow needs it
@@ -124,12 +124,14 @@ class Analyzer:
     ) -> FindingsTable:
         """The findings of many notes as columns, for ``pandas.DataFrame``."""
     def analyze_arrow(
-        self, texts: Sequence[str], *, jobs: Optional[int] = None
+        self, texts: Iterable[str], *, jobs: Optional[int] = None
     ) -> "pyarrow.RecordBatch":
         """The findings of many notes as a ``pyarrow.RecordBatch`` with
         :meth:`analyze_table`'s columns (ints int64; text large_string, ``crest`` and
         ``trigger`` nullable; flags bool), built from buffers: no Python object per finding
-        or value. pyarrow is optional: without it, an ImportError saying so."""
+        or value. ``texts`` may be any iterable of str (one str is a TypeError); runs of
+        notes are analysed while the next are read. pyarrow is optional: without it, an
+        ImportError saying so."""
     def crest_summary_batch(
         self, texts: Sequence[str], *, jobs: Optional[int] = None
     ) -> list[CrestSummary]:
