@@ -25,6 +25,10 @@ pub struct Statement {
     /// The citations are the list's: written once after its last item, they cite every
     /// item of a list whose other items carry none (the seed's convention).
     pub cited_by_list: bool,
+    /// A lead-in whose items carry the citations ("Several mechanisms have been proposed…:"):
+    /// shown as cited on its items rather than as uncited, since the source does cite them.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub items_cited: bool,
 }
 
 /// What one citation number refers to.
@@ -116,7 +120,11 @@ impl Statement {
     /// entries where the file has one, or "(no citation in source)" — never an invented one.
     pub fn source_label(&self) -> String {
         if self.citations.is_empty() {
-            return "(no citation in source)".to_string();
+            return if self.items_cited {
+                "(cited on its items)".to_string()
+            } else {
+                "(no citation in source)".to_string()
+            };
         }
         if self.sources.len() != self.citations.len() {
             return self.citation_label();
@@ -258,6 +266,7 @@ pub fn parse(file: &str, source: &str) -> Result<ParsedFile> {
             line: line_no,
             sources: Vec::new(),
             cited_by_list: false,
+            items_cited: false,
         });
         let is_lead_in = text.ends_with(':')
             && out
@@ -300,6 +309,15 @@ fn cite_lists(statements: &mut [Statement]) {
             }
         }
         start = end;
+    }
+    // A lead-in is cited through its items when any of them carries a citation.
+    let cited: std::collections::HashSet<(Vec<String>, String)> = statements
+        .iter()
+        .filter(|t| !t.citations.is_empty())
+        .filter_map(|t| Some((t.section.clone(), t.lead_in.clone()?)))
+        .collect();
+    for s in statements.iter_mut().filter(|s| s.is_lead_in()) {
+        s.items_cited = cited.contains(&(s.section.clone(), s.text.clone()));
     }
 }
 
@@ -377,6 +395,9 @@ mod tests {
         assert!(s[3].cited_by_list && !s[4].cited_by_list);
         // Items cited one by one, or a paragraph, are left as written.
         assert!(!s[1].cited_by_list && s[6].citations.is_empty());
+        // A lead-in is shown as cited on its items, never as uncited, when they are cited.
+        assert!(s[0].items_cited && s[0].source_label() == "(cited on its items)");
+        assert!(!s[6].items_cited && s[6].source_label() == "(no citation in source)");
     }
 
     #[test]

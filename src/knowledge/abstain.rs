@@ -372,6 +372,22 @@ mod tests {
     }
 
     #[test]
+    fn how_a_request_is_framed_is_not_what_it_asks() {
+        // Who it is for, what it is for, and shorthand for "please" are not the question.
+        for q in [
+            "Walk me through the complications of calcinosis for a patient handout",
+            "Which features cluster with calcinosis in SSc? pls",
+            "Teaching point: how do digital ulcers relate to calcinosis in SSc?",
+        ] {
+            let (answered, text) = answer(q);
+            assert!(answered, "{q}: {text}");
+        }
+        // A thing not understood is still what it asks about.
+        let (answered, text) = answer("Will calcinosis affect a child's growth?");
+        assert!(!answered, "{text}");
+    }
+
+    #[test]
     fn abstentions_use_the_users_words_and_the_right_empty_place() {
         // (question, must contain, must not contain)
         let cases = [

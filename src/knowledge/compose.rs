@@ -362,6 +362,17 @@ mod tests {
         let t = text("Is calcinosis linked to a shorter course of scleroderma?");
         assert!(t.starts_with("The sources say longer, not shorter."), "{t}");
         assert!(t.contains("longer disease duration"), "{t}");
+        // Fractions in words are figures too; "abnormal" meets the statement's "normal".
+        let t = text("Do two thirds of SSc patients develop calcinosis?");
+        assert!(
+            t.starts_with("The sources give approximately 25%, not two thirds."),
+            "{t}"
+        );
+        let t = text("Is phosphate metabolism deranged in dystrophic calcinosis?");
+        assert!(
+            t.starts_with("The sources say normal, not deranged."),
+            "{t}"
+        );
     }
 
     #[test]
@@ -401,6 +412,16 @@ mod tests {
     fn a_lead_in_never_stands_for_its_whole_list() {
         let t = text("Is dystrophic calcification a mechanism of calcinosis?");
         assert!(t.contains("(1 of 5 listed)"), "{t}");
+        // The lead-in's own wording asked: what it opens is the answer, all of it.
+        let t = text("What mechanisms have been proposed for calcinosis?");
+        assert!(!t.contains(" listed)"), "{t}");
+        for item in [
+            "local tissue trauma",
+            "vascular hypoxia",
+            "dystrophic calcification",
+        ] {
+            assert!(t.contains(item), "{item}: {t}");
+        }
     }
 
     #[test]

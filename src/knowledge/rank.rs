@@ -358,7 +358,11 @@ impl Ranker<'_> {
             .filter(|s| list.items.contains(&s.idx) && s.score >= top.score * 0.97)
             .count();
         let need = 3.max((list.items.len() * 3).div_ceil(5));
-        if !((q.wants_list && tied >= 1) || tied >= need) {
+        // A lead-in ranked first is the question's own wording of what the list enumerates
+        // ("What mechanisms have been proposed…?"); on its own it says nothing, so its items
+        // are the answer, all of them.
+        let lead_first = list.lead == Some(top.idx);
+        if !((q.wants_list && tied >= 1) || tied >= need || lead_first) {
             return None;
         }
         let items: Vec<usize> = list
