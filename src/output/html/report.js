@@ -30,6 +30,7 @@
     m.classList.add('current');
     count.textContent = 'Mention ' + (i + 1) + ' of ' + ms.length;
     describe(m);
+    m.tabIndex = -1;
     if (focus) { m.focus({ preventScroll: true }); m.scrollIntoView({ block: 'center' }); }
   }
   function route() {
