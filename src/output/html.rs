@@ -613,6 +613,11 @@ impl<W: Write> Report<W> {
     pub fn finish(mut self) -> io::Result<W> {
         let mut h = Vec::with_capacity(1 << 16);
         let many = self.patients.len() > 1;
+        // The default view comes last (the stylesheet hides it when a view before it is
+        // the target): the cohort, or the chart when there is one patient.
+        if !many {
+            self.cohort(false, &mut h);
+        }
         for (p, patient) in self.patients.iter().enumerate() {
             self.chart(p, patient, !many, &mut h);
             if h.len() >= 1 << 16 {
@@ -620,7 +625,9 @@ impl<W: Write> Report<W> {
                 h.clear();
             }
         }
-        self.cohort(many, &mut h);
+        if many {
+            self.cohort(true, &mut h);
+        }
         h.extend_from_slice(b"</main>\n<script>");
         h.extend_from_slice(SCRIPT.as_bytes());
         h.extend_from_slice(b"</script>\n</body>\n</html>\n");

@@ -117,7 +117,8 @@ def main():
         # Every request the page makes, of any scheme, is seen here; only the report itself may
         # load. The route aborts anything else, so that a leak fails without leaving the machine.
         context.route("**/*", lambda route: route.continue_() if route.request.url == url else route.abort())
-        context.on("request", lambda req: req.url != url and requests.append(req.url))
+        allowed = {url}
+        context.on("request", lambda req: req.url not in allowed and requests.append(req.url))
         page = context.new_page()
         page.on("pageerror", lambda e: problems.append(f"page error: {e}"))
         page.on("console", lambda m: m.type in ("error", "warning") and problems.append(f"console {m.type}: {m.text}"))
@@ -221,6 +222,7 @@ def main():
         report(args.bin, big_cohort, big)
         written = time.monotonic() - t0
         big_url = big.as_uri()
+        allowed.add(big_url)
         context.unroute("**/*")
         context.route("**/*", lambda route: route.continue_() if route.request.url in (url, big_url) else route.abort())
         timings = []
