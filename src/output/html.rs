@@ -345,15 +345,20 @@ fn findings_body(
             .char_indices()
             .nth(SNIPPET_CHARS)
             .map_or(line_end, |(p, _)| f.range.end + p);
+        let trigger = f
+            .trigger
+            .as_ref()
+            .map(|t| t.range.clone())
+            .filter(|t| text.get(t.clone()).is_some());
         body.html.extend_from_slice(b"<li>");
         if from > line_start {
             body.html.extend_from_slice("…".as_bytes());
         }
-        escape(&mut body.html, &text[from..f.range.start]);
+        underlined(&mut body.html, text, from..f.range.start, trigger.clone());
         open_mark(analyzer, text, i, f, body);
         escape(&mut body.html, &text[f.range.clone()]);
         body.html.extend_from_slice(b"</mark>");
-        escape(&mut body.html, &text[f.range.end..to]);
+        underlined(&mut body.html, text, f.range.end..to, trigger);
         if to < line_end {
             body.html.extend_from_slice("…".as_bytes());
         }
@@ -366,6 +371,25 @@ fn findings_body(
         body.html.extend_from_slice(b"</li>");
     }
     body.html.extend_from_slice(b"</ol>");
+}
+
+/// `text[range]` escaped, with `trigger` underlined when it lies wholly inside.
+fn underlined(
+    out: &mut Vec<u8>,
+    text: &str,
+    range: std::ops::Range<usize>,
+    trigger: Option<std::ops::Range<usize>>,
+) {
+    match trigger.filter(|t| range.start <= t.start && t.end <= range.end) {
+        Some(t) => {
+            escape(out, &text[range.start..t.start]);
+            out.extend_from_slice(b"<u class=\"trigger\">");
+            escape(out, &text[t.clone()]);
+            out.extend_from_slice(b"</u>");
+            escape(out, &text[t.end..range.end]);
+        }
+        None => escape(out, &text[range]),
+    }
 }
 
 /// A date as a sortable number (`YYYYMMDD`): the first `YYYY-MM-DD` (or `YYYYMMDD`, or with
