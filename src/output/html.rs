@@ -605,9 +605,9 @@ impl<W: Write> Report<W> {
             h.extend_from_slice(" · ".as_bytes());
             escape(&mut h, d);
         }
-        let _ = write!(
+        let _ = writeln!(
             h,
-            " · {} mention(s){}</p>\n",
+            " · {} mention(s){}</p>",
             body.mentions,
             if self.options.with_text {
                 ""
