@@ -704,7 +704,7 @@ impl<W: Write> Report<W> {
             let _ = write!(
                 h,
                 "<th scope=\"col\"><abbr title=\"{}\">{}</abbr></th>",
-                feature_name(c),
+                c.name(),
                 c.as_str()
             );
         }
@@ -768,7 +768,7 @@ impl<W: Write> Report<W> {
                 h,
                 "<option value=\"{0}\">{0} present: {1}</option>",
                 c.as_str(),
-                feature_name(c)
+                c.name()
             );
         }
         h.extend_from_slice(
@@ -838,17 +838,6 @@ impl<W: Write> Report<W> {
             h.extend_from_slice(b"</ul>\n");
         }
         h.extend_from_slice(b"</section>\n");
-    }
-}
-
-/// A feature's name, for headers and labels.
-fn feature_name(c: Crest) -> &'static str {
-    match c {
-        Crest::C => "Calcinosis",
-        Crest::R => "Raynaud's phenomenon",
-        Crest::E => "Esophageal dysmotility",
-        Crest::S => "Sclerodactyly",
-        Crest::T => "Telangiectasia",
     }
 }
 
