@@ -35,8 +35,10 @@ const STYLE: &str = include_str!("html/report.css");
 const SCRIPT: &str = include_str!("html/report.js");
 
 /// Characters of note text shown either side of a mention when the text is left out
-/// (`--no-text`): enough to read the clause, as `check`'s text snippets do.
-pub const SNIPPET_CHARS: usize = 60;
+/// (`--no-text`): a clause's worth, which holds the trigger nearly always (a trigger's scope
+/// is a few words). At 60, as `check`'s terminal snippets, a generated cohort's snippets
+/// came to more bytes than its notes: mentions a sentence apart repeat each other's context.
+pub const SNIPPET_CHARS: usize = 40;
 
 /// Most inputs that could not be analysed named in the report; the rest are counted, so a
 /// run of bad records costs no more memory than a few.
@@ -358,11 +360,16 @@ fn findings_body(
         open_mark(analyzer, text, i, f, body);
         escape(&mut body.html, &text[f.range.clone()]);
         body.html.extend_from_slice(b"</mark>");
-        underlined(&mut body.html, text, f.range.end..to, trigger);
+        underlined(&mut body.html, text, f.range.end..to, trigger.clone());
         if to < line_end {
             body.html.extend_from_slice("…".as_bytes());
         }
-        if let Some(tr) = f.trigger.as_ref().and_then(|tr| text.get(tr.range.clone())) {
+        // A trigger outside the snippet is quoted after it (the details bar names it too).
+        let outside = trigger
+            .as_ref()
+            .filter(|t| t.start < from || t.end > to)
+            .and_then(|t| text.get(t.clone()));
+        if let Some(tr) = outside {
             body.html
                 .extend_from_slice(" <span class=\"why\">— by “<u class=\"trigger\">".as_bytes());
             escape(&mut body.html, &bounded(tr));
