@@ -644,11 +644,6 @@ impl<W: Write> Report<W> {
     pub fn finish(mut self) -> io::Result<W> {
         let mut h = Vec::with_capacity(1 << 16);
         let many = self.patients.len() > 1;
-        // The default view comes last (the stylesheet hides it when a view before it is
-        // the target): the cohort, or the chart when there is one patient.
-        if !many {
-            self.cohort(false, &mut h);
-        }
         for (p, patient) in self.patients.iter().enumerate() {
             self.chart(p, patient, !many, &mut h);
             if h.len() >= 1 << 16 {
@@ -656,9 +651,7 @@ impl<W: Write> Report<W> {
                 h.clear();
             }
         }
-        if many {
-            self.cohort(true, &mut h);
-        }
+        self.cohort(many, &mut h);
         h.extend_from_slice(b"</main>\n<script>");
         h.extend_from_slice(SCRIPT.as_bytes());
         h.extend_from_slice(b"</script>\n</body>\n</html>\n");

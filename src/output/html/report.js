@@ -36,7 +36,6 @@
   function route() {
     var t = targetElement();
     if (note && current >= 0 && marks()[current]) marks()[current].classList.remove('current');
-    document.body.classList.toggle('routed', !!t);
     note = t ? t.closest('section.note') : null;
     current = -1;
     bar.hidden = !note;
