@@ -16,6 +16,7 @@ not asserted: timings belong in benchmarks, not in pass/fail).
 import argparse
 import json
 import os
+import re
 import subprocess
 import sys
 import tempfile
@@ -179,6 +180,21 @@ def main():
         shot = args.artifacts / "report-chart.png"
         page.screenshot(path=str(shot), full_page=False)
         print(f"screenshot: {shot}", flush=True)
+        # Printed, the chart fits an A4 page: the stylesheet's @page size, and at the printable
+        # width (210 mm less 2 x 12 mm margins, 703 px at 96 px per inch) nothing overflows.
+        page.emulate_media(media="print")
+        page.set_viewport_size({"width": 703, "height": 900})
+        overflow = page.evaluate("document.documentElement.scrollWidth")
+        check(overflow <= 703, f"printed, the chart needs {overflow} px of the 703 A4 gives")
+        check(not page.locator(".back").first.is_visible(), "print leaves the navigation out")
+        pdf = page.pdf(prefer_css_page_size=True)
+        pages = pdf.count(b"/Type /Page") - pdf.count(b"/Type /Pages")
+        # A4 is 595 x 842 points (Chromium writes 594.96 x 841.92).
+        a4 = re.search(rb"/MediaBox \[0 0 59[45]\.?\d* 84[12]\.?\d*\]", pdf) is not None
+        check(pages == 1 and a4, f"the chart prints on {pages} A4 page(s) (A4 media box: {a4})")
+        (args.artifacts / "report-chart.pdf").write_bytes(pdf)
+        page.emulate_media(media="screen")
+        page.set_viewport_size({"width": 1100, "height": 900})
         cell = chart.locator("td[data-note][data-assertion^='negated'] a").first
         td = chart.locator("td[data-note][data-assertion^='negated']").first
         note_id, letter = td.get_attribute("data-note"), td.get_attribute("data-crest")
