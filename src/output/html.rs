@@ -1,12 +1,13 @@
 //! `check --format html`: one self-contained HTML file showing which CREST features each
 //! patient's notes document, and how (issue 23).
 //!
-//! The file has three kinds of view, each a `<section class="view">` shown by CSS alone when
-//! the address's fragment names it or something inside it (`:target`): a note (its text with
-//! every mention highlighted and its trigger underlined, or with `--no-text` only the
-//! findings and their snippets), a patient's chart (notes × C R E S T, and a summary row),
-//! and the cohort (one row per patient). The inline script only adds keyboard navigation
-//! between mentions, the mention's details, and the cohort's sorting and filtering.
+//! The file has three kinds of view, each a `<section class="view">` shown by CSS when the
+//! address's fragment names it (`:target`), or by the script when it names a mention in it:
+//! a note (its text with every mention highlighted and its trigger underlined, or with
+//! `--no-text` only the findings and their snippets), a patient's chart (notes × C R E S T,
+//! and a summary row), and the cohort (one row per patient). The inline script opens a note at a mention, and
+//! adds keyboard navigation between mentions, the mention's details, and the cohort's
+//! sorting and filtering.
 //!
 //! **Streaming.** Notes come in input order, not grouped by patient, and their text is not
 //! held: each note's section is written as it arrives ([`Report::note`]), and only what the
@@ -644,6 +645,11 @@ impl<W: Write> Report<W> {
     pub fn finish(mut self) -> io::Result<W> {
         let mut h = Vec::with_capacity(1 << 16);
         let many = self.patients.len() > 1;
+        // The default view comes last (the stylesheet hides it when a view before it is
+        // the target): the cohort, or the chart when there is one patient.
+        if !many {
+            self.cohort(false, &mut h);
+        }
         for (p, patient) in self.patients.iter().enumerate() {
             self.chart(p, patient, !many, &mut h);
             if h.len() >= 1 << 16 {
@@ -651,7 +657,9 @@ impl<W: Write> Report<W> {
                 h.clear();
             }
         }
-        self.cohort(many, &mut h);
+        if many {
+            self.cohort(true, &mut h);
+        }
         h.extend_from_slice(b"</main>\n<script>");
         h.extend_from_slice(SCRIPT.as_bytes());
         h.extend_from_slice(b"</script>\n</body>\n</html>\n");

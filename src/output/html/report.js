@@ -1,5 +1,6 @@
 // calcinosis-ls HTML report: keyboard navigation between a note's mentions, the mention's
-// details, and the cohort's sort and filter. Views themselves are routed by CSS (:target).
+// details, and the cohort's sort and filter. Views are routed by CSS (:target); a mention
+// as target shows its note through the `shown` class set here.
 // Everything shown is set with textContent: no note text is ever parsed as HTML here.
 (function () {
   'use strict';
@@ -33,9 +34,16 @@
     m.tabIndex = -1;
     if (focus) { m.focus({ preventScroll: true }); m.scrollIntoView({ block: 'center' }); }
   }
+  var opened = null;
   function route() {
     var t = targetElement();
     if (note && current >= 0 && marks()[current]) marks()[current].classList.remove('current');
+    // A mention as target: show its note (the stylesheet shows a targeted view itself).
+    if (opened) opened.classList.remove('shown');
+    var view = t ? t.closest('.view') : null;
+    opened = view && view !== t ? view : null;
+    if (opened) opened.classList.add('shown');
+    document.body.classList.toggle('routed', !!view);
     note = t ? t.closest('section.note') : null;
     current = -1;
     bar.hidden = !note;
