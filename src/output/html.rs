@@ -644,7 +644,8 @@ impl<W: Write> Report<W> {
     /// output.
     pub fn finish(mut self) -> io::Result<W> {
         let mut h = Vec::with_capacity(1 << 16);
-        let many = self.patients.len() > 1;
+        // With no notes at all the cohort (empty, with any errors) is the default view.
+        let many = self.patients.len() != 1;
         // The default view comes last (the stylesheet hides it when a view before it is
         // the target): the cohort, or the chart when there is one patient.
         if !many {

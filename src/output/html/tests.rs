@@ -192,3 +192,12 @@ fn hostile_ids_and_patients_are_escaped_everywhere() {
     assert!(!html.contains("<a href=\"javascript"));
     assert!(html.contains("&quot;&gt;&lt;script&gt;"));
 }
+
+#[test]
+fn an_empty_report_opens_on_its_cohort() {
+    let mut r = Report::start(Vec::new(), Options { with_text: false }).unwrap();
+    r.error("line 1", "not a JSON object");
+    let html = String::from_utf8(r.finish().unwrap()).unwrap();
+    assert!(html.contains("class=\"view cohort default\""), "{html}");
+    assert!(html.contains("Cohort: 0 patient(s), 0 note(s)"));
+}
