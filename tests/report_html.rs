@@ -165,6 +165,7 @@ fn every_cell_agrees_with_jsonl() {
         assert!(!html.contains(outside), "{outside} in the report");
     }
     assert_eq!(html.matches("<script").count(), 1);
+    let _ = std::fs::remove_dir_all(&dir);
 }
 
 #[test]
@@ -291,6 +292,7 @@ fn note_files_group_by_folder_and_sort_by_the_date_in_their_names() {
     assert!(chart.contains("<td class=\"date\">2023-01-09</td>"));
     // Historical calcinosis, present R and S: 2/5 (only present counts).
     assert!(chart.contains(">2/5<"), "{chart}");
+    let _ = std::fs::remove_dir_all(&dir);
 }
 
 #[test]

@@ -17,6 +17,7 @@ import argparse
 import json
 import os
 import re
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -269,6 +270,7 @@ def main():
               + f"; load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores", flush=True)
         browser.close()
 
+    shutil.rmtree(work, ignore_errors=True)
     check(not requests, f"no network request ({requests[:5]})")
     check(not problems, f"no script error or CSP violation ({problems[:5]})")
     if failures:
