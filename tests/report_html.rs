@@ -360,3 +360,30 @@ fn ten_thousand_notes_stay_within_the_bounds() {
     }
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[test]
+fn a_note_made_of_mentions_stays_bounded() {
+    // 8 MB on one line, every word a mention: marks, triggers and snippets are bounded by
+    // MAX_MARKED_MENTIONS (10,000), so the report is about the note's size, not ~15 times it.
+    let dir = scratch("dense");
+    let note = dir.join("dense.txt");
+    let text = "Denies RP. ".repeat(8_000_000 / 11);
+    std::fs::write(&note, &text).unwrap();
+    for extra in [None, Some("--no-text")] {
+        let out = dir.join("dense.html");
+        let mut args = vec!["check", "--format", "html"];
+        args.extend(extra);
+        args.push(note.to_str().unwrap());
+        let peak = peak_kb_writing(&args, &out);
+        let size = std::fs::metadata(&out).unwrap().len();
+        eprintln!("{extra:?}: peak {peak} kB, {size} bytes");
+        assert!(peak < 300 * 1024, "{extra:?}: peak {peak} kB");
+        assert!(
+            size < text.len() as u64 + 4_000_000,
+            "{extra:?}: {size} bytes"
+        );
+        let html = std::fs::read_to_string(&out).unwrap();
+        assert_eq!(html.matches("<mark ").count(), 10_000);
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -27,7 +27,7 @@ use sha2::{Digest, Sha256};
 
 use crate::analysis::{Analysis, Analyzer, Assertion, Finding};
 use crate::corpus::Crest;
-use crate::limits::MAX_NAME_CHARS;
+use crate::limits::{MAX_MARKED_MENTIONS, MAX_NAME_CHARS};
 
 /// The report's stylesheet (screen and A4 print), inlined and allowed by its hash.
 const STYLE: &str = include_str!("html/report.css");
@@ -114,11 +114,13 @@ pub struct Cells {
 }
 
 impl Cells {
-    fn add(&mut self, letter: Crest, a: Assertion, finding: usize) {
+    /// Counts a mention of `letter`; `marked` is its finding index when it is marked up
+    /// (only a marked mention can be linked to).
+    fn add(&mut self, letter: Crest, a: Assertion, marked: Option<usize>) {
         let i = letter_index(letter);
         self.assertions[i].insert(a);
         if self.first[i].is_none() {
-            self.first[i] = u32::try_from(finding).ok();
+            self.first[i] = marked.and_then(|m| u32::try_from(m).ok());
         }
     }
 
@@ -153,6 +155,8 @@ pub struct NoteBody {
     pub cells: Cells,
     /// How many mentions are highlighted.
     pub mentions: usize,
+    /// Findings left unmarked ([`MAX_MARKED_MENTIONS`], or overlapping another).
+    pub unmarked: usize,
 }
 
 impl NoteBody {
@@ -220,21 +224,25 @@ pub fn render_note(analyzer: &Analyzer, text: &str, a: &Analysis, with_text: boo
     };
     // Mentions do not overlap (the longest match wins), but a range that would nest badly
     // is left unmarked rather than trusted: the markup must stay well formed.
-    let mut marked: Vec<usize> = Vec::with_capacity(a.findings.len());
+    // At most MAX_MARKED_MENTIONS are marked (a note made of mentions would otherwise
+    // grow ~15-fold); every finding still counts in the cells.
+    let mut marked: Vec<usize> = Vec::with_capacity(a.findings.len().min(MAX_MARKED_MENTIONS));
     let mut end = 0;
     for (i, f) in a.findings.iter().enumerate() {
-        if f.range.start >= end && text.get(f.range.clone()).is_some() {
+        if marked.len() < MAX_MARKED_MENTIONS
+            && f.range.start >= end
+            && text.get(f.range.clone()).is_some()
+        {
             marked.push(i);
             end = f.range.end;
         }
-    }
-    for &i in &marked {
-        let f = &a.findings[i];
         if let Some(letter) = analyzer.lexicon().term(f.term).crest {
-            body.cells.add(letter, f.assertion, i);
+            let first = marked.last() == Some(&i);
+            body.cells.add(letter, f.assertion, first.then_some(i));
         }
     }
     body.mentions = marked.len();
+    body.unmarked = a.findings.len() - marked.len();
     if with_text {
         text_body(analyzer, text, a, &marked, &mut body);
     } else {
@@ -270,10 +278,11 @@ fn open_mark(analyzer: &Analyzer, text: &str, i: usize, f: &Finding, body: &mut 
 
 /// The whole text, mentions in `<mark>`, triggers that do not overlap a mention in `<u>`.
 fn text_body(analyzer: &Analyzer, text: &str, a: &Analysis, marked: &[usize], body: &mut NoteBody) {
-    let mut triggers: Vec<std::ops::Range<usize>> = a
-        .findings
+    // Only the marked mentions' triggers: past MAX_MARKED_MENTIONS a dense note's triggers
+    // would be as many as its mentions.
+    let mut triggers: Vec<std::ops::Range<usize>> = marked
         .iter()
-        .filter_map(|f| f.trigger.as_ref().map(|t| t.range.clone()))
+        .filter_map(|&i| a.findings[i].trigger.as_ref().map(|t| t.range.clone()))
         .filter(|r| text.get(r.clone()).is_some() && !r.is_empty())
         .collect();
     triggers.sort_by_key(|r| (r.start, r.end));
@@ -335,26 +344,32 @@ fn findings_body(
     body.html.extend_from_slice(b"<ol class=\"findings\">");
     for &i in marked {
         let f = &a.findings[i];
-        let line_start = text[..f.range.start].rfind('\n').map_or(0, |p| p + 1);
-        let line_end = text[f.range.end..]
-            .find('\n')
-            .map_or(text.len(), |p| f.range.end + p);
-        let from = text[line_start..f.range.start]
+        // The window first, then the line within it: looking for the line's ends over the
+        // whole note made a one-line note of megabytes quadratic (54 s for 24 MB).
+        let back = text[..f.range.start]
             .char_indices()
             .rev()
             .nth(SNIPPET_CHARS - 1)
-            .map_or(line_start, |(p, _)| line_start + p);
-        let to = text[f.range.end..line_end]
+            .map_or(0, |(p, _)| p);
+        let from = text[back..f.range.start]
+            .rfind('\n')
+            .map_or(back, |p| back + p + 1);
+        let ahead = text[f.range.end..]
             .char_indices()
             .nth(SNIPPET_CHARS)
-            .map_or(line_end, |(p, _)| f.range.end + p);
+            .map_or(text.len(), |(p, _)| f.range.end + p);
+        let to = text[f.range.end..ahead]
+            .find('\n')
+            .map_or(ahead, |p| f.range.end + p);
+        let cut_before = from > 0 && text.as_bytes()[from - 1] != b'\n';
+        let cut_after = to < text.len() && text.as_bytes()[to] != b'\n';
         let trigger = f
             .trigger
             .as_ref()
             .map(|t| t.range.clone())
             .filter(|t| text.get(t.clone()).is_some());
         body.html.extend_from_slice(b"<li>");
-        if from > line_start {
+        if cut_before {
             body.html.extend_from_slice("…".as_bytes());
         }
         underlined(&mut body.html, text, from..f.range.start, trigger.clone());
@@ -362,7 +377,7 @@ fn findings_body(
         escape(&mut body.html, &text[f.range.clone()]);
         body.html.extend_from_slice(b"</mark>");
         underlined(&mut body.html, text, f.range.end..to, trigger.clone());
-        if to < line_end {
+        if cut_after {
             body.html.extend_from_slice("…".as_bytes());
         }
         // A trigger outside the snippet is quoted after it (the details bar names it too).
@@ -617,6 +632,13 @@ impl<W: Write> Report<W> {
             h.extend_from_slice(" · ".as_bytes());
             escape(&mut h, d);
         }
+        if body.unmarked > 0 {
+            let _ = write!(
+                h,
+                " · {} more finding(s) not marked (at most {MAX_MARKED_MENTIONS} are)",
+                body.unmarked
+            );
+        }
         let _ = write!(
             h,
             " · {} mention(s){}</p>",
@@ -732,7 +754,9 @@ impl<W: Write> Report<W> {
             }
             h.extend_from_slice(b"</td>");
             for (i, c) in Crest::ALL.into_iter().enumerate() {
-                let target = row.cells.first[i].map(|m| (n as usize, m));
+                // A letter whose first mention is past the marked ones links to the note.
+                let target =
+                    (!row.cells.assertions[i].is_empty()).then(|| (n as usize, row.cells.first[i]));
                 cell(
                     h,
                     &patient.name,
@@ -858,14 +882,14 @@ impl<W: Write> Report<W> {
 /// (`data-patient`, `data-note` on note cells only, `data-crest`, `data-assertion`, which the
 /// stylesheet also colours by), a symbol per assertion and a label that says them in words
 /// (the column header names the feature); `target` (note, finding) makes it a link to that
-/// mention. Kept terse: a 10,000-note cohort has 50,000 of them.
+/// mention, or to the note when the mention is not marked. Kept terse: a 10,000-note cohort has 50,000 of them.
 fn cell(
     h: &mut Vec<u8>,
     patient: &str,
     note: Option<&str>,
     letter: Crest,
     set: Assertions,
-    target: Option<(usize, u32)>,
+    target: Option<(usize, Option<u32>)>,
 ) {
     let names: Vec<&str> = set.iter().map(Assertion::as_str).collect();
     h.extend_from_slice(b"<td data-patient=\"");
@@ -886,8 +910,11 @@ fn cell(
     }
     let label = names.join(", ");
     match target {
-        Some((n, m)) => {
+        Some((n, Some(m))) => {
             let _ = write!(h, "<a href=\"#n{n}-{m}\" aria-label=\"{label}\">");
+        }
+        Some((n, None)) => {
+            let _ = write!(h, "<a href=\"#n{n}\" aria-label=\"{label}\">");
         }
         None => {
             let _ = write!(h, "<span role=\"img\" aria-label=\"{label}\">");

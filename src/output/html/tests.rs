@@ -201,3 +201,38 @@ fn an_empty_report_opens_on_its_cohort() {
     assert!(html.contains("class=\"view cohort default\""), "{html}");
     assert!(html.contains("Cohort: 0 patient(s), 0 note(s)"));
 }
+
+#[test]
+fn a_note_made_of_mentions_marks_a_bounded_number() {
+    let an = analyzer();
+    let text = format!(
+        "{}Telangiectasia.",
+        "Denies RP. ".repeat(MAX_MARKED_MENTIONS + 5)
+    );
+    let a = an.analyze(&text);
+    assert!(a.findings.len() > MAX_MARKED_MENTIONS);
+    for with_text in [true, false] {
+        let b = render_note(&an, &text, &a, with_text);
+        let html = body_text(&b, 3);
+        assert_eq!(b.mentions, MAX_MARKED_MENTIONS);
+        assert_eq!(html.matches("<mark ").count(), MAX_MARKED_MENTIONS);
+        // Triggers only for the marked mentions.
+        assert!(html.matches("<u class=\"trigger\">").count() <= MAX_MARKED_MENTIONS);
+        // T is counted although its mention is not marked; it has no mention to link to.
+        assert!(b.cells.assertions[4].contains(Assertion::Present));
+        assert_eq!(b.cells.first[4], None);
+        assert!(b.cells.first[1].is_some());
+    }
+    let mut r = Report::start(Vec::new(), Options { with_text: false }).unwrap();
+    let body = render_note(&an, &text, &a, false);
+    let meta = NoteMeta {
+        label: "dense",
+        ..NoteMeta::default()
+    };
+    r.note(&meta, &body).unwrap();
+    let html = String::from_utf8(r.finish().unwrap()).unwrap();
+    assert!(html.contains("more finding(s) not marked"));
+    // The T cell links to the note itself, R's to its first mention.
+    assert!(html.contains("data-crest=\"T\" data-assertion=\"present\"><a href=\"#n0\""));
+    assert!(html.contains("data-crest=\"R\" data-assertion=\"negated\"><a href=\"#n0-0\""));
+}
