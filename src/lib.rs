@@ -39,6 +39,7 @@ pub mod index;
 pub mod knowledge;
 pub mod limits;
 pub mod matcher;
+pub mod output;
 pub mod report;
 #[cfg(feature = "server")]
 pub mod server;

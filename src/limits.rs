@@ -19,6 +19,13 @@ pub const MAX_RESULTS: usize = 100;
 /// command line").
 pub const MAX_NOTE_BYTES: usize = 24 << 20;
 
+/// Mentions marked up in one note of `check --format html` (each `<mark>` carries its
+/// assertion, letter, term and trigger: ~150 bytes for a mention of a few letters). A
+/// clinical note has tens; a 4.4 MB note of nothing but "Denies RP." has 800,000, and marking
+/// them all took 162 MB and wrote 64 MB. Past this the text is written plain; the chart's
+/// cells still count every mention.
+pub const MAX_MARKED_MENTIONS: usize = 10_000;
+
 /// Bytes of notes `check` holds at once between reading and writing them (the reader waits
 /// for the writer past it). A note larger than what is left waits until nothing else is in
 /// flight, so memory follows one large note, never `--jobs` of them.

@@ -39,7 +39,17 @@ pub enum Origin {
     Record {
         line: u64,
         id: Option<Box<RawValue>>,
+        /// The patient and date fields, when asked for (`check --format html`).
+        meta: RecordMeta,
     },
+}
+
+/// A record's patient and date fields (raw JSON), read only when `--patient-field` or
+/// `--date-field` names them.
+#[derive(Debug, Clone, Default)]
+pub struct RecordMeta {
+    pub patient: Option<Box<RawValue>>,
+    pub date: Option<Box<RawValue>>,
 }
 
 /// One note to analyse, or why it could not be read.
@@ -66,6 +76,10 @@ pub struct Source {
 pub struct RecordFields {
     pub id: String,
     pub text: String,
+    /// The patient's field, if read.
+    pub patient: Option<String>,
+    /// The note's date field, if read.
+    pub date: Option<String>,
 }
 
 /// Why something found while walking a directory was not analysed.
@@ -314,7 +328,11 @@ impl Source {
                 {
                     // Every later "line" would be garbage too: one error for the input.
                     return Ok(each(Some(Item {
-                        origin: Origin::Record { line: 1, id: None },
+                        origin: Origin::Record {
+                            line: 1,
+                            id: None,
+                            meta: RecordMeta::default(),
+                        },
                         text: Err("the input is UTF-16, not UTF-8: save it as UTF-8".into()),
                     })));
                 }
@@ -324,6 +342,7 @@ impl Source {
                     origin: Origin::Record {
                         line: number,
                         id: None,
+                        meta: RecordMeta::default(),
                     },
                     text: Err(
                         "the input holds NUL bytes: it is binary (or UTF-16), not JSON \
@@ -338,6 +357,7 @@ impl Source {
                     origin: Origin::Record {
                         line: number,
                         id: None,
+                        meta: RecordMeta::default(),
                     },
                     text: Err(format!(
                         "the record is {} bytes long; a note may have at most {}{}",
@@ -488,11 +508,14 @@ struct Wanted<'f> {
     fields: &'f RecordFields,
 }
 
-/// The id and text fields found, as raw JSON (a later duplicate key wins).
+/// The id and text fields found (and the patient and date when asked for), as raw JSON
+/// (a later duplicate key wins).
 #[derive(Default)]
 struct Found<'de> {
     id: Option<&'de RawValue>,
     text: Option<&'de RawValue>,
+    patient: Option<&'de RawValue>,
+    date: Option<&'de RawValue>,
 }
 
 impl<'de> DeserializeSeed<'de> for Wanted<'_> {
@@ -512,13 +535,21 @@ impl<'de> Visitor<'de> for Wanted<'_> {
         while let Some(Key(key)) = map.next_key::<Key<'de>>()? {
             let id = key == self.fields.id.as_str();
             let text = key == self.fields.text.as_str();
-            if id || text {
+            let patient = self.fields.patient.as_deref() == Some(&*key);
+            let date = self.fields.date.as_deref() == Some(&*key);
+            if id || text || patient || date {
                 let v: &'de RawValue = map.next_value()?;
                 if id {
                     found.id = Some(v);
                 }
                 if text {
                     found.text = Some(v);
+                }
+                if patient {
+                    found.patient = Some(v);
+                }
+                if date {
+                    found.date = Some(v);
                 }
             } else {
                 map.next_value::<IgnoredAny>()?;
@@ -557,7 +588,11 @@ fn not_a_record(body: &[u8], e: &serde_json::Error) -> String {
 /// the record's content (it is note text).
 fn record(body: &[u8], line: u64, fields: &RecordFields) -> Item {
     let fail = |id: Option<Box<RawValue>>, msg: String| Item {
-        origin: Origin::Record { line, id },
+        origin: Origin::Record {
+            line,
+            id,
+            meta: RecordMeta::default(),
+        },
         text: Err(msg),
     };
     let s = match std::str::from_utf8(body) {
@@ -579,12 +614,17 @@ fn record(body: &[u8], line: u64, fields: &RecordFields) -> Item {
         Err(e) => return fail(None, not_a_record(body, &e)),
     };
     let id = found.id.map(|v| v.to_owned()).filter(|v| v.get() != "null");
+    let non_null = |v: Option<&RawValue>| v.map(|v| v.to_owned()).filter(|v| v.get() != "null");
+    let meta = RecordMeta {
+        patient: non_null(found.patient),
+        date: non_null(found.date),
+    };
     let Some(raw) = found.text else {
         return fail(id, format!("no \"{}\" field", fields.text));
     };
     match serde_json::from_str::<String>(raw.get()) {
         Ok(text) => Item {
-            origin: Origin::Record { line, id },
+            origin: Origin::Record { line, id, meta },
             text: Ok(text),
         },
         Err(_) if raw.get() == "null" => fail(id, format!("\"{}\" is null", fields.text)),
@@ -592,7 +632,7 @@ fn record(body: &[u8], line: u64, fields: &RecordFields) -> Item {
         // JSON to most writers; serde refuses it. The note is kept, the surrogate replaced.
         Err(_) => match lossy_json_string(raw.get()) {
             Some(text) => Item {
-                origin: Origin::Record { line, id },
+                origin: Origin::Record { line, id, meta },
                 text: Ok(text),
             },
             None => fail(id, format!("\"{}\" is not a string", fields.text)),
@@ -859,21 +899,25 @@ mod tests {
         RecordFields {
             id: "note_id".into(),
             text: "text".into(),
+            patient: Some("mrn".into()),
+            date: Some("when".into()),
         }
     }
 
     #[test]
     fn records_decode_only_their_fields_and_report_errors_without_content() {
         let ok = record(
-            br#"{"note_id": 7, "text": "No RP\n", "x": [1]}"#,
+            br#"{"note_id": 7, "mrn": "P\"1", "when": null, "text": "No RP\n", "x": [1]}"#,
             3,
             &fields(),
         );
         assert_eq!(ok.text.as_deref(), Ok("No RP\n"));
         match &ok.origin {
-            Origin::Record { line, id } => {
+            Origin::Record { line, id, meta } => {
                 assert_eq!(*line, 3);
                 assert_eq!(id.as_ref().map(|v| v.get()), Some("7"));
+                assert_eq!(meta.patient.as_ref().map(|v| v.get()), Some(r#""P\"1""#));
+                assert!(meta.date.is_none());
             }
             other => panic!("{other:?}"),
         }

@@ -36,6 +36,9 @@ pub enum CheckFormat {
     Json,
     /// JSON Lines: one compact object per note, written as soon as it is analysed.
     Jsonl,
+    /// One self-contained HTML file: a chart per patient (notes × C R E S T), the notes with
+    /// their mentions highlighted, and a cohort table.
+    Html,
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum, Default, PartialEq, Eq)]
@@ -85,6 +88,17 @@ pub struct CheckArgs {
     /// finding).
     #[arg(long, value_name = "N", default_value_t = 200)]
     snippets: usize,
+    /// HTML output with `--input jsonl`: the field naming the patient, whose notes make one
+    /// chart (without it, note files are grouped by their folder, records in one chart).
+    #[arg(long, value_name = "NAME")]
+    pub(super) patient_field: Option<String>,
+    /// HTML output with `--input jsonl`: the field holding the note's date, which orders a
+    /// chart's rows (note files: a date in the file name, e.g. `2024-03-05.txt`).
+    #[arg(long, value_name = "NAME")]
+    pub(super) date_field: Option<String>,
+    /// HTML output: leave the note text out, keeping each finding with a snippet of its line.
+    #[arg(long)]
+    pub(super) no_text: bool,
 }
 
 /// Characters of context shown either side of a finding in text output.
@@ -133,12 +147,20 @@ pub fn run(ka: &KnowledgeArgs, args: &CheckArgs) -> anyhow::Result<ExitCode> {
         jsonl: (args.input == InputFormat::Jsonl).then(|| RecordFields {
             id: args.id_field.clone(),
             text: args.text_field.clone(),
+            patient: args.patient_field.clone(),
+            date: args.date_field.clone(),
         }),
     };
     let jobs = args
         .jobs
         .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
         .clamp(1, MAX_JOBS);
+    if args.format == CheckFormat::Html {
+        return super::html::run(analyzer, source, jobs, args);
+    }
+    if args.patient_field.is_some() || args.date_field.is_some() || args.no_text {
+        anyhow::bail!("--patient-field, --date-field and --no-text go with --format html");
+    }
     let format = args.format;
     let id_key = args.id_field.clone();
     let render_analyzer = analyzer.clone();
@@ -334,7 +356,7 @@ impl Progress {
 
 /// Says on stderr what the directory walk skipped and why: a count per reason, then the
 /// first paths by name.
-fn report_skipped(skipped: &Skipped) {
+pub(super) fn report_skipped(skipped: &Skipped) {
     let total = skipped.total();
     if total == 0 {
         return;
@@ -359,7 +381,7 @@ fn report_skipped(skipped: &Skipped) {
 
 /// `Ok(false)` when the reader of stdout has gone away (a closed pipe ends the run
 /// quietly, as in `check … | head`); other write errors are errors.
-fn write_or_closed(r: std::io::Result<()>) -> anyhow::Result<bool> {
+pub(super) fn write_or_closed(r: std::io::Result<()>) -> anyhow::Result<bool> {
     match r {
         Ok(()) => Ok(true),
         Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(false),
@@ -386,7 +408,8 @@ fn write_streamed(
             snippets,
             out,
         ),
-        CheckFormat::Json | CheckFormat::Jsonl => {
+        // HTML has its own writer (`super::html`) and never comes here.
+        CheckFormat::Json | CheckFormat::Jsonl | CheckFormat::Html => {
             let mut head = Vec::new();
             origin_fields(&mut head, id_key, &big.origin);
             head.extend_from_slice(b",\"findings\":");
@@ -408,7 +431,7 @@ fn write_streamed(
 fn note_name(origin: &Origin) -> String {
     match origin {
         Origin::File(n) => n.clone(),
-        Origin::Record { line, id } => record_name(*line, id.as_deref()),
+        Origin::Record { line, id, .. } => record_name(*line, id.as_deref()),
     }
 }
 
@@ -446,7 +469,7 @@ fn render(
             // Writing to a Vec cannot fail.
             let _ = text_report(analyzer, &doc, &analysis, &name, snippets, &mut out);
         }
-        CheckFormat::Json | CheckFormat::Jsonl => {
+        CheckFormat::Json | CheckFormat::Jsonl | CheckFormat::Html => {
             json_report(analyzer, &doc, &analysis, id_key, &item.origin, &mut out);
         }
     }
@@ -460,7 +483,7 @@ fn render(
 
 /// How a record is named in text output and on stderr: its id, else its line. An id is
 /// cut to [`MAX_NAME_CHARS`] characters, as it is repeated on every line of the report.
-fn record_name(line: u64, id: Option<&serde_json::value::RawValue>) -> String {
+pub(super) fn record_name(line: u64, id: Option<&serde_json::value::RawValue>) -> String {
     let Some(id) = id else {
         return format!("line {line}");
     };
@@ -482,7 +505,7 @@ fn origin_fields(out: &mut Vec<u8>, id_key: &str, origin: &Origin) {
             out.extend_from_slice(b"\"file\":");
             let _ = serde_json::to_writer(&mut *out, name);
         }
-        Origin::Record { line, id } => {
+        Origin::Record { line, id, .. } => {
             let _ = serde_json::to_writer(&mut *out, id_key);
             out.push(b':');
             out.extend_from_slice(id.as_ref().map_or("null", |v| v.get()).as_bytes());
@@ -494,10 +517,12 @@ fn origin_fields(out: &mut Vec<u8>, id_key: &str, origin: &Origin) {
 fn render_error(format: CheckFormat, id_key: &str, origin: &Origin, reason: &str) -> Rendered {
     let name = match origin {
         Origin::File(n) => n.clone(),
-        Origin::Record { line, id: Some(id) } => {
+        Origin::Record {
+            line, id: Some(id), ..
+        } => {
             format!("{}: line {line}", record_name(*line, Some(id)))
         }
-        Origin::Record { line, id: None } => record_name(*line, None),
+        Origin::Record { line, id: None, .. } => record_name(*line, None),
     };
     let mut out = Vec::new();
     if format != CheckFormat::Text {

@@ -3,6 +3,7 @@
 pub mod ask;
 mod batch;
 mod check;
+mod html;
 pub(crate) mod input;
 
 use std::io::Write;

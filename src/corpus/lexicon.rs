@@ -112,6 +112,17 @@ impl Crest {
         }
     }
 
+    /// The feature the letter stands for, as the README and the editors name it.
+    pub fn name(self) -> &'static str {
+        match self {
+            Crest::C => "Calcinosis",
+            Crest::R => "Raynaud's phenomenon",
+            Crest::E => "Esophageal dysfunction",
+            Crest::S => "Sclerodactyly",
+            Crest::T => "Telangiectasia",
+        }
+    }
+
     fn parse(s: &str) -> Option<Crest> {
         Crest::ALL.into_iter().find(|c| c.as_str() == s)
     }
