@@ -5,7 +5,7 @@
 use serde::Serialize;
 
 use crate::analysis::{Analysis, Analyzer, CrestSummary};
-use crate::corpus::lexicon::FormKind;
+use crate::corpus::lexicon::{Codes, FormKind};
 use crate::document::{Document, Encoding, Position};
 
 /// A position in LSP form: 0-based line and UTF-16 column.
@@ -47,6 +47,9 @@ pub struct FindingReport<'a> {
     pub category: &'static str,
     /// The CREST letter, if any.
     pub crest: Option<&'static str>,
+    /// The term's standard codes: `{"icd10cm": "I73.00"}`, a system left out when the
+    /// lexicon gives no code in it (`{}` for a term without codes).
+    pub codes: &'a Codes,
     /// `present`, `negated`, `possible`, `historical`, `hypothetical` or `family`.
     pub assertion: &'static str,
     /// The text of the cue that decided, if any.
@@ -113,6 +116,7 @@ fn report_of<'a>(
         term: &t.name,
         category: t.category.as_str(),
         crest: t.crest.map(|c| c.as_str()),
+        codes: &t.codes,
         assertion: f.assertion.as_str(),
         trigger: f.trigger.as_ref().and_then(|tr| text.get(tr.range.clone())),
         misspelling: f.misspelling,
@@ -192,6 +196,8 @@ fn write_finding_objects(findings: &[FindingReport<'_>], out: &mut Vec<u8>) {
         json_str(out, f.category);
         out.extend_from_slice(b",\"crest\":");
         json_opt_str(out, f.crest);
+        out.extend_from_slice(b",\"codes\":");
+        write_codes(out, f.codes);
         out.extend_from_slice(b",\"assertion\":");
         json_str(out, f.assertion);
         out.extend_from_slice(b",\"trigger\":");
@@ -204,6 +210,23 @@ fn write_finding_objects(findings: &[FindingReport<'_>], out: &mut Vec<u8>) {
         // Only when true, as the serde form writes it.
         out.extend_from_slice(if f.lay { b",\"lay\":true}" } else { b"}" });
     }
+}
+
+/// `codes` as serde writes [`Codes`]: an object with the systems that have a code.
+pub fn write_codes(out: &mut Vec<u8>, codes: &Codes) {
+    out.push(b'{');
+    if let Some(c) = &codes.icd10cm {
+        out.extend_from_slice(b"\"icd10cm\":");
+        json_str(out, c);
+    }
+    if let Some(c) = &codes.snomedct {
+        if codes.icd10cm.is_some() {
+            out.push(b',');
+        }
+        out.extend_from_slice(b"\"snomedct\":");
+        json_str(out, c);
+    }
+    out.push(b'}');
 }
 
 /// A JSON string, escaped as serde_json escapes it.
@@ -275,5 +298,30 @@ mod tests {
         let mut streamed = Vec::new();
         write_findings_json_to(&analyzer, &doc, &analysis, &mut streamed).unwrap();
         assert!(streamed == ours);
+    }
+
+    /// Codes in every combination of systems: the same bytes as serde's.
+    #[test]
+    fn codes_written_as_serde_writes_them() {
+        let some = |s: &str| Some(s.to_string());
+        for codes in [
+            Codes::default(),
+            Codes {
+                icd10cm: some("I73.00"),
+                snomedct: None,
+            },
+            Codes {
+                icd10cm: None,
+                snomedct: some("138875005"),
+            },
+            Codes {
+                icd10cm: some("L94.2"),
+                snomedct: some("404684003"),
+            },
+        ] {
+            let mut ours = Vec::new();
+            write_codes(&mut ours, &codes);
+            assert_eq!(ours, serde_json::to_vec(&codes).unwrap());
+        }
     }
 }

@@ -40,6 +40,14 @@ class Range(TypedDict):
     start: Position
     end: Position
 
+class Codes(TypedDict, total=False):
+    """The term's standard codes; a system is absent when the lexicon gives no code in it."""
+
+    icd10cm: str
+    """ICD-10-CM, with its dot: ``"I73.00"``."""
+    snomedct: str
+    """A SNOMED CT concept id."""
+
 class Finding(TypedDict):
     range: Range
     start: int
@@ -57,6 +65,8 @@ class Finding(TypedDict):
     misspelling: bool
     lay: bool
     """The words are a lay description of the term ("difficulty swallowing")."""
+    codes: Codes
+    """``check --format json``'s ``codes``: ``{"icd10cm": "I73.00"}``, ``{}`` for none."""
 
 class CrestSummary(TypedDict):
     present: list[CrestLetter]
@@ -96,6 +106,8 @@ class FindingsTable(TypedDict):
     crest: list[Optional[CrestLetter]]
     assertion: list[Assertion]
     trigger: list[Optional[str]]
+    icd10cm: list[Optional[str]]
+    snomedct: list[Optional[str]]
     misspelling: list[bool]
     lay: list[bool]
 

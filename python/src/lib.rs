@@ -16,6 +16,7 @@ use pyo3::types::{PyBytes, PyDict, PyList, PyString};
 use rayon::prelude::*;
 
 use calcinosis_ls::analysis::{Analysis, Analyzer as Engine};
+use calcinosis_ls::corpus::lexicon::Codes;
 use calcinosis_ls::corpus::{Corpus, CorpusSource};
 use calcinosis_ls::document::Document;
 use calcinosis_ls::knowledge::Knowledge;
@@ -219,6 +220,8 @@ struct Found {
     misspelling: bool,
     /// A lay description of the term ("difficulty swallowing").
     lay: bool,
+    /// The term's standard codes (ICD-10-CM, SNOMED CT), where the lexicon gives them.
+    codes: Codes,
 }
 
 /// A note's findings and CREST summary, owned.
@@ -282,6 +285,7 @@ fn run(engine: &Engine, text: &str) -> NoteResult {
             trigger: f.trigger.map(str::to_string),
             misspelling: f.misspelling,
             lay: f.lay,
+            codes: f.codes.clone(),
         })
     });
     NoteResult { findings, crest }
@@ -313,6 +317,15 @@ fn finding_dict<'py>(py: Python<'py>, f: &Found) -> PyResult<Bound<'py, PyDict>>
     d.set_item(intern!(py, "trigger"), f.trigger.as_deref())?;
     d.set_item(intern!(py, "misspelling"), f.misspelling)?;
     d.set_item(intern!(py, "lay"), f.lay)?;
+    // As `check --format json` writes them: a system left out when the term has no code.
+    let codes = PyDict::new(py);
+    if let Some(c) = &f.codes.icd10cm {
+        codes.set_item(intern!(py, "icd10cm"), c)?;
+    }
+    if let Some(c) = &f.codes.snomedct {
+        codes.set_item(intern!(py, "snomedct"), c)?;
+    }
+    d.set_item(intern!(py, "codes"), codes)?;
     Ok(d)
 }
 
@@ -406,6 +419,18 @@ fn table<'py>(py: Python<'py>, results: &[NoteResult]) -> PyResult<Bound<'py, Py
         all().map(|f| f.trigger.as_deref()).collect::<Vec<_>>(),
     )?;
     d.set_item(
+        "icd10cm",
+        all()
+            .map(|f| f.codes.icd10cm.as_deref())
+            .collect::<Vec<_>>(),
+    )?;
+    d.set_item(
+        "snomedct",
+        all()
+            .map(|f| f.codes.snomedct.as_deref())
+            .collect::<Vec<_>>(),
+    )?;
+    d.set_item(
         "misspelling",
         all().map(|f| f.misspelling).collect::<Vec<_>>(),
     )?;
@@ -414,7 +439,7 @@ fn table<'py>(py: Python<'py>, results: &[NoteResult]) -> PyResult<Bound<'py, Py
 }
 
 /// The columns of [`arrow_batch`], in order: [`table`]'s fields.
-const ARROW_COLUMNS: [&str; 13] = [
+const ARROW_COLUMNS: [&str; 15] = [
     "note",
     "start",
     "end",
@@ -426,6 +451,8 @@ const ARROW_COLUMNS: [&str; 13] = [
     "crest",
     "assertion",
     "trigger",
+    "icd10cm",
+    "snomedct",
     "misspelling",
     "lay",
 ];
@@ -547,7 +574,7 @@ impl Strings {
 struct ArrowColumns {
     rows: usize,
     ints: [Int64s; 5],
-    strings: [Strings; 6],
+    strings: [Strings; 8],
     flags: [Bools; 2],
 }
 
@@ -573,6 +600,8 @@ impl ArrowColumns {
                 f.crest,
                 Some(f.assertion),
                 f.trigger,
+                f.codes.icd10cm.as_deref(),
+                f.codes.snomedct.as_deref(),
             ]) {
                 col.push(v);
             }
