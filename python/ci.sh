@@ -52,8 +52,8 @@ CARGO_ZIGBUILD_PYTHON_PATH="$venv/bin/python" "$venv/bin/maturin" build --profil
 wheel="$(ls "$root"/target/wheels/calcinosis_ls-*-abi3-*.whl)"
 echo "built $(basename "$wheel")"
 "$venv/bin/python" -m pip install --quiet --disable-pip-version-check --force-reinstall --no-deps "$wheel"
-# The extra's packages, as the README's `pip install "…whl[spark]"` installs them.
-"$venv/bin/python" -m pip install --quiet --disable-pip-version-check "$wheel[spark]"
+# The extras' packages, as the README's `pip install "…whl[spark]"` and `[spacy]` install them.
+"$venv/bin/python" -m pip install --quiet --disable-pip-version-check "$wheel[spark,spacy]"
 
 export CALCINOSIS_REQUIRE_SPARK=1 CALCINOSIS_REQUIRE_MANYLINUX=1
 set +e
