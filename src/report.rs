@@ -124,9 +124,33 @@ fn report_of<'a>(
     }
 }
 
-/// Findings converted and written per piece by [`write_findings_json_to`]: enough to make
-/// each write worth it, few enough that the piece's reports and bytes stay small (~250 KB).
-const FINDINGS_PER_PIECE: usize = 1024;
+/// Findings converted and written per piece by [`write_findings_json_to`] (and the
+/// streamed FHIR and OMOP writers): enough to make each write worth it, few enough that the
+/// piece's reports and bytes stay small (~250 KB of JSON).
+pub const FINDINGS_PER_PIECE: usize = 1024;
+
+/// Calls `each` with the findings of `analysis` in report form, [`FINDINGS_PER_PIECE`] at a
+/// time, in note order (the piece's index first): a large note's writers hold one piece's
+/// reports, never the whole note's.
+pub fn for_each_piece<E>(
+    analyzer: &Analyzer,
+    doc: &Document,
+    analysis: &Analysis,
+    mut each: impl FnMut(usize, &[FindingReport<'_>]) -> Result<(), E>,
+) -> Result<(), E> {
+    let mut cursor = doc.cursor(Encoding::Utf16);
+    let mut reports = Vec::with_capacity(FINDINGS_PER_PIECE.min(analysis.findings.len()));
+    for (i, piece) in analysis.findings.chunks(FINDINGS_PER_PIECE).enumerate() {
+        reports.clear();
+        reports.extend(
+            piece
+                .iter()
+                .map(|f| report_of(analyzer, doc.text(), &mut cursor, f)),
+        );
+        each(i, &reports)?;
+    }
+    Ok(())
+}
 
 /// Writes the findings of `analysis` as the JSON array [`write_findings_json`] writes, to
 /// `out` a piece at a time: memory follows a piece, not the note's whole report (for a
@@ -137,24 +161,17 @@ pub fn write_findings_json_to(
     analysis: &Analysis,
     out: &mut impl std::io::Write,
 ) -> std::io::Result<()> {
-    let mut cursor = doc.cursor(Encoding::Utf16);
     let mut buf = Vec::with_capacity(FINDINGS_PER_PIECE * 256);
-    let mut reports = Vec::with_capacity(FINDINGS_PER_PIECE);
     buf.push(b'[');
-    for (i, piece) in analysis.findings.chunks(FINDINGS_PER_PIECE).enumerate() {
-        reports.clear();
-        reports.extend(
-            piece
-                .iter()
-                .map(|f| report_of(analyzer, doc.text(), &mut cursor, f)),
-        );
+    for_each_piece(analyzer, doc, analysis, |i, reports| {
         if i > 0 {
             buf.push(b',');
         }
-        write_finding_objects(&reports, &mut buf);
+        write_finding_objects(reports, &mut buf);
         out.write_all(&buf)?;
         buf.clear();
-    }
+        Ok::<(), std::io::Error>(())
+    })?;
     buf.push(b']');
     out.write_all(&buf)
 }

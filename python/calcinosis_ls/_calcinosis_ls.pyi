@@ -135,6 +135,18 @@ class Analyzer:
         self, texts: Sequence[str], *, jobs: Optional[int] = None
     ) -> FindingsTable:
         """The findings of many notes as columns, for ``pandas.DataFrame``."""
+    def omop_csv(
+        self,
+        texts: Sequence[str],
+        note_ids: Sequence[int],
+        *,
+        concepts: Union[str, "os.PathLike[str]", None] = None,
+        first_id: int = 1,
+        jobs: Optional[int] = None,
+    ) -> str:
+        """OMOP CDM v5.4 NOTE_NLP rows as ``check --format omop`` writes them: CSV with its
+        header; ``note_ids[i]`` is the ``note_id`` of ``texts[i]``, ``note_nlp_id`` counts from
+        ``first_id``; ``concepts`` is the ``--omop-concepts`` file (vocabulary,code,concept_id)."""
     def analyze_arrow(
         self, texts: Iterable[str], *, jobs: Optional[int] = None
     ) -> "pyarrow.RecordBatch":

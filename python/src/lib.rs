@@ -21,6 +21,7 @@ use calcinosis_ls::corpus::{Corpus, CorpusSource};
 use calcinosis_ls::document::Document;
 use calcinosis_ls::knowledge::Knowledge;
 use calcinosis_ls::limits::{MAX_JOBS, MAX_RESULTS};
+use calcinosis_ls::output::omop;
 use calcinosis_ls::report::{self, CrestReport};
 use calcinosis_ls::Error;
 
@@ -739,6 +740,73 @@ impl Analyzer {
     ) -> PyResult<Bound<'py, PyDict>> {
         let results = batch(py, self.engine.clone(), texts, jobs)?;
         table(py, &results)
+    }
+
+    /// OMOP CDM v5.4 `NOTE_NLP` rows of many notes, as `check --format omop` writes them: CSV
+    /// text with its header, `note_ids[i]` the `note_id` of `texts[i]`, `note_nlp_id`
+    /// counting from `first_id`; `concepts` is the `--omop-concepts` file. Analysed in
+    /// parallel without the GIL.
+    #[pyo3(signature = (texts, note_ids, *, concepts = None, first_id = 1, jobs = None))]
+    fn omop_csv(
+        &self,
+        py: Python<'_>,
+        texts: Vec<String>,
+        note_ids: Vec<i32>,
+        concepts: Option<PathBuf>,
+        first_id: u32,
+        jobs: Option<AnyInt>,
+    ) -> PyResult<String> {
+        if texts.len() != note_ids.len() {
+            return Err(PyValueError::new_err(format!(
+                "texts and note_ids must be as long: {} notes, {} ids",
+                texts.len(),
+                note_ids.len()
+            )));
+        }
+        if first_id == 0 || first_id > i32::MAX as u32 {
+            return Err(PyValueError::new_err(
+                "first_id must be between 1 and 2147483647 (note_nlp_id is a 32-bit key)",
+            ));
+        }
+        let map = match concepts {
+            None => omop::ConceptMap::default(),
+            Some(path) => {
+                use calcinosis_ls::fsread::{read, Links};
+                let shown = path.display().to_string();
+                let bytes = read(&path, omop::MAX_CONCEPTS_FILE_BYTES, Links::Follow)
+                    .map_err(|e| PyOSError::new_err(format!("concepts: {shown} {e}")))?;
+                let text = String::from_utf8(bytes).map_err(|_| {
+                    PyValueError::new_err(format!("concepts: {shown} is not UTF-8 text"))
+                })?;
+                omop::ConceptMap::parse(&text)
+                    .map_err(|e| PyValueError::new_err(format!("concepts: {shown} {e}")))?
+            }
+        };
+        let run = omop::RunFields::now(map);
+        let engine = self.engine.clone();
+        let rows: Vec<Vec<u8>> = on_pool(py, jobs, move || {
+            texts
+                .par_iter()
+                .zip(note_ids.par_iter())
+                .map(|(text, &id)| {
+                    let analysis = engine.analyze(text);
+                    let doc = Document::new(text.clone());
+                    let found = report::findings(&engine, &doc, &analysis);
+                    let mut out = Vec::new();
+                    omop::write_rows(doc.text(), &found, id, &run, &mut out);
+                    out
+                })
+                .collect()
+        })?;
+        let mut out = omop::HEADER.as_bytes().to_vec();
+        let mut numbers = omop::RowNumbers::after(first_id - 1);
+        for r in &rows {
+            numbers
+                .write(r, &mut out)
+                .map_err(|e| PyOverflowError::new_err(e.to_string()))?;
+        }
+        // Rows are made from UTF-8 text and ASCII punctuation.
+        String::from_utf8(out).map_err(|e| PyRuntimeError::new_err(e.to_string()))
     }
 
     /// The findings of many notes as a `pyarrow.RecordBatch` with `analyze_table`'s columns,

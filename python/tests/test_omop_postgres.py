@@ -177,3 +177,26 @@ def test_concept_ids_come_from_the_users_file_and_are_0_otherwise(db, tmp_path):
         "FROM note_nlp ORDER BY note_nlp_id"
     ).split()
     assert got == ["Raynaud's|35207784|35207784", "calcinosis|0|0"]
+
+
+def test_the_python_package_writes_the_cli_rows(db):
+    import csv
+    import io
+
+    import calcinosis_ls
+
+    records = notes(200)
+    cli_csv = check(["--format", "omop", "--input", "jsonl"], jsonl(records)).decode()
+    py_csv = calcinosis_ls.Analyzer().omop_csv(
+        [r["text"] for r in records], [r["id"] for r in records]
+    )
+    # The same rows but for when the run happened (nlp_date, nlp_datetime).
+    def rows(text):
+        return [r[:9] + r[11:] for r in csv.reader(io.StringIO(text))]
+
+    assert rows(py_csv) == rows(cli_csv)
+    db.sql("TRUNCATE note_nlp")
+    db.sql("COPY note_nlp FROM STDIN WITH (FORMAT csv, HEADER true)", stdin=py_csv.encode())
+    assert int(db.sql("SELECT count(*) FROM note_nlp")) == len(rows(py_csv)) - 1
+    with pytest.raises(ValueError):
+        calcinosis_ls.Analyzer().omop_csv(["x"], [])

@@ -126,6 +126,8 @@ struct Streamed {
     doc: Document,
     analysis: Analysis,
     origin: Origin,
+    /// The id `--format fhir`/`omop` write it under.
+    note_id: NoteId,
 }
 
 pub fn run(ka: &KnowledgeArgs, args: &CheckArgs) -> anyhow::Result<ExitCode> {
@@ -167,6 +169,7 @@ pub fn run(ka: &KnowledgeArgs, args: &CheckArgs) -> anyhow::Result<ExitCode> {
         Some(path) => omop_concepts(path)?,
         None => omop::ConceptMap::default(),
     }));
+    let writer_omop = omop.clone();
     let mut rows = omop::RowNumbers::default();
     // `--format fhir` with whole files writes an array, as `json` does.
     let array = format == CheckFormat::Json
@@ -235,6 +238,11 @@ pub fn run(ka: &KnowledgeArgs, args: &CheckArgs) -> anyhow::Result<ExitCode> {
                 &writer_id_key,
                 snippets,
                 big,
+                &mut Interop {
+                    omop: &writer_omop,
+                    rows: &mut rows,
+                    array,
+                },
                 &mut out,
             ),
             // Rows get their note_nlp_id here, in output order.
@@ -403,12 +411,22 @@ fn write_or_closed(r: std::io::Result<()>) -> anyhow::Result<bool> {
 
 /// Writes a large note's report straight to `out`, a piece at a time, so that only the
 /// analysis, not its rendered report (~16 times the note in JSON when dense), is held.
+/// What the writer keeps for `--format fhir` and `omop` across notes.
+struct Interop<'a> {
+    omop: &'a omop::RunFields,
+    /// OMOP's `note_nlp_id` so far.
+    rows: &'a mut omop::RowNumbers,
+    /// FHIR bundles go in a JSON array (no line break after each).
+    array: bool,
+}
+
 fn write_streamed(
     analyzer: &Analyzer,
     format: CheckFormat,
     id_key: &str,
     snippets: usize,
     big: &Streamed,
+    interop: &mut Interop<'_>,
     out: &mut impl Write,
 ) -> std::io::Result<()> {
     match format {
@@ -420,8 +438,39 @@ fn write_streamed(
             snippets,
             out,
         ),
-        // Rendered by `render` whatever their size (see there).
-        CheckFormat::Fhir | CheckFormat::Omop => Ok(()),
+        CheckFormat::Fhir => {
+            let mut buf = Vec::with_capacity(1 << 20);
+            let text = big.doc.text();
+            let mut bundle = fhir::Bundle::start(&big.note_id.fhir, &mut buf);
+            report::for_each_piece(analyzer, &big.doc, &big.analysis, |_, piece| {
+                bundle.entries(text, piece, &mut buf);
+                out.write_all(&buf)?;
+                buf.clear();
+                Ok::<(), std::io::Error>(())
+            })?;
+            bundle.finish(&CrestReport::from(&big.analysis.crest), &mut buf);
+            if !interop.array {
+                buf.push(b'\n');
+            }
+            out.write_all(&buf)
+        }
+        CheckFormat::Omop => {
+            let mut buf = Vec::with_capacity(1 << 20);
+            let mut counter = calcinosis_ls::output::CharCounter::default();
+            report::for_each_piece(analyzer, &big.doc, &big.analysis, |_, piece| {
+                omop::write_rows_counted(
+                    big.doc.text(),
+                    piece,
+                    big.note_id.omop,
+                    interop.omop,
+                    &mut counter,
+                    &mut buf,
+                );
+                interop.rows.write(&buf, out)?;
+                buf.clear();
+                Ok(())
+            })
+        }
         CheckFormat::Json | CheckFormat::Jsonl => {
             let mut head = Vec::new();
             origin_fields(&mut head, id_key, &big.origin);
@@ -469,20 +518,14 @@ fn render(
     let bytes = text.len() as u64;
     let analysis = analyzer.analyze(&text);
     let doc = Document::new(text);
-    // FHIR and OMOP reports are rendered here whatever the note's size: a bundle or a set
-    // of rows is written whole.
-    if doc.text().len() >= STREAMED_NOTE_BYTES
-        && matches!(
-            format,
-            CheckFormat::Text | CheckFormat::Json | CheckFormat::Jsonl
-        )
-    {
+    if doc.text().len() >= STREAMED_NOTE_BYTES {
         return Rendered {
             out: Vec::new(),
             streamed: Some(Box::new(Streamed {
                 doc,
                 analysis,
                 origin: item.origin,
+                note_id,
             })),
             error: None,
             bytes,

@@ -21,7 +21,7 @@
 //! the `trigger`. The patient is not known from a note's text: `subject`/`patient` is a
 //! reference by description to the subject of that document.
 
-use super::char_offsets;
+use super::CharCounter;
 use crate::report::{CrestReport, FindingReport};
 
 /// The extension holding a finding's place in the note and the cue that decided it.
@@ -127,97 +127,143 @@ pub fn write_bundle(
     note_id: &str,
     out: &mut Vec<u8>,
 ) {
-    let offsets = char_offsets(text, findings);
-    let mut doc = Vec::with_capacity(note_id.len() + 24);
-    doc.extend_from_slice(b"DocumentReference/");
-    doc.extend_from_slice(note_id.as_bytes());
-    // `doc` is ASCII (an id), so this never fails; an empty name would only be shown.
-    let doc = std::str::from_utf8(&doc).unwrap_or_default();
-    let subject = format!("the subject of {doc}");
-    out.extend_from_slice(b"{\"resourceType\":\"Bundle\",\"type\":\"collection\",\"meta\":");
-    meta(out);
-    out.extend_from_slice(b",\"entry\":[");
-    for (f, &(start, end)) in findings.iter().zip(&offsets) {
-        match f.assertion {
-            "hypothetical" => continue,
-            "family" => {
-                out.extend_from_slice(b"{\"resource\":{\"resourceType\":\"FamilyMemberHistory\"");
-                common(out, f, start, end);
-                out.extend_from_slice(b",\"status\":\"partial\",\"patient\":{\"display\":");
-                str(out, &subject);
-                let (code, display) = relationship(f.trigger);
-                out.extend_from_slice(b"},\"relationship\":{\"coding\":[{\"system\":");
-                str(out, ROLE_SYSTEM);
-                out.extend_from_slice(b",\"code\":");
-                str(out, code);
-                out.extend_from_slice(b",\"display\":");
-                str(out, display);
-                out.extend_from_slice(b"}],\"text\":");
-                str(out, display);
-                out.extend_from_slice(b"},\"condition\":[{\"code\":");
-                code_of(out, f);
-                out.extend_from_slice(b"}]}},");
-            }
-            assertion => {
-                out.extend_from_slice(b"{\"resource\":{\"resourceType\":\"Condition\"");
-                common(out, f, start, end);
-                if assertion == "present" {
-                    out.extend_from_slice(b",\"clinicalStatus\":");
-                    status(out, CLINICAL_SYSTEM, "active");
-                }
-                let verification = match assertion {
-                    "possible" => "unconfirmed",
-                    "negated" => "refuted",
-                    _ => "confirmed",
-                };
-                out.extend_from_slice(b",\"verificationStatus\":");
-                status(out, VERIFICATION_SYSTEM, verification);
-                out.extend_from_slice(b",\"code\":");
-                code_of(out, f);
-                out.extend_from_slice(b",\"subject\":{\"display\":");
-                str(out, &subject);
-                out.extend_from_slice(b"},\"evidence\":[{\"detail\":[{\"reference\":");
-                str(out, doc);
-                out.extend_from_slice(b"}]}]}},");
-            }
+    let mut bundle = Bundle::start(note_id, out);
+    bundle.entries(text, findings, out);
+    bundle.finish(crest, out);
+}
+
+/// A `Bundle` being written a piece of findings at a time (a large note's is streamed):
+/// [`Bundle::start`], [`Bundle::entries`] for each piece in note order, [`Bundle::finish`].
+pub struct Bundle {
+    /// `DocumentReference/<id>`.
+    doc: String,
+    /// How the patient is described.
+    subject: String,
+    /// Character offsets across pieces.
+    counter: CharCounter,
+}
+
+impl Bundle {
+    /// Writes the bundle's opening for the note `note_id` (a FHIR id).
+    pub fn start(note_id: &str, out: &mut Vec<u8>) -> Bundle {
+        let doc = format!("DocumentReference/{note_id}");
+        let subject = format!("the subject of {doc}");
+        out.extend_from_slice(b"{\"resourceType\":\"Bundle\",\"type\":\"collection\",\"meta\":");
+        meta(out);
+        out.extend_from_slice(b",\"entry\":[");
+        Bundle {
+            doc,
+            subject,
+            counter: CharCounter::default(),
         }
     }
-    // The CREST summary, one component per letter named, in CREST order.
-    out.extend_from_slice(b"{\"resource\":{\"resourceType\":\"Observation\",\"meta\":");
-    meta(out);
-    out.extend_from_slice(
-        b",\"status\":\"final\",\"code\":{\"text\":\"CREST features documented in the note\"},\
+
+    /// Writes the entries of the next findings of the note (`text`), each followed by a
+    /// comma: the summary always comes last.
+    pub fn entries(&mut self, text: &str, findings: &[FindingReport<'_>], out: &mut Vec<u8>) {
+        let (doc, subject) = (self.doc.as_str(), self.subject.as_str());
+        for f in findings {
+            let start = self.counter.to(text, f.bytes.start);
+            let end = self.counter.to(text, f.bytes.end);
+            write_entry(f, start, end, doc, subject, out);
+        }
+    }
+
+    /// Writes the CREST summary and closes the bundle.
+    pub fn finish(self, crest: &CrestReport, out: &mut Vec<u8>) {
+        let (doc, subject) = (self.doc.as_str(), self.subject.as_str());
+        // The CREST summary, one component per letter named, in CREST order.
+        out.extend_from_slice(b"{\"resource\":{\"resourceType\":\"Observation\",\"meta\":");
+        meta(out);
+        out.extend_from_slice(
+            b",\"status\":\"final\",\"code\":{\"text\":\"CREST features documented in the note\"},\
 \"subject\":{\"display\":",
-    );
-    str(out, &subject);
-    out.extend_from_slice(b"},\"derivedFrom\":[{\"reference\":");
-    str(out, doc);
-    out.push(b'}');
-    out.push(b']');
-    let mut letters: Vec<(&str, &str)> = [
-        ("present", &crest.present),
-        ("possible", &crest.possible),
-        ("negated", &crest.negated),
-    ]
-    .into_iter()
-    .flat_map(|(state, ls)| ls.iter().map(move |l| (*l, state)))
-    .collect();
-    letters.sort_by_key(|(l, _)| "CREST".find(l));
-    if !letters.is_empty() {
-        out.extend_from_slice(b",\"component\":[");
-        for (i, (letter, state)) in letters.iter().enumerate() {
-            if i > 0 {
-                out.push(b',');
-            }
-            out.extend_from_slice(b"{\"code\":{\"text\":\"CREST ");
-            out.extend_from_slice(letter.as_bytes());
-            out.extend_from_slice(b"\"},\"valueCodeableConcept\":{\"text\":\"");
-            out.extend_from_slice(state.as_bytes());
-            out.extend_from_slice(b"\"}}");
-        }
+        );
+        str(out, subject);
+        out.extend_from_slice(b"},\"derivedFrom\":[{\"reference\":");
+        str(out, doc);
+        out.push(b'}');
         out.push(b']');
+        let mut letters: Vec<(&str, &str)> = [
+            ("present", &crest.present),
+            ("possible", &crest.possible),
+            ("negated", &crest.negated),
+        ]
+        .into_iter()
+        .flat_map(|(state, ls)| ls.iter().map(move |l| (*l, state)))
+        .collect();
+        letters.sort_by_key(|(l, _)| "CREST".find(l));
+        if !letters.is_empty() {
+            out.extend_from_slice(b",\"component\":[");
+            for (i, (letter, state)) in letters.iter().enumerate() {
+                if i > 0 {
+                    out.push(b',');
+                }
+                out.extend_from_slice(b"{\"code\":{\"text\":\"CREST ");
+                out.extend_from_slice(letter.as_bytes());
+                out.extend_from_slice(b"\"},\"valueCodeableConcept\":{\"text\":\"");
+                out.extend_from_slice(state.as_bytes());
+                out.extend_from_slice(b"\"}}");
+            }
+            out.push(b']');
+        }
+        out.extend_from_slice(b"}}]}");
     }
-    out.extend_from_slice(b"}}]}");
+}
+
+/// One finding's resource as a bundle entry, followed by a comma (nothing for a
+/// hypothetical mention).
+fn write_entry(
+    f: &FindingReport<'_>,
+    start: usize,
+    end: usize,
+    doc: &str,
+    subject: &str,
+    out: &mut Vec<u8>,
+) {
+    match f.assertion {
+        "hypothetical" => {}
+        "family" => {
+            out.extend_from_slice(b"{\"resource\":{\"resourceType\":\"FamilyMemberHistory\"");
+            common(out, f, start, end);
+            out.extend_from_slice(b",\"status\":\"partial\",\"patient\":{\"display\":");
+            str(out, subject);
+            let (code, display) = relationship(f.trigger);
+            out.extend_from_slice(b"},\"relationship\":{\"coding\":[{\"system\":");
+            str(out, ROLE_SYSTEM);
+            out.extend_from_slice(b",\"code\":");
+            str(out, code);
+            out.extend_from_slice(b",\"display\":");
+            str(out, display);
+            out.extend_from_slice(b"}],\"text\":");
+            str(out, display);
+            out.extend_from_slice(b"},\"condition\":[{\"code\":");
+            code_of(out, f);
+            out.extend_from_slice(b"}]}},");
+        }
+        assertion => {
+            out.extend_from_slice(b"{\"resource\":{\"resourceType\":\"Condition\"");
+            common(out, f, start, end);
+            if assertion == "present" {
+                out.extend_from_slice(b",\"clinicalStatus\":");
+                status(out, CLINICAL_SYSTEM, "active");
+            }
+            let verification = match assertion {
+                "possible" => "unconfirmed",
+                "negated" => "refuted",
+                _ => "confirmed",
+            };
+            out.extend_from_slice(b",\"verificationStatus\":");
+            status(out, VERIFICATION_SYSTEM, verification);
+            out.extend_from_slice(b",\"code\":");
+            code_of(out, f);
+            out.extend_from_slice(b",\"subject\":{\"display\":");
+            str(out, subject);
+            out.extend_from_slice(b"},\"evidence\":[{\"detail\":[{\"reference\":");
+            str(out, doc);
+            out.extend_from_slice(b"}]}]}},");
+        }
+    }
 }
 
 /// `meta` with the NLP tag.

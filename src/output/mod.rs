@@ -8,24 +8,38 @@ pub mod omop;
 
 use crate::report::FindingReport;
 
-/// Code point offsets of each finding's start and end in `text`, in one walk when the
-/// findings are in note order (as [`crate::report::findings`] gives them); a finding out of
-/// order restarts the count, never a wrong offset. FHIR and OMOP count characters, as
-/// Python and most databases do, not UTF-8 bytes or UTF-16 units.
-pub fn char_offsets(text: &str, findings: &[FindingReport<'_>]) -> Vec<(usize, usize)> {
-    let (mut at, mut count) = (0usize, 0usize);
-    let mut to = |byte: usize| {
+/// Counts characters up to increasing byte offsets of one text in one walk: FHIR and OMOP
+/// count characters, as Python and most databases do, not UTF-8 bytes or UTF-16 units. An
+/// offset before the last one restarts the count, never a wrong answer.
+#[derive(Debug, Default, Clone)]
+pub struct CharCounter {
+    at: usize,
+    count: usize,
+}
+
+impl CharCounter {
+    /// The characters of `text` before byte `byte` (clamped to the text).
+    pub fn to(&mut self, text: &str, byte: usize) -> usize {
         let byte = byte.min(text.len());
-        if byte < at {
-            (at, count) = (0, 0);
+        if byte < self.at {
+            *self = CharCounter::default();
         }
-        count += text.get(at..byte).map_or(0, |s| s.chars().count());
-        at = byte;
-        count
-    };
+        self.count += text.get(self.at..byte).map_or(0, |s| s.chars().count());
+        self.at = byte;
+        self.count
+    }
+}
+
+/// Code point offsets of each finding's start and end in `text`, in one walk when the
+/// findings are in note order (as [`crate::report::findings`] gives them).
+pub fn char_offsets(text: &str, findings: &[FindingReport<'_>]) -> Vec<(usize, usize)> {
+    let mut counter = CharCounter::default();
     findings
         .iter()
-        .map(|f| (to(f.bytes.start), to(f.bytes.end)))
+        .map(|f| {
+            let start = counter.to(text, f.bytes.start);
+            (start, counter.to(text, f.bytes.end))
+        })
         .collect()
 }
 

@@ -27,7 +27,7 @@ use std::io::Write;
 
 use rustc_hash::FxHashMap;
 
-use super::at_most_chars;
+use super::{at_most_chars, CharCounter};
 use crate::report::FindingReport;
 
 /// The header line: `NOTE_NLP`'s columns in CDM v5.4 order.
@@ -182,9 +182,29 @@ pub fn write_rows(
     run: &RunFields,
     out: &mut Vec<u8>,
 ) {
-    let offsets = super::char_offsets(text, findings);
+    write_rows_counted(
+        text,
+        findings,
+        note_id,
+        run,
+        &mut CharCounter::default(),
+        out,
+    );
+}
+
+/// [`write_rows`] for the next piece of a note's findings (a large note's rows are streamed
+/// a piece at a time), `counter` carrying the character offsets across pieces.
+pub fn write_rows_counted(
+    text: &str,
+    findings: &[FindingReport<'_>],
+    note_id: i32,
+    run: &RunFields,
+    counter: &mut CharCounter,
+    out: &mut Vec<u8>,
+) {
     let mut numbers = itoa::Buffer::new();
-    for (f, &(start, _)) in findings.iter().zip(&offsets) {
+    for f in findings {
+        let start = counter.to(text, f.bytes.start);
         out.extend_from_slice(numbers.format(note_id).as_bytes());
         // section_concept_id: NULL.
         out.extend_from_slice(b",,");
