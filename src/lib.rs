@@ -18,6 +18,8 @@
 //!   and a CREST summary.
 //! - [`document`] keeps an editable document and converts positions between UTF-8,
 //!   UTF-16 and byte offsets.
+//! - [`report`] decides a finding's reported fields; [`output`] writes them as FHIR R4
+//!   resources and OMOP CDM `NOTE_NLP` rows.
 //! - [`limits`] bounds every input a user controls.
 //! - [`fsread`] opens files it did not write (index and corpus directories) without
 //!   following links, blocking on pipes or reading past a size cap.

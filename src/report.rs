@@ -5,7 +5,7 @@
 use serde::Serialize;
 
 use crate::analysis::{Analysis, Analyzer, CrestSummary};
-use crate::corpus::lexicon::FormKind;
+use crate::corpus::lexicon::{Codes, FormKind};
 use crate::document::{Document, Encoding, Position};
 
 /// A position in LSP form: 0-based line and UTF-16 column.
@@ -47,6 +47,9 @@ pub struct FindingReport<'a> {
     pub category: &'static str,
     /// The CREST letter, if any.
     pub crest: Option<&'static str>,
+    /// The term's standard codes: `{"icd10cm": "I73.00"}`, a system left out when the
+    /// lexicon gives no code in it (`{}` for a term without codes).
+    pub codes: &'a Codes,
     /// `present`, `negated`, `possible`, `historical`, `hypothetical` or `family`.
     pub assertion: &'static str,
     /// The text of the cue that decided, if any.
@@ -113,6 +116,7 @@ fn report_of<'a>(
         term: &t.name,
         category: t.category.as_str(),
         crest: t.crest.map(|c| c.as_str()),
+        codes: &t.codes,
         assertion: f.assertion.as_str(),
         trigger: f.trigger.as_ref().and_then(|tr| text.get(tr.range.clone())),
         misspelling: f.misspelling,
@@ -120,9 +124,33 @@ fn report_of<'a>(
     }
 }
 
-/// Findings converted and written per piece by [`write_findings_json_to`]: enough to make
-/// each write worth it, few enough that the piece's reports and bytes stay small (~250 KB).
-const FINDINGS_PER_PIECE: usize = 1024;
+/// Findings converted and written per piece by [`write_findings_json_to`] (and the
+/// streamed FHIR and OMOP writers): enough to make each write worth it, few enough that the
+/// piece's reports and bytes stay small (~250 KB of JSON).
+pub const FINDINGS_PER_PIECE: usize = 1024;
+
+/// Calls `each` with the findings of `analysis` in report form, [`FINDINGS_PER_PIECE`] at a
+/// time, in note order (the piece's index first): a large note's writers hold one piece's
+/// reports, never the whole note's.
+pub fn for_each_piece<E>(
+    analyzer: &Analyzer,
+    doc: &Document,
+    analysis: &Analysis,
+    mut each: impl FnMut(usize, &[FindingReport<'_>]) -> Result<(), E>,
+) -> Result<(), E> {
+    let mut cursor = doc.cursor(Encoding::Utf16);
+    let mut reports = Vec::with_capacity(FINDINGS_PER_PIECE.min(analysis.findings.len()));
+    for (i, piece) in analysis.findings.chunks(FINDINGS_PER_PIECE).enumerate() {
+        reports.clear();
+        reports.extend(
+            piece
+                .iter()
+                .map(|f| report_of(analyzer, doc.text(), &mut cursor, f)),
+        );
+        each(i, &reports)?;
+    }
+    Ok(())
+}
 
 /// Writes the findings of `analysis` as the JSON array [`write_findings_json`] writes, to
 /// `out` a piece at a time: memory follows a piece, not the note's whole report (for a
@@ -133,24 +161,17 @@ pub fn write_findings_json_to(
     analysis: &Analysis,
     out: &mut impl std::io::Write,
 ) -> std::io::Result<()> {
-    let mut cursor = doc.cursor(Encoding::Utf16);
     let mut buf = Vec::with_capacity(FINDINGS_PER_PIECE * 256);
-    let mut reports = Vec::with_capacity(FINDINGS_PER_PIECE);
     buf.push(b'[');
-    for (i, piece) in analysis.findings.chunks(FINDINGS_PER_PIECE).enumerate() {
-        reports.clear();
-        reports.extend(
-            piece
-                .iter()
-                .map(|f| report_of(analyzer, doc.text(), &mut cursor, f)),
-        );
+    for_each_piece(analyzer, doc, analysis, |i, reports| {
         if i > 0 {
             buf.push(b',');
         }
-        write_finding_objects(&reports, &mut buf);
+        write_finding_objects(reports, &mut buf);
         out.write_all(&buf)?;
         buf.clear();
-    }
+        Ok::<(), std::io::Error>(())
+    })?;
     buf.push(b']');
     out.write_all(&buf)
 }
@@ -192,6 +213,8 @@ fn write_finding_objects(findings: &[FindingReport<'_>], out: &mut Vec<u8>) {
         json_str(out, f.category);
         out.extend_from_slice(b",\"crest\":");
         json_opt_str(out, f.crest);
+        out.extend_from_slice(b",\"codes\":");
+        write_codes(out, f.codes);
         out.extend_from_slice(b",\"assertion\":");
         json_str(out, f.assertion);
         out.extend_from_slice(b",\"trigger\":");
@@ -204,6 +227,23 @@ fn write_finding_objects(findings: &[FindingReport<'_>], out: &mut Vec<u8>) {
         // Only when true, as the serde form writes it.
         out.extend_from_slice(if f.lay { b",\"lay\":true}" } else { b"}" });
     }
+}
+
+/// `codes` as serde writes [`Codes`]: an object with the systems that have a code.
+pub fn write_codes(out: &mut Vec<u8>, codes: &Codes) {
+    out.push(b'{');
+    if let Some(c) = &codes.icd10cm {
+        out.extend_from_slice(b"\"icd10cm\":");
+        json_str(out, c);
+    }
+    if let Some(c) = &codes.snomedct {
+        if codes.icd10cm.is_some() {
+            out.push(b',');
+        }
+        out.extend_from_slice(b"\"snomedct\":");
+        json_str(out, c);
+    }
+    out.push(b'}');
 }
 
 /// A JSON string, escaped as serde_json escapes it.
@@ -275,5 +315,30 @@ mod tests {
         let mut streamed = Vec::new();
         write_findings_json_to(&analyzer, &doc, &analysis, &mut streamed).unwrap();
         assert!(streamed == ours);
+    }
+
+    /// Codes in every combination of systems: the same bytes as serde's.
+    #[test]
+    fn codes_written_as_serde_writes_them() {
+        let some = |s: &str| Some(s.to_string());
+        for codes in [
+            Codes::default(),
+            Codes {
+                icd10cm: some("I73.00"),
+                snomedct: None,
+            },
+            Codes {
+                icd10cm: None,
+                snomedct: some("138875005"),
+            },
+            Codes {
+                icd10cm: some("L94.2"),
+                snomedct: some("404684003"),
+            },
+        ] {
+            let mut ours = Vec::new();
+            write_codes(&mut ours, &codes);
+            assert_eq!(ours, serde_json::to_vec(&codes).unwrap());
+        }
     }
 }

@@ -600,6 +600,64 @@ fn streamed_reports_keep_their_shape() {
     assert_eq!(r.out().lines().count(), 3, "[, the object, ]");
 }
 
+/// Issue 22: a dense note's FHIR bundle and OMOP rows are streamed a piece at a time, as
+/// JSON is: bounded memory (rendered whole, a 20 MB note's bundle peaked at 991 MB), one
+/// bundle that parses, rows numbered on into the next note.
+#[test]
+fn fhir_and_omop_stream_a_dense_note() {
+    let dir = tempfile::tempdir().unwrap();
+    // Named by a number: a FHIR id and an OMOP note_id both.
+    let path = dir.path().join("7.txt");
+    std::fs::write(&path, dense_note(20 << 20)).unwrap();
+    for format in ["fhir", "omop"] {
+        let r = run_full(
+            &["check", "--format", format, path.to_str().unwrap()],
+            Input::None,
+            1 << 10,
+            u64::MAX,
+        );
+        report(&format!("a dense 20 MB note, {format}"), &r);
+        r.assert_bounded(format);
+        assert_eq!(r.code, Some(0), "{format}: {}", r.stderr);
+        assert!(r.stdout_len > 20 << 20, "{format}: {} bytes", r.stdout_len);
+    }
+
+    // Past the size at which reports are streamed (256 KiB), within the output bound.
+    let note = dense_note(512 << 10);
+    let records = format!(
+        "{}\n{{\"id\": 2, \"text\": \"Denies RP.\"}}\n",
+        serde_json::json!({"id": 1, "text": note})
+    );
+    let r = run(
+        &["check", "--format", "fhir", "--input", "jsonl"],
+        bytes(&records),
+    );
+    r.assert_bounded("streamed fhir");
+    let bundles = r.lines();
+    assert_eq!(bundles.len(), 2);
+    let entries = bundles[0]["entry"].as_array().unwrap();
+    assert!(entries.len() > 10_000, "{}", entries.len());
+    assert_eq!(
+        entries.last().unwrap()["resource"]["resourceType"],
+        "Observation"
+    );
+    let r = run(
+        &["check", "--format", "omop", "--input", "jsonl"],
+        bytes(&records),
+    );
+    r.assert_bounded("streamed omop");
+    let out = r.out();
+    let rows: Vec<&str> = out.lines().skip(1).collect();
+    assert!(rows.len() > 10_000, "{}", rows.len());
+    for (i, row) in rows.iter().enumerate() {
+        assert!(row.starts_with(&format!("{},", i + 1)), "row {i}: {row}");
+    }
+    assert!(
+        rows.last().unwrap().split(',').nth(1) == Some("2"),
+        "the small note last"
+    );
+}
+
 /// R3: a record's name repeated on every finding line is cut short.
 #[test]
 fn record_names_are_truncated_in_text_output() {

@@ -57,7 +57,8 @@ fn full_session_utf16() {
     );
     assert_eq!(
         r["data"],
-        json!({"crest": "R", "term": "Raynaud's phenomenon", "assertion": "negated"})
+        json!({"crest": "R", "term": "Raynaud's phenomenon", "assertion": "negated",
+               "codes": {"icd10cm": "I73.00"}})
     );
     assert_eq!(r["source"], "calcinosis-ls");
     assert_eq!(
@@ -117,6 +118,14 @@ fn full_session_utf16() {
     // Hover on several surface forms.
     let rp = hover_text(&mut c, URI, pos_of(NOTE, "RP.", false)).expect("hover on RP");
     assert!(rp.contains("**Raynaud's phenomenon** (RP)"), "{rp}");
+    // The term's code, checked against the registry's ICD-10-CM table by python/tests.
+    assert!(rp.contains("ICD-10-CM I73.00"), "{rp}");
+    let anti =
+        hover_text(&mut c, URI, pos_of(NOTE, "PM/Scl", false)).expect("hover on anti-PM/Scl");
+    assert!(
+        !anti.contains("ICD-10-CM"),
+        "no code where the lexicon gives none: {anti}"
+    );
     assert!(
         rp.contains("CREST **R**") && rp.contains("(source 1 of the seed document)"),
         "{rp}"

@@ -40,6 +40,14 @@ class Range(TypedDict):
     start: Position
     end: Position
 
+class Codes(TypedDict, total=False):
+    """The term's standard codes; a system is absent when the lexicon gives no code in it."""
+
+    icd10cm: str
+    """ICD-10-CM, with its dot: ``"I73.00"``."""
+    snomedct: str
+    """A SNOMED CT concept id."""
+
 class Finding(TypedDict):
     range: Range
     start: int
@@ -57,6 +65,8 @@ class Finding(TypedDict):
     misspelling: bool
     lay: bool
     """The words are a lay description of the term ("difficulty swallowing")."""
+    codes: Codes
+    """``check --format json``'s ``codes``: ``{"icd10cm": "I73.00"}``, ``{}`` for none."""
 
 class CrestSummary(TypedDict):
     present: list[CrestLetter]
@@ -96,6 +106,8 @@ class FindingsTable(TypedDict):
     crest: list[Optional[CrestLetter]]
     assertion: list[Assertion]
     trigger: list[Optional[str]]
+    icd10cm: list[Optional[str]]
+    snomedct: list[Optional[str]]
     misspelling: list[bool]
     lay: list[bool]
 
@@ -123,6 +135,18 @@ class Analyzer:
         self, texts: Sequence[str], *, jobs: Optional[int] = None
     ) -> FindingsTable:
         """The findings of many notes as columns, for ``pandas.DataFrame``."""
+    def omop_csv(
+        self,
+        texts: Sequence[str],
+        note_ids: Sequence[int],
+        *,
+        concepts: Union[str, "os.PathLike[str]", None] = None,
+        first_id: int = 1,
+        jobs: Optional[int] = None,
+    ) -> str:
+        """OMOP CDM v5.4 NOTE_NLP rows as ``check --format omop`` writes them: CSV with its
+        header; ``note_ids[i]`` is the ``note_id`` of ``texts[i]``, ``note_nlp_id`` counts from
+        ``first_id``; ``concepts`` is the ``--omop-concepts`` file (vocabulary,code,concept_id)."""
     def analyze_arrow(
         self, texts: Iterable[str], *, jobs: Optional[int] = None
     ) -> "pyarrow.RecordBatch":

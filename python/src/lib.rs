@@ -16,10 +16,12 @@ use pyo3::types::{PyBytes, PyDict, PyList, PyString};
 use rayon::prelude::*;
 
 use calcinosis_ls::analysis::{Analysis, Analyzer as Engine};
+use calcinosis_ls::corpus::lexicon::Codes;
 use calcinosis_ls::corpus::{Corpus, CorpusSource};
 use calcinosis_ls::document::Document;
 use calcinosis_ls::knowledge::Knowledge;
 use calcinosis_ls::limits::{MAX_JOBS, MAX_RESULTS};
+use calcinosis_ls::output::omop;
 use calcinosis_ls::report::{self, CrestReport};
 use calcinosis_ls::Error;
 
@@ -219,6 +221,8 @@ struct Found {
     misspelling: bool,
     /// A lay description of the term ("difficulty swallowing").
     lay: bool,
+    /// The term's standard codes (ICD-10-CM, SNOMED CT), where the lexicon gives them.
+    codes: Codes,
 }
 
 /// A note's findings and CREST summary, owned.
@@ -282,6 +286,7 @@ fn run(engine: &Engine, text: &str) -> NoteResult {
             trigger: f.trigger.map(str::to_string),
             misspelling: f.misspelling,
             lay: f.lay,
+            codes: f.codes.clone(),
         })
     });
     NoteResult { findings, crest }
@@ -313,6 +318,15 @@ fn finding_dict<'py>(py: Python<'py>, f: &Found) -> PyResult<Bound<'py, PyDict>>
     d.set_item(intern!(py, "trigger"), f.trigger.as_deref())?;
     d.set_item(intern!(py, "misspelling"), f.misspelling)?;
     d.set_item(intern!(py, "lay"), f.lay)?;
+    // As `check --format json` writes them: a system left out when the term has no code.
+    let codes = PyDict::new(py);
+    if let Some(c) = &f.codes.icd10cm {
+        codes.set_item(intern!(py, "icd10cm"), c)?;
+    }
+    if let Some(c) = &f.codes.snomedct {
+        codes.set_item(intern!(py, "snomedct"), c)?;
+    }
+    d.set_item(intern!(py, "codes"), codes)?;
     Ok(d)
 }
 
@@ -406,6 +420,18 @@ fn table<'py>(py: Python<'py>, results: &[NoteResult]) -> PyResult<Bound<'py, Py
         all().map(|f| f.trigger.as_deref()).collect::<Vec<_>>(),
     )?;
     d.set_item(
+        "icd10cm",
+        all()
+            .map(|f| f.codes.icd10cm.as_deref())
+            .collect::<Vec<_>>(),
+    )?;
+    d.set_item(
+        "snomedct",
+        all()
+            .map(|f| f.codes.snomedct.as_deref())
+            .collect::<Vec<_>>(),
+    )?;
+    d.set_item(
         "misspelling",
         all().map(|f| f.misspelling).collect::<Vec<_>>(),
     )?;
@@ -414,7 +440,7 @@ fn table<'py>(py: Python<'py>, results: &[NoteResult]) -> PyResult<Bound<'py, Py
 }
 
 /// The columns of [`arrow_batch`], in order: [`table`]'s fields.
-const ARROW_COLUMNS: [&str; 13] = [
+const ARROW_COLUMNS: [&str; 15] = [
     "note",
     "start",
     "end",
@@ -426,6 +452,8 @@ const ARROW_COLUMNS: [&str; 13] = [
     "crest",
     "assertion",
     "trigger",
+    "icd10cm",
+    "snomedct",
     "misspelling",
     "lay",
 ];
@@ -547,7 +575,7 @@ impl Strings {
 struct ArrowColumns {
     rows: usize,
     ints: [Int64s; 5],
-    strings: [Strings; 6],
+    strings: [Strings; 8],
     flags: [Bools; 2],
 }
 
@@ -573,6 +601,8 @@ impl ArrowColumns {
                 f.crest,
                 Some(f.assertion),
                 f.trigger,
+                f.codes.icd10cm.as_deref(),
+                f.codes.snomedct.as_deref(),
             ]) {
                 col.push(v);
             }
@@ -710,6 +740,73 @@ impl Analyzer {
     ) -> PyResult<Bound<'py, PyDict>> {
         let results = batch(py, self.engine.clone(), texts, jobs)?;
         table(py, &results)
+    }
+
+    /// OMOP CDM v5.4 `NOTE_NLP` rows of many notes, as `check --format omop` writes them: CSV
+    /// text with its header, `note_ids[i]` the `note_id` of `texts[i]`, `note_nlp_id`
+    /// counting from `first_id`; `concepts` is the `--omop-concepts` file. Analysed in
+    /// parallel without the GIL.
+    #[pyo3(signature = (texts, note_ids, *, concepts = None, first_id = 1, jobs = None))]
+    fn omop_csv(
+        &self,
+        py: Python<'_>,
+        texts: Vec<String>,
+        note_ids: Vec<i32>,
+        concepts: Option<PathBuf>,
+        first_id: u32,
+        jobs: Option<AnyInt>,
+    ) -> PyResult<String> {
+        if texts.len() != note_ids.len() {
+            return Err(PyValueError::new_err(format!(
+                "texts and note_ids must be as long: {} notes, {} ids",
+                texts.len(),
+                note_ids.len()
+            )));
+        }
+        if first_id == 0 || first_id > i32::MAX as u32 {
+            return Err(PyValueError::new_err(
+                "first_id must be between 1 and 2147483647 (note_nlp_id is a 32-bit key)",
+            ));
+        }
+        let map = match concepts {
+            None => omop::ConceptMap::default(),
+            Some(path) => {
+                use calcinosis_ls::fsread::{read, Links};
+                let shown = path.display().to_string();
+                let bytes = read(&path, omop::MAX_CONCEPTS_FILE_BYTES, Links::Follow)
+                    .map_err(|e| PyOSError::new_err(format!("concepts: {shown} {e}")))?;
+                let text = String::from_utf8(bytes).map_err(|_| {
+                    PyValueError::new_err(format!("concepts: {shown} is not UTF-8 text"))
+                })?;
+                omop::ConceptMap::parse(&text)
+                    .map_err(|e| PyValueError::new_err(format!("concepts: {shown} {e}")))?
+            }
+        };
+        let run = omop::RunFields::now(map);
+        let engine = self.engine.clone();
+        let rows: Vec<Vec<u8>> = on_pool(py, jobs, move || {
+            texts
+                .par_iter()
+                .zip(note_ids.par_iter())
+                .map(|(text, &id)| {
+                    let analysis = engine.analyze(text);
+                    let doc = Document::new(text.clone());
+                    let found = report::findings(&engine, &doc, &analysis);
+                    let mut out = Vec::new();
+                    omop::write_rows(doc.text(), &found, id, &run, &mut out);
+                    out
+                })
+                .collect()
+        })?;
+        let mut out = omop::HEADER.as_bytes().to_vec();
+        let mut numbers = omop::RowNumbers::after(first_id - 1);
+        for r in &rows {
+            numbers
+                .write(r, &mut out)
+                .map_err(|e| PyOverflowError::new_err(e.to_string()))?;
+        }
+        // Rows are made from UTF-8 text and ASCII punctuation.
+        String::from_utf8(out).map_err(|e| PyRuntimeError::new_err(e.to_string()))
     }
 
     /// The findings of many notes as a `pyarrow.RecordBatch` with `analyze_table`'s columns,

@@ -21,6 +21,7 @@ use unicode_width::UnicodeWidthStr;
 use calcinosis_ls::analysis::{Analysis, Analyzer, Finding};
 use calcinosis_ls::document::{Document, Encoding};
 use calcinosis_ls::limits::{MAX_JOBS, MAX_NAME_CHARS, STREAMED_NOTE_BYTES};
+use calcinosis_ls::output::{fhir, omop};
 use calcinosis_ls::report::{self, CrestReport};
 
 use super::batch::{self, Item, Origin, RecordFields, Skipped, Source};
@@ -39,6 +40,19 @@ pub enum CheckFormat {
     /// One self-contained HTML file: a chart per patient (notes × C R E S T), the notes with
     /// their mentions highlighted, and a cohort table.
     Html,
+    /// FHIR R4: one Bundle (type collection) per note: JSON Lines with `--input jsonl`, a
+    /// JSON array with `--input files`.
+    Fhir,
+    /// OMOP CDM v5.4 NOTE_NLP rows as CSV with a header, one row per finding.
+    Omop,
+}
+
+impl CheckFormat {
+    /// Whether a note that cannot be read is reported inside the output (an `{"error": …}`
+    /// object) rather than on stderr: FHIR and OMOP consumers load every line they get.
+    fn errors_inline(self) -> bool {
+        matches!(self, CheckFormat::Json | CheckFormat::Jsonl)
+    }
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum, Default, PartialEq, Eq)]
@@ -99,6 +113,11 @@ pub struct CheckArgs {
     /// HTML output: leave the note text out, keeping each finding with a snippet of its line.
     #[arg(long)]
     pub(super) no_text: bool,
+    /// With `--format omop`: a CSV of `vocabulary,code,concept_id` lines (Athena's
+    /// vocabulary ids: ICD10CM, SNOMED) giving the OMOP concept of each code; codes it does
+    /// not map get concept 0.
+    #[arg(long, value_name = "FILE")]
+    omop_concepts: Option<PathBuf>,
 }
 
 /// Characters of context shown either side of a finding in text output.
@@ -121,6 +140,8 @@ struct Streamed {
     doc: Document,
     analysis: Analysis,
     origin: Origin,
+    /// The id `--format fhir`/`omop` write it under.
+    note_id: NoteId,
 }
 
 pub fn run(ka: &KnowledgeArgs, args: &CheckArgs) -> anyhow::Result<ExitCode> {
@@ -166,7 +187,16 @@ pub fn run(ka: &KnowledgeArgs, args: &CheckArgs) -> anyhow::Result<ExitCode> {
     let render_analyzer = analyzer.clone();
     let writer_analyzer = analyzer.clone();
     let snippets = args.snippets;
-    let render = move |item: Item| render(&render_analyzer, format, &id_key, snippets, item);
+    let omop = Arc::new(omop::RunFields::now(match &args.omop_concepts {
+        Some(path) => omop_concepts(path)?,
+        None => omop::ConceptMap::default(),
+    }));
+    let writer_omop = omop.clone();
+    let mut rows = omop::RowNumbers::default();
+    // `--format fhir` with whole files writes an array, as `json` does.
+    let array = format == CheckFormat::Json
+        || (format == CheckFormat::Fhir && args.input == InputFormat::Files);
+    let render = move |item: Item| render(&render_analyzer, format, &id_key, snippets, &omop, item);
     // The writer renders large notes itself (`write_streamed`).
     let writer_id_key = args.id_field.clone();
 
@@ -184,7 +214,12 @@ pub fn run(ka: &KnowledgeArgs, args: &CheckArgs) -> anyhow::Result<ExitCode> {
     let mut out = std::io::BufWriter::with_capacity(1 << 16, std::io::stdout().lock());
     let mut errors = 0u64;
     let mut first = true;
-    if format == CheckFormat::Json && !write_or_closed(out.write_all(b"["))? {
+    let opening: &[u8] = match format {
+        _ if array => b"[",
+        CheckFormat::Omop => omop::HEADER.as_bytes(),
+        _ => b"",
+    };
+    if !write_or_closed(out.write_all(opening))? {
         return Ok(ExitCode::SUCCESS);
     }
     let mut closed = false;
@@ -200,7 +235,7 @@ pub fn run(ka: &KnowledgeArgs, args: &CheckArgs) -> anyhow::Result<ExitCode> {
         if let Some(e) = &r.error {
             errors += 1;
             // JSON carries its errors in the report; a count comes at the end.
-            if format == CheckFormat::Text {
+            if !format.errors_inline() {
                 match &progress {
                     Some(p) => p.bar.suspend(|| warn(format_args!("{e}"))),
                     None => warn(format_args!("{e}")),
@@ -210,7 +245,7 @@ pub fn run(ka: &KnowledgeArgs, args: &CheckArgs) -> anyhow::Result<ExitCode> {
         if r.out.is_empty() && r.streamed.is_none() {
             return Ok(true);
         }
-        if format == CheckFormat::Json {
+        if array {
             let sep: &[u8] = if first { b"\n" } else { b",\n" };
             first = false;
             if !write_or_closed(out.write_all(sep))? {
@@ -225,12 +260,19 @@ pub fn run(ka: &KnowledgeArgs, args: &CheckArgs) -> anyhow::Result<ExitCode> {
                 &writer_id_key,
                 snippets,
                 big,
+                &mut Interop {
+                    omop: &writer_omop,
+                    rows: &mut rows,
+                    array,
+                },
                 &mut out,
             ),
-            None => out.write_all(match format {
+            // Rows get their note_nlp_id here, in output order.
+            None if format == CheckFormat::Omop => rows.write(&r.out, &mut out),
+            None => out.write_all(match array {
                 // The array's separators go between objects: drop the object's line break.
-                CheckFormat::Json => r.out.strip_suffix(b"\n").unwrap_or(&r.out),
-                _ => &r.out,
+                true => r.out.strip_suffix(b"\n").unwrap_or(&r.out),
+                false => &r.out,
             }),
         };
         let ok = write_or_closed(written)?;
@@ -243,7 +285,7 @@ pub fn run(ka: &KnowledgeArgs, args: &CheckArgs) -> anyhow::Result<ExitCode> {
     if closed {
         return Ok(ExitCode::SUCCESS);
     }
-    if format == CheckFormat::Json && !write_or_closed(out.write_all(b"\n]\n"))? {
+    if array && !write_or_closed(out.write_all(b"\n]\n"))? {
         return Ok(ExitCode::SUCCESS);
     }
     if !write_or_closed(out.flush())? {
@@ -251,7 +293,7 @@ pub fn run(ka: &KnowledgeArgs, args: &CheckArgs) -> anyhow::Result<ExitCode> {
     }
     report_skipped(&skipped);
     Ok(if errors > 0 {
-        if format != CheckFormat::Text {
+        if format.errors_inline() {
             warn(format_args!(
                 "{errors} input(s) could not be analysed (see the \"error\" objects)"
             ));
@@ -391,12 +433,22 @@ pub(super) fn write_or_closed(r: std::io::Result<()>) -> anyhow::Result<bool> {
 
 /// Writes a large note's report straight to `out`, a piece at a time, so that only the
 /// analysis, not its rendered report (~16 times the note in JSON when dense), is held.
+/// What the writer keeps for `--format fhir` and `omop` across notes.
+struct Interop<'a> {
+    omop: &'a omop::RunFields,
+    /// OMOP's `note_nlp_id` so far.
+    rows: &'a mut omop::RowNumbers,
+    /// FHIR bundles go in a JSON array (no line break after each).
+    array: bool,
+}
+
 fn write_streamed(
     analyzer: &Analyzer,
     format: CheckFormat,
     id_key: &str,
     snippets: usize,
     big: &Streamed,
+    interop: &mut Interop<'_>,
     out: &mut impl Write,
 ) -> std::io::Result<()> {
     match format {
@@ -408,6 +460,39 @@ fn write_streamed(
             snippets,
             out,
         ),
+        CheckFormat::Fhir => {
+            let mut buf = Vec::with_capacity(1 << 20);
+            let text = big.doc.text();
+            let mut bundle = fhir::Bundle::start(&big.note_id.fhir, &mut buf);
+            report::for_each_piece(analyzer, &big.doc, &big.analysis, |_, piece| {
+                bundle.entries(text, piece, &mut buf);
+                out.write_all(&buf)?;
+                buf.clear();
+                Ok::<(), std::io::Error>(())
+            })?;
+            bundle.finish(&CrestReport::from(&big.analysis.crest), &mut buf);
+            if !interop.array {
+                buf.push(b'\n');
+            }
+            out.write_all(&buf)
+        }
+        CheckFormat::Omop => {
+            let mut buf = Vec::with_capacity(1 << 20);
+            let mut counter = calcinosis_ls::output::CharCounter::default();
+            report::for_each_piece(analyzer, &big.doc, &big.analysis, |_, piece| {
+                omop::write_rows_counted(
+                    big.doc.text(),
+                    piece,
+                    big.note_id.omop,
+                    interop.omop,
+                    &mut counter,
+                    &mut buf,
+                );
+                interop.rows.write(&buf, out)?;
+                buf.clear();
+                Ok(())
+            })
+        }
         // HTML has its own writer (`super::html`) and never comes here.
         CheckFormat::Json | CheckFormat::Jsonl | CheckFormat::Html => {
             let mut head = Vec::new();
@@ -441,11 +526,17 @@ fn render(
     format: CheckFormat,
     id_key: &str,
     snippets: usize,
+    omop_run: &omop::RunFields,
     item: Item,
 ) -> Rendered {
     let text = match item.text {
         Ok(t) => t,
         Err(reason) => return render_error(format, id_key, &item.origin, &reason),
+    };
+    // FHIR and OMOP need the note's id before anything is analysed.
+    let note_id = match note_id(format, &item.origin) {
+        Ok(id) => id,
+        Err(reason) => return render_error(format, id_key, &item.origin, reason),
     };
     let bytes = text.len() as u64;
     let analysis = analyzer.analyze(&text);
@@ -457,6 +548,7 @@ fn render(
                 doc,
                 analysis,
                 origin: item.origin,
+                note_id,
             })),
             error: None,
             bytes,
@@ -472,6 +564,16 @@ fn render(
         CheckFormat::Json | CheckFormat::Jsonl | CheckFormat::Html => {
             json_report(analyzer, &doc, &analysis, id_key, &item.origin, &mut out);
         }
+        CheckFormat::Fhir => {
+            let found = report::findings(analyzer, &doc, &analysis);
+            let crest = CrestReport::from(&analysis.crest);
+            fhir::write_bundle(doc.text(), &found, &crest, &note_id.fhir, &mut out);
+            out.push(b'\n');
+        }
+        CheckFormat::Omop => {
+            let found = report::findings(analyzer, &doc, &analysis);
+            omop::write_rows(doc.text(), &found, note_id.omop, omop_run, &mut out);
+        }
     }
     Rendered {
         out,
@@ -479,6 +581,50 @@ fn render(
         error: None,
         bytes,
     }
+}
+
+/// A note's id as FHIR and OMOP need it (only the one `format` needs is filled in).
+#[derive(Default)]
+struct NoteId {
+    fhir: String,
+    omop: i32,
+}
+
+/// The id `format` needs from `origin`, or why it has none.
+fn note_id(format: CheckFormat, origin: &Origin) -> Result<NoteId, &'static str> {
+    let raw = match origin {
+        Origin::File(name) => Err(name.as_str()),
+        Origin::Record { id, .. } => Ok(id.as_ref().map_or("null", |v| v.get())),
+    };
+    match format {
+        CheckFormat::Fhir => match raw {
+            Ok(json) => fhir::id_from_json(json),
+            Err(name) => fhir::id_from_file(name),
+        }
+        .map(|fhir| NoteId { fhir, omop: 0 })
+        .ok_or(fhir::NOT_AN_ID),
+        CheckFormat::Omop => match raw {
+            Ok(json) => omop::note_id_from_json(json),
+            Err(name) => omop::note_id_from_file(name),
+        }
+        .map(|omop| NoteId {
+            fhir: String::new(),
+            omop,
+        })
+        .ok_or(omop::NOT_AN_INTEGER),
+        _ => Ok(NoteId::default()),
+    }
+}
+
+/// Reads `--omop-concepts`, bounded like every file this program reads.
+fn omop_concepts(path: &std::path::Path) -> anyhow::Result<omop::ConceptMap> {
+    use calcinosis_ls::fsread::{read, Links};
+    let shown = super::input::path_name(path);
+    let bytes = read(path, omop::MAX_CONCEPTS_FILE_BYTES, Links::Follow)
+        .map_err(|e| anyhow::anyhow!("--omop-concepts {shown} {e}"))?;
+    let text = String::from_utf8(bytes)
+        .map_err(|_| anyhow::anyhow!("--omop-concepts: the file is not UTF-8 text"))?;
+    omop::ConceptMap::parse(&text).map_err(|e| anyhow::anyhow!("--omop-concepts {e}"))
 }
 
 /// How a record is named in text output and on stderr: its id, else its line. An id is
@@ -525,7 +671,7 @@ fn render_error(format: CheckFormat, id_key: &str, origin: &Origin, reason: &str
         Origin::Record { line, id: None, .. } => record_name(*line, None),
     };
     let mut out = Vec::new();
-    if format != CheckFormat::Text {
+    if format.errors_inline() {
         origin_fields(&mut out, id_key, origin);
         out.extend_from_slice(b",\"error\":");
         let _ = serde_json::to_writer(&mut out, reason);

@@ -155,10 +155,96 @@ pub struct Term {
     pub description: String,
     /// Words that find this term's statements when its names alone would not.
     pub query: Option<String>,
+    /// Its standard codes, where the lexicon gives them (written only when it does).
+    #[serde(skip_serializing_if = "Codes::is_empty")]
+    pub codes: Codes,
     /// Where the term is defined (file, 1-based line).
     pub file: String,
     /// 1-based line of the term's `name`.
     pub line: usize,
+}
+
+/// A term's codes in standard terminologies, as `lexicon.toml` gives them: a system is
+/// `None` where the lexicon has no verified code for it (`corpus/README.md` names the source
+/// of every code). Serialised as `{"icd10cm": "I73.00", "snomedct": "…"}`, a system left out
+/// when not known.
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
+pub struct Codes {
+    /// The ICD-10-CM code, with its dot (`I73.00`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub icd10cm: Option<String>,
+    /// The SNOMED CT concept id (digits).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub snomedct: Option<String>,
+}
+
+impl Codes {
+    /// No code in any system.
+    pub fn is_empty(&self) -> bool {
+        self.icd10cm.is_none() && self.snomedct.is_none()
+    }
+}
+
+/// Whether `code` is written as an ICD-10-CM code: a letter, two digits (or a digit and a
+/// letter) for the category, then optionally a dot and one to four digits or letters
+/// (`L94.2`, `I73.00`, `M34.1`). Whether the code exists is checked against the registry
+/// table by the Python tests (`python/tests/test_codes.py`), not here.
+pub fn is_icd10cm_form(code: &str) -> bool {
+    let b = code.as_bytes();
+    let category = b.len() >= 3
+        && b[0].is_ascii_uppercase()
+        && b[1].is_ascii_digit()
+        && (b[2].is_ascii_digit() || b[2].is_ascii_uppercase());
+    let rest = &b[b.len().min(3)..];
+    category
+        && match rest.split_first() {
+            None => true,
+            Some((b'.', tail)) => {
+                (1..=4).contains(&tail.len())
+                    && tail
+                        .iter()
+                        .all(|c| c.is_ascii_digit() || c.is_ascii_uppercase())
+            }
+            Some(_) => false,
+        }
+}
+
+/// Whether `id` is written as a SNOMED CT identifier: 6 to 18 digits, no leading zero,
+/// whose last digit is the Verhoeff check digit of the others (as every SCTID's is), so
+/// that a mistyped digit is caught when the lexicon loads.
+pub fn is_sctid_form(id: &str) -> bool {
+    // The Verhoeff dihedral-group multiplication and permutation tables.
+    const D: [[u8; 10]; 10] = [
+        [0, 1, 2, 3, 4, 5, 6, 7, 8, 9],
+        [1, 2, 3, 4, 0, 6, 7, 8, 9, 5],
+        [2, 3, 4, 0, 1, 7, 8, 9, 5, 6],
+        [3, 4, 0, 1, 2, 8, 9, 5, 6, 7],
+        [4, 0, 1, 2, 3, 9, 5, 6, 7, 8],
+        [5, 9, 8, 7, 6, 0, 4, 3, 2, 1],
+        [6, 5, 9, 8, 7, 1, 0, 4, 3, 2],
+        [7, 6, 5, 9, 8, 2, 1, 0, 4, 3],
+        [8, 7, 6, 5, 9, 3, 2, 1, 0, 4],
+        [9, 8, 7, 6, 5, 4, 3, 2, 1, 0],
+    ];
+    const P: [[u8; 10]; 8] = [
+        [0, 1, 2, 3, 4, 5, 6, 7, 8, 9],
+        [1, 5, 7, 6, 2, 8, 3, 0, 9, 4],
+        [5, 8, 0, 3, 7, 9, 6, 1, 4, 2],
+        [8, 9, 1, 6, 0, 4, 3, 5, 2, 7],
+        [9, 4, 5, 3, 1, 2, 6, 8, 7, 0],
+        [4, 2, 8, 6, 5, 7, 3, 9, 0, 1],
+        [2, 7, 9, 3, 8, 0, 6, 4, 1, 5],
+        [7, 0, 4, 6, 9, 1, 3, 2, 5, 8],
+    ];
+    let b = id.as_bytes();
+    if !(6..=18).contains(&b.len()) || b[0] == b'0' || !b.iter().all(u8::is_ascii_digit) {
+        return false;
+    }
+    let mut c = 0u8;
+    for (i, d) in b.iter().rev().enumerate() {
+        c = D[usize::from(c)][usize::from(P[i % 8][usize::from(d - b'0')])];
+    }
+    c == 0
 }
 
 /// How a surface form relates to its term.
@@ -248,6 +334,8 @@ struct TermDef {
     #[serde(default)]
     description: String,
     query: Option<String>,
+    icd10cm: Option<Spanned<String>>,
+    snomedct: Option<Spanned<String>>,
 }
 
 /// The key two forms collide on: lower case, hyphens as spaces, curly apostrophes straight.
@@ -367,6 +455,38 @@ impl Lexicon {
                     format!("'{name}': a term has a crest letter exactly when its category is crest-feature"),
                 ));
             }
+            let codes = Codes {
+                icd10cm: match &t.icd10cm {
+                    None => None,
+                    Some(c) if is_icd10cm_form(c.get_ref()) => Some(c.get_ref().clone()),
+                    Some(c) => {
+                        return Err(at(
+                            c.span(),
+                            format!(
+                                "'{name}': icd10cm '{}' is not written as an ICD-10-CM code \
+                                 (a letter, two characters, then optionally a dot and one to \
+                                 four: L94.2, I73.00)",
+                                c.get_ref()
+                            ),
+                        ))
+                    }
+                },
+                snomedct: match &t.snomedct {
+                    None => None,
+                    Some(c) if is_sctid_form(c.get_ref()) => Some(c.get_ref().clone()),
+                    Some(c) => {
+                        return Err(at(
+                            c.span(),
+                            format!(
+                                "'{name}': snomedct '{}' is not a SNOMED CT identifier (6 to \
+                                 18 digits ending in their Verhoeff check digit): copy the \
+                                 concept id from the source named in corpus/README.md",
+                                c.get_ref()
+                            ),
+                        ))
+                    }
+                },
+            };
             let id = self.terms.len();
             let all = std::iter::once(&t.name)
                 .chain(&t.synonyms)
@@ -437,6 +557,7 @@ impl Lexicon {
                     .collect(),
                 description: t.description.trim().to_string(),
                 query: t.query,
+                codes,
                 file: file.to_string(),
                 line,
             });
@@ -460,6 +581,7 @@ impl Lexicon {
             lay: Vec::new(),
             description: "Target phrase given on the command line.".into(),
             query: None,
+            codes: Codes::default(),
             file: "<command line>".into(),
             line: 0,
         });
@@ -617,5 +739,43 @@ mod tests {
         assert_eq!(lex.find("Acro osteolysis"), Some(0));
         assert_eq!(lex.find("ao"), Some(0));
         assert_eq!(lex.find("zzz"), None);
+    }
+
+    /// Codes are read, checked for their form, and a term without them has none; a code
+    /// not written as its system writes it names the file, line and what to fix.
+    #[test]
+    fn codes_are_read_and_checked() {
+        let term = |extra: &str| {
+            format!("[[term]]\nname = \"calcinosis\"\ncategory = \"crest-feature\"\ncrest = \"C\"\n{extra}")
+        };
+        let lex = Lexicon::parse("l", &term("icd10cm = \"L94.2\"\n")).unwrap();
+        assert_eq!(lex.term(0).codes.icd10cm.as_deref(), Some("L94.2"));
+        assert_eq!(lex.term(0).codes.snomedct, None);
+        assert!(Lexicon::parse("l", &term(""))
+            .unwrap()
+            .term(0)
+            .codes
+            .is_empty());
+        for bad in ["l94.2", "L94.", "L9", "L94.23456", "L94-2", "942"] {
+            let e = Lexicon::parse("l", &term(&format!("icd10cm = \"{bad}\"\n")))
+                .unwrap_err()
+                .to_string();
+            assert!(e.starts_with("l:5: ") && e.contains("ICD-10-CM"), "{e}");
+        }
+        for good in ["M34.1", "I73.00", "M35", "S52.521A", "M1A.0"] {
+            assert!(is_icd10cm_form(good), "{good}");
+        }
+        // The SNOMED CT root concept and "Clinical finding"; a changed digit or a swap of
+        // neighbours breaks the Verhoeff check.
+        for good in ["138875005", "404684003"] {
+            assert!(is_sctid_form(good), "{good}");
+        }
+        for bad in ["138875006", "138857005", "12345", "0138875005", "13887500x"] {
+            assert!(!is_sctid_form(bad), "{bad}");
+        }
+        let e = Lexicon::parse("l", &term("snomedct = \"138875006\"\n"))
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("Verhoeff"), "{e}");
     }
 }

@@ -108,7 +108,7 @@ pub fn diagnostics(
             message: format!("CREST feature {letter} — {} ({state})", t.name),
             related_information: related,
             tags: (f.assertion == Assertion::Negated).then(|| vec![DiagnosticTag::UNNECESSARY]),
-            data: Some(json!({ "crest": letter.as_str(), "term": t.name, "assertion": f.assertion.as_str() })),
+            data: Some(json!({ "crest": letter.as_str(), "term": t.name, "assertion": f.assertion.as_str(), "codes": t.codes })),
             ..Diagnostic::default()
         });
     }

@@ -35,6 +35,18 @@ pub fn term_markdown(engine: &Engine, term: TermId, limit: usize) -> String {
         md.push_str(&format!(", CREST **{c}**"));
     }
     md.push_str("\n\n");
+    // The codes a coder or a query needs, on a line of their own ("ICD-10-CM L94.2").
+    let codes: Vec<String> = [
+        ("ICD-10-CM", &t.codes.icd10cm),
+        ("SNOMED CT", &t.codes.snomedct),
+    ]
+    .into_iter()
+    .filter_map(|(system, code)| code.as_ref().map(|c| format!("{system} {c}")))
+    .collect();
+    if !codes.is_empty() {
+        md.push_str(&codes.join(" · "));
+        md.push_str("\n\n");
+    }
     if !t.description.is_empty() {
         md.push_str(&t.description);
         md.push_str("\n\n");
