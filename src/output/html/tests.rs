@@ -1,5 +1,7 @@
+use super::writer::base64;
 use super::*;
 use crate::corpus::Corpus;
+use sha2::{Digest, Sha256};
 
 fn analyzer() -> Analyzer {
     Analyzer::new(&Corpus::embedded().expect("the embedded corpus loads"))
