@@ -10,7 +10,7 @@
 use std::ops::Range;
 
 use crate::corpus::rules::{ContextRules, Direction, LabelValue, TriggerKind};
-use crate::text::{whole_word_matches, WordSearcher};
+use crate::text::{is_word_char, whole_word_matches, word_char_before, WordSearcher};
 
 #[cfg(test)]
 mod reference;
@@ -394,9 +394,7 @@ impl ContextEngine {
         let mut comma_cursors = [0usize; 2];
         let (mention_before, mention_after) = (Memo::default(), Memo::default());
         // Where the sentence's last word ends: an item mark after it is a question mark.
-        let text_end = sentence
-            .trim_end_matches(|c: char| !c.is_alphanumeric())
-            .len();
+        let text_end = sentence.trim_end_matches(|c: char| !is_word_char(c)).len();
         let first_patient = hits
             .iter()
             .find(|t| {
@@ -562,10 +560,7 @@ impl ContextEngine {
                         // Written before its item ("?X", "? X") it reaches forward; fused
                         // to the end of a word ("X?, Y") it reaches back.
                         Direction::Item => {
-                            let after_word = sentence[..h.range.start]
-                                .chars()
-                                .next_back()
-                                .is_some_and(char::is_alphanumeric);
+                            let after_word = word_char_before(sentence, h.range.start);
                             forward != after_word
                         }
                         Direction::None => false,
@@ -784,7 +779,7 @@ const ITEM_SEPARATORS: [char; 5] = [',', ';', ':', '(', ')'];
 fn crosses_item(gap: &str) -> bool {
     gap.contains(ITEM_SEPARATORS)
         || gap
-            .split(|c: char| !c.is_alphanumeric())
+            .split(|c: char| !is_word_char(c))
             .any(|w| LIST_JOINERS.iter().any(|j| w.eq_ignore_ascii_case(j)))
 }
 

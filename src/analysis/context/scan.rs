@@ -7,6 +7,7 @@ use std::cell::Cell;
 use std::ops::Range;
 
 use super::{Hit, LIST_JOINERS};
+use crate::text::{is_word_byte, is_word_char};
 
 /// What a phrase's rules can reach, as bit flags ([`REACHES_FORWARD`] and the others):
 /// the hits that cannot reach a mention are never visited for it.
@@ -104,11 +105,11 @@ pub(super) fn list_items(gap: &str, max_item: usize) -> Option<usize> {
 fn trim_to_word(token: &str) -> &str {
     let t = token.as_bytes();
     if !t.is_ascii() {
-        return token.trim_matches(|c: char| !c.is_alphanumeric());
+        return token.trim_matches(|c: char| !is_word_char(c));
     }
     match (
-        t.iter().position(u8::is_ascii_alphanumeric),
-        t.iter().rposition(u8::is_ascii_alphanumeric),
+        t.iter().position(|&b| is_word_byte(b)),
+        t.iter().rposition(|&b| is_word_byte(b)),
     ) {
         (Some(first), Some(last)) => &token[first..=last],
         _ => "",
@@ -124,9 +125,9 @@ pub(super) fn fill_word_starts(s: &str, out: &mut Vec<usize>) {
     let mut i = 0;
     while i < b.len() {
         let (w, joiner, len) = match b[i] {
-            c if c < 0x80 => (c.is_ascii_alphanumeric(), c == b'\'' || c == b'-', 1),
+            c if c < 0x80 => (is_word_byte(c), c == b'\'' || c == b'-', 1),
             _ => match s[i..].chars().next() {
-                Some(c) => (c.is_alphanumeric(), false, c.len_utf8()),
+                Some(c) => (is_word_char(c), false, c.len_utf8()),
                 None => break,
             },
         };
