@@ -265,7 +265,7 @@ impl TermMatcher {
                 let key = variant.to_ascii_lowercase();
                 let endings = Endings::of(&variant, abbreviation);
                 let mut words = key
-                    .split(|c: char| !c.is_alphanumeric() && c != '\'')
+                    .split(|c: char| !crate::text::is_word_char(c) && c != '\'')
                     .peekable();
                 while let Some(w) = words.next() {
                     if words.peek().is_none() && endings != Endings::None {
@@ -693,7 +693,7 @@ impl Following<'_> {
 /// so it skips the short and the non-ASCII words of a note without slicing them out.
 fn long_words(text: &str, min: usize) -> impl Iterator<Item = Range<usize>> + '_ {
     let b = text.as_bytes();
-    let joined = |c: Option<char>| c.is_some_and(|c| c.is_alphanumeric() || c == '-');
+    let joined = |c: Option<char>| c.is_some_and(|c| crate::text::is_word_char(c) || c == '-');
     let mut i = 0;
     let mut runs = LongRuns::new(min);
     std::iter::from_fn(move || {
@@ -857,12 +857,8 @@ pub fn word_spans(text: &str) -> Vec<Range<usize>> {
 /// The first `limit` of [`word_spans`], without looking further into `text`.
 fn word_spans_limited(text: &str, limit: usize) -> Vec<Range<usize>> {
     let bytes = text.as_bytes();
-    // Whether the character starting at byte `i` is a letter or digit (ASCII fast path).
-    let alnum_at = |i: usize| match bytes.get(i) {
-        Some(b) if b.is_ascii() => b.is_ascii_alphanumeric(),
-        Some(_) => text[i..].chars().next().is_some_and(char::is_alphanumeric),
-        None => false,
-    };
+    // Whether the character starting at byte `i` belongs to a word (ASCII fast path).
+    let alnum_at = |i: usize| crate::text::word_char_at(text, i);
     let mut out = Vec::new();
     let mut start: Option<usize> = None;
     let mut i = 0;
@@ -971,7 +967,7 @@ mod tests {
     /// The long-word scan as it was, one run at a time: the definition.
     fn long_words_run_by_run(text: &str, min: usize) -> Vec<Range<usize>> {
         let b = text.as_bytes();
-        let joined = |c: Option<char>| c.is_some_and(|c| c.is_alphanumeric() || c == '-');
+        let joined = |c: Option<char>| c.is_some_and(|c| crate::text::is_word_char(c) || c == '-');
         let mut out = Vec::new();
         let mut i = 0;
         while i < b.len() {

@@ -235,6 +235,41 @@ pub fn without_line_break(line: &str) -> &str {
     &line[..line.len() - ending]
 }
 
+/// Whether `c` belongs to a word: a letter or a digit, in any script. The one definition of
+/// what a word is made of, for every matcher and scan (term and trigger boundaries, word
+/// counts, list items, sentence openings); the variants that also join words (an inner
+/// apostrophe or hyphen) are written as this plus the joiner, where they are used.
+#[inline]
+pub fn is_word_char(c: char) -> bool {
+    c.is_alphanumeric()
+}
+
+/// [`is_word_char`] for an ASCII byte (the fast path every caller takes first).
+#[inline]
+pub fn is_word_byte(b: u8) -> bool {
+    b.is_ascii_alphanumeric()
+}
+
+/// Whether the character ending at byte `i` of `text` belongs to a word.
+#[inline]
+pub fn word_char_before(text: &str, i: usize) -> bool {
+    match text.as_bytes()[..i].last() {
+        Some(&b) if b.is_ascii() => is_word_byte(b),
+        Some(_) => text[..i].chars().next_back().is_some_and(is_word_char),
+        None => false,
+    }
+}
+
+/// Whether the character starting at byte `i` of `text` belongs to a word.
+#[inline]
+pub fn word_char_at(text: &str, i: usize) -> bool {
+    match text.as_bytes().get(i) {
+        Some(&b) if b.is_ascii() => is_word_byte(b),
+        Some(_) => text[i..].chars().next().is_some_and(is_word_char),
+        None => false,
+    }
+}
+
 /// Whether a match at `start..end` of `text` stands as whole words.
 pub fn is_whole_word(text: &str, start: usize, end: usize) -> bool {
     let b = text.as_bytes();
@@ -243,7 +278,7 @@ pub fn is_whole_word(text: &str, start: usize, end: usize) -> bool {
     let (before, first) = (start.checked_sub(1).map_or(b' ', edge), edge(start));
     let (last, after) = (end.checked_sub(1).map_or(b' ', edge), edge(end));
     if start < end && (before | first | last | after) < 0x80 {
-        let word = |c: u8| c.is_ascii_alphanumeric();
+        let word = is_word_byte;
         return !((word(before) && word(first)) || (word(after) && word(last)));
     }
     is_whole_word_by_char(text, start, end)
@@ -255,7 +290,7 @@ fn is_whole_word_by_char(text: &str, start: usize, end: usize) -> bool {
     let after = text[end..].chars().next();
     let first = text[start..end].chars().next();
     let last = text[start..end].chars().next_back();
-    let word = |c: Option<char>| c.is_some_and(|c| c.is_alphanumeric());
+    let word = |c: Option<char>| c.is_some_and(is_word_char);
     // Only a word character next to a word character fuses two words.
     !((word(before) && word(first)) || (word(after) && word(last)))
 }
@@ -336,14 +371,7 @@ pub fn whole_word_matches_by<'a>(
             // A match starting inside a word is never a whole word, nor is any shorter one
             // from the same start: no need to look for them (most candidates are
             // abbreviations inside longer words, "du" in "during").
-            let inside_word = text[..m.start()]
-                .chars()
-                .next_back()
-                .is_some_and(char::is_alphanumeric)
-                && text[m.start()..]
-                    .chars()
-                    .next()
-                    .is_some_and(char::is_alphanumeric);
+            let inside_word = word_char_before(text, m.start()) && word_char_at(text, m.start());
             let found = if inside_word {
                 None
             } else {
@@ -369,12 +397,12 @@ pub fn whole_word_matches_by<'a>(
 /// anything else).
 fn word_run(s: &str) -> usize {
     let b = s.as_bytes();
-    let ascii = b.iter().take_while(|c| c.is_ascii_alphanumeric()).count();
+    let ascii = b.iter().take_while(|&&c| is_word_byte(c)).count();
     if b.get(ascii).is_none_or(|c| c.is_ascii()) {
         return ascii;
     }
     s.char_indices()
-        .find(|&(_, c)| !c.is_alphanumeric())
+        .find(|&(_, c)| !is_word_char(c))
         .map_or(s.len(), |(i, _)| i)
 }
 

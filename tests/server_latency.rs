@@ -225,8 +225,24 @@ fn crest_diagnostics_carry_no_related_information_for_clients_without_it() {
 #[test]
 fn crest_diagnostics_point_at_their_statement_in_a_few_bytes() {
     let mut crest = crest_diagnostics(true);
+    // Each term's first mention links its statement; its other mentions do not repeat
+    // the link (main repeated it for every mention: ~560 bytes each).
+    let mut linked = std::collections::HashSet::new();
+    let total: usize = crest
+        .iter()
+        .map(|d| serde_json::to_vec(d).map(|v| v.len()).unwrap_or(usize::MAX))
+        .sum();
     for d in &mut crest {
-        let related = d["relatedInformation"][0].clone();
+        let term = d["data"]["term"].as_str().unwrap_or_default().to_string();
+        let first = linked.insert(term);
+        let Some(related) = d.get("relatedInformation").map(|r| r[0].clone()) else {
+            assert!(!first, "a term's first mention links its statement: {d}");
+            continue;
+        };
+        assert!(
+            first,
+            "only a term's first mention links its statement: {d}"
+        );
         let uri = related["location"]["uri"].as_str().unwrap_or_default();
         assert!(uri.ends_with(".md"), "a statement's location: {d}");
         let message = related["message"].as_str().unwrap_or_default();
@@ -240,5 +256,14 @@ fn crest_diagnostics_point_at_their_statement_in_a_few_bytes() {
         // location's size is the cache directory's path, the user's).
         d.as_object_mut().map(|o| o.remove("relatedInformation"));
     }
+    assert!(linked.len() > 1, "several terms: {linked:?}");
     assert_small(&crest);
+    // On a typical note, where terms come back, the links cost little per diagnostic.
+    let mean = total / crest.len();
+    assert!(
+        mean <= MAX_DIAGNOSTIC_BYTES,
+        "{mean} bytes per CREST diagnostic on average ({} diagnostics, {} terms)",
+        crest.len(),
+        linked.len()
+    );
 }

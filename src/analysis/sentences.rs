@@ -150,7 +150,7 @@ impl SentenceSplitter {
                 if !has_word {
                     has_word = text[scanned.max(*start)..i]
                         .chars()
-                        .any(char::is_alphanumeric);
+                        .any(crate::text::is_word_char);
                     scanned = i;
                 }
                 !has_word

@@ -42,9 +42,11 @@ pub fn diagnostics(
     let lexicon = engine.analyzer.lexicon();
     let text = doc.text();
     let mut out = Vec::new();
-    // One index query per term, not per mention: a long note repeats its terms.
-    let mut related_of: std::collections::HashMap<_, Option<Vec<DiagnosticRelatedInformation>>> =
-        std::collections::HashMap::new();
+    // The terms whose statement a diagnostic already names: only a term's first mention
+    // links it. The link is the same for every mention of a term (its location alone is
+    // ~200 bytes, doubling each diagnostic), the client lists it once either way, and every
+    // mention's hover shows the statement whole.
+    let mut linked = std::collections::HashSet::new();
     let mut cursor = doc.cursor(enc);
     // Past the cap, findings are only counted: a message's size (and the client's work)
     // stays bounded whatever the note's size.
@@ -84,20 +86,15 @@ pub fn diagnostics(
             (Assertion::Historical, Some(w)) => format!("historical: “{w}”"),
             (a, _) => a.to_string(),
         };
-        let related = related
+        let related = (related && linked.insert(f.term))
             .then(|| {
-                related_of
-                    .entry(f.term)
-                    .or_insert_with(|| {
-                        let hits = engine.kb.lookup(f.term, 1).ok()?;
-                        let h = hits.first()?;
-                        let location = engine.locate(h.statement)?;
-                        Some(vec![DiagnosticRelatedInformation {
-                            location,
-                            message: related_message(h.statement),
-                        }])
-                    })
-                    .clone()
+                let hits = engine.kb.lookup(f.term, 1).ok()?;
+                let h = hits.first()?;
+                let location = engine.locate(h.statement)?;
+                Some(vec![DiagnosticRelatedInformation {
+                    location,
+                    message: related_message(h.statement),
+                }])
             })
             .flatten();
         out.push(Diagnostic {

@@ -10,14 +10,17 @@
 use std::ops::Range;
 
 use crate::corpus::rules::{ContextRules, Direction, LabelValue, TriggerKind};
-use crate::text::{whole_word_matches, WordSearcher};
+use crate::text::{is_word_char, whole_word_matches, word_char_before, WordSearcher};
 
 #[cfg(test)]
 mod reference;
 mod scan;
 
 pub(crate) use scan::Scratch;
-use scan::{fill_word_starts, resume};
+use scan::{
+    fill_word_starts, pick, resume, Memo, Reach, REACHES_BACKWARD, REACHES_FAR, REACHES_FORWARD,
+    TERMINATES,
+};
 
 /// What a note asserts about one mention.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize)]
@@ -171,6 +174,31 @@ fn ends(kind: TriggerKind) -> &'static [Axis] {
     }
 }
 
+/// Which mentions a phrase with these rules can reach: a rule without an axis (a
+/// termination, a pseudo phrase) reaches none; `Item` may run either way. And whether it
+/// is a termination.
+fn reach_of(rules: &[(TriggerKind, Direction)]) -> Reach {
+    let mut r = 0;
+    for &(kind, dir) in rules {
+        if is_termination(kind) {
+            r |= TERMINATES;
+        }
+        if axis(kind).is_none() {
+            continue;
+        }
+        r |= match dir {
+            Direction::Forward | Direction::Leading => REACHES_FORWARD,
+            Direction::Backward => REACHES_BACKWARD,
+            Direction::Both | Direction::Item => REACHES_FORWARD | REACHES_BACKWARD,
+            Direction::None => 0,
+        };
+        if kind == TriggerKind::Family {
+            r |= REACHES_FAR;
+        }
+    }
+    r
+}
+
 /// The axes a phrase with these rules works on: those of its triggers and those its
 /// terminations end.
 fn own_axes(rules: &[(TriggerKind, Direction)]) -> Vec<Axis> {
@@ -202,6 +230,8 @@ pub struct ContextEngine {
     /// Per automaton pattern: whether the phrase has an item rule ("?"), which then decides
     /// for each occurrence whether it is written against a list item or ends the sentence.
     item_marks: Vec<bool>,
+    /// Per automaton pattern: which mentions its rules can reach (scan's `REACHES_*`).
+    reach: Vec<Reach>,
     labels: Vec<LabelValue>,
     max_words: usize,
     /// A family trigger's reach in words (at least `max_words`, within the hit window).
@@ -277,9 +307,11 @@ impl ContextEngine {
             .iter()
             .map(|row| row.iter().any(|&(_, d)| d == Direction::Item))
             .collect();
+        let reach = table.iter().map(|row| reach_of(row)).collect();
         ContextEngine {
             automaton,
             item_marks,
+            reach,
             rules: table,
             labels: rules.labels.clone(),
             max_words: rules.max_scope_words.max(1),
@@ -342,7 +374,7 @@ impl ContextEngine {
             sentence,
             &scratch.hits,
             &scratch.word_starts,
-            &self.rules,
+            &self.reach,
             self.list_item_words,
             self.max_words,
         );
@@ -358,10 +390,11 @@ impl ContextEngine {
         // stopped: linear over the sentence, where a binary search per mention was a third
         // of a run-on sentence's time.
         let mut cursors = [0usize; 8];
+        let mut visit_cursors = [0usize; 8];
+        let mut comma_cursors = [0usize; 2];
+        let (mention_before, mention_after) = (Memo::default(), Memo::default());
         // Where the sentence's last word ends: an item mark after it is a question mark.
-        let text_end = sentence
-            .trim_end_matches(|c: char| !c.is_alphanumeric())
-            .len();
+        let text_end = sentence.trim_end_matches(|c: char| !is_word_char(c)).len();
         let first_patient = hits
             .iter()
             .find(|t| {
@@ -404,15 +437,22 @@ impl ContextEngine {
             // Narrower still: a trigger applies only within max_words words or max_words
             // list items, and the items between commas are counted already, so the triggers
             // beyond both are never looked at (they would fail the distance test below).
-            let near = if !index.lists {
-                near
+            // A family trigger reaches farther in words (`family_max_words`): the window
+            // for those alone (`far`) is wider than the one for the others (`close`).
+            let [c_first, c_last] = &mut comma_cursors;
+            let (first_comma, last_comma) = if index.lists {
+                (
+                    index.first_comma_within(m_commas.0, self.max_words, c_first),
+                    index.last_comma_within(m_commas.1, self.max_words, c_last),
+                )
             } else {
+                (0, 0)
+            };
+            let window = |word_cap: usize| {
                 let (a, b) = (near.start, near.end);
-                let cap = self.max_words;
-                // A family trigger reaches farther in words (`family_max_words`).
-                let word_cap = self.family_max_words.max(cap);
-                let first_comma = index.first_comma_within(m_commas.0, cap);
-                let last_comma = index.last_comma_within(m_commas.1, cap);
+                if !index.lists {
+                    return a..b;
+                }
                 let from = index.end_word[a..b]
                     .partition_point(|&w| (w as usize) < m_first.saturating_sub(word_cap))
                     .min(index.end_comma[a..b].partition_point(|&c| (c as usize) < first_comma));
@@ -421,6 +461,32 @@ impl ContextEngine {
                     .max(index.start_comma[a..b].partition_point(|&c| c as usize <= last_comma));
                 a + from..a + to.max(from)
             };
+            let far = window(self.family_max_words.max(self.max_words));
+            let close = window(self.max_words);
+            // The hits visited, in order: in the wide window's edges only those with a
+            // family rule; in the close one, before the mention only those that reach
+            // forward and after it those that reach back. Any other hit would fail every
+            // test below, and the order (by position) decides ties as before.
+            let [c_far0, c_far1, c_fwd0, c_fwd1, c_bwd0, c_bwd1, c_far2, c_far3] =
+                &mut visit_cursors;
+            let visit = pick(&index.far, (c_far0, c_far1), far.start, close.start)
+                .chain(pick(
+                    &index.forward,
+                    (c_fwd0, c_fwd1),
+                    close.start,
+                    close.end.min(ends_by_start),
+                ))
+                .chain(pick(
+                    &index.backward,
+                    (c_bwd0, c_bwd1),
+                    close.start.max(starts_before_end),
+                    close.end,
+                ))
+                .chain(pick(&index.far, (c_far2, c_far3), close.end, far.end))
+                .map(|&i| i as usize);
+            // The mention's own partial list items at a gap's edge, read once for it.
+            mention_before.reset();
+            mention_after.reset();
             let next_mention = mentions.get(mi + 1).map_or(sentence.len(), |n| n.start);
             let label = self.label(sentence, m.end, next_mention);
             let mut best: [Slot; 3] = [None, None, None];
@@ -433,19 +499,21 @@ impl ContextEngine {
             let mut ongoing_at: Option<usize> = None;
             // "No digital ulcers, Raynaud's improved": a predicate right after the mention
             // opens its own clause at the comma before it, beyond which no negation reaches.
-            let own_clause = near
-                .clone()
-                .any(|hi| {
-                    hits[hi].range.start >= m.end
-                        && index.start_word[hi] as usize == m_past
-                        && self.rules[hits[hi].phrase]
-                            .iter()
-                            .any(|&(k, _)| k == TriggerKind::Predicate)
+            // (The hits starting after the mention at its last word's end follow one another
+            // from `starts_before_end`.)
+            let own_clause = hits[starts_before_end.min(hits.len())..]
+                .iter()
+                .zip(&index.start_word[starts_before_end.min(hits.len())..])
+                .take_while(|&(_, &w)| w as usize == m_past)
+                .any(|(h, _)| {
+                    self.rules[h.phrase]
+                        .iter()
+                        .any(|&(k, _)| k == TriggerKind::Predicate)
                 })
                 // Only within reach: a run-on sentence without commas stays linear.
                 .then(|| sentence[lo..m.start].rfind([',', ';']).map(|c| lo + c))
                 .flatten();
-            for hi in near {
+            for hi in visit {
                 let h = &hits[hi];
                 if label
                     .as_ref()
@@ -492,10 +560,7 @@ impl ContextEngine {
                         // Written before its item ("?X", "? X") it reaches forward; fused
                         // to the end of a word ("X?, Y") it reaches back.
                         Direction::Item => {
-                            let after_word = sentence[..h.range.start]
-                                .chars()
-                                .next_back()
-                                .is_some_and(char::is_alphanumeric);
+                            let after_word = word_char_before(sentence, h.range.start);
                             forward != after_word
                         }
                         Direction::None => false,
@@ -506,10 +571,19 @@ impl ContextEngine {
                     if distance > self.max_words && self.list_item_words > 0 {
                         // A coordinated list counts one word per item: "denies fevers,
                         // chills, …, or rash" reaches as far as its items do.
-                        let commas = if forward {
-                            (index.end_comma[hi] as usize, m_commas.0)
+                        let (after_hit, before_hit) = index.edges(hi);
+                        let (commas, head, tail) = if forward {
+                            (
+                                (index.end_comma[hi] as usize, m_commas.0),
+                                after_hit,
+                                &mention_before,
+                            )
                         } else {
-                            (m_commas.1, index.start_comma[hi] as usize)
+                            (
+                                (m_commas.1, index.start_comma[hi] as usize),
+                                &mention_after,
+                                before_hit,
+                            )
                         };
                         distance = index
                             .list_items(
@@ -518,6 +592,8 @@ impl ContextEngine {
                                 commas,
                                 self.list_item_words,
                                 self.max_words,
+                                head,
+                                tail,
                             )
                             .unwrap_or(distance);
                     }
@@ -703,7 +779,7 @@ const ITEM_SEPARATORS: [char; 5] = [',', ';', ':', '(', ')'];
 fn crosses_item(gap: &str) -> bool {
     gap.contains(ITEM_SEPARATORS)
         || gap
-            .split(|c: char| !c.is_alphanumeric())
+            .split(|c: char| !is_word_char(c))
             .any(|w| LIST_JOINERS.iter().any(|j| w.eq_ignore_ascii_case(j)))
 }
 
