@@ -22,6 +22,7 @@ pub struct Cancel(Arc<Shared>);
 struct Shared {
     cancelled: AtomicBool,
     progress: AtomicU64,
+    finished: AtomicBool,
 }
 
 thread_local! {
@@ -50,19 +51,26 @@ impl Cancel {
         self.0.progress.load(Ordering::Relaxed)
     }
 
+    /// Whether a build run with [`Cancel::run`] has returned (or panicked): what it made on
+    /// disk is then complete or cleaned up.
+    pub fn is_finished(&self) -> bool {
+        self.0.finished.load(Ordering::SeqCst)
+    }
+
     /// Runs `f` on this thread with this token installed, so that every [`checkpoint`]
     /// inside it reports progress here and fails once the token is cancelled.
     pub fn run<T>(&self, f: impl FnOnce() -> T) -> T {
-        /// Puts the previous token back even if `f` panics.
-        struct Restore(Option<Cancel>);
+        /// Puts the previous token back, and marks the run finished, even if `f` panics.
+        struct Restore(Option<Cancel>, Cancel);
         impl Drop for Restore {
             fn drop(&mut self) {
                 let previous = self.0.take();
                 CURRENT.with(|c| *c.borrow_mut() = previous);
+                self.1 .0.finished.store(true, Ordering::SeqCst);
             }
         }
         let previous = CURRENT.with(|c| c.borrow_mut().replace(self.clone()));
-        let _restore = Restore(previous);
+        let _restore = Restore(previous, self.clone());
         f()
     }
 }

@@ -106,6 +106,10 @@ pub const CODE_ACTION_SPAN_BYTES: usize = 4096;
 /// Generous: a checkpoint passes every few milliseconds in a healthy build.
 pub const BUILD_STALL: std::time::Duration = std::time::Duration::from_secs(20);
 
+/// How long `shutdown` waits for a cancelled index build to stop at its next checkpoint and
+/// remove its half-built folder. Well under a second: a client waits for the answer.
+pub const SHUTDOWN_BUILD_WAIT: std::time::Duration = std::time::Duration::from_millis(500);
+
 /// A document whose last diagnostics run (analysis and diagnostics together) took less
 /// than this is analysed again as soon as it changes, with no wait: a 100-line note takes
 /// ~0.3 ms and a 1,000-line one ~2 ms (BENCHMARKS.md, "Server latency (#24)"), so waiting

@@ -670,3 +670,70 @@ fn r7_a_lexicon_of_huge_terms_is_bounded() {
         r.stderr
     );
 }
+
+/// A settings build still running at `shutdown` is cancelled and cleans up after itself:
+/// its half-built `.build-*` folder is removed and dropped from the directory's record,
+/// not left for the next build (it was, when the editor closed during a rebuild).
+#[test]
+fn shutdown_during_a_settings_build_leaves_no_half_built_folder() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("ix");
+    let corpus = tmp.path().join("big-corpus");
+    std::fs::create_dir_all(&corpus).unwrap();
+    // Enough statements that the build is still running when shutdown comes.
+    for f in 0..6 {
+        let mut big = format!("# Big {f}\n\n");
+        for i in 0..50_000 {
+            big.push_str(&format!(
+                "- Calcinosis statement {f} {i} about the elbows [1]\n"
+            ));
+        }
+        std::fs::write(corpus.join(format!("big-{f}.md")), big).unwrap();
+    }
+    let mut c = Client::start_with(&["serve"], &[]);
+    c.initialize(&[], json!({"indexDir": dir, "corpusDir": corpus}));
+    // A request lets the client answer the server's progress request, which the build
+    // waits for.
+    let r = c.call(
+        "workspace/executeCommand",
+        json!({"command": "calcinosis.ask", "arguments": ["elbows", 1]}),
+    );
+    assert!(r.is_array(), "{r}");
+    // Wait until the build has made its folder, so that shutdown meets it running.
+    let start = Instant::now();
+    let building = || {
+        std::fs::read_dir(&dir).ok().is_some_and(|entries| {
+            entries
+                .flatten()
+                .any(|e| e.file_name().to_string_lossy().starts_with(".build-"))
+        })
+    };
+    while !building() && start.elapsed() < Duration::from_secs(30) {
+        std::thread::sleep(Duration::from_millis(2));
+    }
+    let listing = || -> Vec<String> {
+        std::fs::read_dir(&dir)
+            .map(|d| {
+                d.flatten()
+                    .map(|e| e.file_name().to_string_lossy().into_owned())
+                    .collect()
+            })
+            .unwrap_or_default()
+    };
+    assert!(building(), "the build never started: {:?}", listing());
+    shutdown_promptly(c);
+    let left: Vec<String> = std::fs::read_dir(&dir)
+        .unwrap()
+        .flatten()
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .filter(|n| n.starts_with(".build-"))
+        .collect();
+    assert!(left.is_empty(), "half-built folders left: {left:?}");
+    let made = marker(&dir)["made"].clone();
+    assert!(
+        made.as_array().is_some_and(|a| a
+            .iter()
+            .all(|n| !n.as_str().unwrap_or("").starts_with(".build-"))),
+        "the record still names a build: {made}"
+    );
+}

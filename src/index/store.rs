@@ -204,11 +204,16 @@ pub(super) fn build(
     let documents = match built {
         Ok(n) => n,
         Err(e) => {
-            // Ours (recorded, and stamped if it got that far); the record is pruned by the
-            // next build.
+            // Ours (recorded, and stamped if it got that far). Removed, it leaves the record
+            // too; otherwise the record keeps it for the next build to remove.
             remove_ours(dir, &build_name, &mut Vec::new());
             // Made by this call but failed before its stamp: removed only if empty.
             let _ = fs::remove_dir(&building);
+            if fs::symlink_metadata(&building).is_err() {
+                marker.made.retain(|name| *name != build_name);
+                // Failing to prune the record only delays it to the next build.
+                let _ = write_marker(dir, &marker);
+            }
             return Err(e);
         }
     };

@@ -81,6 +81,7 @@ impl LanguageServer for Backend {
     async fn shutdown(&self) -> Result<()> {
         tracing::info!("shutdown");
         self.session.shut_down.store(true, Ordering::SeqCst);
+        self.session.stop_build().await;
         Ok(())
     }
 

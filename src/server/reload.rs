@@ -188,6 +188,20 @@ impl Session {
 }
 
 impl Session {
+    /// At shutdown: cancels a settings build still running and waits, at most
+    /// [`limits::SHUTDOWN_BUILD_WAIT`], for it to stop at its next checkpoint, so that a
+    /// half-built index folder is removed (and dropped from the directory's record) by the
+    /// build itself rather than left for the next one.
+    pub(super) async fn stop_build(&self) {
+        let token = self.build.lock().unwrap_or_else(|p| p.into_inner()).clone();
+        let Some(token) = token else { return };
+        token.cancel();
+        let start = Instant::now();
+        while !token.is_finished() && start.elapsed() < limits::SHUTDOWN_BUILD_WAIT {
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+    }
+
     /// Builds the start-up engine (see [`super::Startup::Build`]) on a thread of its own
     /// and installs it. Should it fail, the user is told, and what needs the engine answers
     /// nothing until a settings change rebuilds it.
