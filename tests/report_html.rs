@@ -188,20 +188,8 @@ fn hostile_notes_ids_and_fields_are_inert() {
     input.push_str(&format!("{{\"id\": 9, \"text\": \"{canary}\n"));
     let long = serde_json::json!({"id": 10, "patient": canary.repeat(10), "text": "calcinosis"});
     input.push_str(&format!("{long}\n"));
-    let o = run(
-        &[
-            "check",
-            "--format",
-            "html",
-            "--input",
-            "jsonl",
-            "--patient-field",
-            "patient",
-            "--date-field",
-            "date",
-        ],
-        Some(input.as_bytes()),
-    );
+    // HTML_ARGS without its trailing `--jobs`.
+    let o = run(&HTML_ARGS[..HTML_ARGS.len() - 1], Some(input.as_bytes()));
     assert_eq!(o.status.code(), Some(2), "a bad record is exit status 2");
     let stderr = String::from_utf8_lossy(&o.stderr);
     assert!(!stderr.contains(canary), "{stderr}");
