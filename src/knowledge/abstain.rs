@@ -95,7 +95,7 @@ impl Ranker<'_> {
             .concepts
             .iter()
             .filter(|c| c.kind != ConceptKind::Word && c.kind != ConceptKind::Unknown)
-            .filter(|c| c.statements == 0 && !c.excluded)
+            .filter(|c| c.statements == 0 && !c.excluded && !c.scene)
             .collect();
         // In "X or Y", one side not covered is part of the answer, not a reason to give none.
         let a_side_covered = q.sides.len() == 2
@@ -138,7 +138,7 @@ impl Ranker<'_> {
             if let Some(e) = self.best_empty(q, bare, 0.0) {
                 return Some(e);
             }
-            if !q.not_understood.is_empty() {
+            if q.asks_unknown() {
                 return Some(not_understood(q));
             }
             return Some(Abstention::NoMatch);
@@ -181,7 +181,7 @@ impl Ranker<'_> {
                 .iter()
                 .zip(&top.matched)
                 .any(|(c, &m)| m && q.sides.contains(&c.label));
-        if !q.not_understood.is_empty() && !side_stated && coverage(q, top) < UNDERSTOOD_ENOUGH {
+        if q.asks_unknown() && !side_stated && coverage(q, top) < UNDERSTOOD_ENOUGH {
             return Some(not_understood(q));
         }
         // Plain words the best statement does not state, and nothing specific that it does.

@@ -48,6 +48,15 @@ pub(crate) fn compose(reply: &Reply<'_>) -> String {
         }
         return lines.join("\n");
     }
+    let aside = q.set_aside();
+    if !aside.is_empty() {
+        let named: Vec<&str> = aside.iter().map(|c| c.said.as_str()).collect();
+        lines.push(format!(
+            "The sources do not cover {}; the answer below leaves {} out.",
+            named.join(", "),
+            if named.len() == 1 { "it" } else { "them" }
+        ));
+    }
     if !q.not_understood.is_empty() {
         let words: Vec<String> = q
             .not_understood

@@ -134,6 +134,7 @@ impl Ranker<'_> {
                             term: None,
                             span,
                             again_at: None,
+                            scene: false,
                         });
                     }
                 }
@@ -208,6 +209,7 @@ impl Ranker<'_> {
                 term: None,
                 span: i..i + 1,
                 again_at: None,
+                scene: false,
             });
         }
         unstated
@@ -290,6 +292,7 @@ impl Ranker<'_> {
             term: Some(t),
             span,
             again_at: None,
+            scene: false,
         });
     }
 }

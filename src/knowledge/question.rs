@@ -66,6 +66,9 @@ pub struct Concept {
     /// Where the question names it again, last ("My back hurts, is it in the spine?").
     #[serde(skip)]
     pub(crate) again_at: Option<usize>,
+    /// Named only in a lead-in that sets the scene ("58F on nifedipine. How is …"): it
+    /// narrows the question but is not what it asks.
+    pub scene: bool,
 }
 
 impl Concept {
@@ -137,6 +140,23 @@ pub struct Question {
 }
 
 impl Question {
+    /// Whether a word nothing recognised is part of what is asked, not of a lead-in that
+    /// only sets the scene.
+    pub(crate) fn asks_unknown(&self) -> bool {
+        self.concepts
+            .iter()
+            .any(|c| c.kind == ConceptKind::Unknown && !c.scene)
+    }
+
+    /// What a lead-in names that no statement states ("on nifedipine"): the answer leaves
+    /// it out, and says so.
+    pub(crate) fn set_aside(&self) -> Vec<&Concept> {
+        self.concepts
+            .iter()
+            .filter(|c| c.scene && c.statements == 0)
+            .filter(|c| matches!(c.kind, ConceptKind::Term | ConceptKind::Synonyms))
+            .collect()
+    }
     /// The concepts that decide which statements are candidates.
     pub(crate) fn subjects(&self) -> impl Iterator<Item = (usize, &Concept)> {
         self.concepts.iter().enumerate().filter(|(_, c)| c.subject)
@@ -213,7 +233,7 @@ impl Ranker<'_> {
             || (!words.iter().any(|w| lx.open_question.contains(&w.lower))
                 && words.iter().any(|w| lx.yes_no.contains(&w.lower)));
         self.weigh(&mut concepts, &kinds, yes_no);
-        self.weigh_lead_in(&text, &words, &mut concepts);
+        self.mark_scene(&text, &words, &mut concepts);
         // A number with "%" first, else the longest figure phrase ("about half", not "half").
         let figure = numeric_figure(&text).or_else(|| {
             let w = &words;

@@ -397,7 +397,8 @@ pub(crate) fn coverage(q: &Question, top: &Scored) -> f32 {
     let mut total = 0.0;
     let mut got = 0.0;
     for (c, &m) in q.concepts.iter().zip(&top.matched) {
-        if c.topic || c.excluded {
+        // What only sets the scene and no statement states cannot be answered, nor asked.
+        if c.topic || c.excluded || (c.scene && c.statements == 0) {
             continue;
         }
         total += c.weight;

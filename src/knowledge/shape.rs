@@ -16,29 +16,35 @@ const CONTEXT_WEIGHT: f32 = 0.5;
 const CONTEXT_MIN_WORDS: usize = 3;
 
 impl Ranker<'_> {
-    /// Where the question proper starts, when a lead-in clause of its own comes first: the
-    /// first word of the last clause that opens with a question word ("can", "which"),
-    /// after a comma, semicolon or dash and at least [`CONTEXT_MIN_WORDS`] words. A colon
-    /// does not count: "IM calcinosis: is it described?" names what is asked before it.
+    /// Where the question proper starts, when a lead-in of its own comes first: the first
+    /// word of the last clause that opens with a question word ("can", "which"), after a
+    /// comma, semicolon or dash and at least [`CONTEXT_MIN_WORDS`] words ("In scleroderma,
+    /// which …" only narrows the question), or after a colon or a sentence's end and any
+    /// words ("Quick one from clinic: what …", "58F, lcSSc x12y. How …").
     pub(super) fn question_clause(&self, text: &str, words: &[Word]) -> Option<usize> {
         let lx = self.lexis;
-        (CONTEXT_MIN_WORDS..words.len()).rev().find(|&i| {
+        (1..words.len()).rev().find(|&i| {
             let gap = &text[words[i - 1].range.end..words[i].range.start];
-            gap.contains([',', ';', '\u{2014}'])
-                && (lx.yes_no.contains(&words[i].lower)
-                    || lx.open_question.contains(&words[i].lower))
+            let opens =
+                lx.yes_no.contains(&words[i].lower) || lx.open_question.contains(&words[i].lower);
+            let clause_break = gap.contains([',', ';', '\u{2014}']) && i >= CONTEXT_MIN_WORDS;
+            opens && clause_break || ends_sentence(gap, &words[i - 1].lower)
         })
     }
 
-    /// What a lead-in clause names sets the scene: it weighs [`CONTEXT_WEIGHT`] of what it
-    /// would, unless the question clause names nothing of its own.
-    pub(super) fn weigh_lead_in(&self, text: &str, words: &[Word], concepts: &mut [Concept]) {
+    /// What a lead-in says sets the scene, when the clause holding the question names
+    /// something of its own: it weighs [`CONTEXT_WEIGHT`] of what it would, and what it
+    /// names that nothing states ("on nifedipine", "Quick one from clinic") is left out of
+    /// the answer, said so, and never a reason to give none. When the question clause names
+    /// nothing of its own ("IM calcinosis: is it described?"), the lead-in is what is asked.
+    pub(super) fn mark_scene(&self, text: &str, words: &[Word], concepts: &mut [Concept]) {
         let Some(start) = self.question_clause(text, words) else {
             return;
         };
         if concepts.iter().any(|c| c.last_at() >= start && !c.topic) {
             for c in concepts.iter_mut().filter(|c| c.last_at() < start) {
                 c.weight *= CONTEXT_WEIGHT;
+                c.scene = true;
             }
         }
     }
@@ -77,6 +83,7 @@ impl Ranker<'_> {
                 term: None,
                 span: span.clone(),
                 again_at: None,
+                scene: false,
             });
         }
         Some(ContraryWord {
@@ -134,6 +141,23 @@ impl Ranker<'_> {
         }
         Vec::new()
     }
+}
+
+/// Words whose full stop does not end a sentence ("SSc vs. DM").
+const ABBREVIATIONS: &[&str] = &[
+    "vs", "v", "eg", "e.g", "ie", "i.e", "etc", "approx", "cf", "dr", "no", "st",
+];
+
+/// Whether the text between two words ends what comes before as a lead-in of its own: a
+/// colon, or a sentence's end, followed by a space ("Quick one from clinic: sites?",
+/// "58F, lcSSc x12y. How …"), but not the stop of an abbreviation ("vs. DM") or a time
+/// ("10:30").
+fn ends_sentence(gap: &str, before: &str) -> bool {
+    let stop = gap.trim_end();
+    if stop.len() == gap.len() {
+        return false;
+    }
+    stop.ends_with([':', '?', '!']) || (stop.ends_with('.') && !ABBREVIATIONS.contains(&before))
 }
 
 /// A number followed by `%` or "percent" in the text ("10%", "10 percent").
