@@ -42,10 +42,14 @@ fn questions() -> Vec<Q> {
     let five = include_str!("data/questions-5.tsv")
         .lines()
         .map(|l| ("set 5", l, 5));
+    let six = include_str!("data/questions-6.tsv")
+        .lines()
+        .map(|l| ("set 6", l, 5));
     one.chain(two)
         .chain(three)
         .chain(four)
         .chain(five)
+        .chain(six)
         .filter(|(_, l, _)| !l.starts_with('#') && !l.trim().is_empty())
         .map(|(set, l, columns)| {
             let f: Vec<&str> = l.split('\t').collect();
@@ -202,6 +206,7 @@ fn question_set_quality() {
     let mut held_three = Metrics::default();
     let mut held_four = Metrics::default();
     let mut held_five = Metrics::default();
+    let mut held_six = Metrics::default();
     for (set, split) in [
         ("set 1", "dev"),
         ("set 1", "held"),
@@ -213,6 +218,8 @@ fn question_set_quality() {
         ("set 4", "held"),
         ("set 5", "dev"),
         ("set 5", "held"),
+        ("set 6", "dev"),
+        ("set 6", "held"),
     ] {
         let mut m = Metrics::default();
         let mut b = Metrics::default();
@@ -246,6 +253,7 @@ fn question_set_quality() {
             ("set 3", "held") => held_three = m,
             ("set 4", "held") => held_four = m,
             ("set 5", "held") => held_five = m,
+            ("set 6", "held") => held_six = m,
             _ => {}
         }
     }
@@ -272,6 +280,11 @@ fn question_set_quality() {
         held_five.mrr() >= 0.72,
         "set 5 held MRR@5 {:.3}",
         held_five.mrr()
+    );
+    assert!(
+        held_six.mrr() >= 0.85,
+        "set 6 held MRR@5 {:.3}",
+        held_six.mrr()
     );
     assert_eq!(
         dev_ours.flagged_wrong, 0,

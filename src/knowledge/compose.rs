@@ -37,6 +37,9 @@ pub(crate) fn compose(reply: &Reply<'_>) -> String {
             c.from, c.to
         ));
     }
+    if let Some((said, why)) = &reply.other_ask {
+        lines.push(format!("On \u{201c}{said}\u{201d}: {}", why.message()));
+    }
     if let Some(a) = &reply.abstention {
         lines.push(a.message());
         if let Some(h) = reply.hits.first() {

@@ -136,6 +136,9 @@ pub struct Reply<'a> {
     pub(crate) sides: Vec<(String, Option<&'a Statement>)>,
     /// Words by which a statement hedges ("may", "proposed"): never a bare "Yes".
     pub(crate) hedges: Vec<String>,
+    /// The other ask of a two-part question that the sources do not cover, as the user
+    /// wrote it, and why.
+    pub(crate) other_ask: Option<(String, Abstention)>,
 }
 
 impl Reply<'_> {
@@ -306,6 +309,7 @@ impl Knowledge {
             opens,
             sides: Vec::new(),
             hedges: self.lexis.hedges.clone(),
+            other_ask: None,
             hits,
             answered,
             confidence: if answered { ranked.confidence } else { 0.0 },
@@ -327,8 +331,37 @@ impl Knowledge {
         let question = crate::limits::question(question);
         let limit = limit.min(crate::limits::MAX_RESULTS);
         let r = self.ranker();
+        let reply = self.ask_one(&r, question, limit)?;
+        if reply.answered {
+            return Ok(reply);
+        }
+        // Two asks in one ("What causes it, and can diet prevent it?"): when the whole goes
+        // unanswered, each ask is answered on its own; the one the sources cover is the
+        // answer, and the other is said to be uncovered, in the user's words.
+        let Some(at) = r.second_ask(question) else {
+            return Ok(reply);
+        };
+        let (first, second) = question.split_at(at);
+        let first = first.trim_end_matches([',', ';', ' ', '?']);
+        let (a, b) = (
+            self.ask_one(&r, first, limit)?,
+            self.ask_one(&r, second, limit)?,
+        );
+        let (mut answered, other, said) = match (a.answered, b.answered) {
+            (true, false) => (a, b, second),
+            (false, true) => (b, a, first),
+            _ => return Ok(reply),
+        };
+        if let Some(why) = other.abstention {
+            answered.other_ask = Some((said.trim().to_string(), why));
+        }
+        Ok(answered)
+    }
+
+    /// One ask, understood, ranked and shaped as a reply.
+    fn ask_one(&self, r: &Ranker<'_>, question: &str, limit: usize) -> Result<Reply<'_>> {
         let q = r.understand(question)?;
-        let sides = self.sides(&r, &q)?;
+        let sides = self.sides(r, &q)?;
         let mut reply = self.reply(r.rank(q, limit.max(1))?);
         if reply.answered {
             reply.sides = sides;

@@ -32,6 +32,25 @@ impl Ranker<'_> {
         })
     }
 
+    /// Where a second ask starts, in bytes, when the question holds two ("What causes it,
+    /// and can diet prevent it?", "Is it common? How is it treated?"): after a question
+    /// mark, or after "and" (or "also", "plus"), a clause opening with a question word.
+    pub(crate) fn second_ask(&self, question: &str) -> Option<usize> {
+        let lx = self.lexis;
+        let words = lx.ta.words(question);
+        let opens = |w: &Word| lx.yes_no.contains(&w.lower) || lx.open_question.contains(&w.lower);
+        (1..words.len()).rev().find_map(|i| {
+            let gap = &question[words[i - 1].range.end..words[i].range.start];
+            if gap.trim_end().ends_with('?') && gap.ends_with(' ') && opens(&words[i]) {
+                return Some(words[i].range.start);
+            }
+            // "and how long …", or with one word between ("and roughly what …").
+            let joined = |j: usize| j >= 2 && JOINERS.contains(&words[j - 1].lower.as_str());
+            (opens(&words[i]) && (joined(i) || (joined(i - 1) && i >= 3)))
+                .then(|| words[i].range.start)
+        })
+    }
+
     /// What a lead-in says sets the scene, when the clause holding the question names
     /// something of its own: it weighs [`CONTEXT_WEIGHT`] of what it would, and what it
     /// names that nothing states ("on nifedipine", "Quick one from clinic") is left out of
@@ -41,10 +60,19 @@ impl Ranker<'_> {
         let Some(start) = self.question_clause(text, words) else {
             return;
         };
-        if concepts.iter().any(|c| c.last_at() >= start && !c.topic) {
+        // Something understood of its own: a word nothing recognises is no sign that the
+        // clause stands alone ("Elbows: why are they a favoured spot?").
+        let own = |c: &Concept| c.last_at() >= start && !c.topic && c.kind != ConceptKind::Unknown;
+        // A word referring back ("can it treat her calcinosis?") may name what the lead-in
+        // names: a named thing there that no statement states is then what is asked.
+        let refers = words[start..]
+            .iter()
+            .any(|w| REFERRING.contains(&w.lower.as_str()));
+        if concepts.iter().any(own) {
             for c in concepts.iter_mut().filter(|c| c.last_at() < start) {
                 c.weight *= CONTEXT_WEIGHT;
-                c.scene = true;
+                let named = matches!(c.kind, ConceptKind::Term | ConceptKind::Synonyms);
+                c.scene = !(refers && named && c.statements == 0);
             }
         }
     }
@@ -143,13 +171,22 @@ impl Ranker<'_> {
     }
 }
 
+/// Words by which a question clause refers back to its lead-in ("On warfarin: can it …").
+const REFERRING: &[&str] = &[
+    "it", "its", "that", "this", "these", "those", "they", "them",
+];
+
+/// Words that join a second ask to the first ("…, and can diet prevent it?").
+const JOINERS: &[&str] = &["and", "also", "plus"];
+
 /// Words whose full stop does not end a sentence ("SSc vs. DM").
 const ABBREVIATIONS: &[&str] = &[
     "vs", "v", "eg", "e.g", "ie", "i.e", "etc", "approx", "cf", "dr", "no", "st",
 ];
 
 /// Whether the text between two words ends what comes before as a lead-in of its own: a
-/// colon, or a sentence's end, followed by a space ("Quick one from clinic: sites?",
+/// colon, or a sentence's end (not a question: that is an ask of its own, [`Ranker::second_ask`]),
+/// followed by a space ("Quick one from clinic: sites?",
 /// "58F, lcSSc x12y. How …"), but not the stop of an abbreviation ("vs. DM") or a time
 /// ("10:30").
 fn ends_sentence(gap: &str, before: &str) -> bool {
@@ -157,7 +194,7 @@ fn ends_sentence(gap: &str, before: &str) -> bool {
     if stop.len() == gap.len() {
         return false;
     }
-    stop.ends_with([':', '?', '!']) || (stop.ends_with('.') && !ABBREVIATIONS.contains(&before))
+    stop.ends_with([':', '!']) || (stop.ends_with('.') && !ABBREVIATIONS.contains(&before))
 }
 
 /// A number followed by `%` or "percent" in the text ("10%", "10 percent").
@@ -225,17 +262,125 @@ mod tests {
 
     #[test]
     fn the_question_clause_after_a_lead_in() {
+        for (q, clause_is) in [
+            (
+                "My back hurts, can calcium deposits be in the spine?",
+                Some("can calcium deposits be in the spine?"),
+            ),
+            // A short opening before a comma only narrows the question.
+            ("In scleroderma, which findings go with calcinosis?", None),
+            ("Is calcinosis seen in the spine?", None),
+            // A colon or a sentence's end: any opening, any length.
+            (
+                "IM calcinosis in SSc pts: is it described?",
+                Some("is it described?"),
+            ),
+            (
+                "Quick one from clinic: calcinosis sites in SSc?",
+                Some("calcinosis sites in SSc?"),
+            ),
+            (
+                "58F, lcSSc x12y, on nifedipine. How is it treated?",
+                Some("How is it treated?"),
+            ),
+            // Not an abbreviation's stop, a time, or a question before another.
+            ("Is calcinosis commoner in SSc vs. DM?", None),
+            ("Is calcinosis common? In which disease?", None),
+        ] {
+            assert_eq!(clause(q).as_deref(), clause_is, "{q}");
+        }
+    }
+
+    fn scene(q: &str) -> Vec<String> {
+        understand(q)
+            .concepts
+            .into_iter()
+            .filter(|c| c.scene)
+            .map(|c| c.said)
+            .collect()
+    }
+
+    #[test]
+    fn a_lead_in_sets_the_scene_only_when_the_question_names_something_of_its_own() {
+        // The question clause names treatment: the vignette only sets the scene.
         assert_eq!(
-            clause("My back hurts, can calcium deposits be in the spine?").as_deref(),
-            Some("can calcium deposits be in the spine?")
+            scene("58F, lcSSc, on nifedipine. How is calcinosis treated?"),
+            vec!["lcSSc", "nifedipine"]
         );
-        // A colon names what is asked; a short opening only narrows it.
-        assert_eq!(clause("IM calcinosis in SSc pts: is it described?"), None);
+        // It names nothing understood of its own: the lead-in is what is asked.
+        assert!(scene("IM calcinosis in SSc pts: is it described?").is_empty());
+        assert!(scene("Elbows: why are they a favoured spot?").is_empty());
+        // "it" may be what the lead-in names: a named thing no statement states is asked.
         assert_eq!(
-            clause("In scleroderma, which findings go with calcinosis?"),
-            None
+            scene("My mum is on warfarin. Can it treat her calcinosis?"),
+            vec!["mum"]
         );
-        assert_eq!(clause("Is calcinosis seen in the spine?"), None);
+    }
+
+    #[test]
+    fn what_a_scene_names_that_nothing_states_is_left_out_and_said() {
+        let r = test_kb().ask("58F, lcSSc, on nifedipine. How is calcinosis treated?", 5);
+        let r = r.unwrap();
+        assert!(r.answered);
+        assert!(
+            r.short_answer().starts_with(
+                "The sources do not cover nifedipine; the answer below leaves it out."
+            ),
+            "{}",
+            r.short_answer()
+        );
+        let r = test_kb().ask("My mum is on warfarin. Can it treat her calcinosis?", 5);
+        assert!(!r.unwrap().answered);
+    }
+
+    #[test]
+    fn a_second_ask_is_found_after_and_or_a_question_mark() {
+        let kb = test_kb();
+        let ranker = kb.ranker();
+        for (q, second) in [
+            (
+                "What causes calcinosis, and can diet prevent it?",
+                Some("can diet prevent it?"),
+            ),
+            (
+                "Is excision standard, and roughly what does it cost?",
+                Some("what does it cost?"),
+            ),
+            (
+                "Is calcinosis common? How is it treated?",
+                Some("How is it treated?"),
+            ),
+            ("Is calcinosis common in SSc and DM?", None),
+            (
+                "Which sites and which tissues are affected?",
+                Some("which tissues are affected?"),
+            ),
+            ("What is calcinosis?", None),
+        ] {
+            let at = ranker.second_ask(q);
+            assert_eq!(at.map(|i| &q[i..]), second, "{q}");
+        }
+    }
+
+    #[test]
+    fn of_two_asks_the_covered_one_is_answered_and_the_other_said_to_be_uncovered() {
+        let r = test_kb()
+            .ask("What causes calcinosis, and can diet prevent it?", 5)
+            .unwrap();
+        assert!(r.answered);
+        let text = r.short_answer();
+        assert!(
+            text.starts_with(
+                "On \u{201c}can diet prevent it?\u{201d}: The sources do not cover diet."
+            ),
+            "{text}"
+        );
+        assert!(text.contains("mechanisms"), "{text}");
+        // Neither covered: one abstention for the whole.
+        let r = test_kb()
+            .ask("Does diet matter, and is warfarin useful?", 5)
+            .unwrap();
+        assert!(!r.answered);
     }
 
     #[test]
