@@ -16,20 +16,83 @@ const CONTEXT_WEIGHT: f32 = 0.5;
 const CONTEXT_MIN_WORDS: usize = 3;
 
 impl Ranker<'_> {
-    /// Where the question proper starts, when a lead-in of its own comes first: the first
-    /// word of the last clause that opens with a question word ("can", "which"), after a
-    /// comma, semicolon or dash and at least [`CONTEXT_MIN_WORDS`] words ("In scleroderma,
-    /// which …" only narrows the question), or after a colon or a sentence's end and any
-    /// words ("Quick one from clinic: what …", "58F, lcSSc x12y. How …").
-    pub(super) fn question_clause(&self, text: &str, words: &[Word]) -> Option<usize> {
+    /// Where the question proper may start, latest first: the first word of each clause
+    /// after a lead-in of its own. A clause opening with a question word ("can", "which")
+    /// after a comma, semicolon or dash and at least [`CONTEXT_MIN_WORDS`] words ("In
+    /// scleroderma, which …" only narrows the question); any clause after words that name
+    /// nothing understood ("Just wondering, IM calcinosis …"); any clause after a colon or a
+    /// sentence's end ("Quick one from clinic: sites?", "58F, lcSSc x12y. How …").
+    pub(super) fn question_clauses(
+        &self,
+        text: &str,
+        words: &[Word],
+        concepts: &[Concept],
+    ) -> Vec<usize> {
         let lx = self.lexis;
-        (1..words.len()).rev().find(|&i| {
+        (1..words.len())
+            .rev()
+            .filter(|&i| {
+                let gap = &text[words[i - 1].range.end..words[i].range.start];
+                let opens = lx.yes_no.contains(&words[i].lower)
+                    || lx.open_question.contains(&words[i].lower);
+                let clause_break = gap.contains([',', ';', '\u{2014}']);
+                clause_break && ((opens && i >= CONTEXT_MIN_WORDS) || names_nothing(concepts, i))
+                    || ends_sentence(gap, &words[i - 1].lower)
+            })
+            .collect()
+    }
+
+    /// Where what follows the question starts, when something does ("Is it common? I have
+    /// DM."): the first word after a question mark that does not open another question.
+    pub(super) fn after_question(&self, text: &str, words: &[Word], from: usize) -> Option<usize> {
+        let lx = self.lexis;
+        (from.max(1)..words.len()).find(|&i| {
             let gap = &text[words[i - 1].range.end..words[i].range.start];
             let opens =
                 lx.yes_no.contains(&words[i].lower) || lx.open_question.contains(&words[i].lower);
-            let clause_break = gap.contains([',', ';', '\u{2014}']) && i >= CONTEXT_MIN_WORDS;
-            opens && clause_break || ends_sentence(gap, &words[i - 1].lower)
+            gap.trim_end().ends_with('?') && !opens
         })
+    }
+
+    /// What a lead-in, or a remark after the question, says sets the scene, when the
+    /// question names something of its own: it weighs [`CONTEXT_WEIGHT`] of what it would,
+    /// and what it names that nothing states ("on nifedipine", "Quick one from clinic") is
+    /// left out of the answer, said so, and never a reason to give none. When the question
+    /// names nothing of its own ("IM calcinosis: is it described?"), the lead-in is what is
+    /// asked.
+    pub(super) fn mark_scene(&self, text: &str, words: &[Word], concepts: &mut [Concept]) {
+        // Something understood of its own: a word nothing recognises is no sign that the
+        // clause stands alone ("Elbows: why are they a favoured spot?").
+        let own = |c: &Concept, span: &std::ops::Range<usize>| {
+            span.contains(&c.last_at()) && !c.topic && c.kind != ConceptKind::Unknown
+        };
+        let end = |start: usize| {
+            self.after_question(text, words, start)
+                .unwrap_or(words.len())
+        };
+        let Some(start) = self
+            .question_clauses(text, words, concepts)
+            .into_iter()
+            .chain(std::iter::once(0))
+            .find(|&i| concepts.iter().any(|c| own(c, &(i..end(i)))))
+        else {
+            return;
+        };
+        let span = start..end(start);
+        if span == (0..words.len()) {
+            return;
+        }
+        // A word referring back ("Lithotripsy: does it help?", "On warfarin: can it …") may
+        // name what the lead-in names: a named thing there that no statement states, or a
+        // lead-in naming nothing else, is then what is asked.
+        let refers = words[span.clone()].iter().any(|w| refers_back(&w.lower));
+        let bare_lead_in = names_nothing(concepts, start);
+        for c in concepts.iter_mut().filter(|c| !span.contains(&c.last_at())) {
+            c.weight *= CONTEXT_WEIGHT;
+            let named = matches!(c.kind, ConceptKind::Term | ConceptKind::Synonyms);
+            let asked = refers && (bare_lead_in || (named && c.statements == 0));
+            c.scene = !asked;
+        }
     }
 
     /// Where a second ask starts, in bytes, when the question holds two ("What causes it,
@@ -49,32 +112,6 @@ impl Ranker<'_> {
             (opens(&words[i]) && (joined(i) || (joined(i - 1) && i >= 3)))
                 .then(|| words[i].range.start)
         })
-    }
-
-    /// What a lead-in says sets the scene, when the clause holding the question names
-    /// something of its own: it weighs [`CONTEXT_WEIGHT`] of what it would, and what it
-    /// names that nothing states ("on nifedipine", "Quick one from clinic") is left out of
-    /// the answer, said so, and never a reason to give none. When the question clause names
-    /// nothing of its own ("IM calcinosis: is it described?"), the lead-in is what is asked.
-    pub(super) fn mark_scene(&self, text: &str, words: &[Word], concepts: &mut [Concept]) {
-        let Some(start) = self.question_clause(text, words) else {
-            return;
-        };
-        // Something understood of its own: a word nothing recognises is no sign that the
-        // clause stands alone ("Elbows: why are they a favoured spot?").
-        let own = |c: &Concept| c.last_at() >= start && !c.topic && c.kind != ConceptKind::Unknown;
-        // A word referring back ("can it treat her calcinosis?") may name what the lead-in
-        // names: a named thing there that no statement states is then what is asked.
-        let refers = words[start..]
-            .iter()
-            .any(|w| REFERRING.contains(&w.lower.as_str()));
-        if concepts.iter().any(own) {
-            for c in concepts.iter_mut().filter(|c| c.last_at() < start) {
-                c.weight *= CONTEXT_WEIGHT;
-                let named = matches!(c.kind, ConceptKind::Term | ConceptKind::Synonyms);
-                c.scene = !(refers && named && c.statements == 0);
-            }
-        }
     }
 
     /// A word a statement's word contradicts ("shorter" for "longer"): the question looks for
@@ -176,6 +213,19 @@ const REFERRING: &[&str] = &[
     "it", "its", "that", "this", "these", "those", "they", "them",
 ];
 
+/// Whether a word refers back to what was said before it ([`REFERRING`]).
+fn refers_back(word: &str) -> bool {
+    REFERRING.contains(&word)
+}
+
+/// Whether the words before `i` name nothing: no lexicon term or synonym group, only plain
+/// words ("Following up on yesterday's consult, …").
+fn names_nothing(concepts: &[Concept], i: usize) -> bool {
+    !concepts
+        .iter()
+        .any(|c| c.span.start < i && matches!(c.kind, ConceptKind::Term | ConceptKind::Synonyms))
+}
+
 /// Words that join a second ask to the first ("…, and can diet prevent it?").
 const JOINERS: &[&str] = &["and", "also", "plus"];
 
@@ -254,10 +304,12 @@ mod tests {
     fn clause(q: &str) -> Option<String> {
         let kb = test_kb();
         let ranker = kb.ranker();
-        let words = ranker.lexis.ta.words(q);
+        let question = understand(q);
+        let words = ranker.lexis.ta.words(&question.text);
         ranker
-            .question_clause(q, &words)
-            .map(|i| q[words[i].range.start..].to_string())
+            .question_clauses(&question.text, &words, &question.concepts)
+            .first()
+            .map(|&i| question.text[words[i].range.start..].to_string())
     }
 
     #[test]
@@ -283,6 +335,11 @@ mod tests {
                 "58F, lcSSc x12y, on nifedipine. How is it treated?",
                 Some("How is it treated?"),
             ),
+            // Words naming nothing before a comma only frame the question.
+            (
+                "Just wondering, IM calcinosis in SSc?",
+                Some("IM calcinosis in SSc?"),
+            ),
             // Not an abbreviation's stop, a time, or a question before another.
             ("Is calcinosis commoner in SSc vs. DM?", None),
             ("Is calcinosis common? In which disease?", None),
@@ -306,6 +363,11 @@ mod tests {
         assert_eq!(
             scene("58F, lcSSc, on nifedipine. How is calcinosis treated?"),
             vec!["lcSSc", "nifedipine"]
+        );
+        // A remark after the question sets the scene too.
+        assert_eq!(
+            scene("Why do calcium deposits form under the skin? Asking for a teaching session."),
+            vec!["session"]
         );
         // It names nothing understood of its own: the lead-in is what is asked.
         assert!(scene("IM calcinosis in SSc pts: is it described?").is_empty());
