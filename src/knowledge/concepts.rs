@@ -209,7 +209,9 @@ impl Ranker<'_> {
                 term: None,
                 span: i..i + 1,
                 again_at: None,
-                scene: false,
+                // A word of thought, talk or time ("wondering", "clarify", "yesterday")
+                // frames how the question is put: reported, never what it asks.
+                scene: kind == ConceptKind::Unknown && Lexis::is_framing(&w.lower),
             });
         }
         unstated

@@ -477,6 +477,23 @@ impl Lexis {
             || (word.contains("our") && wordnik_list::word_exists(&word.replacen("our", "or", 1)))
     }
 
+    /// Whether a word frames a question rather than names what it asks about: its most
+    /// frequent English sense is a verb of thinking or talking, or an adverb
+    /// (`data/framing-words.txt`, from WordNet; see `tools/framing_words.py`). Tried
+    /// as written, then without a regular ending ("wondering" → "wonder").
+    pub(crate) fn is_framing(word: &str) -> bool {
+        static WORDS: OnceLock<HashSet<&'static str>> = OnceLock::new();
+        let words = WORDS.get_or_init(|| {
+            include_str!("../../data/framing-words.txt")
+                .lines()
+                .filter(|l| !l.starts_with('#') && !l.is_empty())
+                .collect()
+        });
+        lemma_candidates(word)
+            .iter()
+            .any(|w| words.contains(w.as_str()))
+    }
+
     /// Whether a word is an English function word (the stopwords-iso list): never what a
     /// question is about ("between", "become", "only").
     pub(crate) fn is_function_word(word: &str) -> bool {
@@ -510,9 +527,74 @@ impl Lexis {
     }
 }
 
+/// A word and its forms without a regular English ending, longest first ("studies" →
+/// "studies", "study"; "wondering" → "wondering", "wonder"; "noted" → "noted", "note").
+fn lemma_candidates(word: &str) -> Vec<String> {
+    let mut out = vec![word.to_string()];
+    for (ending, instead) in [
+        ("ies", "y"),
+        ("ied", "y"),
+        ("es", ""),
+        ("s", ""),
+        ("ing", ""),
+        ("ing", "e"),
+        ("ed", ""),
+        ("ed", "e"),
+    ] {
+        if let Some(stem) = word.strip_suffix(ending).filter(|s| s.len() >= 3) {
+            out.push(format!("{stem}{instead}"));
+            // A doubled consonant before the ending ("stopped" → "stop").
+            let b = stem.as_bytes();
+            if instead.is_empty() && b.len() >= 4 && b[b.len() - 1] == b[b.len() - 2] {
+                out.push(stem[..stem.len() - 1].to_string());
+            }
+        }
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn words_of_thinking_and_talking_frame_a_question_nouns_never_do() {
+        for w in [
+            "wondering",
+            "clarify",
+            "mentioned",
+            "consult",
+            "expect",
+            "honestly",
+        ] {
+            assert!(Lexis::is_framing(w), "{w}");
+        }
+        // What a question may be about: things, states, people, times, qualities.
+        for w in [
+            "memory",
+            "speech",
+            "summer",
+            "women",
+            "growth",
+            "diet",
+            "exercise",
+            "warfarin",
+            "contagious",
+            "night",
+            "pregnancy",
+        ] {
+            assert!(!Lexis::is_framing(w), "{w}");
+        }
+    }
+
+    #[test]
+    fn a_word_without_its_regular_ending() {
+        assert!(lemma_candidates("wondering").contains(&"wonder".to_string()));
+        assert!(lemma_candidates("studies").contains(&"study".to_string()));
+        assert!(lemma_candidates("stopped").contains(&"stop".to_string()));
+        assert!(lemma_candidates("noted").contains(&"note".to_string()));
+        assert_eq!(lemma_candidates("is"), vec!["is".to_string()]);
+    }
 
     #[test]
     fn english_words_and_function_words() {
