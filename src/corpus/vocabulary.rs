@@ -43,6 +43,10 @@ pub struct AnswerType {
     /// Gives way to any other answer type asked in the same question ("what morbidity is
     /// associated with …" asks for morbidity, not for associations).
     pub secondary: bool,
+    /// A kind of answer the statements never give, in the words an abstention names it
+    /// with ("who first described it, or when"): a question asking only for it is not
+    /// answered by statements on its subject.
+    pub uncovered: Option<String>,
 }
 
 /// Words for a share of patients ("half", "a third") and the percentage they stand for, so
@@ -190,6 +194,7 @@ struct AnswerDef {
     figure_cues: Vec<String>,
     #[serde(default)]
     secondary: bool,
+    uncovered: Option<String>,
 }
 
 fn line_of(source: &str, byte: usize) -> usize {
@@ -296,6 +301,7 @@ impl Vocabulary {
                 category: a.category,
                 figure_cues: lower(a.figure_cues),
                 secondary: a.secondary,
+                uncovered: a.uncovered,
             };
             match self.answers.iter_mut().find(|x| x.name == name) {
                 Some(old) => {
@@ -307,6 +313,9 @@ impl Vocabulary {
                         old.category = new.category;
                     }
                     old.secondary |= new.secondary;
+                    if new.uncovered.is_some() {
+                        old.uncovered = new.uncovered;
+                    }
                 }
                 None => self.answers.push(new),
             }

@@ -172,6 +172,24 @@ impl Ranker<'_> {
                 return Some(Abstention::NoFigure { about });
             }
         }
+        // Only kinds of answer the statements never give ("Who first described it?"): a
+        // statement on its subject is no answer.
+        let primary: Vec<usize> = q
+            .kinds
+            .iter()
+            .filter(|(_, strength)| *strength >= 1.0)
+            .map(|(k, _)| *k)
+            .collect();
+        let never: Vec<String> = primary
+            .iter()
+            .filter_map(|&k| self.lexis.kinds[k].uncovered.clone())
+            .collect();
+        if !primary.is_empty() && never.len() == primary.len() {
+            return Some(Abstention::NotCovered {
+                what: never,
+                empty_headings: Vec::new(),
+            });
+        }
         // Words not understood, and the best statement states little else that was asked:
         // those words are what the question is about. In "X or Y" the sides are what it is
         // about: a side the best statement states is answered, whatever else was not
@@ -357,6 +375,26 @@ mod tests {
     fn answer(q: &str) -> (bool, String) {
         let r = test_kb().ask(q, 5).unwrap();
         (r.answered, r.short_answer())
+    }
+
+    #[test]
+    fn a_kind_of_answer_no_statement_gives_is_not_answered_by_its_subject() {
+        for q in [
+            "Who first described calcinosis?",
+            "When was calcinosis first described?",
+        ] {
+            let (answered, text) = answer(q);
+            assert!(!answered, "{q}: {text}");
+            assert!(
+                text.starts_with("The sources do not cover who first"),
+                "{q}: {text}"
+            );
+        }
+        // Asked beside a kind the statements give, it does not stop the answer.
+        let (answered, text) =
+            answer("Who first described calcinosis and how common is it in SSc?");
+        assert!(answered, "{text}");
+        assert!(text.contains("25%"), "{text}");
     }
 
     #[test]

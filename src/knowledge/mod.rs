@@ -338,11 +338,10 @@ impl Knowledge {
         // Two asks in one ("What causes it, and can diet prevent it?"): when the whole goes
         // unanswered, each ask is answered on its own; the one the sources cover is the
         // answer, and the other is said to be uncovered, in the user's words.
-        let Some(at) = r.second_ask(question) else {
+        let Some((end, start)) = r.second_ask(question) else {
             return Ok(reply);
         };
-        let (first, second) = question.split_at(at);
-        let first = first.trim_end_matches([',', ';', ' ', '?']);
+        let (first, second) = (&question[..end], &question[start..]);
         let (a, b) = (
             self.ask_one(&r, first, limit)?,
             self.ask_one(&r, second, limit)?,

@@ -98,22 +98,27 @@ impl Ranker<'_> {
     /// Where a second ask starts, in bytes, when the question holds two ("What causes it,
     /// and can diet prevent it?", "Is it common? How is it treated?"): after a question
     /// mark, or after "and" (or "also", "plus"), a clause opening with a question word.
-    pub(crate) fn second_ask(&self, question: &str) -> Option<usize> {
+    /// Returns where the first ask ends and where the second starts.
+    pub(crate) fn second_ask(&self, question: &str) -> Option<(usize, usize)> {
         let lx = self.lexis;
         let words = lx.ta.words(question);
         let opens = |w: &Word| lx.yes_no.contains(&w.lower) || lx.open_question.contains(&w.lower);
         (1..words.len()).rev().find_map(|i| {
             let gap = &question[words[i - 1].range.end..words[i].range.start];
             if gap.trim_end().ends_with('?') && gap.ends_with(' ') && opens(&words[i]) {
-                return Some(words[i].range.start);
+                return Some((words[i - 1].range.end, words[i].range.start));
+            }
+            if !opens(&words[i]) {
+                return None;
             }
             // "and how long …", or with one word between ("and roughly what …").
-            let joined = |j: usize| j >= 2 && JOINERS.contains(&words[j - 1].lower.as_str());
-            (opens(&words[i]) && (joined(i) || (joined(i - 1) && i >= 3)))
-                .then(|| words[i].range.start)
+            let joiner = |j: usize| JOINERS.contains(&words[j].lower.as_str());
+            let at = [i - 1, i.saturating_sub(2)]
+                .into_iter()
+                .find(|&j| j >= 1 && joiner(j))?;
+            Some((words[at - 1].range.end, words[at + 1].range.start))
         })
     }
-
     /// A word a statement's word contradicts ("shorter" for "longer"): the question looks for
     /// the statement's word, so that the statement is the answer and its word corrects the
     /// question's ("The sources say longer, not shorter.").
@@ -406,7 +411,7 @@ mod tests {
             ),
             (
                 "Is excision standard, and roughly what does it cost?",
-                Some("what does it cost?"),
+                Some("roughly what does it cost?"),
             ),
             (
                 "Is calcinosis common? How is it treated?",
@@ -420,7 +425,10 @@ mod tests {
             ("What is calcinosis?", None),
         ] {
             let at = ranker.second_ask(q);
-            assert_eq!(at.map(|i| &q[i..]), second, "{q}");
+            assert_eq!(at.map(|(_, i)| &q[i..]), second, "{q}");
+            if let Some((end, _)) = at {
+                assert!(!q[..end].ends_with("and"), "{q}");
+            }
         }
     }
 

@@ -130,6 +130,8 @@ pub(crate) struct Kind {
     pub(crate) category: Option<String>,
     pub(crate) figure: Vec<Pattern>,
     pub(crate) secondary: bool,
+    /// What an abstention calls it, when the statements never give this kind of answer.
+    pub(crate) uncovered: Option<String>,
 }
 
 /// What the index holds of one root.
@@ -319,6 +321,7 @@ impl Lexis {
                         .map(|c| pattern_memo(&ta, &mut memo, c))
                         .collect(),
                     secondary: a.secondary,
+                    uncovered: a.uncovered.clone(),
                 }
             })
             .collect();
