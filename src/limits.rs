@@ -155,3 +155,31 @@ mod tests {
         assert!(question(&long).ends_with("word"));
     }
 }
+
+/// Longest `pattern` (a regular expression in `lexicon.toml` or `context.toml`), in bytes
+/// of its source. A rule names a lab value, an interval or a site: a few dozen bytes. A
+/// longer one is refused when the corpus loads, before it is compiled (a 100,000-literal
+/// alternation is 1 MB of source).
+pub const MAX_PATTERN_BYTES: usize = 4096;
+
+/// Most `pattern` entries of one kind (lexicon terms, or assertion rules) in a corpus.
+/// Each is a compiled program of its own (for its position and its `value` group) besides
+/// its share of the one set that finds which patterns occur in a sentence; 1,000 is the
+/// measured case (BENCHMARKS.md, "#27 Patterns").
+pub const MAX_PATTERNS: usize = 5_000;
+
+/// The compiled size allowed to one pattern (`regex`'s `size_limit`): past it the pattern
+/// is refused with its file and line. `x{1000}{1000}` or a class repeated thousands of times
+/// compiles to megabytes; a clinical pattern to a few kilobytes.
+pub const PATTERN_SIZE_LIMIT: usize = 1 << 20;
+
+/// The lazy DFA cache of one pattern (`regex`'s `dfa_size_limit`), per searching thread.
+/// Past it the search goes on in the slower, still linear, NFA: memory stays bounded.
+pub const PATTERN_DFA_SIZE_LIMIT: usize = 1 << 20;
+
+/// The compiled size allowed to the set of all patterns of one kind (the `RegexSet` that
+/// finds which of them occur in a sentence): [`MAX_PATTERNS`] clinical patterns fit.
+pub const PATTERN_SET_SIZE_LIMIT: usize = 64 << 20;
+
+/// The lazy DFA cache of that set, per searching thread.
+pub const PATTERN_SET_DFA_SIZE_LIMIT: usize = 16 << 20;
