@@ -60,6 +60,10 @@ pub struct FindingReport<'a> {
     /// written only when true, so that output without lay wording is unchanged.
     #[serde(skip_serializing_if = "std::ops::Not::not")]
     pub lay: bool,
+    /// The text of a term pattern's `value` group ("1:640"): written only when there is
+    /// one, so that output without patterns is unchanged.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub value: Option<&'a str>,
 }
 
 /// The CREST summary as reported: letters in order.
@@ -121,6 +125,7 @@ fn report_of<'a>(
         trigger: f.trigger.as_ref().and_then(|tr| text.get(tr.range.clone())),
         misspelling: f.misspelling,
         lay: f.form == FormKind::Lay,
+        value: f.value.as_ref().and_then(|v| text.get(v.clone())),
     }
 }
 
@@ -225,7 +230,14 @@ fn write_finding_objects(findings: &[FindingReport<'_>], out: &mut Vec<u8>) {
             b",\"misspelling\":false"
         });
         // Only when true, as the serde form writes it.
-        out.extend_from_slice(if f.lay { b",\"lay\":true}" } else { b"}" });
+        if f.lay {
+            out.extend_from_slice(b",\"lay\":true");
+        }
+        if let Some(v) = f.value {
+            out.extend_from_slice(b",\"value\":");
+            json_str(out, v);
+        }
+        out.push(b'}');
     }
 }
 
