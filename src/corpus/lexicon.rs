@@ -368,15 +368,15 @@ pub fn form_key(form: &str) -> String {
 /// Line numbers for byte offsets of one file, by binary search over its line starts:
 /// counting newlines from the start of the file for every term made loading quadratic
 /// (8,000 terms 2.6 s, 100,000 more than 300 s).
-struct Lines(Vec<usize>);
+pub(super) struct Lines(Vec<usize>);
 
 impl Lines {
-    fn new(source: &str) -> Lines {
+    pub(super) fn new(source: &str) -> Lines {
         Lines(memchr::memchr_iter(b'\n', source.as_bytes()).collect())
     }
 
     /// The 1-based line of `byte`.
-    fn of(&self, byte: usize) -> usize {
+    pub(super) fn of(&self, byte: usize) -> usize {
         self.0.partition_point(|&nl| nl < byte) + 1
     }
 }
