@@ -75,9 +75,7 @@ impl Session {
     /// the engine, so an edited lexicon or rule file takes effect at once (and a broken one
     /// is reported, the previous rules kept, as for any rebuild).
     pub fn is_corpus_file(&self, path: &Path) -> bool {
-        let readable = path
-            .extension()
-            .is_some_and(|e| e == "toml" || e == "md");
+        let readable = path.extension().is_some_and(|e| e == "toml" || e == "md");
         let Some(parent) = path.parent().filter(|_| readable) else {
             return false;
         };
