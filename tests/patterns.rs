@@ -516,3 +516,108 @@ fn literal_findings_are_unchanged_by_patterns_that_do_not_match() {
         "findings differ with pattern machinery running"
     );
 }
+
+/// Waits for the end of an engine build that succeeded.
+fn built(c: &mut common::Client) {
+    c.wait_for("build end", |m| {
+        m["method"] == "$/progress"
+            && m["params"]["value"]["kind"] == "end"
+            && m["params"]["value"]["message"]
+                .as_str()
+                .unwrap_or("")
+                .contains("statements ready")
+    });
+}
+
+/// The hover text at `needle` of `text`.
+fn hover(c: &mut common::Client, uri: &str, text: &str, needle: &str) -> String {
+    let r = c.call(
+        "textDocument/hover",
+        json!({"textDocument": {"uri": uri}, "position": common::pos_of(text, needle, false)}),
+    );
+    r["contents"]["value"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string()
+}
+
+/// In the server: a pattern's value in the hover and in the CREST diagnostic's data, a
+/// pattern trigger deciding a diagnostic; saving a corpus file with a broken pattern shows
+/// its file, line and reason and keeps the previous rules; saving it fixed reloads it.
+#[test]
+fn server_hover_diagnostics_and_reload_on_save() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let corpus = dir.path().join("corpus");
+    std::fs::create_dir(&corpus).expect("mkdir");
+    std::fs::copy(examples().join("context.toml"), corpus.join("context.toml")).expect("copy");
+    let grade = "[[term]]\nname = \"calcinosis grade\"\ncategory = \"crest-feature\"\n\
+                 crest = \"C\"\npattern = 'calcinosis\\s+grade\\s+(?P<value>[1-4])'\n";
+    let lexicon = corpus.join("lexicon.toml");
+    std::fs::write(&lexicon, grade).expect("write lexicon");
+    let mut c = common::Client::start();
+    c.initialize(&[], json!({"corpusDir": corpus}));
+    built(&mut c);
+    let uri = "file:///note.txt";
+    let text = "Calcinosis grade 3 of the hands. R / O telangiectasia.";
+    c.open(uri, "plaintext", text);
+    let d = c.diagnostics(uri, 1);
+    let grade_d = d
+        .iter()
+        .find(|d| d["data"]["term"] == "calcinosis grade")
+        .unwrap_or_else(|| panic!("{d:?}"));
+    assert_eq!(grade_d["data"]["value"], "3");
+    let t = d
+        .iter()
+        .find(|d| d["data"]["term"] == "telangiectasia")
+        .unwrap_or_else(|| panic!("{d:?}"));
+    assert_eq!(t["data"]["assertion"], "possible");
+    let h = hover(&mut c, uri, text, "grade 3");
+    assert!(h.contains("(pattern)") && h.contains("value: 3"), "{h}");
+
+    // Broken on save: the message names the file, the line and why; the rules stay.
+    std::fs::write(
+        &lexicon,
+        format!("{grade}\n[[term]]\nname = \"x\"\ncategory = \"site\"\npattern = '(?<=L )digit'\n"),
+    )
+    .expect("write lexicon");
+    let lexicon_uri = format!("file://{}", lexicon.display());
+    c.notify(
+        "textDocument/didSave",
+        json!({"textDocument": {"uri": lexicon_uri}}),
+    );
+    let m = c.wait_for("pattern error", |m| {
+        m["method"] == "window/showMessage" && m["params"]["type"] == 1
+    });
+    let msg = m["params"]["message"].as_str().unwrap_or_default();
+    assert!(
+        msg.contains("lexicon.toml:10: pattern '(?<=L )digit': look-around")
+            && msg.contains("Keeping the previous"),
+        "{msg}"
+    );
+    assert!(!msg.contains("Calcinosis grade 3"), "{msg}");
+    let h = hover(&mut c, uri, text, "grade 3");
+    assert!(h.contains("value: 3"), "the previous rules are gone: {h}");
+
+    // Fixed on save: the new pattern is in force.
+    std::fs::write(
+        &lexicon,
+        grade.replace("calcinosis\\s+grade", "calcinosis\\s+(?:grade|stage)"),
+    )
+    .expect("write lexicon");
+    c.notify(
+        "textDocument/didSave",
+        json!({"textDocument": {"uri": lexicon_uri}}),
+    );
+    built(&mut c);
+    let text2 = "Calcinosis stage 2.";
+    c.notify(
+        "textDocument/didChange",
+        json!({"textDocument": {"uri": uri, "version": 2}, "contentChanges": [{"text": text2}]}),
+    );
+    let d = c.diagnostics(uri, 2);
+    assert!(
+        d.iter().any(|d| d["data"]["value"] == "2"),
+        "the saved file was not reloaded: {d:?}"
+    );
+    assert_eq!(c.shutdown(), Some(0));
+}
