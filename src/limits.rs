@@ -140,22 +140,6 @@ pub fn question(text: &str) -> &str {
     truncate(text, MAX_QUESTION_BYTES)
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn truncation_keeps_char_and_word_boundaries() {
-        assert_eq!(truncate("short", 10), "short");
-        assert_eq!(truncate("calcinosis cutis", 13), "calcinosis");
-        assert_eq!(truncate("ééé", 3), "é");
-        assert_eq!(truncate("😀😀", 5), "😀");
-        let long = "word ".repeat(10_000);
-        assert!(question(&long).len() <= MAX_QUESTION_BYTES);
-        assert!(question(&long).ends_with("word"));
-    }
-}
-
 /// Longest `pattern` (a regular expression in `lexicon.toml` or `context.toml`), in bytes
 /// of its source. A rule names a lab value, an interval or a site: a few dozen bytes. A
 /// longer one is refused when the corpus loads, before it is compiled (a 100,000-literal
@@ -183,3 +167,19 @@ pub const PATTERN_SET_SIZE_LIMIT: usize = 64 << 20;
 
 /// The lazy DFA cache of that set, per searching thread.
 pub const PATTERN_SET_DFA_SIZE_LIMIT: usize = 16 << 20;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn truncation_keeps_char_and_word_boundaries() {
+        assert_eq!(truncate("short", 10), "short");
+        assert_eq!(truncate("calcinosis cutis", 13), "calcinosis");
+        assert_eq!(truncate("ééé", 3), "é");
+        assert_eq!(truncate("😀😀", 5), "😀");
+        let long = "word ".repeat(10_000);
+        assert!(question(&long).len() <= MAX_QUESTION_BYTES);
+        assert!(question(&long).ends_with("word"));
+    }
+}

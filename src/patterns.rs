@@ -234,6 +234,8 @@ impl PatternSet {
         let Some(set) = &self.set else {
             return;
         };
+        #[cfg(test)]
+        SEARCHES.with(|n| n.set(n.get() + 1));
         let first = out.len();
         for i in set.matches(text).iter() {
             let p = &self.patterns[i];
@@ -267,6 +269,13 @@ impl PatternSet {
         }
         out[first..].sort_by_key(|m| (m.range.start, std::cmp::Reverse(m.range.end), m.pattern));
     }
+}
+
+#[cfg(test)]
+thread_local! {
+    /// Searches of a non-empty set on this thread: the analysis's tests check that none
+    /// runs for a corpus without patterns.
+    pub(crate) static SEARCHES: std::cell::Cell<usize> = const { std::cell::Cell::new(0) };
 }
 
 /// The byte offset of the character after the one at `i` (or past the end).

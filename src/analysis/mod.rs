@@ -523,6 +523,33 @@ mod tests {
             .collect()
     }
 
+    /// Zero cost when unused: without `pattern` entries (the built-in corpus) no regular
+    /// expression is searched; with one term pattern and one trigger pattern, each sentence
+    /// with a mention searches both sets.
+    #[test]
+    fn no_pattern_search_without_patterns() {
+        let searches = || crate::patterns::SEARCHES.with(|n| n.get());
+        let corpus = Corpus::embedded().unwrap();
+        let note = "Denies RP. Calcinosis of the elbow. h/o telangiectasia.";
+        let before = searches();
+        Analyzer::new(&corpus).analyze(note);
+        assert_eq!(searches(), before);
+        let mut files = Corpus::embedded_files();
+        files.push(crate::corpus::SourceFile {
+            name: "user/lexicon.toml".into(),
+            text: "[[term]]\nname = \"qqzx\"\ncategory = \"site\"\npattern = 'qq\\d'\n".into(),
+        });
+        files.push(crate::corpus::SourceFile {
+            name: "user/context.toml".into(),
+            text: "[negated.pattern]\nforward = ['zz\\d']\n".into(),
+        });
+        let corpus = Corpus::from_files(files, Vec::new()).unwrap();
+        Analyzer::new(&corpus).analyze(note);
+        // The same note now searches the sets (the term set on each sentence, the
+        // trigger set on each one with a mention).
+        assert!(searches() > before);
+    }
+
     #[test]
     fn cues_at_the_edges_of_a_sentence_reach_their_terms() {
         assert_eq!(
