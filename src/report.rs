@@ -280,7 +280,15 @@ mod tests {
     /// finding, cue, misspelling, non-ASCII text and characters JSON must escape.
     #[test]
     fn hand_written_json_equals_serde_json() {
-        let corpus = Corpus::embedded().unwrap();
+        // The built-in corpus and a term pattern with a `value` (issue 27).
+        let mut files = Corpus::embedded_files();
+        files.push(crate::corpus::SourceFile {
+            name: "user/lexicon.toml".into(),
+            text: "[[term]]\nname = \"titre\"\ncategory = \"antibody\"\n\
+                   pattern = 'titre\\s+(?P<value>\\S+)'\n"
+                .into(),
+        });
+        let corpus = Corpus::from_files(files, Vec::new()).unwrap();
         let analyzer = Analyzer::new(&corpus);
         let mut rng = fastrand::Rng::with_seed(37);
         let pieces = [
@@ -292,6 +300,7 @@ mod tests {
             "History of CREST; RP, DUs, é😀日 ",
             "No esophageal dysmotility.\r\n",
             "\u{1}\u{1f}\u{7f} ",
+            "titre 1:\"640\"\\é ",
         ];
         let mut checked = 0;
         for _ in 0..300 {
@@ -316,6 +325,9 @@ mod tests {
             );
         }
         assert!(checked > 1000, "{checked} findings compared");
+        let doc = Document::new(pieces[8].into());
+        let valued = findings(&analyzer, &doc, &analyzer.analyze(pieces[8]));
+        assert_eq!(valued[0].value, Some("1:\"640\"\\é"));
 
         // Streamed a piece at a time across many pieces: the same bytes.
         let text = pieces.concat().repeat(500);
