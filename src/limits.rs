@@ -146,11 +146,12 @@ pub fn question(text: &str) -> &str {
 /// alternation is 1 MB of source).
 pub const MAX_PATTERN_BYTES: usize = 4096;
 
-/// Most `pattern` entries of one kind (lexicon terms, or assertion rules) in a corpus.
-/// Each is a compiled program of its own (for its position and its `value` group) besides
-/// its share of the one set that finds which patterns occur in a sentence; 1,000 is the
-/// measured case (BENCHMARKS.md, "#27 Patterns").
-pub const MAX_PATTERNS: usize = 5_000;
+/// Most `pattern` entries of one kind (lexicon terms, or assertion rules) in a corpus,
+/// counted before any is compiled. Loading checks each (parse and NFA) and compiles all
+/// into one set: ~0.35 s and ~60 MB for 1,000 patterns (BENCHMARKS.md, "#27 Patterns"), so
+/// that the largest corpus allowed loads in about a second. Each pattern the set reports in
+/// a note is then compiled once more on its own (its position and `value` group).
+pub const MAX_PATTERNS: usize = 2_000;
 
 /// The compiled size allowed to one pattern (`regex`'s `size_limit`): past it the pattern
 /// is refused with its file and line. `x{1000}{1000}` or a class repeated thousands of times

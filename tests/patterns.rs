@@ -408,12 +408,12 @@ fn accepted_hostile_patterns_run_bounded() {
     assert!(!terms.iter().any(|t| t.starts_with("hostile")), "{terms:?}");
 }
 
-/// Past `MAX_PATTERNS` patterns of a kind (5,000 here, each small), the corpus is refused
+/// Past `MAX_PATTERNS` patterns of a kind (2,000 here, each small), the corpus is refused
 /// naming the last one's line, instead of compiling a program per pattern without end.
 #[test]
 fn too_many_patterns_are_refused() {
     let mut lexicon = String::new();
-    for i in 0..5_001 {
+    for i in 0..2_001 {
         lexicon.push_str(&format!(
             "[[term]]\nname = \"t{i}\"\ncategory = \"site\"\npattern = 'w{i}x'\n"
         ));
@@ -422,8 +422,8 @@ fn too_many_patterns_are_refused() {
     let (code, _, err, peak) = check_watched(dir.path(), "RP");
     assert_eq!(code, Some(2), "{err}");
     assert!(
-        err.contains(&format!("lexicon.toml:{}: ", 4 * 5_000 + 4))
-            && err.contains("more than 5000 patterns"),
+        err.contains(&format!("lexicon.toml:{}: ", 4 * 2_000 + 4))
+            && err.contains("more than 2000 patterns"),
         "{err}"
     );
     assert!(peak < MAX_RSS_KB, "{peak} kB");

@@ -327,6 +327,10 @@ impl ContextRules {
         // one set.
         let mut added = Vec::with_capacity(patterns.len());
         for (s, kind, direction) in patterns {
+            // Counted before compiling, as the lexicon's.
+            if self.pattern_triggers.len() + added.len() >= crate::limits::MAX_PATTERNS {
+                return Err(crate::patterns::too_many(file, line(s.span().start)));
+            }
             added.push(PatternTrigger {
                 pattern: Pattern::new(file, line(s.span().start), s.get_ref())?,
                 kind,
