@@ -159,12 +159,17 @@ pub const MAX_PATTERNS: usize = 2_000;
 pub const PATTERN_SIZE_LIMIT: usize = 1 << 20;
 
 /// The lazy DFA cache of one pattern (`regex`'s `dfa_size_limit`), per searching thread.
-/// Past it the search goes on in the slower, still linear, NFA: memory stays bounded.
-pub const PATTERN_DFA_SIZE_LIMIT: usize = 1 << 20;
+/// Past it the search goes on in the slower, still linear, NFA: memory stays bounded. Small,
+/// because every pattern a note matches keeps a cache per thread: a clinical pattern's DFA
+/// has tens of states (a few KB), and [`MAX_PATTERNS`] caches at this size are 512 MB per
+/// thread at the very worst, never reached by patterns that match a word or a value.
+pub const PATTERN_DFA_SIZE_LIMIT: usize = 256 << 10;
 
-/// The compiled size allowed to the set of all patterns of one kind (the `RegexSet` that
-/// finds which of them occur in a sentence): [`MAX_PATTERNS`] clinical patterns fit.
-pub const PATTERN_SET_SIZE_LIMIT: usize = 64 << 20;
+/// The compiled size (the sum of their NFAs, counted as they load) allowed to all patterns
+/// of one kind, which are compiled into one `RegexSet` that finds which of them occur in a
+/// sentence. 1,000 clinical patterns come to a few MB; compiling the set takes time in
+/// proportion, so the bound keeps the largest corpus allowed loading in about a second.
+pub const PATTERN_SET_SIZE_LIMIT: usize = 8 << 20;
 
 /// The lazy DFA cache of that set, per searching thread.
 pub const PATTERN_SET_DFA_SIZE_LIMIT: usize = 16 << 20;

@@ -302,6 +302,8 @@ pub struct Lexicon {
     form_bytes: usize,
     /// Every term's `pattern`, checked, with its term, in file order.
     pattern_terms: Vec<(TermId, Pattern)>,
+    /// The sum of their compiled sizes, bounded by `PATTERN_SET_SIZE_LIMIT`.
+    pattern_bytes: usize,
     /// Those patterns compiled into one set (pattern `i` is `pattern_terms[i]`'s); empty,
     /// and never searched, when no term has one.
     patterns: Arc<PatternSet>,
@@ -428,6 +430,10 @@ impl Lexicon {
         self.fuzzy_ignore.truncate(ignored);
         self.keys.retain(|_, id| *id < terms);
         self.pattern_terms.retain(|(id, _)| *id < terms);
+        self.pattern_bytes = self
+            .pattern_terms
+            .iter()
+            .try_fold(0, |bytes, (_, p)| p.add_to(bytes))?;
         self.form_bytes = form_bytes;
         let def: FileDef = toml::from_str(source).map_err(|e| {
             let line = e.span().map(|s| lines.of(s.start)).unwrap_or(1);
@@ -520,6 +526,7 @@ impl Lexicon {
                     return Err(crate::patterns::too_many(file, line));
                 }
                 let pattern = Pattern::new(file, line, p.get_ref())?;
+                self.pattern_bytes = pattern.add_to(self.pattern_bytes)?;
                 self.pattern_terms.push((id, pattern));
             }
             let all = std::iter::once(&t.name)

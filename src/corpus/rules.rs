@@ -325,14 +325,20 @@ impl ContextRules {
         }
         // Each checked alone (file, line, why), then compiled with the earlier files' into
         // one set.
-        let mut added = Vec::with_capacity(patterns.len());
+        let mut added: Vec<PatternTrigger> = Vec::with_capacity(patterns.len());
+        let mut bytes = 0;
+        for t in &self.pattern_triggers {
+            bytes = t.pattern.add_to(bytes)?;
+        }
         for (s, kind, direction) in patterns {
             // Counted before compiling, as the lexicon's.
             if self.pattern_triggers.len() + added.len() >= crate::limits::MAX_PATTERNS {
                 return Err(crate::patterns::too_many(file, line(s.span().start)));
             }
+            let pattern = Pattern::new(file, line(s.span().start), s.get_ref())?;
+            bytes = pattern.add_to(bytes)?;
             added.push(PatternTrigger {
-                pattern: Pattern::new(file, line(s.span().start), s.get_ref())?,
+                pattern,
                 kind,
                 direction,
             });
