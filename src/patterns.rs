@@ -149,8 +149,13 @@ impl Pattern {
     fn regex(&self) -> Option<&Regex> {
         self.regex
             .get_or_init(|| {
+                // The whole program (forward and reverse NFAs, the word-boundary wrapper)
+                // is larger than the NFA checked at load: `\w{50}`, within the bound when
+                // checked, needed over 2 MiB here. The margin keeps every checked pattern
+                // compiling (tested on the largest accepted of each kind of class); the
+                // load-time sum (`PATTERN_SET_SIZE_LIMIT`) bounds what they come to.
                 RegexBuilder::new(&self.wrapped)
-                    .size_limit(PATTERN_SIZE_LIMIT)
+                    .size_limit(PATTERN_SIZE_LIMIT.saturating_mul(8))
                     .dfa_size_limit(PATTERN_DFA_SIZE_LIMIT)
                     .build()
                     .ok()
@@ -446,6 +451,38 @@ mod tests {
             "{}",
             err(r"\w{500}")
         );
+    }
+
+    /// A pattern just within its bound when checked still compiles when first used (a
+    /// pattern that loads but never matches would be a silent failure).
+    #[test]
+    fn the_largest_accepted_pattern_compiles_on_use() {
+        for class in [
+            r"\w",
+            r"\p{L}",
+            r"\d",
+            r"\s",
+            "[a-z]",
+            r"\p{Greek}",
+            ".",
+            "(?:ab|cd)",
+        ] {
+            // The largest accepted repetition count, by bisection (acceptance is monotonic).
+            let ok = |n: usize| Pattern::new("p", 1, &format!("{class}{{{n}}}")).is_ok();
+            let (mut lo, mut hi) = (1, 50_000);
+            assert!(ok(lo) && !ok(hi), "{class}");
+            while hi - lo > 1 {
+                let mid = (lo + hi) / 2;
+                if ok(mid) {
+                    lo = mid;
+                } else {
+                    hi = mid;
+                }
+            }
+            let accepted = format!("{class}{{{lo}}}");
+            let p = Pattern::new("p", 1, &accepted).unwrap();
+            assert!(p.regex().is_some(), "{accepted} does not compile");
+        }
     }
 
     #[test]
