@@ -87,6 +87,18 @@ fn example_1_titre_value_in_the_finding() {
         assert_eq!(got.1, "anti-centromere antibody result", "{text}");
         assert_eq!(got.4, json!(value), "{text}");
     }
+    // The text output says it too.
+    let dir = examples().to_string_lossy().into_owned();
+    let out = common::cli::run(
+        &["check", "--corpus", &dir, "-"],
+        Some(b"Anti-centromere 1:640."),
+    );
+    assert!(
+        common::cli::stdout(&out)
+            .contains("antibody (anti-centromere antibody result) present, value \"1:640\""),
+        "{}",
+        common::cli::stdout(&out)
+    );
     // Without the pattern, the built-in literal forms are found, shorter and valueless.
     let plain = findings(None, "Anti-centromere 1:640.");
     assert_eq!(plain[0].0, "Anti-centromere");
