@@ -148,7 +148,7 @@ pub const MAX_PATTERN_BYTES: usize = 4096;
 
 /// Most `pattern` entries of one kind (lexicon terms, or assertion rules) in a corpus,
 /// counted before any is compiled. Loading checks each (parse and NFA) and compiles all
-/// into one set: ~0.35 s and ~60 MB for 1,000 patterns (BENCHMARKS.md, "#27 Patterns"), so
+/// into one set: 0.4–0.55 s and 45–55 MB for 1,000 patterns (BENCHMARKS.md, "#27 Patterns"), so
 /// that the largest corpus allowed loads in about a second. Each pattern the set reports in
 /// a note is then compiled once more on its own (its position and `value` group).
 pub const MAX_PATTERNS: usize = 2_000;
