@@ -42,6 +42,7 @@ pub mod knowledge;
 pub mod limits;
 pub mod matcher;
 pub mod output;
+pub mod patterns;
 pub mod report;
 #[cfg(feature = "server")]
 pub mod server;

@@ -140,6 +140,40 @@ pub fn question(text: &str) -> &str {
     truncate(text, MAX_QUESTION_BYTES)
 }
 
+/// Longest `pattern` (a regular expression in `lexicon.toml` or `context.toml`), in bytes
+/// of its source. A rule names a lab value, an interval or a site: a few dozen bytes. A
+/// longer one is refused when the corpus loads, before it is compiled (a 100,000-literal
+/// alternation is 1 MB of source).
+pub const MAX_PATTERN_BYTES: usize = 4096;
+
+/// Most `pattern` entries of one kind (lexicon terms, or assertion rules) in a corpus,
+/// counted before any is compiled. Loading checks each (parse and NFA) and compiles all
+/// into one set: 0.4–0.55 s and 45–55 MB for 1,000 patterns (BENCHMARKS.md, "#27 Patterns"), so
+/// that the largest corpus allowed loads in about a second. Each pattern the set reports in
+/// a note is then compiled once more on its own (its position and `value` group).
+pub const MAX_PATTERNS: usize = 2_000;
+
+/// The compiled size allowed to one pattern (`regex`'s `size_limit`): past it the pattern
+/// is refused with its file and line. `x{1000}{1000}` or a class repeated thousands of times
+/// compiles to megabytes; a clinical pattern to a few kilobytes.
+pub const PATTERN_SIZE_LIMIT: usize = 1 << 20;
+
+/// The lazy DFA cache of one pattern (`regex`'s `dfa_size_limit`), per searching thread.
+/// Past it the search goes on in the slower, still linear, NFA: memory stays bounded. Small,
+/// because every pattern a note matches keeps a cache per thread: a clinical pattern's DFA
+/// has tens of states (a few KB), and [`MAX_PATTERNS`] caches at this size are 512 MB per
+/// thread at the very worst, never reached by patterns that match a word or a value.
+pub const PATTERN_DFA_SIZE_LIMIT: usize = 256 << 10;
+
+/// The compiled size (the sum of their NFAs, counted as they load) allowed to all patterns
+/// of one kind, which are compiled into one `RegexSet` that finds which of them occur in a
+/// sentence. 1,000 clinical patterns come to a few MB; compiling the set takes time in
+/// proportion, so the bound keeps the largest corpus allowed loading in about a second.
+pub const PATTERN_SET_SIZE_LIMIT: usize = 8 << 20;
+
+/// The lazy DFA cache of that set, per searching thread.
+pub const PATTERN_SET_DFA_SIZE_LIMIT: usize = 16 << 20;
+
 #[cfg(test)]
 mod tests {
     use super::*;

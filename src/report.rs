@@ -60,6 +60,10 @@ pub struct FindingReport<'a> {
     /// written only when true, so that output without lay wording is unchanged.
     #[serde(skip_serializing_if = "std::ops::Not::not")]
     pub lay: bool,
+    /// The text of a term pattern's `value` group ("1:640"): written only when there is
+    /// one, so that output without patterns is unchanged.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub value: Option<&'a str>,
 }
 
 /// The CREST summary as reported: letters in order.
@@ -121,6 +125,7 @@ fn report_of<'a>(
         trigger: f.trigger.as_ref().and_then(|tr| text.get(tr.range.clone())),
         misspelling: f.misspelling,
         lay: f.form == FormKind::Lay,
+        value: f.value.as_ref().and_then(|v| text.get(v.clone())),
     }
 }
 
@@ -225,7 +230,14 @@ fn write_finding_objects(findings: &[FindingReport<'_>], out: &mut Vec<u8>) {
             b",\"misspelling\":false"
         });
         // Only when true, as the serde form writes it.
-        out.extend_from_slice(if f.lay { b",\"lay\":true}" } else { b"}" });
+        if f.lay {
+            out.extend_from_slice(b",\"lay\":true");
+        }
+        if let Some(v) = f.value {
+            out.extend_from_slice(b",\"value\":");
+            json_str(out, v);
+        }
+        out.push(b'}');
     }
 }
 
@@ -268,7 +280,15 @@ mod tests {
     /// finding, cue, misspelling, non-ASCII text and characters JSON must escape.
     #[test]
     fn hand_written_json_equals_serde_json() {
-        let corpus = Corpus::embedded().unwrap();
+        // The built-in corpus and a term pattern with a `value` (issue 27).
+        let mut files = Corpus::embedded_files();
+        files.push(crate::corpus::SourceFile {
+            name: "user/lexicon.toml".into(),
+            text: "[[term]]\nname = \"titre\"\ncategory = \"antibody\"\n\
+                   pattern = 'titre\\s+(?P<value>\\S+)'\n"
+                .into(),
+        });
+        let corpus = Corpus::from_files(files, Vec::new()).unwrap();
         let analyzer = Analyzer::new(&corpus);
         let mut rng = fastrand::Rng::with_seed(37);
         let pieces = [
@@ -280,6 +300,7 @@ mod tests {
             "History of CREST; RP, DUs, é😀日 ",
             "No esophageal dysmotility.\r\n",
             "\u{1}\u{1f}\u{7f} ",
+            "titre 1:\"640\"\\é ",
         ];
         let mut checked = 0;
         for _ in 0..300 {
@@ -304,6 +325,9 @@ mod tests {
             );
         }
         assert!(checked > 1000, "{checked} findings compared");
+        let doc = Document::new(pieces[8].into());
+        let valued = findings(&analyzer, &doc, &analyzer.analyze(pieces[8]));
+        assert_eq!(valued[0].value, Some("1:\"640\"\\é"));
 
         // Streamed a piece at a time across many pieces: the same bytes.
         let text = pieces.concat().repeat(500);

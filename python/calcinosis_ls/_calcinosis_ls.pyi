@@ -48,7 +48,12 @@ class Codes(TypedDict, total=False):
     snomedct: str
     """A SNOMED CT concept id."""
 
-class Finding(TypedDict):
+class _FindingValue(TypedDict, total=False):
+    value: str
+    """A lexicon ``pattern``'s ``value`` group ("1:640"): present only when there is one,
+    as in ``check --format json``."""
+
+class Finding(_FindingValue):
     range: Range
     start: int
     """Code point offset of the mention in the note: ``text[start:end]``."""

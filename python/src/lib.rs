@@ -223,6 +223,8 @@ struct Found {
     lay: bool,
     /// The term's standard codes (ICD-10-CM, SNOMED CT), where the lexicon gives them.
     codes: Codes,
+    /// A term pattern's `value` group ("1:640"), where there is one.
+    value: Option<String>,
 }
 
 /// A note's findings and CREST summary, owned.
@@ -287,6 +289,7 @@ fn run(engine: &Engine, text: &str) -> NoteResult {
             misspelling: f.misspelling,
             lay: f.lay,
             codes: f.codes.clone(),
+            value: f.value.map(str::to_string),
         })
     });
     NoteResult { findings, crest }
@@ -318,6 +321,10 @@ fn finding_dict<'py>(py: Python<'py>, f: &Found) -> PyResult<Bound<'py, PyDict>>
     d.set_item(intern!(py, "trigger"), f.trigger.as_deref())?;
     d.set_item(intern!(py, "misspelling"), f.misspelling)?;
     d.set_item(intern!(py, "lay"), f.lay)?;
+    // As `check --format json` writes it: only when there is one.
+    if let Some(v) = &f.value {
+        d.set_item(intern!(py, "value"), v)?;
+    }
     // As `check --format json` writes them: a system left out when the term has no code.
     let codes = PyDict::new(py);
     if let Some(c) = &f.codes.icd10cm {

@@ -114,6 +114,9 @@ impl AnalysisCache {
             findings.extend(cached.piece.findings.iter().map(|f| {
                 let mut f = f.clone();
                 f.range = place(&f.range);
+                if let Some(v) = &mut f.value {
+                    *v = base + v.start..base + v.end;
+                }
                 if let Some(t) = &mut f.trigger {
                     t.range = if t.kind == CauseKind::Section {
                         place(&t.range)

@@ -50,6 +50,9 @@ pub struct Finding {
     pub misspelling: bool,
     /// For a misspelling: the spelling to offer instead.
     pub suggestion: Option<String>,
+    /// For a match of a term's `pattern` with a `value` group: the value's byte range in
+    /// the note ("1:640" in "anti-centromere 1:640").
+    pub value: Option<Range<usize>>,
 }
 
 /// Which CREST features a note documents.
@@ -220,6 +223,7 @@ impl Analyzer {
             scratch,
             decided,
             inline,
+            pattern_hits,
         } = buffers;
         // The lines, found once for the three passes over them.
         lines.clear();
@@ -319,6 +323,24 @@ impl Analyzer {
             // "the RP-45 stapler" names a device, not Raynaud's phenomenon.
             mentions
                 .retain(|m| m.form != FormKind::Abbreviation || !is_product_code(normal, &m.range));
+            // The terms' patterns, only when the lexicon has any (none: no regex runs).
+            pattern_hits.clear();
+            let (patterns, term_of) = self.lexicon.patterns();
+            if !patterns.is_empty() {
+                patterns.find_into(normal, pattern_hits);
+                if !pattern_hits.is_empty() {
+                    mentions.extend(pattern_hits.iter().map(|h| Mention {
+                        range: h.range.clone(),
+                        term: term_of(h.pattern),
+                        form: FormKind::Pattern,
+                        misspelling: false,
+                        suggestion: None,
+                    }));
+                    // Longest first across literal forms and patterns (a literal form
+                    // keeps a tie: it was listed first).
+                    crate::patterns::longest_first(mentions, |m| m.range.clone());
+                }
+            }
             if mentions.is_empty() {
                 continue;
             }
@@ -344,7 +366,20 @@ impl Analyzer {
                 start + norm.to_original(r.start)..start + norm.to_original(r.end)
             };
             for (m, (assertion, cause)) in mentions.iter_mut().zip(decided.drain(..)) {
+                let value = if m.form == FormKind::Pattern {
+                    // The first pattern hit at the mention's range is the one kept.
+                    let i = pattern_hits.partition_point(|h| h.range.start < m.range.start);
+                    pattern_hits[i..]
+                        .iter()
+                        .take_while(|h| h.range.start == m.range.start)
+                        .find(|h| h.range == m.range)
+                        .and_then(|h| h.value.as_ref())
+                        .map(to_note)
+                } else {
+                    None
+                };
                 findings.push(Finding {
+                    value,
                     range: to_note(&m.range),
                     term: m.term,
                     form: m.form,
@@ -389,6 +424,8 @@ struct Buffers {
     decided: Vec<(Assertion, Option<context::Cause>)>,
     /// Headers inside lines: where each one's section runs, and the header.
     inline: Vec<(Range<usize>, InlineHeader)>,
+    /// The lexicon patterns' matches in the sentence (empty without patterns).
+    pattern_hits: Vec<crate::patterns::PatternMatch>,
 }
 
 impl Buffers {
@@ -405,6 +442,7 @@ impl Buffers {
             || self.ranges.capacity() > KEEP
             || self.decided.capacity() > KEEP
             || self.inline.capacity() > KEEP
+            || self.pattern_hits.capacity() > KEEP
             || self.scratch.is_big(KEEP);
         if big {
             *self = Buffers::default();
@@ -483,6 +521,33 @@ mod tests {
             .into_iter()
             .map(|f| (text[f.range].to_string(), f.assertion))
             .collect()
+    }
+
+    /// Zero cost when unused: without `pattern` entries (the built-in corpus) no regular
+    /// expression is searched; with one term pattern and one trigger pattern, each sentence
+    /// with a mention searches both sets.
+    #[test]
+    fn no_pattern_search_without_patterns() {
+        let searches = || crate::patterns::SEARCHES.with(|n| n.get());
+        let corpus = Corpus::embedded().unwrap();
+        let note = "Denies RP. Calcinosis of the elbow. h/o telangiectasia.";
+        let before = searches();
+        Analyzer::new(&corpus).analyze(note);
+        assert_eq!(searches(), before);
+        let mut files = Corpus::embedded_files();
+        files.push(crate::corpus::SourceFile {
+            name: "user/lexicon.toml".into(),
+            text: "[[term]]\nname = \"qqzx\"\ncategory = \"site\"\npattern = 'qq\\d'\n".into(),
+        });
+        files.push(crate::corpus::SourceFile {
+            name: "user/context.toml".into(),
+            text: "[negated.pattern]\nforward = ['zz\\d']\n".into(),
+        });
+        let corpus = Corpus::from_files(files, Vec::new()).unwrap();
+        Analyzer::new(&corpus).analyze(note);
+        // The same note now searches the sets (the term set on each sentence, the
+        // trigger set on each one with a mention).
+        assert!(searches() > before);
     }
 
     #[test]

@@ -720,7 +720,11 @@ pub fn describe(analyzer: &Analyzer, text: &str, f: &Finding) -> String {
     } else {
         String::new()
     };
-    format!("{tag} ({}) {}{why}{spelled}", t.name, f.assertion)
+    let value = match f.value.as_ref().and_then(|v| text.get(v.clone())) {
+        Some(v) => format!(", value \"{v}\""),
+        None => String::new(),
+    };
+    format!("{tag} ({}) {}{why}{spelled}{value}", t.name, f.assertion)
 }
 
 /// The part of `line` shown under a finding at `start..end` (byte offsets in the line): the

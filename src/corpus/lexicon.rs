@@ -3,12 +3,14 @@
 
 use std::collections::HashMap;
 use std::fmt;
+use std::sync::Arc;
 
 use serde::Deserialize;
 use toml::Spanned;
 
 use crate::error::{Error, Result};
-use crate::limits::MAX_LEXICON_FORM_BYTES;
+use crate::limits::{MAX_LEXICON_FORM_BYTES, MAX_PATTERNS};
+use crate::patterns::{Pattern, PatternSet};
 
 /// Index of a term in its [`Lexicon`].
 pub type TermId = usize;
@@ -151,6 +153,9 @@ pub struct Term {
     /// and reported as lay wording.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub lay: Vec<String>,
+    /// A regular expression that also finds the term (`corpus/README.md`, "Patterns").
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub pattern: Option<String>,
     /// One line saying what the term is.
     pub description: String,
     /// Words that find this term's statements when its names alone would not.
@@ -259,6 +264,8 @@ pub enum FormKind {
     Abbreviation,
     /// A lay description of the term ("difficulty swallowing" for dysphagia).
     Lay,
+    /// A match of the term's `pattern` (a regular expression).
+    Pattern,
 }
 
 /// A way of writing a term, as listed in the lexicon (generated variants are the matcher's job).
@@ -293,6 +300,13 @@ pub struct Lexicon {
     keys: HashMap<String, TermId>,
     /// Bytes of all forms listed so far, bounded by [`MAX_LEXICON_FORM_BYTES`].
     form_bytes: usize,
+    /// Every term's `pattern`, checked, with its term, in file order.
+    pattern_terms: Vec<(TermId, Pattern)>,
+    /// The sum of their compiled sizes, bounded by `PATTERN_SET_SIZE_LIMIT`.
+    pattern_bytes: usize,
+    /// Those patterns compiled into one set (pattern `i` is `pattern_terms[i]`'s); empty,
+    /// and never searched, when no term has one.
+    patterns: Arc<PatternSet>,
 }
 
 #[derive(Deserialize)]
@@ -331,6 +345,7 @@ struct TermDef {
     abbreviations: Vec<Spanned<String>>,
     #[serde(default)]
     lay: Vec<Spanned<String>>,
+    pattern: Option<Spanned<String>>,
     #[serde(default)]
     description: String,
     query: Option<String>,
@@ -355,15 +370,15 @@ pub fn form_key(form: &str) -> String {
 /// Line numbers for byte offsets of one file, by binary search over its line starts:
 /// counting newlines from the start of the file for every term made loading quadratic
 /// (8,000 terms 2.6 s, 100,000 more than 300 s).
-struct Lines(Vec<usize>);
+pub(super) struct Lines(Vec<usize>);
 
 impl Lines {
-    fn new(source: &str) -> Lines {
+    pub(super) fn new(source: &str) -> Lines {
         Lines(memchr::memchr_iter(b'\n', source.as_bytes()).collect())
     }
 
     /// The 1-based line of `byte`.
-    fn of(&self, byte: usize) -> usize {
+    pub(super) fn of(&self, byte: usize) -> usize {
         self.0.partition_point(|&nl| nl < byte) + 1
     }
 }
@@ -382,6 +397,17 @@ impl Lexicon {
 
     /// Adds the terms of another lexicon file, validating them against those already loaded.
     pub fn extend(&mut self, file: &str, source: &str) -> Result<()> {
+        self.extend_forms(file, source)?;
+        if self.patterns.patterns().len() != self.pattern_terms.len() {
+            self.patterns = Arc::new(PatternSet::new(
+                self.pattern_terms.iter().map(|(_, p)| p.clone()).collect(),
+            )?);
+        }
+        Ok(())
+    }
+
+    /// [`Lexicon::extend`] but for compiling the patterns into their set.
+    fn extend_forms(&mut self, file: &str, source: &str) -> Result<()> {
         let lines = Lines::new(source);
         // Table by table (bounded memory on a large file); the whole file at once when
         // that cannot be done, which also gives TOML's own error message.
@@ -403,6 +429,11 @@ impl Lexicon {
         self.terms.truncate(terms);
         self.fuzzy_ignore.truncate(ignored);
         self.keys.retain(|_, id| *id < terms);
+        self.pattern_terms.retain(|(id, _)| *id < terms);
+        self.pattern_bytes = self
+            .pattern_terms
+            .iter()
+            .try_fold(0, |bytes, (_, p)| p.add_to(bytes))?;
         self.form_bytes = form_bytes;
         let def: FileDef = toml::from_str(source).map_err(|e| {
             let line = e.span().map(|s| lines.of(s.start)).unwrap_or(1);
@@ -488,6 +519,16 @@ impl Lexicon {
                 },
             };
             let id = self.terms.len();
+            if let Some(p) = &t.pattern {
+                let line = lines.of(offset + p.span().start);
+                // Counted before compiling: 5,000 patterns took 3 s to refuse after.
+                if self.pattern_terms.len() >= MAX_PATTERNS {
+                    return Err(crate::patterns::too_many(file, line));
+                }
+                let pattern = Pattern::new(file, line, p.get_ref())?;
+                self.pattern_bytes = pattern.add_to(self.pattern_bytes)?;
+                self.pattern_terms.push((id, pattern));
+            }
             let all = std::iter::once(&t.name)
                 .chain(&t.synonyms)
                 .chain(&t.abbreviations)
@@ -555,6 +596,7 @@ impl Lexicon {
                     .iter()
                     .map(|s| s.get_ref().trim().to_string())
                     .collect(),
+                pattern: t.pattern.map(Spanned::into_inner),
                 description: t.description.trim().to_string(),
                 query: t.query,
                 codes,
@@ -579,6 +621,7 @@ impl Lexicon {
             synonyms: Vec::new(),
             abbreviations: Vec::new(),
             lay: Vec::new(),
+            pattern: None,
             description: "Target phrase given on the command line.".into(),
             query: None,
             codes: Codes::default(),
@@ -627,6 +670,11 @@ impl Lexicon {
                 kind: FormKind::Lay,
             }))
         })
+    }
+
+    /// The terms' patterns compiled into one set, and the term of each (by index).
+    pub fn patterns(&self) -> (&Arc<PatternSet>, impl Fn(usize) -> TermId + '_) {
+        (&self.patterns, |i| self.pattern_terms[i].0)
     }
 
     /// Words (lower case) listed as never being misspellings.

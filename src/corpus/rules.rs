@@ -1,9 +1,13 @@
 //! Assertion trigger rules (`context.toml`) and note structure (`note-structure.toml`):
 //! the data the note analyser runs on, kept out of code so clinicians can extend it.
 
+use std::sync::Arc;
+
 use serde::Deserialize;
+use toml::Spanned;
 
 use crate::error::{Error, Result};
+use crate::patterns::{Pattern, PatternSet};
 
 /// What a trigger phrase does to the term mentions in its scope.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -81,11 +85,28 @@ pub struct LabelValue {
     pub kind: TriggerKind,
 }
 
+/// A trigger, pseudo-trigger or termination written as a regular expression (a `pattern`
+/// table beside the phrase lists): the same kinds and directions as a phrase.
+#[derive(Debug, Clone)]
+pub struct PatternTrigger {
+    /// The pattern, checked and compiled.
+    pub pattern: Pattern,
+    /// What it does.
+    pub kind: TriggerKind,
+    /// Which way its scope runs.
+    pub direction: Direction,
+}
+
 /// All assertion rules.
 #[derive(Debug, Clone, Default)]
 pub struct ContextRules {
     /// Trigger phrases.
     pub triggers: Vec<Trigger>,
+    /// Triggers written as patterns, in file order.
+    pub pattern_triggers: Vec<PatternTrigger>,
+    /// Their patterns compiled into one set (pattern `i` is `pattern_triggers[i]`'s);
+    /// empty, and never searched, without any.
+    pub patterns: Arc<PatternSet>,
     /// Label values.
     pub labels: Vec<LabelValue>,
     /// How many words a scope reaches at most.
@@ -115,6 +136,39 @@ struct Directed {
     leading: Vec<String>,
     #[serde(default)]
     item: Vec<String>,
+    /// The same lists, of regular expressions.
+    #[serde(default)]
+    pattern: DirectedPatterns,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct DirectedPatterns {
+    #[serde(default)]
+    forward: Vec<Spanned<String>>,
+    #[serde(default)]
+    backward: Vec<Spanned<String>>,
+    #[serde(default)]
+    both: Vec<Spanned<String>>,
+    #[serde(default)]
+    leading: Vec<Spanned<String>>,
+    #[serde(default)]
+    item: Vec<Spanned<String>>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct TerminationPatterns {
+    #[serde(default)]
+    all: Vec<Spanned<String>>,
+    #[serde(default)]
+    existence: Vec<Spanned<String>>,
+    #[serde(default)]
+    experiencer: Vec<Spanned<String>>,
+    #[serde(default)]
+    indication: Vec<Spanned<String>>,
+    #[serde(default)]
+    predicate: Vec<Spanned<String>>,
 }
 
 #[derive(Deserialize, Default)]
@@ -130,6 +184,9 @@ struct Terminations {
     indication: Vec<String>,
     #[serde(default)]
     predicate: Vec<String>,
+    /// The same lists, of regular expressions.
+    #[serde(default)]
+    pattern: TerminationPatterns,
 }
 
 #[derive(Deserialize, Default)]
@@ -148,6 +205,9 @@ struct Labels {
 struct Pseudo {
     #[serde(default)]
     phrases: Vec<String>,
+    /// Pseudo-triggers as regular expressions.
+    #[serde(default)]
+    pattern: Vec<Spanned<String>>,
 }
 
 #[derive(Deserialize, Default)]
@@ -237,6 +297,62 @@ impl ContextRules {
             (def.present, TriggerKind::Present),
             (def.ongoing, TriggerKind::Ongoing),
         ];
+        let lines = super::lexicon::Lines::new(source);
+        let line = |at: usize| lines.of(at);
+        let mut patterns: Vec<(Spanned<String>, TriggerKind, Direction)> = Vec::new();
+        for (d, kind) in &directed {
+            let p = &d.pattern;
+            for (list, direction) in [
+                (&p.forward, Direction::Forward),
+                (&p.backward, Direction::Backward),
+                (&p.both, Direction::Both),
+                (&p.leading, Direction::Leading),
+                (&p.item, Direction::Item),
+            ] {
+                patterns.extend(list.iter().map(|s| (s.clone(), *kind, direction)));
+            }
+        }
+        let t = &def.terminate.pattern;
+        for (list, kind) in [
+            (&def.pseudo.pattern, TriggerKind::Pseudo),
+            (&t.all, TriggerKind::Terminate),
+            (&t.existence, TriggerKind::TerminateExistence),
+            (&t.experiencer, TriggerKind::TerminateExperiencer),
+            (&t.indication, TriggerKind::TerminateIndication),
+            (&t.predicate, TriggerKind::Predicate),
+        ] {
+            patterns.extend(list.iter().map(|s| (s.clone(), kind, Direction::None)));
+        }
+        // Each checked alone (file, line, why), then compiled with the earlier files' into
+        // one set.
+        let mut added: Vec<PatternTrigger> = Vec::with_capacity(patterns.len());
+        let mut bytes = 0;
+        for t in &self.pattern_triggers {
+            bytes = t.pattern.add_to(bytes)?;
+        }
+        for (s, kind, direction) in patterns {
+            // Counted before compiling, as the lexicon's.
+            if self.pattern_triggers.len() + added.len() >= crate::limits::MAX_PATTERNS {
+                return Err(crate::patterns::too_many(file, line(s.span().start)));
+            }
+            let pattern = Pattern::new(file, line(s.span().start), s.get_ref())?;
+            bytes = pattern.add_to(bytes)?;
+            added.push(PatternTrigger {
+                pattern,
+                kind,
+                direction,
+            });
+        }
+        if !added.is_empty() {
+            let all: Vec<Pattern> = self
+                .pattern_triggers
+                .iter()
+                .chain(&added)
+                .map(|t| t.pattern.clone())
+                .collect();
+            self.patterns = Arc::new(PatternSet::new(all)?);
+            self.pattern_triggers.extend(added);
+        }
         for (d, kind) in directed {
             for (list, direction) in [
                 (d.forward, Direction::Forward),

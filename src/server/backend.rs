@@ -107,7 +107,14 @@ impl LanguageServer for Backend {
         self.session.schedule(uri);
     }
 
-    async fn did_save(&self, _: DidSaveTextDocumentParams) {}
+    async fn did_save(&self, params: DidSaveTextDocumentParams) {
+        // A saved corpus file (a lexicon or rule file the user is editing) is reloaded;
+        // a broken one is reported and the previous knowledge base kept.
+        let path = params.text_document.uri.to_file_path();
+        if path.is_some_and(|p| self.session.is_corpus_file(&p)) {
+            self.session.rebuild_engine().await;
+        }
+    }
 
     async fn did_close(&self, params: DidCloseTextDocumentParams) {
         let uri = params.text_document.uri;

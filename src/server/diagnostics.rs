@@ -105,7 +105,14 @@ pub fn diagnostics(
             message: format!("CREST feature {letter} — {} ({state})", t.name),
             related_information: related,
             tags: (f.assertion == Assertion::Negated).then(|| vec![DiagnosticTag::UNNECESSARY]),
-            data: Some(json!({ "crest": letter.as_str(), "term": t.name, "assertion": f.assertion.as_str(), "codes": t.codes })),
+            data: Some({
+                let mut data = json!({ "crest": letter.as_str(), "term": t.name, "assertion": f.assertion.as_str(), "codes": t.codes });
+                // A term pattern's `value` group ("1:640"), only when there is one.
+                if let Some(v) = f.value.as_ref().and_then(|v| text.get(v.clone())) {
+                    data["value"] = v.into();
+                }
+                data
+            }),
             ..Diagnostic::default()
         });
     }

@@ -93,6 +93,12 @@ pub fn hover(
     if f.form == FormKind::Lay {
         note.push_str(&format!(" · “{written}” = {} (lay wording)", t.name));
     }
+    if f.form == FormKind::Pattern {
+        note.push_str(&format!(" · “{written}” = {} (pattern)", t.name));
+    }
+    if let Some(v) = f.value.as_ref().and_then(|v| doc.text().get(v.clone())) {
+        note.push_str(&format!(" · value: {v}"));
+    }
     if f.misspelling {
         let fix = f.suggestion.as_deref().unwrap_or(&t.name);
         note.push_str(&format!(

@@ -70,6 +70,30 @@ impl Session {
         }
     }
 
+    /// Whether `path` is a file of a corpus directory in use (the command line's or the
+    /// `corpusDir` setting's) that the corpus reads (`*.toml`, `*.md`): saving one rebuilds
+    /// the engine, so an edited lexicon or rule file takes effect at once (and a broken one
+    /// is reported, the previous rules kept, as for any rebuild).
+    pub fn is_corpus_file(&self, path: &Path) -> bool {
+        let readable = path.extension().is_some_and(|e| e == "toml" || e == "md");
+        let Some(parent) = path.parent().filter(|_| readable) else {
+            return false;
+        };
+        let same = |dir: &Path| {
+            dir == parent
+                || std::fs::canonicalize(dir)
+                    .ok()
+                    .zip(std::fs::canonicalize(parent).ok())
+                    .is_some_and(|(a, b)| a == b)
+        };
+        let configured = self
+            .config()
+            .corpus_dir
+            .as_deref()
+            .and_then(|d| self.resolve("corpusDir", d).ok());
+        self.options.corpus.dirs.iter().any(|d| same(d)) || configured.is_some_and(|d| same(&d))
+    }
+
     /// Rebuilds the engine for the configured corpus and index, reporting progress; keeps
     /// the current engine (and says why) when the new corpus is broken. When settings
     /// change again while a build runs, the older build's result is dropped: the last

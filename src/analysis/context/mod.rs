@@ -225,7 +225,13 @@ fn contains_words(outer: &str, inner: &str) -> bool {
 #[derive(Debug, Clone)]
 pub struct ContextEngine {
     automaton: WordSearcher,
-    /// Per automaton pattern: every (kind, direction) the phrase has.
+    /// The triggers written as patterns (empty, and never searched, without any). Pattern
+    /// `i` is row `literal_rows + i` of the tables below.
+    patterns: std::sync::Arc<crate::patterns::PatternSet>,
+    /// How many rows the literal phrases take.
+    literal_rows: usize,
+    /// Per automaton pattern (then per regular-expression pattern): every (kind, direction)
+    /// the phrase has.
     rules: Vec<Vec<(TriggerKind, Direction)>>,
     /// Per automaton pattern: whether the phrase has an item rule ("?"), which then decides
     /// for each occurrence whether it is written against a list item or ends the sentence.
@@ -300,6 +306,15 @@ impl ContextEngine {
         for (row, extra) in table.iter_mut().zip(inherited) {
             row.extend(extra);
         }
+        // Pattern triggers follow, one row each, with their own rules only (what text they
+        // match is not known here, so they neither give nor keep inner terminations).
+        let literal_rows = table.len();
+        table.extend(
+            rules
+                .pattern_triggers
+                .iter()
+                .map(|t| vec![(t.kind, t.direction)]),
+        );
         // A few hundred phrases: the DFA is small and searches fastest.
         let automaton = WordSearcher::new(&phrases, aho_corasick::AhoCorasickKind::DFA, true)
             .expect("trigger phrases are plain strings and always build");
@@ -310,6 +325,8 @@ impl ContextEngine {
         let reach = table.iter().map(|row| reach_of(row)).collect();
         ContextEngine {
             automaton,
+            patterns: rules.patterns.clone(),
+            literal_rows,
             item_marks,
             reach,
             rules: table,
@@ -360,6 +377,21 @@ impl ContextEngine {
             range: m.range(),
             phrase: m.pattern().as_usize(),
         }));
+        // Pattern triggers, only when the rules have any (none: no regex runs), merged in
+        // before anything reads the hits: the longest wins across both kinds, a literal
+        // phrase a tie (it comes first).
+        if !self.patterns.is_empty() {
+            let found = &mut scratch.pattern_hits;
+            found.clear();
+            self.patterns.find_into(sentence, found);
+            if !found.is_empty() {
+                hits.extend(found.iter().map(|h| Hit {
+                    range: h.range.clone(),
+                    phrase: self.literal_rows + h.pattern,
+                }));
+                crate::patterns::longest_first(hits, |h| h.range.clone());
+            }
+        }
         // Triggers inside a mention are part of a term's name, not cues. Both lists are
         // sorted and non-overlapping, so one binary search per trigger finds its neighbour.
         hits.retain(|h| {

@@ -191,12 +191,17 @@ pub(crate) struct Scratch {
     pub(super) hits: Vec<Hit>,
     pub(super) word_starts: Vec<usize>,
     pub(super) index: SentenceIndex,
+    /// The pattern triggers' matches (empty without pattern triggers).
+    pub(super) pattern_hits: Vec<crate::patterns::PatternMatch>,
 }
 
 impl Scratch {
     /// Whether a buffer holds more than `max` items' room.
     pub(crate) fn is_big(&self, max: usize) -> bool {
-        self.hits.capacity() > max || self.word_starts.capacity() > max || self.index.is_big(max)
+        self.hits.capacity() > max
+            || self.word_starts.capacity() > max
+            || self.index.is_big(max)
+            || self.pattern_hits.capacity() > max
     }
 }
 
