@@ -161,9 +161,9 @@ pub const PATTERN_SIZE_LIMIT: usize = 1 << 20;
 /// The lazy DFA cache of one pattern (`regex`'s `dfa_size_limit`), per searching thread.
 /// Past it the search goes on in the slower, still linear, NFA: memory stays bounded. Small,
 /// because every pattern a note matches keeps a cache per thread: a clinical pattern's DFA
-/// has tens of states (a few KB), and [`MAX_PATTERNS`] caches at this size are 512 MB per
-/// thread at the very worst, never reached by patterns that match a word or a value.
-pub const PATTERN_DFA_SIZE_LIMIT: usize = 256 << 10;
+/// has tens of states (a few KB), and [`MAX_PATTERNS`] caches at this size are 32 MB per
+/// thread at the very worst, whatever the patterns and the notes.
+pub const PATTERN_DFA_SIZE_LIMIT: usize = 16 << 10;
 
 /// The compiled size (the sum of their NFAs, counted as they load) allowed to all patterns
 /// of one kind, which are compiled into one `RegexSet` that finds which of them occur in a
