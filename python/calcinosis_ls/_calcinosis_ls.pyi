@@ -113,6 +113,8 @@ class FindingsTable(TypedDict):
     trigger: list[Optional[str]]
     icd10cm: list[Optional[str]]
     snomedct: list[Optional[str]]
+    value: list[Optional[str]]
+    """A lexicon ``pattern``'s ``value`` group, or None."""
     misspelling: list[bool]
     lay: list[bool]
 

@@ -439,6 +439,10 @@ fn table<'py>(py: Python<'py>, results: &[NoteResult]) -> PyResult<Bound<'py, Py
             .collect::<Vec<_>>(),
     )?;
     d.set_item(
+        "value",
+        all().map(|f| f.value.as_deref()).collect::<Vec<_>>(),
+    )?;
+    d.set_item(
         "misspelling",
         all().map(|f| f.misspelling).collect::<Vec<_>>(),
     )?;
@@ -447,7 +451,7 @@ fn table<'py>(py: Python<'py>, results: &[NoteResult]) -> PyResult<Bound<'py, Py
 }
 
 /// The columns of [`arrow_batch`], in order: [`table`]'s fields.
-const ARROW_COLUMNS: [&str; 15] = [
+const ARROW_COLUMNS: [&str; 16] = [
     "note",
     "start",
     "end",
@@ -461,6 +465,7 @@ const ARROW_COLUMNS: [&str; 15] = [
     "trigger",
     "icd10cm",
     "snomedct",
+    "value",
     "misspelling",
     "lay",
 ];
@@ -582,7 +587,7 @@ impl Strings {
 struct ArrowColumns {
     rows: usize,
     ints: [Int64s; 5],
-    strings: [Strings; 8],
+    strings: [Strings; 9],
     flags: [Bools; 2],
 }
 
@@ -610,6 +615,7 @@ impl ArrowColumns {
                 f.trigger,
                 f.codes.icd10cm.as_deref(),
                 f.codes.snomedct.as_deref(),
+                f.value,
             ]) {
                 col.push(v);
             }

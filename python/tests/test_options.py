@@ -207,3 +207,23 @@ def test_an_int_too_long_to_print_is_still_named_and_refused():
         calcinosis_ls.analyze_batch([NOTE], jobs=-giant)
     assert str(e.value).startswith("jobs must be at least 1, got "), e.value
     assert calcinosis_ls.analyze_batch([NOTE], jobs=giant) == [calcinosis_ls.analyze(NOTE)]
+
+
+PATTERNS = Path(__file__).resolve().parents[2] / "tests" / "data" / "patterns"
+
+
+def test_a_pattern_value_is_in_dicts_tables_and_arrow_alike():
+    """A lexicon ``pattern``'s ``value`` group (corpus/README.md, "Patterns") is in the
+    finding dicts, the dict of lists and the Arrow batch, as in ``check --format json``."""
+    note = "Anti-centromere 1:640. No calcinosis."
+    a = Analyzer(corpus=PATTERNS)
+    found = a.analyze(note)
+    titres = [f for f in found if f["term"] == "anti-centromere antibody result"]
+    assert [f["value"] for f in titres] == ["1:640"]
+    assert all("value" not in f for f in found if f not in titres)
+    table = a.analyze_table([note])
+    assert table["value"] == [f.get("value") for f in found]
+    pa = pytest.importorskip("pyarrow")
+    batch = a.analyze_arrow([note])
+    assert isinstance(batch, pa.RecordBatch)
+    assert batch.column("value").to_pylist() == table["value"]
