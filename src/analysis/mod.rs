@@ -281,7 +281,7 @@ impl Analyzer {
             });
         }
         breaks.sort_unstable();
-        crate::text::ascii_lowercase_into(text, lower);
+        crate::text::Haystack::new(text).lowercase_into(lower);
         sentences.clear();
         self.splitter
             .split_lines(text, line_strs(), breaks, sentences);
