@@ -8,30 +8,36 @@ use crate::text::{is_word_char, Haystack};
 /// Runs of at least `min` ASCII letters that stand as whole words, with a trailing
 /// possessive ("Reynaud's", "patients'") included. The misspelling pass only looks at these,
 /// so it skips the short and the non-ASCII words of a note without slicing them out.
+///
+/// A run's edges are read as the exact matcher reads them: an apostrophe before a run is a
+/// boundary, so "RP'sclerodactily" is looked at just as "RP'sclerodactyly" is found; an "'s"
+/// is a possessive ending only when the run stands as a word with it ("Reynaud's").
 pub(super) fn long_words(text: &str, min: usize) -> impl Iterator<Item = Range<usize>> + '_ {
     let b = text.as_bytes();
     let hay = Haystack::new(text);
-    let joined = |c: Option<char>| c.is_some_and(|c| is_word_char(c) || c == '-');
     let mut i = 0;
     let mut runs = hay.letter_runs(min);
     std::iter::from_fn(move || {
         while let Some(start) = runs.next_from(i) {
             i = hay.end_of_letters(start);
             let end = with_possessive(b, i);
-            i = end;
-            // The "s" of a possessive ("X's…") ends the word before it: letters right after
-            // it are not a word of their own.
-            if possessive_s(b, start) {
-                continue;
-            }
-            let before = text[..start].chars().next_back();
-            let after = text[end..].chars().next();
-            if !joined(before) && !joined(after) && after != Some('\'') {
+            if stands_alone(text, start, end) {
+                // (The possessive's "s" is not the start of a run of its own.)
+                i = end;
                 return Some(start..end);
             }
         }
         None
     })
+}
+
+/// Whether `start..end` is not joined to a word: no word character or hyphen on either
+/// side, and no apostrophe after it ("Reynaud'x" is one word).
+fn stands_alone(text: &str, start: usize, end: usize) -> bool {
+    let joined = |c: Option<char>| c.is_some_and(|c| is_word_char(c) || c == '-');
+    let before = text[..start].chars().next_back();
+    let after = text[end..].chars().next();
+    !joined(before) && !joined(after) && after != Some('\'')
 }
 
 /// The end of the word ending at `end` with its possessive ending, if any ("X's", "Xs'").
@@ -42,28 +48,6 @@ fn with_possessive(b: &[u8], end: usize) -> usize {
         end + 1
     } else {
         end
-    }
-}
-
-/// Whether the `s` at `p` is the possessive ending of the word before it ("X's"), as the
-/// run-by-run scan reads it: the word before ends at the apostrophe unless it is itself
-/// only such an `s` ("X's's": the second `s` starts a word).
-fn possessive_s(b: &[u8], mut p: usize) -> bool {
-    let letter = |q: usize| b[q].is_ascii_alphabetic();
-    let ending = |q: usize| q >= 2 && b[q] == b's' && b[q - 1] == b'\'' && letter(q - 2);
-    let mut flipped = false;
-    loop {
-        if !ending(p) {
-            return flipped;
-        }
-        // The word before: one letter long (then it counts only if it is not an ending
-        // itself), or longer.
-        let single = p == 2 || !letter(p - 3);
-        if !single {
-            return !flipped;
-        }
-        flipped = !flipped;
-        p -= 2;
     }
 }
 
@@ -130,29 +114,25 @@ impl Following<'_> {
 mod tests {
     use super::*;
 
-    /// The long-word scan as it was, one run at a time: the definition.
+    /// The long-word scan one maximal run of letters at a time: the definition. Every run
+    /// of `min` letters or more, with its possessive ending, that stands alone; a run
+    /// starting inside the possessive ending of the word before it is not looked at.
     fn long_words_run_by_run(text: &str, min: usize) -> Vec<Range<usize>> {
         let b = text.as_bytes();
-        let hay = Haystack::new(text);
-        let joined = |c: Option<char>| c.is_some_and(|c| is_word_char(c) || c == '-');
-        let mut out = Vec::new();
+        let mut out: Vec<Range<usize>> = Vec::new();
         let mut i = 0;
         while i < b.len() {
             if !b[i].is_ascii_alphabetic() {
-                i = hay.next_letter(i);
+                i += 1;
                 continue;
             }
             let start = i;
-            i = hay.end_of_letters(i);
-            let letters = i - start;
-            let end = with_possessive(b, i);
-            i = end;
-            if letters < min {
-                continue;
+            while i < b.len() && b[i].is_ascii_alphabetic() {
+                i += 1;
             }
-            let before = text[..start].chars().next_back();
-            let after = text[end..].chars().next();
-            if !joined(before) && !joined(after) && after != Some('\'') {
+            let end = with_possessive(b, i);
+            let inside_last = out.last().is_some_and(|w| start < w.end);
+            if i - start >= min && !inside_last && stands_alone(text, start, end) {
                 out.push(start..end);
             }
         }

@@ -101,12 +101,6 @@ impl<'a> Haystack<'a> {
         is_plain(self.text.as_bytes())
     }
 
-    /// The first index at or after `i` that is an ASCII letter; the length if none.
-    #[inline]
-    pub fn next_letter(self, i: usize) -> usize {
-        skip(self.text.as_bytes(), i, false)
-    }
-
     /// The first index at or after `i` that is not an ASCII letter; the length if none.
     #[inline]
     pub fn end_of_letters(self, i: usize) -> usize {
