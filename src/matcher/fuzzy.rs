@@ -242,6 +242,44 @@ impl TermMatcher {
 
     /// Adds misspelled mentions for words not covered by exact matches.
     pub(super) fn find_misspellings(&self, text: &str, first: usize, out: &mut Vec<Mention>) {
+        self.find_misspellings_filtered(text, first, out, |raw| self.may_be_misspelled(raw));
+    }
+
+    /// The cost filter of the misspelling pass, kept apart from the decision: whether
+    /// `raw` (a long word as written, with any possessive ending) may be near a fuzzy
+    /// candidate, worked out cheaply. It says no only to words the decision would not flag
+    /// anyway, so the pass finds the same misspellings without it (tested); it spares the
+    /// lower-casing, the memo lookup by string and the edit distances of most words.
+    fn may_be_misspelled(&self, raw: &str) -> bool {
+        // By length: possessive and plural stripping shorten a word by at most three
+        // letters, and a candidate is at most two edits away, so a word whose first
+        // letter's candidates are all out of that reach has none near it.
+        let first = raw.as_bytes().first().map_or(0, u8::to_ascii_lowercase);
+        let window = first
+            .checked_sub(b'a')
+            .and_then(|i| self.fuzzy_lengths.get(usize::from(i)))
+            .copied()
+            .flatten();
+        if !window.is_some_and(|(min, max)| min <= raw.len() + 2 && raw.len() <= max + 5) {
+            return false;
+        }
+        // By the memo: most words are known to be near nothing, found by a key read off
+        // the text, before any copy.
+        let body = &raw[..without_possessive(raw.as_bytes())];
+        !Haystack::new(body)
+            .folded_key()
+            .is_some_and(|k| MEMO.with(|m| m.borrow().near_nothing(k)))
+    }
+
+    /// [`TermMatcher::find_misspellings`] with the cost filter given: `worth_deciding`
+    /// skips a word before the decision is worked out for it.
+    fn find_misspellings_filtered(
+        &self,
+        text: &str,
+        first: usize,
+        out: &mut Vec<Mention>,
+        worth_deciding: impl Fn(&str) -> bool,
+    ) {
         if MEMO_OWNER.with(|o| o.replace(self.id)) != self.id {
             MEMO.with(|m| m.borrow_mut().clear());
         }
@@ -263,23 +301,14 @@ impl TermMatcher {
                 continue;
             }
             let raw = &text[w.clone()];
-            // Possessive and plural stripping shorten a word by at most three letters, and
-            // a candidate is at most two edits away: rule the rest out by length.
-            let window =
-                self.fuzzy_lengths[(raw.as_bytes()[0].to_ascii_lowercase() - b'a') as usize];
-            if !window.is_some_and(|(min, max)| min <= raw.len() + 2 && raw.len() <= max + 5) {
+            if !worth_deciding(raw) {
                 continue;
             }
-            // Most words are known to be near nothing: decided by a memo key read off the
-            // text, before any copy.
+            // The decision: a word of at least MIN_FUZZY_LEN letters (without its
+            // possessive ending), not listed, within reach of a candidate whose further
+            // words follow it.
             let body = &raw[..without_possessive(raw.as_bytes())];
             if body.len() < MIN_FUZZY_LEN || !body.bytes().all(|c| c.is_ascii_alphabetic()) {
-                continue;
-            }
-            if Haystack::new(body)
-                .folded_key()
-                .is_some_and(|k| MEMO.with(|m| m.borrow().near_nothing(k)))
-            {
                 continue;
             }
             // Long words are ASCII letters (and an apostrophe): lower-case them bytewise.
@@ -428,6 +457,56 @@ mod tests {
         let got = names(&long);
         assert_eq!(got[0].0, "Reynaud's phenomenon");
         assert!(got[0].2);
+    }
+
+    /// The cost filter only spares work: without it, the same misspellings (the memo
+    /// warm or cold, in either order).
+    #[test]
+    fn the_cost_filter_changes_no_finding() {
+        let (m, _) = matcher();
+        let mut rng = fastrand::Rng::with_seed(29);
+        let pieces = [
+            "Reynaud's",
+            "Reynauds",
+            "Raynaud",
+            "telangectasias",
+            "Telangectasia",
+            "sclerodactily",
+            "SCLERODACTILY",
+            "dermatomyosits",
+            "calcinossis",
+            "phenomenon",
+            "djffuse",
+            "scleroderma",
+            "sclerodermal",
+            "abcdefgh",
+            "calcinosis",
+            "esophageal",
+            "dysmotility",
+            "'s",
+            "s'",
+            " ",
+            ", ",
+            ". ",
+            "-",
+            "RP'",
+            "x",
+            "é",
+        ];
+        for _ in 0..3_000 {
+            let text: String = (0..rng.usize(0..24))
+                .map(|_| pieces[rng.usize(..pieces.len())])
+                .collect();
+            let mut exact = Vec::new();
+            m.find_normalized(&text, &mut exact);
+            exact.retain(|x| !x.misspelling);
+            let (mut filtered, mut unfiltered) = (exact.clone(), exact.clone());
+            let n = exact.len();
+            m.find_misspellings_filtered(&text, 0, &mut unfiltered, |_| true);
+            m.find_misspellings_filtered(&text, 0, &mut filtered, |raw| m.may_be_misspelled(raw));
+            assert_eq!(filtered, unfiltered, "{text:?}");
+            assert!(filtered.len() >= n);
+        }
     }
 
     #[test]
