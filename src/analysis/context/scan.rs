@@ -7,7 +7,7 @@ use std::cell::Cell;
 use std::ops::Range;
 
 use super::{Hit, LIST_JOINERS};
-use crate::text::{is_word_byte, is_word_char, Haystack};
+use crate::text::Haystack;
 
 /// What a phrase's rules can reach, as bit flags ([`REACHES_FORWARD`] and the others):
 /// the hits that cannot reach a mention are never visited for it.
@@ -101,27 +101,10 @@ pub(super) fn list_items(gap: &str, max_item: usize) -> Option<usize> {
     Some(items)
 }
 
-/// The start of every word of `s` (letters and digits, with inner apostrophes and hyphens).
-/// ASCII a byte at a time, other characters decoded: most sentences are ASCII.
+/// The start of every word of `s` (letters and digits, with inner apostrophes and hyphens):
+/// [`Haystack::word_starts_into`].
 pub(super) fn fill_word_starts(s: &str, out: &mut Vec<usize>) {
-    out.clear();
-    let b = s.as_bytes();
-    let mut in_word = false;
-    let mut i = 0;
-    while i < b.len() {
-        let (w, joiner, len) = match b[i] {
-            c if c < 0x80 => (is_word_byte(c), c == b'\'' || c == b'-', 1),
-            _ => match s[i..].chars().next() {
-                Some(c) => (is_word_char(c), false, c.len_utf8()),
-                None => break,
-            },
-        };
-        if w && !in_word {
-            out.push(i);
-        }
-        in_word = w || (in_word && joiner);
-        i += len;
-    }
+    Haystack::new(s).word_starts_into(out);
 }
 
 /// The number of leading indices `k < len` for which `before(k)` holds (a sorted
