@@ -291,16 +291,21 @@ impl Sectioner {
     /// millions; nothing is collected here).
     pub fn inline_headers(&self, line: &str, mut found: impl FnMut(InlineHeader)) {
         let bytes = line.as_bytes();
-        if memchr::memchr(b':', bytes).is_none() {
+        // A label ends at a colon after its separator: none after the last colon.
+        let Some(last_colon) = memchr::memrchr(b':', bytes) else {
             return; // most lines: no label at all
-        }
+        };
+        let scanned = &bytes[..last_colon];
         // The separators, in order: `.`, `,`, `;` found by memchr (a byte-by-byte test of
         // every byte of a long line with a colon was a tenth of a dense note's analysis),
         // and a `-` after a space.
-        let mut marks = memchr::memchr3_iter(b'.', b',', b';', bytes).peekable();
-        let mut dashes = memchr::memchr_iter(b'-', bytes)
+        let mut marks = memchr::memchr3_iter(b'.', b',', b';', scanned).peekable();
+        let mut dashes = memchr::memchr_iter(b'-', scanned)
             .filter(|&i| i > 0 && bytes[i - 1] == b' ')
             .peekable();
+        // The first colon at or after the label start of the separator being looked at
+        // (separators come in order, so it only moves forward).
+        let mut colons = memchr::memchr_iter(b':', bytes).peekable();
         loop {
             let i = match (marks.peek(), dashes.peek()) {
                 (Some(&m), Some(&d)) if d < m => dashes.next(),
@@ -308,27 +313,22 @@ impl Sectioner {
                 (None, _) => dashes.next(),
             };
             let Some(i) = i else { break };
-            self.inline_header_after(line, i, &mut found);
-        }
-    }
-
-    /// The header after the separator at byte `i` of `line`, if there is one.
-    fn inline_header_after(&self, line: &str, i: usize, found: &mut impl FnMut(InlineHeader)) {
-        let bytes = line.as_bytes();
-        // A run of separators is looked at once, from its first mark.
-        if i > 0 && matches!(bytes[i - 1], b'.' | b',' | b';') {
-            return;
-        }
-        // The label starts after the separator run and white space (".,PROCEDURE:").
-        let mut s = i + 1;
-        while s < bytes.len() && matches!(bytes[s], b' ' | b'\t' | b',' | b'.' | b';') {
-            s += 1;
-        }
-        if !may_start_label(bytes, s) {
-            return;
-        }
-        if let Some(h) = self.inline_header_at(line, s) {
-            found(h);
+            // A run of separators is looked at once, from its first mark.
+            if i > 0 && matches!(bytes[i - 1], b'.' | b',' | b';') {
+                continue;
+            }
+            // The label starts after the separator run and white space (".,PROCEDURE:").
+            let mut s = i + 1;
+            while s < bytes.len() && matches!(bytes[s], b' ' | b'\t' | b',' | b'.' | b';') {
+                s += 1;
+            }
+            while colons.next_if(|&c| c < s).is_some() {}
+            if !may_start_label(bytes, s, colons.peek().copied()) {
+                continue;
+            }
+            if let Some(h) = self.inline_header_at(line, s) {
+                found(h);
+            }
         }
     }
 
@@ -364,30 +364,28 @@ impl Sectioner {
 }
 
 /// The cost filter before [`Sectioner::inline_header_at`]: `false` only where it finds no
-/// label at `s` — an ASCII non-letter first, or, before any colon within
-/// `MAX_INLINE_LABEL_BYTES`, an ASCII byte a label cannot hold, or no colon there at all.
-/// Most separators are followed by prose that fails within a few bytes, without the search
-/// for a colon and the checks of the label's characters.
-fn may_start_label(bytes: &[u8], s: usize) -> bool {
+/// label at `s` — the first colon at or after `s` (`colon`) farther than
+/// `MAX_INLINE_LABEL_BYTES`, an ASCII non-letter first, or, before the colon, an ASCII byte
+/// a label cannot hold. Most separators are followed by prose with no colon near: ruled
+/// out in a few instructions, without the search for a colon and the checks of the
+/// label's characters.
+fn may_start_label(bytes: &[u8], s: usize, colon: Option<usize>) -> bool {
+    let Some(colon) = colon.filter(|&c| c - s <= MAX_INLINE_LABEL_BYTES) else {
+        return false;
+    };
     match bytes.get(s) {
         None => return false,
         Some(&b) if b.is_ascii() && !b.is_ascii_alphabetic() => return false,
         Some(_) => {}
     }
-    let window = &bytes[s..bytes.len().min(s + MAX_INLINE_LABEL_BYTES + 1)];
-    for &b in window {
-        if b == b':' || !b.is_ascii() {
-            return true; // the full check decides
-        }
-        // Letters and the label's signs; white space may end a label before its colon.
-        let label_byte = b.is_ascii_alphabetic()
+    bytes[s..colon].iter().all(|&b| {
+        // Letters and the label's signs; white space may end a label before its colon;
+        // any other character is left to the full check.
+        !b.is_ascii()
+            || b.is_ascii_alphabetic()
             || matches!(b, b'/' | b'&' | b'\'' | b'-')
-            || crate::text::is_ascii_space(b);
-        if !label_byte {
-            return false;
-        }
-    }
-    false
+            || crate::text::is_ascii_space(b)
+    })
 }
 
 /// Whether `line` starts with a short label and a colon ("Social: …", "Hands:", "R hand:"),
