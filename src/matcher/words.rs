@@ -3,7 +3,7 @@
 
 use std::ops::Range;
 
-use crate::text::{is_word_char, Haystack};
+use crate::text::{is_word_byte, is_word_char, Haystack};
 
 /// Runs of at least `min` ASCII letters that stand as whole words, with a trailing
 /// possessive ("Reynaud's", "patients'") included. The misspelling pass only looks at these,
@@ -34,6 +34,18 @@ pub(super) fn long_words(text: &str, min: usize) -> impl Iterator<Item = Range<u
 /// Whether `start..end` is not joined to a word: no word character or hyphen on either
 /// side, and no apostrophe after it ("Reynaud'x" is one word).
 fn stands_alone(text: &str, start: usize, end: usize) -> bool {
+    let b = text.as_bytes();
+    let (before, after) = (start.checked_sub(1).map(|i| b[i]), b.get(end).copied());
+    // ASCII on both sides (nearly always): two byte tests, no decoding.
+    if before.is_none_or(|c| c.is_ascii()) && after.is_none_or(|c| c.is_ascii()) {
+        let joins = |c: u8| is_word_byte(c) || c == b'-';
+        return !before.is_some_and(joins) && !after.is_some_and(|c| joins(c) || c == b'\'');
+    }
+    stands_alone_by_char(text, start, end)
+}
+
+/// [`stands_alone`] on characters: the definition, and the path for non-ASCII edges.
+fn stands_alone_by_char(text: &str, start: usize, end: usize) -> bool {
     let joined = |c: Option<char>| c.is_some_and(|c| is_word_char(c) || c == '-');
     let before = text[..start].chars().next_back();
     let after = text[end..].chars().next();
@@ -132,11 +144,32 @@ mod tests {
             }
             let end = with_possessive(b, i);
             let inside_last = out.last().is_some_and(|w| start < w.end);
-            if i - start >= min && !inside_last && stands_alone(text, start, end) {
+            if i - start >= min && !inside_last && stands_alone_by_char(text, start, end) {
                 out.push(start..end);
             }
         }
         out
+    }
+
+    #[test]
+    fn standing_alone_on_bytes_equals_on_characters() {
+        let mut rng = fastrand::Rng::with_seed(23);
+        let pieces = ["a", "1", " ", "'", "-", ".", "é", "日", "\u{a0}", "s"];
+        for _ in 0..20_000 {
+            let text: String = (0..rng.usize(0..8))
+                .map(|_| pieces[rng.usize(..pieces.len())])
+                .collect();
+            let cuts: Vec<usize> = (0..=text.len())
+                .filter(|&i| text.is_char_boundary(i))
+                .collect();
+            let (a, b) = (cuts[rng.usize(..cuts.len())], cuts[rng.usize(..cuts.len())]);
+            let (start, end) = (a.min(b), a.max(b));
+            assert_eq!(
+                stands_alone(&text, start, end),
+                stands_alone_by_char(&text, start, end),
+                "{text:?} {start}..{end}"
+            );
+        }
     }
 
     #[test]
