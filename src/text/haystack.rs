@@ -398,15 +398,18 @@ impl<'a> LetterRuns<'a> {
     }
 
     fn read_block(&mut self, base: usize) {
-        let b = self.b;
+        let block = &self.b[base..self.b.len().min(base + 64)];
         let mut mask = 0u64;
-        for k in 0..8 {
-            let at = base + 8 * k;
-            if at >= b.len() {
-                break;
-            }
-            let letters = ascii_letters(word_at_padded(b, at));
-            mask |= gather_high_bits(letters) << (8 * k);
+        // Whole words without bounds tests, then the rest zero-padded (most sentences are
+        // shorter than a block: this runs once per sentence).
+        let mut words = block.chunks_exact(8);
+        for (k, eight) in (&mut words).enumerate() {
+            mask |= gather_high_bits(ascii_letters(word_at(eight))) << (8 * k);
+        }
+        let rest = words.remainder();
+        if !rest.is_empty() {
+            let k = block.len() / 8;
+            mask |= gather_high_bits(ascii_letters(word_at_padded(rest, 0))) << (8 * k);
         }
         let mut have = 1;
         while have < self.min {
