@@ -9,7 +9,7 @@
 //! with the reason), and every compiled program and lazy DFA cache is bounded by the
 //! constants of [`crate::limits`].
 //!
-//! Invariants: a match is a whole word in [`crate::text::is_whole_word`]'s sense (the
+//! Invariants: a match is a whole word in [`Haystack::is_whole_word`]'s sense (the
 //! pattern is wrapped in ASCII half word boundaries, and each match is checked against the
 //! one definition); matching is case-insensitive unless the pattern says `(?-i)`; a pattern
 //! that can match empty text is refused; an empty [`PatternSet`] is never searched.
@@ -25,14 +25,14 @@ use crate::limits::{
     MAX_PATTERNS, MAX_PATTERN_BYTES, PATTERN_DFA_SIZE_LIMIT, PATTERN_SET_DFA_SIZE_LIMIT,
     PATTERN_SET_SIZE_LIMIT, PATTERN_SIZE_LIMIT,
 };
-use crate::text::is_whole_word;
+use crate::text::Haystack;
 
 /// The name of the optional capture group whose text is a finding's `value`.
 pub const VALUE_GROUP: &str = "value";
 
 /// The boundary on each side of a pattern: "not a word character on both sides", i.e.
 /// a word does not continue past the match (the ASCII half boundaries keep the lazy DFA
-/// working on any text; a non-ASCII neighbour is caught by [`is_whole_word`] after).
+/// working on any text; a non-ASCII neighbour is caught by [`Haystack::is_whole_word`] after).
 const EDGE: &str = r"(?:(?-u:\b{start-half})|(?-u:\b{end-half}))";
 
 /// One pattern, checked and compiled.
@@ -311,7 +311,7 @@ impl PatternSet {
                 let Some(m) = regex.find_at(text, pos) else {
                     break;
                 };
-                if m.is_empty() || !is_whole_word(text, m.start(), m.end()) {
+                if m.is_empty() || !Haystack::new(text).is_whole_word(m.start(), m.end()) {
                     // Try again one character further on (a non-ASCII word character
                     // next to the match: rare).
                     pos = next_char(text, m.start());

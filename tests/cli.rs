@@ -104,6 +104,54 @@ fn check_text_and_json() {
     assert_eq!(v[0]["crest"]["present"], serde_json::json!(["R"]));
 }
 
+/// A misspelled term is flagged wherever the term written right would be found: after an
+/// apostrophe ("RP'sclerodactyly" finds sclerodactyly, so "RP'sclerodactily" is flagged as
+/// "RP'telangectasia" always was), and with a possessive, a plural or a stray "s"
+/// ("Reynaud's", "Reynauds", "Reynaud s").
+/// Before, an "s" after "X'" was read as the possessive ending of "X" (a copy of an old
+/// scan's quirk), so "RP'sclerodactily" and "Raynaud'sclerodactily" were not flagged.
+#[test]
+fn misspellings_are_flagged_where_the_right_spelling_is_found() {
+    let note = "Reynaud's. Reynauds. Reynaud s.\n\
+                RP'sclerodactyly. RP'sclerodactily. RP'telangectasia.\n\
+                Raynaud'sclerodactyly. Raynaud'sclerodactily.\n";
+    let o = run(&["check", "--format", "json", "-"], Some(note.as_bytes()));
+    assert!(o.status.success());
+    let v: Value = serde_json::from_slice(&o.stdout).unwrap();
+    let got: Vec<(String, String, bool)> = v[0]["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| {
+            (
+                f["text"].as_str().unwrap().to_string(),
+                f["term"].as_str().unwrap().to_string(),
+                f["misspelling"].as_bool().unwrap(),
+            )
+        })
+        .collect();
+    let row = |text: &str, term: &str, misspelling: bool| (text.into(), term.into(), misspelling);
+    let rp = "Raynaud's phenomenon";
+    assert_eq!(
+        got,
+        [
+            row("Reynaud's", rp, true),
+            row("Reynauds", rp, true),
+            row("Reynaud", rp, true),
+            row("RP", rp, false),
+            row("sclerodactyly", "sclerodactyly", false),
+            row("RP", rp, false),
+            row("sclerodactily", "sclerodactyly", true),
+            row("RP", rp, false),
+            row("telangectasia", "telangiectasia", true),
+            row("Raynaud", rp, false),
+            row("sclerodactyly", "sclerodactyly", false),
+            row("Raynaud", rp, false),
+            row("sclerodactily", "sclerodactyly", true),
+        ]
+    );
+}
+
 #[test]
 fn check_reports_unreadable_and_non_utf8_files() {
     let dir = tempfile::tempdir().unwrap();

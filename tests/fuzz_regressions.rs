@@ -41,7 +41,7 @@ fn check_note(bytes: &[u8]) -> Analysis {
 /// Crash: findings overlap, 0..19 (a misspelling of the two-word form "diffuse
 /// scleroderma") and 8..19 (the exact term "scleroderma"). The misspelling pass checks
 /// only the misspelt first word against exact matches, then extends the range over the
-/// following words (src/matcher.rs, `find_misspellings`).
+/// following words (src/matcher/fuzzy.rs, `find_misspellings`).
 #[test]
 fn analyze_multiword_misspelling_does_not_overlap_exact_match() {
     check_note(b"djffuse scleroderma");

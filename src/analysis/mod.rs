@@ -285,7 +285,7 @@ impl Analyzer {
             });
         }
         breaks.sort_unstable();
-        crate::text::ascii_lowercase_into(text, lower);
+        crate::text::Haystack::new(text).lowercase_into(lower);
         sentences.clear();
         self.splitter
             .split_lines(text, line_strs(), breaks, sentences);
@@ -310,16 +310,8 @@ impl Analyzer {
                     continue; // the header line itself
                 }
             }
-            let slice = &text[start..sentence.end];
-            let (normal, borrowed) = norm.fill_or_borrow(slice);
-            mentions.clear();
-            if borrowed {
-                // The piece's lower case, cut to the sentence.
-                self.matcher
-                    .find_lowered(normal, &lower[start..sentence.end], mentions);
-            } else {
-                self.matcher.find_normalized(normal, mentions);
-            }
+            let normal =
+                self.find_mentions(&text[start..sentence.end], lower, start, norm, mentions);
             // "the RP-45 stapler" names a device, not Raynaud's phenomenon.
             mentions
                 .retain(|m| m.form != FormKind::Abbreviation || !is_product_code(normal, &m.range));
@@ -342,7 +334,7 @@ impl Analyzer {
                 }
             }
             if mentions.is_empty() {
-                continue;
+                continue; // nothing to assert
             }
             while ii < inline.len() && inline[ii].0.end <= sentence.start {
                 ii += 1;
@@ -402,6 +394,33 @@ impl Analyzer {
         // An open section is the last one.
         let exit = open.zip(sections.last().map(|s| s.header.clone()));
         Piece { findings, exit }
+    }
+}
+
+impl Analyzer {
+    /// The terms of `sentence` (which starts at byte `start` of the piece whose ASCII lower
+    /// case is `lower`) into `mentions`, with ranges in the normalised sentence, which is
+    /// returned (`sentence` itself, or `norm` filled). The cost step apart from the
+    /// decisions: a plain sentence (nothing to normalise: most) is matched in place against
+    /// its cut of the piece's lower case, made once per piece; any other is normalised and
+    /// lower-cased on its own. Both give the same mentions.
+    fn find_mentions<'s>(
+        &self,
+        sentence: &'s str,
+        lower: &str,
+        start: usize,
+        norm: &'s mut Normalized,
+        mentions: &mut Vec<Mention>,
+    ) -> &'s str {
+        let (normal, borrowed) = norm.fill_or_borrow(sentence);
+        mentions.clear();
+        if borrowed {
+            self.matcher
+                .find_lowered(normal, &lower[start..start + sentence.len()], mentions);
+        } else {
+            self.matcher.find_normalized(normal, mentions);
+        }
+        normal
     }
 }
 

@@ -10,7 +10,7 @@
 use std::ops::Range;
 
 use crate::corpus::rules::{ContextRules, Direction, LabelValue, TriggerKind};
-use crate::text::{is_word_char, whole_word_matches, word_char_before, WordSearcher};
+use crate::text::{is_word_char, whole_word_matches, Haystack, WordSearcher};
 
 #[cfg(test)]
 mod reference;
@@ -218,7 +218,7 @@ fn contains_words(outer: &str, inner: &str) -> bool {
     outer != inner
         && outer
             .match_indices(inner)
-            .any(|(i, _)| crate::text::is_whole_word(outer, i, i + inner.len()))
+            .any(|(i, _)| Haystack::new(outer).is_whole_word(i, i + inner.len()))
 }
 
 /// The compiled trigger rules.
@@ -592,7 +592,8 @@ impl ContextEngine {
                         // Written before its item ("?X", "? X") it reaches forward; fused
                         // to the end of a word ("X?, Y") it reaches back.
                         Direction::Item => {
-                            let after_word = word_char_before(sentence, h.range.start);
+                            let after_word =
+                                Haystack::new(sentence).word_char_before(h.range.start);
                             forward != after_word
                         }
                         Direction::None => false,

@@ -7,7 +7,7 @@ use std::cell::Cell;
 use std::ops::Range;
 
 use super::{Hit, LIST_JOINERS};
-use crate::text::{is_word_byte, is_word_char};
+use crate::text::Haystack;
 
 /// What a phrase's rules can reach, as bit flags ([`REACHES_FORWARD`] and the others):
 /// the hits that cannot reach a mention are never visited for it.
@@ -80,7 +80,7 @@ pub(super) fn list_items(gap: &str, max_item: usize) -> Option<usize> {
     // of a run-on sentence's list is read here once, so no `split` iterators: they were
     // a fifth of a 10 MB run-on sentence's time.
     for end in memchr::memchr2_iter(b' ', b',', b).chain(std::iter::once(b.len())) {
-        let token = trim_to_word(&gap[start..end]);
+        let token = Haystack::new(&gap[start..end]).trim_to_word();
         if !token.is_empty() {
             if LIST_JOINERS.iter().any(|j| token.eq_ignore_ascii_case(j)) {
                 items += usize::from(words > 0);
@@ -101,42 +101,10 @@ pub(super) fn list_items(gap: &str, max_item: usize) -> Option<usize> {
     Some(items)
 }
 
-/// `token` from its first letter or digit to its last (empty when it has none).
-fn trim_to_word(token: &str) -> &str {
-    let t = token.as_bytes();
-    if !t.is_ascii() {
-        return token.trim_matches(|c: char| !is_word_char(c));
-    }
-    match (
-        t.iter().position(|&b| is_word_byte(b)),
-        t.iter().rposition(|&b| is_word_byte(b)),
-    ) {
-        (Some(first), Some(last)) => &token[first..=last],
-        _ => "",
-    }
-}
-
-/// The start of every word of `s` (letters and digits, with inner apostrophes and hyphens).
-/// ASCII a byte at a time, other characters decoded: most sentences are ASCII.
+/// The start of every word of `s` (letters and digits, with inner apostrophes and hyphens):
+/// [`Haystack::word_starts_into`].
 pub(super) fn fill_word_starts(s: &str, out: &mut Vec<usize>) {
-    out.clear();
-    let b = s.as_bytes();
-    let mut in_word = false;
-    let mut i = 0;
-    while i < b.len() {
-        let (w, joiner, len) = match b[i] {
-            c if c < 0x80 => (is_word_byte(c), c == b'\'' || c == b'-', 1),
-            _ => match s[i..].chars().next() {
-                Some(c) => (is_word_char(c), false, c.len_utf8()),
-                None => break,
-            },
-        };
-        if w && !in_word {
-            out.push(i);
-        }
-        in_word = w || (in_word && joiner);
-        i += len;
-    }
+    Haystack::new(s).word_starts_into(out);
 }
 
 /// The number of leading indices `k < len` for which `before(k)` holds (a sorted
