@@ -99,6 +99,20 @@ fn example_1_titre_value_in_the_finding() {
         "{}",
         common::cli::stdout(&out)
     );
+    // So do the clinical outputs: NOTE_NLP's term_modifiers and the FHIR mention extension.
+    for (format, want) in [
+        ("omop", "value=1:640"),
+        ("fhir", "\"url\":\"value\",\"valueString\":\"1:640\""),
+    ] {
+        let out = common::cli::run(
+            &[
+                "check", "--corpus", &dir, "--format", format, "--input", "jsonl", "-",
+            ],
+            Some(br#"{"id": 7, "text": "Anti-centromere 1:640."}"#),
+        );
+        let text = common::cli::stdout(&out);
+        assert!(text.contains(want), "{format}: {text}");
+    }
     // Without the pattern, the built-in literal forms are found, shorter and valueless.
     let plain = findings(None, "Anti-centromere 1:640.");
     assert_eq!(plain[0].0, "Anti-centromere");

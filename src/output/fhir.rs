@@ -300,6 +300,11 @@ fn common(out: &mut Vec<u8>, f: &FindingReport<'_>, start: usize, end: usize) {
         out.extend_from_slice(b"},{\"url\":\"trigger\",\"valueString\":");
         fhir_string(out, t);
     }
+    // A lexicon pattern's `value` group ("1:640").
+    if let Some(v) = f.value.filter(|v| !v.trim().is_empty()) {
+        out.extend_from_slice(b"},{\"url\":\"value\",\"valueString\":");
+        fhir_string(out, v);
+    }
     out.extend_from_slice(b"}]}]");
 }
 

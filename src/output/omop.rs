@@ -252,7 +252,8 @@ pub fn exists(assertion: &str) -> bool {
 }
 
 /// `term_modifiers`: `assertion=…;experiencer=patient|family;term=…;category=…`, then
-/// `crest=…`, `trigger=…`, `icd10cm=…`, `snomedct=…` when there is one. Values are
+/// `crest=…`, `trigger=…`, `icd10cm=…`, `snomedct=…`, `value=…` (a lexicon pattern's
+/// `value` group) when there is one. Values are
 /// percent-encoded where they hold `%`, `;`, `=`, `"`, `,` or a control character, so that
 /// splitting on `;` and then on the first `=` always recovers them; a trigger or term is cut
 /// to [`MODIFIER_VALUE_CHARS`] characters first. Written inside a CSV quote (no `"` is
@@ -284,6 +285,10 @@ pub fn write_modifiers(out: &mut Vec<u8>, f: &FindingReport<'_>) {
     if let Some(c) = &f.codes.snomedct {
         out.extend_from_slice(b";snomedct=");
         escaped(out, c);
+    }
+    if let Some(v) = f.value {
+        out.extend_from_slice(b";value=");
+        escaped(out, at_most_chars(v, MODIFIER_VALUE_CHARS));
     }
 }
 
