@@ -45,11 +45,15 @@ fn questions() -> Vec<Q> {
     let six = include_str!("data/questions-6.tsv")
         .lines()
         .map(|l| ("set 6", l, 5));
+    let seven = include_str!("data/questions-7.tsv")
+        .lines()
+        .map(|l| ("set 7", l, 5));
     one.chain(two)
         .chain(three)
         .chain(four)
         .chain(five)
         .chain(six)
+        .chain(seven)
         .filter(|(_, l, _)| !l.starts_with('#') && !l.trim().is_empty())
         .map(|(set, l, columns)| {
             let f: Vec<&str> = l.split('\t').collect();
@@ -207,6 +211,7 @@ fn question_set_quality() {
     let mut held_four = Metrics::default();
     let mut held_five = Metrics::default();
     let mut held_six = Metrics::default();
+    let mut held_seven = Metrics::default();
     for (set, split) in [
         ("set 1", "dev"),
         ("set 1", "held"),
@@ -220,6 +225,8 @@ fn question_set_quality() {
         ("set 5", "held"),
         ("set 6", "dev"),
         ("set 6", "held"),
+        ("set 7", "dev"),
+        ("set 7", "held"),
     ] {
         let mut m = Metrics::default();
         let mut b = Metrics::default();
@@ -254,6 +261,7 @@ fn question_set_quality() {
             ("set 4", "held") => held_four = m,
             ("set 5", "held") => held_five = m,
             ("set 6", "held") => held_six = m,
+            ("set 7", "held") => held_seven = m,
             _ => {}
         }
     }
@@ -285,6 +293,11 @@ fn question_set_quality() {
         held_six.mrr() >= 0.85,
         "set 6 held MRR@5 {:.3}",
         held_six.mrr()
+    );
+    assert!(
+        held_seven.mrr() >= 0.8,
+        "set 7 held MRR@5 {:.3}",
+        held_seven.mrr()
     );
     assert_eq!(
         dev_ours.flagged_wrong, 0,

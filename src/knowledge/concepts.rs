@@ -189,7 +189,7 @@ impl Ranker<'_> {
                 // statement, so it never gets a bare "Yes".
                 unstated.push(w.lower.clone());
                 continue;
-            } else if w.lower.chars().any(|c| c.is_ascii_digit()) {
+            } else if is_figure(&w.lower) {
                 // A figure is checked as a figure, not as a word.
                 continue;
             } else {
@@ -297,4 +297,12 @@ impl Ranker<'_> {
             scene: false,
         });
     }
+}
+
+/// Whether a word is a figure, not a name: a number, with its unit or a letter or two ("25%",
+/// "3rd", "x12y", "58F", "10yo"). A name with digits ("NXP2", "Scl70") is a word.
+fn is_figure(word: &str) -> bool {
+    word.starts_with(|c: char| c.is_ascii_digit())
+        || (word.chars().any(|c| c.is_ascii_digit())
+            && word.chars().filter(|c| c.is_alphabetic()).count() <= 2)
 }

@@ -33,8 +33,14 @@ impl Ranker<'_> {
             .rev()
             .filter(|&i| {
                 let gap = &text[words[i - 1].range.end..words[i].range.start];
-                let opens = lx.yes_no.contains(&words[i].lower)
-                    || lx.open_question.contains(&words[i].lower);
+                let opener =
+                    |w: &Word| lx.yes_no.contains(&w.lower) || lx.open_question.contains(&w.lower);
+                // Or a preposition before one ("…, in which site …", "…, at what age …").
+                let opens = opener(&words[i])
+                    || (PREPOSITIONS.contains(&words[i].lower.as_str())
+                        && words
+                            .get(i + 1)
+                            .is_some_and(|w| WH.contains(&w.lower.as_str())));
                 let clause_break = gap.contains([',', ';', '\u{2014}']);
                 clause_break && ((opens && i >= CONTEXT_MIN_WORDS) || names_nothing(concepts, i))
                     || ends_sentence(gap, &words[i - 1].lower)
@@ -97,12 +103,12 @@ impl Ranker<'_> {
 
     /// Where a second ask starts, in bytes, when the question holds two ("What causes it,
     /// and can diet prevent it?", "Is it common? How is it treated?"): after a question
-    /// mark, or after "and" (or "also", "plus"), a clause opening with a question word.
+    /// mark, or after "and", a clause opening with a question word.
     /// Returns where the first ask ends and where the second starts.
     pub(crate) fn second_ask(&self, question: &str) -> Option<(usize, usize)> {
         let lx = self.lexis;
         let words = lx.ta.words(question);
-        let opens = |w: &Word| lx.yes_no.contains(&w.lower) || lx.open_question.contains(&w.lower);
+        let opens = |w: &Word| lx.yes_no.contains(&w.lower) || WH.contains(&w.lower.as_str());
         (1..words.len()).rev().find_map(|i| {
             let gap = &question[words[i - 1].range.end..words[i].range.start];
             if gap.trim_end().ends_with('?') && gap.ends_with(' ') && opens(&words[i]) {
@@ -232,7 +238,18 @@ fn names_nothing(concepts: &[Concept], i: usize) -> bool {
 }
 
 /// Words that join a second ask to the first ("…, and can diet prevent it?").
-const JOINERS: &[&str] = &["and", "also", "plus"];
+const JOINERS: &[&str] = &["and"];
+
+/// Prepositions that may lead a question word ("…, in which site …", "…, at what age …").
+const PREPOSITIONS: &[&str] = &[
+    "in", "at", "on", "for", "by", "from", "to", "with", "of", "under", "after", "before", "during",
+];
+
+/// Words opening a second ask after "and": a question word or a yes/no opener, never an
+/// imperative ("… disease also give calcinosis?").
+const WH: &[&str] = &[
+    "what", "what's", "whats", "which", "who", "whom", "whose", "where", "when", "why", "how",
+];
 
 /// Words whose full stop does not end a sentence ("SSc vs. DM").
 const ABBREVIATIONS: &[&str] = &[
