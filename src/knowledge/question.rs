@@ -590,18 +590,4 @@ mod tests {
             .unwrap();
         assert_eq!(q, "how common is calcinosis in dermatomyositis?");
     }
-
-    #[test]
-    fn numeric_figures() {
-        assert_eq!(
-            numeric_figure("approximately 25% of patients").map(|f| f.percent),
-            Some(25.0)
-        );
-        assert_eq!(
-            numeric_figure("12.5 percent").map(|f| f.said),
-            Some("12.5 percent".into())
-        );
-        assert_eq!(numeric_figure("in 2020 and 300%"), None);
-        assert_eq!(numeric_figure("no figure"), None);
-    }
 }

@@ -506,4 +506,18 @@ mod tests {
         assert_eq!(q.unstated, vec!["arm"]);
         assert!(q.not_understood.is_empty(), "{q:?}");
     }
+
+    #[test]
+    fn numeric_figures() {
+        assert_eq!(
+            super::numeric_figure("approximately 25% of patients").map(|f| f.percent),
+            Some(25.0)
+        );
+        assert_eq!(
+            super::numeric_figure("12.5 percent").map(|f| f.said),
+            Some("12.5 percent".into())
+        );
+        assert_eq!(super::numeric_figure("in 2020 and 300%"), None);
+        assert_eq!(super::numeric_figure("no figure"), None);
+    }
 }
