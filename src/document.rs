@@ -439,9 +439,7 @@ mod tests {
         let mut rng = fastrand::Rng::with_seed(29);
         let pieces = ["a", "\n", "\r", "\r\n", "é", " ", "😀", "xyz"];
         for _ in 0..20_000 {
-            let text: String = (0..rng.usize(0..30))
-                .map(|_| pieces[rng.usize(..pieces.len())])
-                .collect();
+            let text = crate::text::random_text(&mut rng, &pieces, 0..30);
             assert_eq!(line_starts(&text), slow(&text), "{text:?}");
         }
     }

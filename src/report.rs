@@ -304,9 +304,7 @@ mod tests {
         ];
         let mut checked = 0;
         for _ in 0..300 {
-            let text: String = (0..rng.usize(1..12))
-                .map(|_| pieces[rng.usize(..pieces.len())])
-                .collect();
+            let text = crate::text::random_text(&mut rng, &pieces, 1..12);
             let analysis = analyzer.analyze(&text);
             let doc = Document::new(text);
             let found = findings(&analyzer, &doc, &analysis);

@@ -466,9 +466,7 @@ mod tests {
             "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx",
         ];
         for _ in 0..20_000 {
-            let line: String = (0..rng.usize(0..20))
-                .map(|_| pieces[rng.usize(..pieces.len())])
-                .collect();
+            let line = crate::text::random_text(&mut rng, &pieces, 0..20);
             let mut got = Vec::new();
             sectioner.inline_headers(&line, |h| got.push(h));
             assert_eq!(got, by_byte(&line), "{line:?}");

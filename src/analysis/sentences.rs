@@ -254,9 +254,7 @@ mod tests {
             "a", " ", "(", "[", "\u{a0}", "é", "\t", "x.", "\u{2003}", "日",
         ];
         for _ in 0..20_000 {
-            let s: String = (0..rng.usize(0..10))
-                .map(|_| pieces[rng.usize(..pieces.len())])
-                .collect();
+            let s = crate::text::random_text(&mut rng, &pieces, 0..10);
             let slow = s
                 .char_indices()
                 .rev()

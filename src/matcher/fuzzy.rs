@@ -494,9 +494,7 @@ mod tests {
             "é",
         ];
         for _ in 0..3_000 {
-            let text: String = (0..rng.usize(0..24))
-                .map(|_| pieces[rng.usize(..pieces.len())])
-                .collect();
+            let text = crate::text::random_text(&mut rng, &pieces, 0..24);
             let mut exact = Vec::new();
             m.find_normalized(&text, &mut exact);
             exact.retain(|x| !x.misspelling);

@@ -156,14 +156,8 @@ mod tests {
         let mut rng = fastrand::Rng::with_seed(23);
         let pieces = ["a", "1", " ", "'", "-", ".", "é", "日", "\u{a0}", "s"];
         for _ in 0..20_000 {
-            let text: String = (0..rng.usize(0..8))
-                .map(|_| pieces[rng.usize(..pieces.len())])
-                .collect();
-            let cuts: Vec<usize> = (0..=text.len())
-                .filter(|&i| text.is_char_boundary(i))
-                .collect();
-            let (a, b) = (cuts[rng.usize(..cuts.len())], cuts[rng.usize(..cuts.len())]);
-            let (start, end) = (a.min(b), a.max(b));
+            let text = crate::text::random_text(&mut rng, &pieces, 0..8);
+            let (start, end) = crate::text::random_span(&mut rng, &text);
             assert_eq!(
                 stands_alone(&text, start, end),
                 stands_alone_by_char(&text, start, end),
@@ -193,9 +187,7 @@ mod tests {
             "abcdefghijklmnopqrstuvwxyz",
         ];
         for round in 0..20_000 {
-            let text: String = (0..rng.usize(0..40))
-                .map(|_| pieces[rng.usize(..pieces.len())])
-                .collect();
+            let text = crate::text::random_text(&mut rng, &pieces, 0..40);
             let min = [7, 1, 2, 3, 8, 12][round % 6];
             let got: Vec<_> = long_words(&text, min).collect();
             assert_eq!(got, long_words_run_by_run(&text, min), "{text:?} min {min}");

@@ -446,14 +446,8 @@ mod tests {
         let mut rng = fastrand::Rng::with_seed(43);
         let pieces = ["a", "1", " ", "?", "-", "é", "日", "\u{a0}"];
         for _ in 0..20_000 {
-            let text: String = (0..rng.usize(0..8))
-                .map(|_| pieces[rng.usize(..pieces.len())])
-                .collect();
-            let cuts: Vec<usize> = (0..=text.len())
-                .filter(|&i| text.is_char_boundary(i))
-                .collect();
-            let (a, b) = (cuts[rng.usize(..cuts.len())], cuts[rng.usize(..cuts.len())]);
-            let (start, end) = (a.min(b), a.max(b));
+            let text = crate::text::random_text(&mut rng, &pieces, 0..8);
+            let (start, end) = crate::text::random_span(&mut rng, &text);
             assert_eq!(
                 Haystack::new(&text).is_whole_word(start, end),
                 slow(&text, start, end),

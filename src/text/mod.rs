@@ -86,6 +86,29 @@ pub fn lines_inclusive(text: &str) -> impl Iterator<Item = &str> + '_ {
     Haystack::new(text).lines()
 }
 
+/// A test text: a random number (in `count`) of random `pieces` joined, the generator of the
+/// equivalence tests that hold each fast path to its plain version.
+#[cfg(test)]
+pub(crate) fn random_text(
+    rng: &mut fastrand::Rng,
+    pieces: &[&str],
+    count: std::ops::Range<usize>,
+) -> String {
+    (0..rng.usize(count))
+        .map(|_| pieces[rng.usize(..pieces.len())])
+        .collect()
+}
+
+/// A random span of `text` on character boundaries, start before end.
+#[cfg(test)]
+pub(crate) fn random_span(rng: &mut fastrand::Rng, text: &str) -> (usize, usize) {
+    let cuts: Vec<usize> = (0..=text.len())
+        .filter(|&i| text.is_char_boundary(i))
+        .collect();
+    let (a, b) = (cuts[rng.usize(..cuts.len())], cuts[rng.usize(..cuts.len())]);
+    (a.min(b), a.max(b))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -98,9 +121,7 @@ mod tests {
             "\u{85}",
         ];
         for _ in 0..20_000 {
-            let s: String = (0..rng.usize(0..10))
-                .map(|_| pieces[rng.usize(..pieces.len())])
-                .collect();
+            let s = crate::text::random_text(&mut rng, &pieces, 0..10);
             assert_eq!(trim_start(&s), s.trim_start(), "{s:?}");
             assert_eq!(trim_end(&s), s.trim_end(), "{s:?}");
             assert_eq!(trim(&s), s.trim(), "{s:?}");

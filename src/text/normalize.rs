@@ -174,9 +174,7 @@ mod tests {
         ];
         let mut n = Normalized::default();
         for _ in 0..5_000 {
-            let src: String = (0..rng.usize(0..16))
-                .map(|_| pieces[rng.usize(..pieces.len())])
-                .collect();
+            let src = crate::text::random_text(&mut rng, &pieces, 0..16);
             n.fill(&src);
             let (text, map) = normalise_by_char(&src);
             assert_eq!(n.text, text, "{src:?}");

@@ -956,9 +956,7 @@ mod tests {
         ];
         let mut out = Vec::new();
         for _ in 0..20_000 {
-            let s: String = (0..rng.usize(0..20))
-                .map(|_| pieces[rng.usize(..pieces.len())])
-                .collect();
+            let s = crate::text::random_text(&mut rng, &pieces, 0..20);
             fill_word_starts(&s, &mut out);
             assert_eq!(out, reference(&s), "{s:?}");
         }

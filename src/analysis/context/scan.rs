@@ -443,9 +443,7 @@ mod tests {
         ];
         let mut rng = fastrand::Rng::with_seed(24);
         for _ in 0..20_000 {
-            let s: String = (0..rng.usize(0..24))
-                .map(|_| pieces[rng.usize(..pieces.len())])
-                .collect();
+            let s = crate::text::random_text(&mut rng, &pieces, 0..24);
             for max_item in [1, 2, 4] {
                 assert_eq!(list_items(&s, max_item), reference(&s, max_item), "{s:?}");
             }
